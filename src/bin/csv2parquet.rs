@@ -1,0 +1,384 @@
+//! `csv2parquet`: convert CSV to Parquet from files, stdin or (later) S3, with bounded memory.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use s3_csv2parquet::config::{
+    Compression, ConvertOptions, Dialect, InputCompression, OnError, MIB,
+};
+use s3_csv2parquet::error::error_chain;
+use s3_csv2parquet::sink::{ByteSink, FileSink, StdoutSink};
+use s3_csv2parquet::source::{ByteSource, FileSource, StdinSource};
+use s3_csv2parquet::{peak_rss_bytes, Converter, Error, ErrorKind, Progress, SchemaSpec};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "csv2parquet",
+    version,
+    about = "Streaming CSV to Parquet with bounded memory"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Convert INPUT (a path or `-` for stdin) to OUTPUT (a path or `-` for stdout).
+    Convert {
+        /// CSV input: a path, or `-` for standard input.
+        input: String,
+        /// Parquet output: a path, or `-` for standard output.
+        output: String,
+        #[command(flatten)]
+        csv: CsvArgs,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Print the schema `convert` would use, as a schema file for --schema.
+    Schema {
+        /// CSV input: a path, or `-` for standard input.
+        input: String,
+        #[command(flatten)]
+        csv: CsvArgs,
+    },
+}
+
+#[derive(Args, Debug)]
+struct CsvArgs {
+    /// The input has no header row (columns are named column_1..N).
+    #[arg(long)]
+    no_header: bool,
+    /// Field delimiter (one byte; `\t` or `tab` for tab).
+    #[arg(long, default_value = ",")]
+    delimiter: String,
+    /// Quote character, or `none`.
+    #[arg(long, default_value = "\"")]
+    quote: String,
+    /// Escape character inside quotes (default: quotes are escaped by doubling).
+    #[arg(long)]
+    escape: Option<String>,
+    /// Skip lines starting with this character.
+    #[arg(long)]
+    comment: Option<String>,
+    /// A value read as null (repeatable). Default: the empty string. In string columns only
+    /// unquoted fields match, so `""` stays an empty string.
+    #[arg(long = "null", value_name = "VALUE")]
+    nulls: Vec<String>,
+    /// Records sampled for schema inference.
+    #[arg(long, default_value_t = s3_csv2parquet::config::DEFAULT_INFER_RECORDS)]
+    infer_records: usize,
+    /// Bytes sampled for schema inference (e.g. 8MiB).
+    #[arg(long, default_value = "8MiB", value_parser = parse_size)]
+    infer_bytes: usize,
+    /// Explicit schema file (JSON list of {name, type, nullable}); may cover some columns.
+    #[arg(long, value_name = "FILE")]
+    schema: Option<PathBuf>,
+    /// Input compression: auto (magic bytes), none, gzip, zstd, bzip2, xz.
+    #[arg(long, default_value = "auto")]
+    input_compression: String,
+    /// Memory budget every buffer is sized from (e.g. 256MiB, 1GiB).
+    #[arg(long, default_value = "256MiB", value_parser = parse_size)]
+    memory_limit: usize,
+    /// Worker threads (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    workers: usize,
+}
+
+#[derive(Args, Debug)]
+struct OutputArgs {
+    /// What to do with a value that does not parse, or a ragged row: fail, null or reject.
+    #[arg(long, default_value = "fail")]
+    on_error: String,
+    /// Where rejected records go (default: OUTPUT.rejects.csv).
+    #[arg(long, value_name = "PATH")]
+    rejects: Option<PathBuf>,
+    /// Parquet codec: zstd, snappy, lz4, gzip, none.
+    #[arg(long, default_value = "zstd")]
+    compression: String,
+    /// Codec level (zstd 1..=22, gzip 0..=10).
+    #[arg(long)]
+    compression_level: Option<i32>,
+    /// Target encoded bytes per row group (default: a quarter of the memory limit, max 128MiB).
+    #[arg(long, value_parser = parse_size)]
+    row_group_bytes: Option<usize>,
+    /// Maximum rows per row group.
+    #[arg(long, default_value_t = s3_csv2parquet::config::DEFAULT_ROW_GROUP_ROWS)]
+    row_group_rows: usize,
+    /// No progress bar and no summary line.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Print a JSON report (to stdout, or stderr when the data goes to stdout).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Parse `123`, `64KiB`, `8MiB`, `8M`, `1GiB`, `1G`.
+fn parse_size(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size like 256MiB"))?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1024,
+        "m" | "mb" | "mib" => MIB,
+        "g" | "gb" | "gib" => 1024 * MIB,
+        _ => return Err(format!("{text:?}: unknown unit (use KiB, MiB or GiB)")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
+fn one_byte(key: &str, text: &str) -> Result<u8, Error> {
+    match text {
+        "\\t" | "tab" | "\t" => Ok(b'\t'),
+        t if t.len() == 1 => Ok(t.as_bytes()[0]),
+        _ => Err(Error::config(
+            key,
+            format!("{text:?} must be a single ASCII character"),
+        )),
+    }
+}
+
+fn options(csv: &CsvArgs) -> Result<ConvertOptions, Error> {
+    let quote = match csv.quote.as_str() {
+        "none" | "" => None,
+        q => Some(one_byte("--quote", q)?),
+    };
+    let dialect = Dialect {
+        delimiter: one_byte("--delimiter", &csv.delimiter)?,
+        quote,
+        escape: csv
+            .escape
+            .as_deref()
+            .map(|e| one_byte("--escape", e))
+            .transpose()?,
+        comment: csv
+            .comment
+            .as_deref()
+            .map(|c| one_byte("--comment", c))
+            .transpose()?,
+        has_header: !csv.no_header,
+    };
+    let schema = match &csv.schema {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::config("--schema", format!("{}: {e}", path.display())))?;
+            Some(SchemaSpec::from_json(&text)?)
+        }
+        None => None,
+    };
+    let mut o = ConvertOptions::default().with_dialect(dialect);
+    if !csv.nulls.is_empty() {
+        o.null_values = csv.nulls.clone();
+    }
+    o.infer_records = csv.infer_records;
+    o.infer_bytes = csv.infer_bytes;
+    o.schema = schema;
+    o.input_compression = csv.input_compression.parse::<InputCompression>()?;
+    o.memory_limit = csv.memory_limit;
+    o.workers = csv.workers;
+    Ok(o)
+}
+
+fn open_source(input: &str) -> Box<dyn ByteSource> {
+    if input == "-" {
+        Box::new(StdinSource::new())
+    } else {
+        Box::new(FileSource::new(input))
+    }
+}
+
+async fn open_sink(output: &str) -> Result<Box<dyn ByteSink>, Error> {
+    if output == "-" {
+        Ok(Box::new(StdoutSink::new()))
+    } else {
+        Ok(Box::new(FileSink::create(output).await?))
+    }
+}
+
+fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::BadInput | ErrorKind::Limit => 65,
+        ErrorKind::Config => 2,
+        ErrorKind::Io => 74,
+        ErrorKind::Cancelled => 130,
+        _ => 70,
+    }
+}
+
+fn is_broken_pipe(err: &Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::BrokenPipe {
+                return true;
+            }
+        }
+        source = e.source();
+    }
+    false
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("csv2parquet: cannot start the runtime: {e}");
+            return ExitCode::from(70);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("csv2parquet: error: {}", error_chain(&e));
+            ExitCode::from(exit_code(e.kind()))
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Schema { input, csv } => {
+            let opts = options(&csv)?;
+            let source = open_source(&input);
+            let (schema, _, warnings) =
+                s3_csv2parquet::infer_schema(source.as_ref(), &opts).await?;
+            for w in warnings {
+                eprintln!("csv2parquet: warning: {w}");
+            }
+            println!("{}", schema.to_json());
+            Ok(())
+        }
+        Command::Convert {
+            input,
+            output,
+            csv,
+            out,
+        } => convert(input, output, csv, out).await,
+    }
+}
+
+async fn convert(
+    input: String,
+    output: String,
+    csv: CsvArgs,
+    out: OutputArgs,
+) -> Result<(), Error> {
+    let mut opts = options(&csv)?;
+    opts.on_error = out.on_error.parse::<OnError>()?;
+    opts.compression = Compression::parse(&out.compression, out.compression_level)?;
+    opts.row_group_bytes = out.row_group_bytes;
+    opts.row_group_rows = out.row_group_rows;
+    opts.validate()?;
+    let source = open_source(&input);
+    let rejects_path = match (opts.on_error, &out.rejects) {
+        (OnError::Reject, Some(p)) => Some(p.clone()),
+        (OnError::Reject, None) if output == "-" => {
+            return Err(Error::config(
+                "--rejects",
+                "is required with --on-error reject when OUTPUT is stdout",
+            ))
+        }
+        (OnError::Reject, None) => Some(PathBuf::from(format!("{output}.rejects.csv"))),
+        _ => None,
+    };
+    let sink = open_sink(&output).await?;
+    let rejects: Option<Box<dyn ByteSink>> = match rejects_path {
+        Some(p) => Some(Box::new(FileSink::create(p).await?)),
+        None => None,
+    };
+    let cancel = CancellationToken::new();
+    let converter = Converter::new(opts).with_cancel(cancel.clone());
+    let progress = converter.progress();
+    let show_bar = !out.quiet && std::io::stderr().is_terminal();
+    let size = source.head().await.ok().and_then(|i| i.size);
+    let bar = show_bar.then(|| spawn_progress(Arc::clone(&progress), size));
+    let ctrl_c = tokio::spawn({
+        let cancel = cancel.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+            }
+        }
+    });
+    let result = converter.run(source.as_ref(), sink, rejects).await;
+    ctrl_c.abort();
+    if let Some((handle, bar)) = bar {
+        handle.abort();
+        bar.finish_and_clear();
+    }
+    let mut report = result?;
+    report.output = output.clone();
+    let peak = peak_rss_bytes();
+    if out.json {
+        let mut value =
+            serde_json::to_value(&report).map_err(|e| Error::Internal(e.to_string()))?;
+        value["peak_rss_bytes"] = serde_json::json!(peak);
+        let text = value.to_string();
+        if output == "-" {
+            eprintln!("{text}");
+        } else {
+            println!("{text}");
+        }
+    } else if !out.quiet {
+        eprintln!(
+            "csv2parquet: {} -> {}: {} rows{}{}, {:.1} MiB -> {:.1} MiB, {} row group(s), {:.2} s, {:.1} MiB/s, peak RSS {} MiB",
+            report.input,
+            report.output,
+            report.rows,
+            if report.rejected > 0 { format!(", {} rejected (see {})", report.rejected, report.rejects.clone().unwrap_or_default()) } else { String::new() },
+            if report.nulled > 0 { format!(", {} bad values stored as null", report.nulled) } else { String::new() },
+            report.bytes_decompressed as f64 / MIB as f64,
+            report.bytes_out as f64 / MIB as f64,
+            report.row_groups,
+            report.seconds,
+            report.mib_per_s,
+            peak.map_or("?".to_string(), |p| (p / MIB as u64).to_string()),
+        );
+        for w in &report.warnings {
+            eprintln!("csv2parquet: warning: {w}");
+        }
+    }
+    Ok(())
+}
+
+fn spawn_progress(
+    progress: Arc<Progress>,
+    size: Option<u64>,
+) -> (tokio::task::JoinHandle<()>, indicatif::ProgressBar) {
+    let bar = match size {
+        Some(n) => indicatif::ProgressBar::new(n),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    let style = indicatif::ProgressStyle::with_template(
+        "{spinner} {bytes}/{total_bytes} {bytes_per_sec} {msg} [{elapsed_precise}]",
+    );
+    if let Ok(style) = style {
+        bar.set_style(style);
+    }
+    let b = bar.clone();
+    let handle = tokio::spawn(async move {
+        loop {
+            b.set_position(progress.bytes_in.load(Ordering::Relaxed));
+            b.set_message(format!("{} rows", progress.rows.load(Ordering::Relaxed)));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    (handle, bar)
+}

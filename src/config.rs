@@ -1,0 +1,453 @@
+//! Typed conversion options, their defaults, validation, and the memory budget derived from them.
+
+use crate::error::{Error, Result};
+use crate::schema::SchemaSpec;
+
+/// One mebibyte.
+pub const MIB: usize = 1024 * 1024;
+
+/// Default `--memory-limit`.
+pub const DEFAULT_MEMORY_LIMIT: usize = 256 * MIB;
+/// Smallest accepted `--memory-limit`.
+pub const MIN_MEMORY_LIMIT: usize = 16 * MIB;
+/// Default number of records sampled for schema inference.
+pub const DEFAULT_INFER_RECORDS: usize = 10_000;
+/// Default number of bytes sampled for schema inference.
+pub const DEFAULT_INFER_BYTES: usize = 8 * MIB;
+/// Default cap on rows per row group (the parquet crate's default).
+pub const DEFAULT_ROW_GROUP_ROWS: usize = 1024 * 1024;
+/// Default zstd level (the parquet crate's default level).
+pub const DEFAULT_ZSTD_LEVEL: i32 = 1;
+/// Default size of the byte blocks read from the (decompressed) input.
+pub const DEFAULT_BLOCK_BYTES: usize = 256 * 1024;
+
+/// The CSV dialect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dialect {
+    /// Field delimiter.
+    pub delimiter: u8,
+    /// Quote character; `None` disables quoting.
+    pub quote: Option<u8>,
+    /// Escape character inside quoted fields (e.g. `\`); `None`: quotes are escaped by doubling.
+    pub escape: Option<u8>,
+    /// Lines starting with this byte are skipped.
+    pub comment: Option<u8>,
+    /// Whether the first record is a header.
+    pub has_header: bool,
+}
+
+impl Default for Dialect {
+    fn default() -> Self {
+        Dialect {
+            delimiter: b',',
+            quote: Some(b'"'),
+            escape: None,
+            comment: None,
+            has_header: true,
+        }
+    }
+}
+
+impl Dialect {
+    fn validate(&self) -> Result<()> {
+        let specials = [
+            ("--delimiter", Some(self.delimiter)),
+            ("--quote", self.quote),
+            ("--escape", self.escape),
+            ("--comment", self.comment),
+        ];
+        for (i, (name, byte)) in specials.iter().enumerate() {
+            let Some(b) = byte else { continue };
+            if *b == b'\n' || *b == b'\r' {
+                return Err(Error::config(*name, "cannot be a line break"));
+            }
+            for (other, other_byte) in &specials[i + 1..] {
+                if *other_byte == Some(*b) && !(*other == "--escape" && Some(*b) == self.quote) {
+                    return Err(Error::config(
+                        *name,
+                        format!("{:?} is also used by {other}", *b as char),
+                    ));
+                }
+            }
+        }
+        if self.escape.is_some() && self.quote.is_none() {
+            return Err(Error::config("--escape", "needs a quote character"));
+        }
+        Ok(())
+    }
+}
+
+/// What to do with a value that does not parse as its column's type, or a ragged row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnError {
+    /// Stop with an error naming the position; leave no output.
+    #[default]
+    Fail,
+    /// Store null and count it.
+    Null,
+    /// Write the raw record to the rejects CSV and count it.
+    Reject,
+}
+
+impl std::str::FromStr for OnError {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "fail" => Ok(OnError::Fail),
+            "null" => Ok(OnError::Null),
+            "reject" => Ok(OnError::Reject),
+            _ => Err(Error::config(
+                "--on-error",
+                format!("{s:?}: expected fail, null or reject"),
+            )),
+        }
+    }
+}
+
+/// Parquet compression codec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Zstandard at a level (1..=22).
+    Zstd(i32),
+    /// Snappy.
+    Snappy,
+    /// LZ4 (raw, the Parquet `LZ4_RAW` codec).
+    Lz4,
+    /// Gzip at a level (0..=10).
+    Gzip(u32),
+    /// Uncompressed.
+    None,
+}
+
+impl Default for Compression {
+    fn default() -> Self {
+        Compression::Zstd(DEFAULT_ZSTD_LEVEL)
+    }
+}
+
+impl Compression {
+    /// Parse a codec name with an optional level (`zstd`, `zstd:3`, `snappy`, `gzip:6`, ...).
+    pub fn parse(name: &str, level: Option<i32>) -> Result<Self> {
+        let key = "--compression";
+        let (name, inline_level) = match name.split_once(':') {
+            Some((n, l)) => (
+                n,
+                Some(
+                    l.parse::<i32>()
+                        .map_err(|_| Error::config(key, format!("bad level {l:?}")))?,
+                ),
+            ),
+            None => (name, None),
+        };
+        let level = inline_level.or(level);
+        let codec = match name.to_ascii_lowercase().as_str() {
+            "zstd" => Compression::Zstd(level.unwrap_or(DEFAULT_ZSTD_LEVEL)),
+            "snappy" => Compression::Snappy,
+            "lz4" | "lz4_raw" => Compression::Lz4,
+            "gzip" => Compression::Gzip(level.unwrap_or(6).max(0) as u32),
+            "none" | "uncompressed" => Compression::None,
+            other => {
+                return Err(Error::config(
+                    key,
+                    format!("{other:?}: expected zstd, snappy, lz4, gzip or none"),
+                ))
+            }
+        };
+        match codec {
+            Compression::Zstd(l) if !(1..=22).contains(&l) => Err(Error::config(
+                "--compression-level",
+                "zstd level must be 1..=22",
+            )),
+            Compression::Gzip(l) if l > 10 => Err(Error::config(
+                "--compression-level",
+                "gzip level must be 0..=10",
+            )),
+            c => Ok(c),
+        }
+    }
+
+    /// Name as used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::Zstd(_) => "zstd",
+            Compression::Snappy => "snappy",
+            Compression::Lz4 => "lz4",
+            Compression::Gzip(_) => "gzip",
+            Compression::None => "none",
+        }
+    }
+}
+
+/// Compression of the input stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InputCompression {
+    /// Detect from magic bytes (and the name, as a hint).
+    #[default]
+    Auto,
+    /// Not compressed.
+    None,
+    /// gzip (multi-member).
+    Gzip,
+    /// Zstandard.
+    Zstd,
+    /// bzip2.
+    Bzip2,
+    /// xz.
+    Xz,
+}
+
+impl std::str::FromStr for InputCompression {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "auto" => InputCompression::Auto,
+            "none" => InputCompression::None,
+            "gzip" | "gz" => InputCompression::Gzip,
+            "zstd" | "zst" => InputCompression::Zstd,
+            "bzip2" | "bz2" => InputCompression::Bzip2,
+            "xz" => InputCompression::Xz,
+            _ => {
+                return Err(Error::config(
+                    "--input-compression",
+                    format!("{s:?}: expected auto, none, gzip, zstd, bzip2 or xz"),
+                ))
+            }
+        })
+    }
+}
+
+/// Every option of a conversion. Build with `ConvertOptions::default()` and the `with_*` methods.
+#[derive(Debug, Clone)]
+pub struct ConvertOptions {
+    /// CSV dialect.
+    pub dialect: Dialect,
+    /// Field values read as null (default: the empty string). For string columns only unquoted
+    /// fields match, so `""` stays an empty string.
+    pub null_values: Vec<String>,
+    /// Records sampled for inference.
+    pub infer_records: usize,
+    /// Bytes sampled for inference.
+    pub infer_bytes: usize,
+    /// Explicit schema (all or some columns).
+    pub schema: Option<SchemaSpec>,
+    /// Bad value policy.
+    pub on_error: OnError,
+    /// Parquet codec.
+    pub compression: Compression,
+    /// Target encoded bytes per row group; `None` derives it from the memory limit.
+    pub row_group_bytes: Option<usize>,
+    /// Row cap per row group.
+    pub row_group_rows: usize,
+    /// The memory budget every buffer is sized from.
+    pub memory_limit: usize,
+    /// Worker threads for decoding and encoding; 0 = available parallelism.
+    pub workers: usize,
+    /// Input compression.
+    pub input_compression: InputCompression,
+}
+
+impl Default for ConvertOptions {
+    fn default() -> Self {
+        ConvertOptions {
+            dialect: Dialect::default(),
+            null_values: vec![String::new()],
+            infer_records: DEFAULT_INFER_RECORDS,
+            infer_bytes: DEFAULT_INFER_BYTES,
+            schema: None,
+            on_error: OnError::Fail,
+            compression: Compression::default(),
+            row_group_bytes: None,
+            row_group_rows: DEFAULT_ROW_GROUP_ROWS,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+            workers: 0,
+            input_compression: InputCompression::Auto,
+        }
+    }
+}
+
+impl ConvertOptions {
+    /// Set the dialect.
+    pub fn with_dialect(mut self, dialect: Dialect) -> Self {
+        self.dialect = dialect;
+        self
+    }
+    /// Set the memory limit in bytes.
+    pub fn with_memory_limit(mut self, bytes: usize) -> Self {
+        self.memory_limit = bytes;
+        self
+    }
+    /// Set the worker count (0 = all cores).
+    pub fn with_workers(mut self, workers: usize) -> Self {
+        self.workers = workers;
+        self
+    }
+    /// Set the bad value policy.
+    pub fn with_on_error(mut self, on_error: OnError) -> Self {
+        self.on_error = on_error;
+        self
+    }
+    /// Set the Parquet codec.
+    pub fn with_compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+    /// Set an explicit schema.
+    pub fn with_schema(mut self, schema: SchemaSpec) -> Self {
+        self.schema = Some(schema);
+        self
+    }
+
+    /// Check every option and derive the memory budget.
+    pub fn validate(&self) -> Result<MemoryBudget> {
+        self.dialect.validate()?;
+        if self.memory_limit < MIN_MEMORY_LIMIT {
+            return Err(Error::config(
+                "--memory-limit",
+                format!("must be at least {} MiB", MIN_MEMORY_LIMIT / MIB),
+            ));
+        }
+        if self.infer_records == 0 || self.infer_bytes == 0 {
+            return Err(Error::config(
+                "--infer-records/--infer-bytes",
+                "must be > 0",
+            ));
+        }
+        if self.row_group_rows == 0 {
+            return Err(Error::config("--row-group-rows", "must be > 0"));
+        }
+        let workers = if self.workers == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            self.workers
+        };
+        let budget = MemoryBudget::derive(self.memory_limit, workers, self.row_group_bytes);
+        if self.infer_bytes > budget.max_record_bytes.max(DEFAULT_INFER_BYTES) {
+            return Err(Error::config(
+                "--infer-bytes",
+                format!(
+                    "must be at most {} MiB at this memory limit",
+                    budget.max_record_bytes.max(DEFAULT_INFER_BYTES) / MIB
+                ),
+            ));
+        }
+        if let Some(rg) = self.row_group_bytes {
+            if rg < MIB || rg > self.memory_limit / 2 {
+                return Err(Error::config(
+                    "--row-group-bytes",
+                    format!(
+                        "must be between 1 MiB and half the memory limit ({} MiB)",
+                        self.memory_limit / 2 / MIB
+                    ),
+                ));
+            }
+        }
+        Ok(budget)
+    }
+}
+
+/// How the memory limit is divided between the pipeline's buffers. Every buffer that can grow
+/// with the input is capped by one of these numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct MemoryBudget {
+    /// The whole limit.
+    pub limit: usize,
+    /// Worker threads.
+    pub workers: usize,
+    /// Decompressed bytes read ahead of the chunker (blocks in the read channel).
+    pub read_ahead_bytes: usize,
+    /// Size of one read block.
+    pub block_bytes: usize,
+    /// Target size of one chunk of whole records handed to a decode worker.
+    pub chunk_bytes: usize,
+    /// Chunks being decoded or waiting to be encoded at once.
+    pub chunks_in_flight: usize,
+    /// Longest record accepted; longer is an error naming its line.
+    pub max_record_bytes: usize,
+    /// Encoded bytes buffered per row group before it is flushed.
+    pub row_group_bytes: usize,
+    /// Output bytes buffered before they are handed to the sink as one part.
+    pub part_bytes: usize,
+    /// Parts queued for the sink.
+    pub parts_in_flight: usize,
+}
+
+impl MemoryBudget {
+    /// Split `limit` between the stages (see the README's memory table).
+    pub fn derive(limit: usize, workers: usize, row_group_bytes: Option<usize>) -> Self {
+        let workers = workers.max(1);
+        let chunk_bytes = (limit / 64).clamp(256 * 1024, 4 * MIB);
+        // A chunk's decoded form (tokens + Arrow arrays) takes about 3x its text.
+        let chunks_in_flight = (workers * 2 + 1)
+            .min((limit / 4) / (chunk_bytes * 3))
+            .max(2);
+        let read_ahead_bytes = (limit / 16).clamp(MIB, 32 * MIB);
+        let row_group_bytes = row_group_bytes.unwrap_or((limit / 4).clamp(4 * MIB, 128 * MIB));
+        MemoryBudget {
+            limit,
+            workers,
+            read_ahead_bytes,
+            block_bytes: DEFAULT_BLOCK_BYTES.min(read_ahead_bytes / 2),
+            chunk_bytes,
+            chunks_in_flight,
+            max_record_bytes: limit / 8,
+            row_group_bytes,
+            part_bytes: 8 * MIB,
+            parts_in_flight: 2,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_budget_fits_the_limit() {
+        let b = ConvertOptions::default().validate().unwrap();
+        let worst = b.read_ahead_bytes
+            + b.chunks_in_flight * b.chunk_bytes * 3
+            + b.max_record_bytes
+            + b.row_group_bytes
+            + b.part_bytes * (b.parts_in_flight + 1);
+        assert!(worst <= b.limit, "{worst} > {}", b.limit);
+    }
+
+    #[test]
+    fn dialect_conflicts_are_named() {
+        let mut o = ConvertOptions::default();
+        o.dialect.quote = Some(b',');
+        let err = o.validate().unwrap_err().to_string();
+        assert!(err.contains("--delimiter"), "{err}");
+        o.dialect.quote = Some(b'"');
+        o.dialect.escape = Some(b'"');
+        assert!(o.validate().is_ok(), "escape == quote means doubling");
+    }
+
+    #[test]
+    fn compression_parsing() {
+        assert_eq!(
+            Compression::parse("zstd:3", None).unwrap(),
+            Compression::Zstd(3)
+        );
+        assert_eq!(
+            Compression::parse("SNAPPY", None).unwrap(),
+            Compression::Snappy
+        );
+        assert!(Compression::parse("zstd", Some(99)).is_err());
+        assert!(Compression::parse("brotli", None)
+            .unwrap_err()
+            .to_string()
+            .contains("--compression"));
+    }
+
+    #[test]
+    fn memory_limit_floor() {
+        let o = ConvertOptions::default().with_memory_limit(MIB);
+        assert!(o
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("--memory-limit"));
+    }
+}

@@ -1,0 +1,392 @@
+//! `convert(source, sink, options)`: the whole pipeline with one exit.
+//!
+//! ```text
+//! source ──bytes──▶ reader task (decompress, blocks) ──bounded──▶ CPU thread:
+//!   sample + infer ─▶ chunker ─▶ worker pool (tokenize + parse, in parallel)
+//!   ─▶ re-order ─▶ Parquet encoder (columns in parallel) ─▶ parts ──bounded──▶ sink task
+//! ```
+//! The output is completed only after the input ended cleanly (decompressor trailer checked)
+//! and the footer is written; any error or cancellation aborts the sink.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{ConvertOptions, MemoryBudget};
+use crate::decode::compression::{self, Codec};
+use crate::error::{Error, Result};
+use crate::schema::{SchemaSource, SchemaSpec};
+use crate::sink::ByteSink;
+use crate::source::{ByteSource, SourceInfo};
+
+mod pipeline;
+mod read;
+mod rejects;
+
+/// Live counters, readable while a conversion runs (progress bars).
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Bytes read from the source (compressed).
+    pub bytes_in: AtomicU64,
+    /// Bytes after decompression.
+    pub bytes_decoded: AtomicU64,
+    /// Rows decoded and handed to the encoder.
+    pub rows: AtomicU64,
+}
+
+/// What a conversion did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConvertReport {
+    /// The input.
+    pub input: String,
+    /// The output.
+    pub output: String,
+    /// Rows written.
+    pub rows: u64,
+    /// Records rejected (`--on-error reject`).
+    pub rejected: u64,
+    /// Values stored as null because they did not parse (`--on-error null`).
+    pub nulled: u64,
+    /// Bytes read from the source.
+    pub bytes_in: u64,
+    /// Bytes after decompression.
+    pub bytes_decompressed: u64,
+    /// Parquet bytes written.
+    pub bytes_out: u64,
+    /// Row groups written.
+    pub row_groups: usize,
+    /// The schema written.
+    pub schema: SchemaSpec,
+    /// Whether it was inferred or explicit.
+    pub schema_source: SchemaSource,
+    /// Input decompression.
+    pub input_compression: Codec,
+    /// Where rejected records went, if any were.
+    pub rejects: Option<String>,
+    /// Header fixes and similar notes.
+    pub warnings: Vec<String>,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Input MiB (decompressed) per second.
+    pub mib_per_s: f64,
+    /// The memory budget used.
+    pub budget: MemoryBudget,
+}
+
+/// Runs conversions with one set of options, cancellation and progress counters.
+#[derive(Debug, Clone)]
+pub struct Converter {
+    options: ConvertOptions,
+    cancel: CancellationToken,
+    progress: Arc<Progress>,
+}
+
+/// Convert `source` into `sink` with `options`.
+pub async fn convert(
+    source: &dyn ByteSource,
+    sink: Box<dyn ByteSink>,
+    options: &ConvertOptions,
+) -> Result<ConvertReport> {
+    Converter::new(options.clone())
+        .run(source, sink, None)
+        .await
+}
+
+/// Infer the schema of `source` (as `convert` would) without converting.
+pub async fn infer_schema(
+    source: &dyn ByteSource,
+    options: &ConvertOptions,
+) -> Result<(SchemaSpec, SchemaSource, Vec<String>)> {
+    let budget = options.validate()?;
+    let info = source.head().await?;
+    let cancel = CancellationToken::new();
+    let (codec, mut blocks, reader) = start_reading(
+        source,
+        &info,
+        options,
+        &budget,
+        Arc::default(),
+        cancel.clone(),
+    )
+    .await?;
+    let opts = options.clone();
+    let location = info.location.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        pipeline::prepare(&mut blocks, &opts, &budget, &location)
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("schema task failed: {e}")))?;
+    cancel.cancel();
+    reader.abort();
+    let _ = codec;
+    let p = result?;
+    Ok((p.schema, p.source, p.warnings))
+}
+
+async fn start_reading(
+    source: &dyn ByteSource,
+    info: &SourceInfo,
+    options: &ConvertOptions,
+    budget: &MemoryBudget,
+    progress: Arc<Progress>,
+    cancel: CancellationToken,
+) -> Result<(Codec, pipeline::Blocks, tokio::task::JoinHandle<()>)> {
+    let stream = source.open(0).await?;
+    let (prefix, stream) = read::peek(stream, &info.location).await?;
+    let codec = compression::choose(
+        options.input_compression,
+        &prefix,
+        &info.location,
+        info.content_encoding.as_deref(),
+        &info.location,
+    )?;
+    let capacity = (budget.read_ahead_bytes / budget.block_bytes).max(1);
+    let (tx, rx) = mpsc::channel(capacity);
+    let reader = tokio::spawn(read::read_blocks(
+        stream,
+        codec,
+        info.location.clone(),
+        budget.block_bytes,
+        tx,
+        progress,
+        cancel.clone(),
+    ));
+    Ok((codec, pipeline::Blocks::new(rx, cancel), reader))
+}
+
+impl Converter {
+    /// A converter for `options`.
+    pub fn new(options: ConvertOptions) -> Self {
+        Converter {
+            options,
+            cancel: CancellationToken::new(),
+            progress: Arc::default(),
+        }
+    }
+
+    /// Use `cancel` to stop the conversion (the sink is aborted).
+    pub fn with_cancel(mut self, cancel: CancellationToken) -> Self {
+        self.cancel = cancel;
+        self
+    }
+
+    /// Live counters.
+    pub fn progress(&self) -> Arc<Progress> {
+        Arc::clone(&self.progress)
+    }
+
+    /// Convert `source` into `sink`; rejected records go to `rejects` (required for
+    /// `--on-error reject`). On any error both sinks are aborted.
+    pub async fn run(
+        &self,
+        source: &dyn ByteSource,
+        sink: Box<dyn ByteSink>,
+        rejects: Option<Box<dyn ByteSink>>,
+    ) -> Result<ConvertReport> {
+        let started = Instant::now();
+        match self.run_inner(source, sink, rejects, started).await {
+            Ok(report) => Ok(report),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn run_inner(
+        &self,
+        source: &dyn ByteSource,
+        mut sink: Box<dyn ByteSink>,
+        mut rejects: Option<Box<dyn ByteSink>>,
+        started: Instant,
+    ) -> Result<ConvertReport> {
+        let prepared = async {
+            let budget = self.options.validate()?;
+            if self.options.on_error == crate::config::OnError::Reject && rejects.is_none() {
+                return Err(Error::config(
+                    "--rejects",
+                    "--on-error reject needs a rejects output",
+                ));
+            }
+            let info = source.head().await?;
+            Ok((budget, info))
+        }
+        .await;
+        let (budget, info) = match prepared {
+            Ok(x) => x,
+            Err(e) => return Err(abort_all(e, sink, rejects).await),
+        };
+        let metadata = output_metadata(&info);
+        sink.set_metadata(&metadata);
+        let cancel = self.cancel.child_token();
+        let (codec, mut blocks, reader) = match start_reading(
+            source,
+            &info,
+            &self.options,
+            &budget,
+            Arc::clone(&self.progress),
+            cancel.clone(),
+        )
+        .await
+        {
+            Ok(x) => x,
+            Err(e) => return Err(abort_all(e, sink, rejects).await),
+        };
+        let (part_tx, mut part_rx) = mpsc::channel::<Bytes>(budget.parts_in_flight);
+        let (rej_tx, mut rej_rx) = match rejects {
+            Some(_) => {
+                let (t, r) = mpsc::channel::<Bytes>(budget.parts_in_flight);
+                (Some(t), Some(r))
+            }
+            None => (None, None),
+        };
+        let job = pipeline::PipelineJob {
+            options: self.options.clone(),
+            budget,
+            location: info.location.clone(),
+            output_location: sink.location().to_string(),
+            metadata,
+            parts: part_tx,
+            rejects: rej_tx,
+            progress: Arc::clone(&self.progress),
+        };
+        let opts = self.options.clone();
+        let location = info.location.clone();
+        let cpu = tokio::task::spawn_blocking(move || {
+            let prepared = pipeline::prepare(&mut blocks, &opts, &budget, &location)?;
+            let summary = (
+                prepared.schema.clone(),
+                prepared.source,
+                prepared.warnings.clone(),
+            );
+            pipeline::run(job, blocks, prepared).map(|o| (o, summary))
+        });
+        let sink_loop = async {
+            while let Some(part) = part_rx.recv().await {
+                sink.put_part(part).await?;
+            }
+            Ok::<(), Error>(())
+        };
+        let rejects_loop = async {
+            if let (Some(rx), Some(r)) = (rej_rx.as_mut(), rejects.as_mut()) {
+                while let Some(part) = rx.recv().await {
+                    r.put_part(part).await?;
+                }
+            }
+            Ok::<(), Error>(())
+        };
+        let cancelled = self.cancel.clone();
+        let (sink_result, rejects_result, cpu_result) = tokio::select! {
+            r = async { tokio::join!(sink_loop, rejects_loop, cpu) } => r,
+            () = cancelled.cancelled() => {
+                cancel.cancel();
+                reader.abort();
+                return Err(abort_all(Error::Cancelled("interrupted".into()), sink, rejects).await);
+            }
+        };
+        cancel.cancel();
+        reader.abort();
+        let cpu_result =
+            cpu_result.map_err(|e| Error::Internal(format!("pipeline thread failed: {e}")));
+        // The sink's own error explains a pipeline that stopped because the sink went away.
+        let outcome = match (sink_result, rejects_result, cpu_result) {
+            (Err(e), _, _) | (_, Err(e), _) => Err(e),
+            (_, _, Err(e)) | (_, _, Ok(Err(e))) => Err(e),
+            (Ok(()), Ok(()), Ok(Ok(o))) => Ok(o),
+        };
+        let (outcome, (schema, schema_source, warnings)) = match outcome {
+            Ok(o) => o,
+            Err(e) => return Err(abort_all(e, sink, rejects).await),
+        };
+        let rejects_location = rejects.as_ref().map(|r| r.location().to_string());
+        let bytes_out = sink.complete().await;
+        let bytes_out = match bytes_out {
+            Ok(n) => n,
+            Err(e) => {
+                if let Some(r) = rejects {
+                    let _ = r.abort().await;
+                }
+                return Err(e);
+            }
+        };
+        if let Some(r) = rejects {
+            if outcome.rejected > 0 {
+                r.complete().await?;
+            } else {
+                r.abort().await?;
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let decoded = self
+            .progress
+            .bytes_decoded
+            .load(std::sync::atomic::Ordering::Relaxed);
+        Ok(ConvertReport {
+            input: info.location.clone(),
+            output: String::new(),
+            rows: outcome.rows,
+            rejected: outcome.rejected,
+            nulled: outcome.nulled,
+            bytes_in: self
+                .progress
+                .bytes_in
+                .load(std::sync::atomic::Ordering::Relaxed),
+            bytes_decompressed: decoded,
+            bytes_out,
+            row_groups: outcome.row_groups,
+            schema,
+            schema_source,
+            input_compression: codec,
+            rejects: rejects_location.filter(|_| outcome.rejected > 0),
+            warnings,
+            seconds,
+            mib_per_s: decoded as f64 / (1024.0 * 1024.0) / seconds.max(1e-9),
+            budget,
+        })
+    }
+}
+
+/// Abort both sinks; the original error wins (abort failures are appended).
+async fn abort_all(
+    err: Error,
+    sink: Box<dyn ByteSink>,
+    rejects: Option<Box<dyn ByteSink>>,
+) -> Error {
+    let mut notes = Vec::new();
+    if let Err(e) = sink.abort().await {
+        notes.push(e.to_string());
+    }
+    if let Some(r) = rejects {
+        if let Err(e) = r.abort().await {
+            notes.push(e.to_string());
+        }
+    }
+    if notes.is_empty() {
+        err
+    } else {
+        tracing::warn!(error = %err, cleanup = %notes.join("; "), "cleanup after a failed conversion also failed");
+        err
+    }
+}
+
+/// Key-value metadata recorded in the Parquet footer and on the output object.
+fn output_metadata(info: &SourceInfo) -> Vec<(String, String)> {
+    let mut m = vec![
+        (
+            "csv2parquet.version".to_string(),
+            format!("csv2parquet {}", env!("CARGO_PKG_VERSION")),
+        ),
+        ("csv2parquet.source".to_string(), info.location.clone()),
+    ];
+    if let Some(size) = info.size {
+        m.push(("csv2parquet.source_size".to_string(), size.to_string()));
+    }
+    if let Some(etag) = &info.etag {
+        m.push(("csv2parquet.source_etag".to_string(), etag.clone()));
+    }
+    if let Some(v) = &info.version_id {
+        m.push(("csv2parquet.source_version".to_string(), v.clone()));
+    }
+    m
+}

@@ -1,0 +1,485 @@
+//! The CPU side of a conversion, run on one blocking thread that drives a worker pool:
+//! sample and infer the schema, chunk at record boundaries, decode chunks in parallel, restore
+//! their order, encode Parquet (columns in parallel) and hand parts to the sink channel.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::rejects::RejectWriter;
+use super::Progress;
+use crate::config::{ConvertOptions, MemoryBudget};
+use crate::decode::chunker::{Chunk, Chunker, RecordTooLong};
+use crate::decode::columns::{decode_chunk, ChunkError, DecodeContext, Decoded};
+use crate::decode::compression::binary_format;
+use crate::decode::tokenizer::{Tokenizer, Tokens};
+use crate::encode::{writer_properties, ParquetEncoder, PartWriter};
+use crate::error::{quote_value, DataError, Error, Position, Result};
+use crate::schema::{self, Inferrer, SchemaSource, SchemaSpec};
+
+/// Blocks from the reading stage, with cancellation.
+pub(crate) struct Blocks {
+    rx: mpsc::Receiver<Result<Bytes>>,
+    cancel: CancellationToken,
+}
+
+impl Blocks {
+    pub(crate) fn new(rx: mpsc::Receiver<Result<Bytes>>, cancel: CancellationToken) -> Self {
+        Blocks { rx, cancel }
+    }
+
+    fn next(&mut self) -> Result<Option<Bytes>> {
+        if self.cancel.is_cancelled() {
+            return Err(Error::Cancelled("conversion cancelled".into()));
+        }
+        match self.rx.blocking_recv() {
+            Some(Ok(b)) => Ok(Some(b)),
+            Some(Err(e)) => Err(e),
+            None if self.cancel.is_cancelled() => {
+                Err(Error::Cancelled("conversion cancelled".into()))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// The schema and the bytes already read while sampling.
+pub(crate) struct Prepared {
+    /// Resolved schema.
+    pub schema: SchemaSpec,
+    /// Where it came from.
+    pub source: SchemaSource,
+    /// Header fixes and other notes.
+    pub warnings: Vec<String>,
+    /// Sampled bytes after the header, to decode first.
+    rest: Bytes,
+    base_byte: u64,
+    base_line: u64,
+}
+
+fn too_long(location: &str, e: RecordTooLong) -> Error {
+    Error::Limit {
+        location: location.to_string(),
+        message: format!(
+            "line {}, byte {}: a record is longer than {} MiB, the most this memory limit allows (raise --memory-limit, or check the quoting: an unbalanced quote makes the rest of the file one field)",
+            e.line + 1,
+            e.byte,
+            e.limit / (1024 * 1024)
+        ),
+    }
+}
+
+/// Read the sample, handle BOM and header, infer and resolve the schema.
+pub(crate) fn prepare(
+    blocks: &mut Blocks,
+    options: &ConvertOptions,
+    budget: &MemoryBudget,
+    location: &str,
+) -> Result<Prepared> {
+    let dialect = &options.dialect;
+    let mut head = BytesMut::new();
+    let mut eof = false;
+    while head.len() < options.infer_bytes {
+        match blocks.next()? {
+            Some(b) => head.extend_from_slice(&b),
+            None => {
+                eof = true;
+                break;
+            }
+        }
+    }
+    let bom = if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        3
+    } else {
+        0
+    };
+    if let Some(what) = binary_format(&head[bom..]) {
+        return Err(Error::data(
+            location,
+            None,
+            format!("this looks like {what}, not CSV"),
+        ));
+    }
+    let tokenizer = Tokenizer::new(dialect);
+    let mut tokens = Tokens::default();
+    let need = if dialect.has_header { 2 } else { 1 };
+    loop {
+        let complete = if eof {
+            head.len()
+        } else {
+            let mut scan = Chunker::new(dialect, usize::MAX, usize::MAX, 0, 0);
+            scan.push(&head[bom..], &mut Vec::new())
+                .map_err(|e| too_long(location, e))?;
+            bom + scan.last_record_start()
+        };
+        tokenizer
+            .tokenize(&head[bom..complete], &mut tokens)
+            .map_err(|e| {
+                data_error(
+                    location,
+                    &[],
+                    0,
+                    0,
+                    bom as u64,
+                    ChunkError {
+                        record: e.record,
+                        line: e.line,
+                        byte: e.byte,
+                        column: None,
+                        value: None,
+                        reason: e.reason.to_string(),
+                    },
+                    dialect.has_header,
+                )
+            })?;
+        if eof || tokens.records.len() >= need {
+            break;
+        }
+        if head.len() > budget.max_record_bytes {
+            return Err(too_long(
+                location,
+                RecordTooLong {
+                    line: 0,
+                    byte: bom as u64,
+                    limit: budget.max_record_bytes,
+                },
+            ));
+        }
+        match blocks.next()? {
+            Some(b) => head.extend_from_slice(&b),
+            None => eof = true,
+        }
+    }
+    if tokens.records.is_empty() {
+        return Err(Error::data(
+            location,
+            None,
+            "the input is empty (no header and no records)",
+        ));
+    }
+    let mut warnings = Vec::new();
+    let ncols = tokens.field_count(0);
+    let (names, first_data) = if dialect.has_header {
+        let raw: Vec<Vec<u8>> = (0..ncols).map(|c| tokens.field(c).to_vec()).collect();
+        let (names, w) = schema::header_names(&raw);
+        warnings.extend(w);
+        (names, 1)
+    } else {
+        (schema::generated_names(ncols), 0)
+    };
+    let end = tokens.records.len().min(first_data + options.infer_records);
+    let mut inferrer = Inferrer::new(ncols, &options.null_values);
+    inferrer.add(&tokens, first_data..end);
+    let (schema, source) = schema::resolve(
+        &names,
+        options.schema.as_ref(),
+        dialect.has_header,
+        &inferrer.finish(),
+    )?;
+    let (header_end, header_lines) = if !dialect.has_header {
+        (0, 0)
+    } else if let Some(second) = tokens.records.get(1) {
+        (second.start as usize, second.line as u64)
+    } else {
+        (head.len() - bom, tokens.lines as u64)
+    };
+    let head = head.freeze();
+    Ok(Prepared {
+        schema,
+        source,
+        warnings,
+        rest: head.slice(bom + header_end..),
+        base_byte: (bom + header_end) as u64,
+        base_line: header_lines,
+    })
+}
+
+/// Position a chunk-relative error in the input.
+fn data_error(
+    location: &str,
+    names: &[String],
+    records_before: u64,
+    base_line: u64,
+    base_byte: u64,
+    e: ChunkError,
+    _has_header: bool,
+) -> Error {
+    Error::Data(Box::new(DataError {
+        location: location.to_string(),
+        position: Some(Position {
+            record: records_before + e.record as u64 + 1,
+            line: base_line + e.line as u64 + 1,
+            byte: base_byte + e.byte as u64,
+        }),
+        column: e
+            .column
+            .map(|c| (c + 1, names.get(c).cloned().unwrap_or_default())),
+        value: e.value.as_deref().map(quote_value),
+        reason: e.reason,
+    }))
+}
+
+/// Counts of a finished pipeline.
+#[derive(Debug, Default)]
+pub(crate) struct Outcome {
+    pub rows: u64,
+    pub records: u64,
+    pub rejected: u64,
+    pub nulled: u64,
+    pub row_groups: usize,
+    pub bytes_out: u64,
+    pub rejects_bytes: u64,
+}
+
+/// Where decoded chunks go, in order.
+struct Ordered {
+    encoder: ParquetEncoder<PartWriter>,
+    rejects: Option<RejectWriter>,
+    names: Vec<String>,
+    location: String,
+    header_lines: bool,
+    outcome: Outcome,
+    progress: Arc<Progress>,
+}
+
+impl Ordered {
+    fn accept(
+        &mut self,
+        meta: ChunkMeta,
+        result: std::result::Result<Decoded, ChunkError>,
+    ) -> Result<()> {
+        let decoded = result.map_err(|e| {
+            data_error(
+                &self.location,
+                &self.names,
+                self.outcome.records,
+                meta.base_line,
+                meta.base_byte,
+                e,
+                self.header_lines,
+            )
+        })?;
+        if !decoded.rejects.is_empty() {
+            let Some(writer) = self.rejects.as_mut() else {
+                return Err(Error::Internal(
+                    "records rejected without a rejects writer".into(),
+                ));
+            };
+            for r in &decoded.rejects {
+                writer.write(
+                    meta.base_line + r.line as u64 + 1,
+                    meta.base_byte + r.byte as u64,
+                    &r.reason,
+                    &r.raw,
+                )?;
+            }
+            self.outcome.rejected += decoded.rejects.len() as u64;
+        }
+        self.outcome.records += decoded.records;
+        self.outcome.nulled += decoded.nulled;
+        if let Some(batch) = decoded.batch {
+            self.outcome.rows += batch.num_rows() as u64;
+            self.progress
+                .rows
+                .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+            self.encoder.write(&batch)?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ChunkMeta {
+    seq: u64,
+    base_line: u64,
+    base_byte: u64,
+}
+
+type ChunkResult = (ChunkMeta, std::result::Result<Decoded, ChunkError>);
+
+thread_local! {
+    static SCRATCH: RefCell<Tokens> = RefCell::new(Tokens::default());
+}
+
+/// Decode jobs on the pool, results re-ordered and handed to `Ordered`.
+struct Workers {
+    pool: Arc<rayon::ThreadPool>,
+    ctx: Arc<DecodeContext>,
+    tx: std::sync::mpsc::Sender<ChunkResult>,
+    rx: std::sync::mpsc::Receiver<ChunkResult>,
+    waiting: BTreeMap<u64, ChunkResult>,
+    next_seq: u64,
+    in_flight: usize,
+    max_in_flight: usize,
+}
+
+impl Workers {
+    fn submit(&mut self, chunk: Chunk, sink: &mut Ordered) -> Result<()> {
+        while self.in_flight >= self.max_in_flight {
+            self.wait_one(sink)?;
+        }
+        let ctx = Arc::clone(&self.ctx);
+        let tx = self.tx.clone();
+        self.in_flight += 1;
+        self.pool.spawn(move || {
+            let meta = ChunkMeta {
+                seq: chunk.seq,
+                base_line: chunk.base_line,
+                base_byte: chunk.base_byte,
+            };
+            let result = SCRATCH.with(|t| decode_chunk(&ctx, &chunk, &mut t.borrow_mut()));
+            let _ = tx.send((meta, result));
+        });
+        Ok(())
+    }
+
+    fn wait_one(&mut self, sink: &mut Ordered) -> Result<()> {
+        let (meta, result) = self
+            .rx
+            .recv()
+            .map_err(|_| Error::Internal("decode worker vanished".into()))?;
+        self.waiting.insert(meta.seq, (meta, result));
+        while let Some((meta, result)) = self.waiting.remove(&self.next_seq) {
+            self.in_flight -= 1;
+            self.next_seq += 1;
+            sink.accept(meta, result)?;
+        }
+        Ok(())
+    }
+
+    fn drain(&mut self, sink: &mut Ordered) -> Result<()> {
+        while self.in_flight > 0 {
+            self.wait_one(sink)?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything the CPU thread needs.
+pub(crate) struct PipelineJob {
+    pub options: ConvertOptions,
+    pub budget: MemoryBudget,
+    pub location: String,
+    pub output_location: String,
+    pub metadata: Vec<(String, String)>,
+    pub parts: mpsc::Sender<Bytes>,
+    pub rejects: Option<mpsc::Sender<Bytes>>,
+    pub progress: Arc<Progress>,
+}
+
+/// Run the whole CPU side; returns the counts once the input ended cleanly and the footer is
+/// written.
+pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, prepared: Prepared) -> Result<Outcome> {
+    let PipelineJob {
+        options,
+        budget,
+        location,
+        output_location,
+        mut metadata,
+        parts,
+        rejects,
+        progress,
+    } = job;
+    let pool = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(budget.workers)
+            .thread_name(|i| format!("csv2pq-worker-{i}"))
+            .build()
+            .map_err(|e| Error::Internal(format!("starting the worker pool: {e}")))?,
+    );
+    let ctx = Arc::new(DecodeContext::new(
+        &prepared.schema,
+        &options.null_values,
+        options.on_error,
+        Tokenizer::new(&options.dialect),
+    ));
+    let encoder = ParquetEncoder::new(
+        PartWriter::new(budget.part_bytes, parts),
+        prepared.schema.arrow_schema(),
+        writer_properties(options.compression)?,
+        budget.row_group_bytes,
+        options.row_group_rows,
+        &output_location,
+        Arc::clone(&pool),
+    )?;
+    let mut ordered = Ordered {
+        encoder,
+        rejects: rejects.map(|tx| RejectWriter::new(PartWriter::new(budget.part_bytes, tx))),
+        names: ctx.names.clone(),
+        location: location.clone(),
+        header_lines: options.dialect.has_header,
+        outcome: Outcome::default(),
+        progress,
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut workers = Workers {
+        pool,
+        ctx,
+        tx,
+        rx,
+        waiting: BTreeMap::new(),
+        next_seq: 0,
+        in_flight: 0,
+        max_in_flight: budget.chunks_in_flight,
+    };
+    let mut chunker = Chunker::new(
+        &options.dialect,
+        budget.chunk_bytes,
+        budget.max_record_bytes,
+        prepared.base_byte,
+        prepared.base_line,
+    );
+    let mut ready = Vec::new();
+    chunker
+        .push(&prepared.rest, &mut ready)
+        .map_err(|e| too_long(&location, e))?;
+    loop {
+        for chunk in ready.drain(..) {
+            workers.submit(chunk, &mut ordered)?;
+        }
+        match blocks.next()? {
+            Some(block) => chunker
+                .push(&block, &mut ready)
+                .map_err(|e| too_long(&location, e))?,
+            None => break,
+        }
+    }
+    if let Some(last) = chunker.finish() {
+        workers.submit(last, &mut ordered)?;
+    }
+    workers.drain(&mut ordered)?;
+    let Ordered {
+        encoder,
+        rejects,
+        mut outcome,
+        ..
+    } = ordered;
+    outcome.row_groups = encoder.row_groups() + usize::from(encoder.rows_in_group() > 0);
+    metadata.extend([
+        (
+            "csv2parquet.schema".to_string(),
+            prepared.source.as_str().to_string(),
+        ),
+        ("csv2parquet.rows".to_string(), outcome.rows.to_string()),
+        (
+            "csv2parquet.rejected".to_string(),
+            outcome.rejected.to_string(),
+        ),
+        ("csv2parquet.nulled".to_string(), outcome.nulled.to_string()),
+    ]);
+    let out = encoder.finish(metadata)?;
+    let werr = |source| Error::Write {
+        location: output_location.clone(),
+        source,
+    };
+    outcome.bytes_out = out.finish().map_err(werr)?;
+    if let Some(r) = rejects {
+        outcome.rejects_bytes = r.finish().map_err(werr)?;
+    }
+    Ok(outcome)
+}

@@ -1,0 +1,109 @@
+//! The reading stage: source stream -> (peeked magic) -> decompressor -> fixed-size blocks in a
+//! bounded channel.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use futures::{StreamExt, TryStreamExt};
+use tokio::io::AsyncReadExt;
+use tokio::sync::mpsc;
+use tokio_util::io::StreamReader;
+use tokio_util::sync::CancellationToken;
+
+use super::Progress;
+use crate::decode::compression::{self, Codec, MAGIC_LEN};
+use crate::error::{Error, Result};
+use crate::source::ByteStream;
+
+/// Pull pieces until at least `MAGIC_LEN` bytes are known (or the stream ends); returns them
+/// and a stream that yields them again followed by the rest.
+pub(crate) async fn peek(mut stream: ByteStream, location: &str) -> Result<(Vec<u8>, ByteStream)> {
+    let mut seen: Vec<Bytes> = Vec::new();
+    let mut prefix = Vec::new();
+    while prefix.len() < MAGIC_LEN {
+        match stream.next().await {
+            Some(Ok(piece)) => {
+                prefix.extend_from_slice(&piece[..piece.len().min(MAGIC_LEN - prefix.len())]);
+                seen.push(piece);
+            }
+            Some(Err(e)) => return Err(Error::from_io(e, location)),
+            None => break,
+        }
+    }
+    let replay = futures::stream::iter(seen.into_iter().map(Ok));
+    Ok((prefix, replay.chain(stream).boxed()))
+}
+
+/// Read, decompress and cut into blocks until the end or an error; errors are sent down the
+/// channel so the pipeline stops on them.
+pub(crate) async fn read_blocks(
+    stream: ByteStream,
+    codec: Codec,
+    location: String,
+    block_bytes: usize,
+    tx: mpsc::Sender<Result<Bytes>>,
+    progress: Arc<Progress>,
+    cancel: CancellationToken,
+) {
+    let counter = Arc::clone(&progress);
+    let counted = stream.inspect_ok(move |piece| {
+        counter
+            .bytes_in
+            .fetch_add(piece.len() as u64, Ordering::Relaxed);
+    });
+    let reader = StreamReader::new(counted);
+    let buffered = tokio::io::BufReader::with_capacity(64 * 1024, reader);
+    let mut decoder = compression::decoder(codec, buffered);
+    loop {
+        let mut block = BytesMut::with_capacity(block_bytes);
+        let mut failed = None;
+        while block.len() < block_bytes {
+            let read = tokio::select! {
+                r = decoder.read_buf(&mut block) => r,
+                () = cancel.cancelled() => return,
+            };
+            match read {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    failed = Some(classify(e, codec, &location, &progress));
+                    break;
+                }
+            }
+        }
+        let at_end = block.len() < block_bytes || failed.is_some();
+        if !block.is_empty() {
+            progress
+                .bytes_decoded
+                .fetch_add(block.len() as u64, Ordering::Relaxed);
+            if tx.send(Ok(block.freeze())).await.is_err() {
+                return;
+            }
+        }
+        if let Some(err) = failed {
+            let _ = tx.send(Err(err)).await;
+            return;
+        }
+        if at_end {
+            return;
+        }
+    }
+}
+
+/// An error out of the decoder is either the source's (it carries our Error) or the
+/// decompressor's (corrupt or truncated data).
+fn classify(err: std::io::Error, codec: Codec, location: &str, progress: &Progress) -> Error {
+    let carries_ours = err
+        .get_ref()
+        .is_some_and(|e| e.downcast_ref::<Error>().is_some());
+    if carries_ours || codec == Codec::None {
+        return Error::from_io(err, location);
+    }
+    Error::Decompress {
+        location: location.to_string(),
+        codec: codec.name(),
+        offset: progress.bytes_in.load(Ordering::Relaxed),
+        source: err,
+    }
+}

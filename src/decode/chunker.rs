@@ -1,0 +1,352 @@
+//! Record-boundary chunking: cuts the decompressed byte stream into chunks of whole records so
+//! that chunks can be tokenized and decoded in parallel.
+//!
+//! The scanner follows the tokenizer's grammar (quotes, escapes, comments, CR/LF/CRLF) but only
+//! tracks state, so it runs at memory speed on one thread. A chunk always ends where a record
+//! starts; the last chunk takes whatever is left.
+
+use bytes::{Bytes, BytesMut};
+
+use crate::config::Dialect;
+
+/// A run of whole records, positioned in the decompressed input.
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    /// 0-based sequence number; decoded chunks are re-ordered by it.
+    pub seq: u64,
+    /// The bytes.
+    pub data: Bytes,
+    /// Offset of `data[0]` in the decompressed input.
+    pub base_byte: u64,
+    /// Line breaks before `data[0]` (0-based line of the chunk's first byte).
+    pub base_line: u64,
+}
+
+/// A record longer than the memory budget allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordTooLong {
+    /// 0-based line where the record starts.
+    pub line: u64,
+    /// Offset of its first byte.
+    pub byte: u64,
+    /// The limit in bytes.
+    pub limit: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum State {
+    RecordStart,
+    FieldStart,
+    Unquoted,
+    Quoted,
+    Escaped,
+    QuoteSeen,
+    Comment,
+}
+
+/// Cuts a byte stream into chunks of whole records.
+#[derive(Debug)]
+pub struct Chunker {
+    delimiter: u8,
+    quote: Option<u8>,
+    escape: Option<u8>,
+    comment: Option<u8>,
+    unquoted_special: [bool; 256],
+    quoted_special: [bool; 256],
+    state: State,
+    after_cr: bool,
+    buf: BytesMut,
+    scanned: usize,
+    /// Start of the last record seen in `buf` (0 = none after the start).
+    boundary: usize,
+    lines_scanned: u64,
+    lines_at_boundary: u64,
+    base_byte: u64,
+    base_line: u64,
+    next_seq: u64,
+    chunk_bytes: usize,
+    max_record_bytes: usize,
+}
+
+impl Chunker {
+    /// A chunker emitting chunks of about `chunk_bytes`, refusing records over `max_record_bytes`.
+    /// `base_byte`/`base_line` position the first byte it will be given.
+    pub fn new(
+        dialect: &Dialect,
+        chunk_bytes: usize,
+        max_record_bytes: usize,
+        base_byte: u64,
+        base_line: u64,
+    ) -> Self {
+        let escape = dialect.escape.filter(|e| Some(*e) != dialect.quote);
+        let mut unquoted_special = [false; 256];
+        for b in [dialect.delimiter, b'\n', b'\r'] {
+            unquoted_special[b as usize] = true;
+        }
+        let mut quoted_special = [false; 256];
+        for b in [Some(b'\n'), Some(b'\r'), dialect.quote, escape]
+            .into_iter()
+            .flatten()
+        {
+            quoted_special[b as usize] = true;
+        }
+        Chunker {
+            delimiter: dialect.delimiter,
+            quote: dialect.quote,
+            escape,
+            comment: dialect.comment,
+            unquoted_special,
+            quoted_special,
+            state: State::RecordStart,
+            after_cr: false,
+            buf: BytesMut::new(),
+            scanned: 0,
+            boundary: 0,
+            lines_scanned: 0,
+            lines_at_boundary: 0,
+            base_byte,
+            base_line,
+            next_seq: 0,
+            chunk_bytes: chunk_bytes.max(1),
+            max_record_bytes,
+        }
+    }
+
+    /// Add bytes; returns the chunks that are complete.
+    pub fn push(&mut self, block: &[u8], out: &mut Vec<Chunk>) -> Result<(), RecordTooLong> {
+        self.buf.extend_from_slice(block);
+        self.scan();
+        while self.buf.len() >= self.chunk_bytes && self.boundary > 0 {
+            let at = self.boundary;
+            out.push(self.split(at));
+        }
+        if self.buf.len() - self.boundary > self.max_record_bytes {
+            return Err(RecordTooLong {
+                line: self.base_line + self.lines_at_boundary,
+                byte: self.base_byte + self.boundary as u64,
+                limit: self.max_record_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// The rest of the input after the last `push`, if any.
+    pub fn finish(&mut self) -> Option<Chunk> {
+        if self.buf.is_empty() {
+            return None;
+        }
+        let len = self.buf.len();
+        self.lines_at_boundary = self.lines_scanned;
+        Some(self.split(len))
+    }
+
+    /// Offset (in the bytes pushed since the last chunk) where the last record seen starts:
+    /// everything before it is whole records.
+    pub fn last_record_start(&self) -> usize {
+        self.boundary
+    }
+
+    /// Bytes buffered and not yet emitted.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    fn split(&mut self, at: usize) -> Chunk {
+        let data = self.buf.split_to(at).freeze();
+        let chunk = Chunk {
+            seq: self.next_seq,
+            data,
+            base_byte: self.base_byte,
+            base_line: self.base_line,
+        };
+        self.next_seq += 1;
+        self.base_byte += at as u64;
+        self.base_line += self.lines_at_boundary;
+        self.lines_scanned -= self.lines_at_boundary;
+        self.lines_at_boundary = 0;
+        self.scanned -= at;
+        self.boundary = 0;
+        chunk
+    }
+
+    fn scan(&mut self) {
+        let input = &self.buf[..];
+        let n = input.len();
+        let mut i = self.scanned;
+        let mut state = self.state;
+        let mut lines = self.lines_scanned;
+        let mut after_cr = self.after_cr;
+        while i < n {
+            let b = input[i];
+            match state {
+                State::RecordStart => {
+                    if b == b'\n' {
+                        lines += u64::from(!after_cr);
+                        after_cr = false;
+                        i += 1;
+                        continue;
+                    }
+                    after_cr = b == b'\r';
+                    if after_cr {
+                        lines += 1;
+                        i += 1;
+                        continue;
+                    }
+                    self.boundary = i;
+                    self.lines_at_boundary = lines;
+                    if Some(b) == self.comment {
+                        state = State::Comment;
+                        i += 1;
+                    } else {
+                        state = State::FieldStart;
+                    }
+                }
+                State::FieldStart => {
+                    if Some(b) == self.quote {
+                        state = State::Quoted;
+                        i += 1;
+                    } else if b == self.delimiter {
+                        i += 1;
+                    } else if b == b'\n' || b == b'\r' {
+                        state = State::RecordStart;
+                    } else {
+                        state = State::Unquoted;
+                    }
+                }
+                State::Unquoted => {
+                    while i < n && !self.unquoted_special[input[i] as usize] {
+                        i += 1;
+                    }
+                    if i < n {
+                        if input[i] == self.delimiter {
+                            state = State::FieldStart;
+                            i += 1;
+                        } else {
+                            state = State::RecordStart;
+                        }
+                    }
+                }
+                State::Quoted => {
+                    while i < n && !self.quoted_special[input[i] as usize] {
+                        i += 1;
+                    }
+                    if i < n {
+                        let b = input[i];
+                        i += 1;
+                        if Some(b) == self.quote {
+                            state = State::QuoteSeen;
+                        } else if Some(b) == self.escape {
+                            state = State::Escaped;
+                        } else if b == b'\r' || i < 2 || input[i - 2] != b'\r' {
+                            lines += 1;
+                        }
+                    }
+                }
+                State::Escaped => {
+                    lines += u64::from(b == b'\r' || b == b'\n');
+                    state = State::Quoted;
+                    i += 1;
+                }
+                State::QuoteSeen => {
+                    if Some(b) == self.quote {
+                        state = State::Quoted;
+                        i += 1;
+                    } else {
+                        // Delimiter, line break, or (malformed) text the tokenizer will report.
+                        state = State::Unquoted;
+                    }
+                }
+                State::Comment => match memchr::memchr2(b'\n', b'\r', &input[i..]) {
+                    Some(off) => {
+                        i += off;
+                        state = State::RecordStart;
+                    }
+                    None => i = n,
+                },
+            }
+        }
+        self.scanned = i;
+        self.state = state;
+        self.lines_scanned = lines;
+        self.after_cr = after_cr;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::tokenizer::{Tokenizer, Tokens};
+
+    /// Tokenize whole, and chunked with every block size; the records (fields, absolute lines and
+    /// byte offsets) must be identical.
+    fn check_chunking(dialect: &Dialect, input: &[u8]) {
+        let tok = Tokenizer::new(dialect);
+        let mut whole = Tokens::default();
+        tok.tokenize(input, &mut whole).unwrap();
+        let expect = flatten(&whole, 0, 0);
+        for block in [1usize, 2, 3, 5, 7, 16, 1000] {
+            for chunk_bytes in [1usize, 4, 9, 64] {
+                let mut c = Chunker::new(dialect, chunk_bytes, 1 << 20, 0, 0);
+                let mut chunks = Vec::new();
+                for piece in input.chunks(block) {
+                    c.push(piece, &mut chunks).unwrap();
+                }
+                chunks.extend(c.finish());
+                let mut got = Vec::new();
+                let mut t = Tokens::default();
+                for ch in &chunks {
+                    tok.tokenize(&ch.data, &mut t).unwrap();
+                    got.extend(flatten(&t, ch.base_line, ch.base_byte));
+                }
+                assert_eq!(got, expect, "block {block} chunk {chunk_bytes}");
+            }
+        }
+    }
+
+    fn flatten(t: &Tokens, base_line: u64, base_byte: u64) -> Vec<(u64, u64, Vec<Vec<u8>>)> {
+        (0..t.records.len())
+            .map(|r| {
+                let span = t.records[r];
+                let first = span.first_field as usize;
+                let fields = (first..first + t.field_count(r))
+                    .map(|f| t.field(f).to_vec())
+                    .collect();
+                (
+                    base_line + span.line as u64,
+                    base_byte + span.start as u64,
+                    fields,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn chunking_matches_whole_tokenization() {
+        let d = Dialect::default();
+        check_chunking(&d, b"a,b\n1,2\n");
+        check_chunking(&d, b"a,b\r\n\"x\r\ny\",\"q\"\"\"\r\n\r\n3,4\r5,6");
+        check_chunking(&d, b"\"\",\n,\n\"a,\nb\",c\n\n\n");
+        let e = Dialect {
+            escape: Some(b'\\'),
+            comment: Some(b'#'),
+            ..Dialect::default()
+        };
+        check_chunking(&e, b"#c \"x\n\"a\\\"\\\nb\",1\n#\r\n2,\"3\"\n");
+    }
+
+    #[test]
+    fn long_record_is_refused_with_its_line() {
+        let mut c = Chunker::new(&Dialect::default(), 4, 10, 100, 7);
+        let mut out = Vec::new();
+        c.push(b"a,b\n\"01234", &mut out).unwrap();
+        let err = c.push(b"567890123456789\"\n", &mut out).unwrap_err();
+        assert_eq!(
+            err,
+            RecordTooLong {
+                line: 8,
+                byte: 104,
+                limit: 10
+            }
+        );
+    }
+}

@@ -1,0 +1,7 @@
+//! Decoding: decompression, record-boundary chunking, tokenizing and building Arrow arrays.
+
+pub mod chunker;
+pub mod columns;
+pub mod compression;
+pub mod tokenizer;
+pub mod values;

@@ -1,0 +1,36 @@
+//! Streaming CSV to Parquet conversion with bounded memory.
+//!
+//! ```text
+//! ByteSource ─▶ decompress ─▶ chunk at record boundaries ─▶ decode chunks in parallel
+//!            ─▶ re-order ─▶ encode Parquet row groups (columns in parallel) ─▶ ByteSink parts
+//! ```
+//! Every stage is bounded: the memory limit ([`config::ConvertOptions::memory_limit`]) is split
+//! into a [`config::MemoryBudget`] that sizes the read-ahead, the chunks in flight, the row-group
+//! buffer and the output parts. Peak memory depends on the budget, not on the input's size.
+//!
+//! The entry point is [`convert()`]; sources and sinks are small traits with file, stdin/stdout
+//! and in-memory implementations.
+
+pub mod config;
+pub mod convert;
+pub mod decode;
+pub mod encode;
+pub mod error;
+pub mod schema;
+pub mod sink;
+pub mod source;
+
+pub use config::{Compression, ConvertOptions, Dialect, OnError};
+pub use convert::{convert, infer_schema, ConvertReport, Converter, Progress};
+pub use error::{Error, ErrorKind, Result};
+pub use schema::SchemaSpec;
+pub use sink::ByteSink;
+pub use source::ByteSource;
+
+/// Peak resident set size of this process in bytes (Linux `VmHWM`), if available.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}

@@ -1,0 +1,538 @@
+//! Column types: the explicit schema file format, header handling and inference from a sample.
+//!
+//! Inference widens per column: int -> float -> string and date -> timestamp -> string; a column
+//! with only nulls in the sample is a string; timestamps with and without UTC offsets mixed in
+//! one column stay strings (no silent time zone assumption).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use serde::{Deserialize, Serialize};
+
+use crate::decode::tokenizer::Tokens;
+use crate::decode::values::{classify, TsUnit};
+use crate::error::{Error, Result};
+
+/// Type of one column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum ColumnType {
+    /// `true` / `false`.
+    #[serde(alias = "bool")]
+    Boolean,
+    /// 32-bit signed integer.
+    Int32,
+    /// 64-bit signed integer.
+    #[serde(alias = "integer", alias = "bigint")]
+    Int64,
+    /// 32-bit float.
+    Float32,
+    /// 64-bit float.
+    #[serde(alias = "double")]
+    Float64,
+    /// Calendar date (`YYYY-MM-DD`).
+    #[serde(alias = "date")]
+    Date32,
+    /// Timestamp with a unit and an optional time zone (only `UTC` is accepted).
+    Timestamp {
+        /// `s`, `ms`, `us` or `ns`.
+        #[serde(default = "default_unit")]
+        unit: UnitName,
+        /// `UTC` for instants (offsets converted to UTC; values without offset taken as UTC),
+        /// absent for wall-clock times.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timezone: Option<String>,
+    },
+    /// Exact decimal.
+    Decimal {
+        /// Total digits, 1..=38.
+        precision: u8,
+        /// Digits after the point, 0..=precision.
+        scale: i8,
+    },
+    /// UTF-8 text.
+    #[serde(alias = "string", alias = "text")]
+    Utf8,
+}
+
+/// Timestamp unit as written in schema files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UnitName {
+    /// Seconds.
+    #[serde(rename = "s")]
+    S,
+    /// Milliseconds.
+    #[serde(rename = "ms")]
+    Ms,
+    /// Microseconds.
+    #[serde(rename = "us")]
+    Us,
+    /// Nanoseconds.
+    #[serde(rename = "ns")]
+    Ns,
+}
+
+fn default_unit() -> UnitName {
+    UnitName::Us
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl UnitName {
+    /// The parser's unit.
+    pub fn ts_unit(self) -> TsUnit {
+        match self {
+            UnitName::S => TsUnit::Second,
+            UnitName::Ms => TsUnit::Millisecond,
+            UnitName::Us => TsUnit::Microsecond,
+            UnitName::Ns => TsUnit::Nanosecond,
+        }
+    }
+    fn arrow(self) -> TimeUnit {
+        match self {
+            UnitName::S => TimeUnit::Second,
+            UnitName::Ms => TimeUnit::Millisecond,
+            UnitName::Us => TimeUnit::Microsecond,
+            UnitName::Ns => TimeUnit::Nanosecond,
+        }
+    }
+}
+
+impl ColumnType {
+    /// The Arrow type this column is decoded into.
+    pub fn arrow_type(&self) -> DataType {
+        match self {
+            ColumnType::Boolean => DataType::Boolean,
+            ColumnType::Int32 => DataType::Int32,
+            ColumnType::Int64 => DataType::Int64,
+            ColumnType::Float32 => DataType::Float32,
+            ColumnType::Float64 => DataType::Float64,
+            ColumnType::Date32 => DataType::Date32,
+            ColumnType::Timestamp { unit, timezone } => {
+                DataType::Timestamp(unit.arrow(), timezone.as_ref().map(|_| Arc::from("UTC")))
+            }
+            ColumnType::Decimal { precision, scale } => DataType::Decimal128(*precision, *scale),
+            ColumnType::Utf8 => DataType::Utf8,
+        }
+    }
+
+    fn validate(&self, name: &str) -> Result<()> {
+        match self {
+            ColumnType::Decimal { precision, scale }
+                if !(1..=38).contains(precision) || *scale < 0 || *scale as u8 > *precision =>
+            {
+                Err(Error::config(
+                    "--schema",
+                    format!("column {name:?}: decimal needs 1 <= precision <= 38 and 0 <= scale <= precision"),
+                ))
+            }
+            ColumnType::Timestamp {
+                timezone: Some(tz), ..
+            } if !matches!(tz.as_str(), "UTC" | "utc" | "+00:00" | "Z") => Err(Error::config(
+                "--schema",
+                format!("column {name:?}: timezone {tz:?} is not supported (use \"UTC\" or omit it)"),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// One column of a schema file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnSpec {
+    /// Column name (as in the header, or the name to give it with `--no-header`).
+    pub name: String,
+    /// Its type.
+    #[serde(flatten)]
+    pub ty: ColumnType,
+    /// Whether nulls are allowed (default true). A null in a non-nullable column is a bad value.
+    #[serde(default = "default_true")]
+    pub nullable: bool,
+}
+
+/// A schema: the JSON list of columns that `--schema` reads and `csv2parquet schema` prints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(transparent)]
+pub struct SchemaSpec {
+    /// The columns, in order.
+    pub columns: Vec<ColumnSpec>,
+}
+
+impl SchemaSpec {
+    /// Parse and validate a schema file's text.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let spec: SchemaSpec = serde_json::from_str(text)
+            .map_err(|e| Error::config("--schema", format!("not a valid schema file: {e}")))?;
+        let mut seen = HashMap::new();
+        for c in &spec.columns {
+            c.ty.validate(&c.name)?;
+            if seen.insert(c.name.as_str(), ()).is_some() {
+                return Err(Error::config(
+                    "--schema",
+                    format!("column {:?} is listed twice", c.name),
+                ));
+            }
+        }
+        Ok(spec)
+    }
+
+    /// Pretty JSON, the format `from_json` reads.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|_| "[]".to_string())
+    }
+
+    /// The Arrow schema.
+    pub fn arrow_schema(&self) -> SchemaRef {
+        Arc::new(Schema::new(
+            self.columns
+                .iter()
+                .map(|c| Field::new(&c.name, c.ty.arrow_type(), c.nullable))
+                .collect::<Vec<_>>(),
+        ))
+    }
+}
+
+/// Where the schema came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SchemaSource {
+    /// Every column inferred.
+    Inferred,
+    /// Every column from `--schema`.
+    Explicit,
+    /// Some columns from `--schema`, the rest inferred.
+    Partial,
+}
+
+impl SchemaSource {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SchemaSource::Inferred => "inferred",
+            SchemaSource::Explicit => "explicit",
+            SchemaSource::Partial => "partial",
+        }
+    }
+}
+
+/// Column names from a header record: empty names become `column_N`, duplicates get `_2`, `_3`...
+/// Returns the names and one warning per change.
+pub fn header_names(raw: &[Vec<u8>]) -> (Vec<String>, Vec<String>) {
+    let mut names = Vec::with_capacity(raw.len());
+    let mut warnings = Vec::new();
+    let mut used: HashMap<String, usize> = HashMap::new();
+    for (i, bytes) in raw.iter().enumerate() {
+        let text = String::from_utf8_lossy(bytes).into_owned();
+        let mut name = if text.is_empty() {
+            let n = format!("column_{}", i + 1);
+            warnings.push(format!(
+                "column {} has an empty name; named it {n:?}",
+                i + 1
+            ));
+            n
+        } else {
+            text
+        };
+        if used.contains_key(&name) {
+            let base = name.clone();
+            let mut k = 2;
+            while used.contains_key(&format!("{base}_{k}")) {
+                k += 1;
+            }
+            name = format!("{base}_{k}");
+            warnings.push(format!(
+                "column {} repeats the name {base:?}; renamed it {name:?}",
+                i + 1
+            ));
+        }
+        used.insert(name.clone(), i);
+        names.push(name);
+    }
+    (names, warnings)
+}
+
+/// Names for a file without a header: `column_1..N`.
+pub fn generated_names(n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("column_{i}")).collect()
+}
+
+/// Per-column evidence gathered from the sample.
+#[derive(Debug, Clone, Copy)]
+struct Evidence {
+    values: u64,
+    boolean: bool,
+    int: bool,
+    float: bool,
+    date: bool,
+    timestamp: bool,
+    with_offset: bool,
+    without_offset: bool,
+    fraction_digits: u8,
+}
+
+impl Default for Evidence {
+    fn default() -> Self {
+        Evidence {
+            values: 0,
+            boolean: true,
+            int: true,
+            float: true,
+            date: true,
+            timestamp: true,
+            with_offset: false,
+            without_offset: false,
+            fraction_digits: 0,
+        }
+    }
+}
+
+impl Evidence {
+    fn add(&mut self, value: &[u8]) {
+        let c = classify(value);
+        self.values += 1;
+        self.boolean &= c.boolean;
+        self.int &= c.int;
+        self.float &= c.float;
+        self.date &= c.date;
+        self.timestamp &= c.timestamp || c.date;
+        if c.timestamp && c.timestamp_offset {
+            self.with_offset = true;
+        } else if c.timestamp || c.date {
+            self.without_offset = true;
+        }
+        self.fraction_digits = self.fraction_digits.max(c.fraction_digits);
+    }
+
+    fn column_type(&self) -> ColumnType {
+        if self.values == 0 {
+            ColumnType::Utf8
+        } else if self.boolean {
+            ColumnType::Boolean
+        } else if self.int {
+            ColumnType::Int64
+        } else if self.float {
+            ColumnType::Float64
+        } else if self.date {
+            ColumnType::Date32
+        } else if self.timestamp && !(self.with_offset && self.without_offset) {
+            ColumnType::Timestamp {
+                unit: if self.fraction_digits > 6 {
+                    UnitName::Ns
+                } else {
+                    UnitName::Us
+                },
+                timezone: self.with_offset.then(|| "UTC".to_string()),
+            }
+        } else {
+            ColumnType::Utf8
+        }
+    }
+}
+
+/// Infers column types from sampled records.
+#[derive(Debug)]
+pub struct Inferrer {
+    evidence: Vec<Evidence>,
+    null_values: Vec<Vec<u8>>,
+    records: usize,
+}
+
+impl Inferrer {
+    /// An inferrer for `columns` columns; values in `null_values` count as nulls.
+    pub fn new(columns: usize, null_values: &[String]) -> Self {
+        Inferrer {
+            evidence: vec![Evidence::default(); columns],
+            null_values: null_values.iter().map(|s| s.as_bytes().to_vec()).collect(),
+            records: 0,
+        }
+    }
+
+    /// Add records `range` of `tokens`. Fields beyond the column count are ignored (ragged
+    /// records are reported by the decoder).
+    pub fn add(&mut self, tokens: &Tokens, range: std::ops::Range<usize>) {
+        for r in range {
+            let first = tokens.records[r].first_field as usize;
+            let count = tokens.field_count(r).min(self.evidence.len());
+            for (c, ev) in self.evidence.iter_mut().enumerate().take(count) {
+                let v = tokens.field(first + c);
+                if !self.null_values.iter().any(|n| n.as_slice() == v) {
+                    ev.add(v);
+                }
+            }
+            self.records += 1;
+        }
+    }
+
+    /// Records seen.
+    pub fn records(&self) -> usize {
+        self.records
+    }
+
+    /// The inferred type of each column.
+    pub fn finish(&self) -> Vec<ColumnType> {
+        self.evidence.iter().map(Evidence::column_type).collect()
+    }
+}
+
+/// Combine names, the explicit schema (by name with a header, by position without) and the
+/// inferred types into the final schema.
+pub fn resolve(
+    names: &[String],
+    explicit: Option<&SchemaSpec>,
+    has_header: bool,
+    inferred: &[ColumnType],
+) -> Result<(SchemaSpec, SchemaSource)> {
+    let mut columns: Vec<ColumnSpec> = names
+        .iter()
+        .zip(inferred)
+        .map(|(name, ty)| ColumnSpec {
+            name: name.clone(),
+            ty: ty.clone(),
+            nullable: true,
+        })
+        .collect();
+    let Some(spec) = explicit else {
+        return Ok((SchemaSpec { columns }, SchemaSource::Inferred));
+    };
+    if has_header {
+        for s in &spec.columns {
+            let Some(col) = columns.iter_mut().find(|c| c.name == s.name) else {
+                return Err(Error::config(
+                    "--schema",
+                    format!(
+                        "column {:?} is not in the header (columns: {})",
+                        s.name,
+                        names.join(", ")
+                    ),
+                ));
+            };
+            *col = s.clone();
+        }
+    } else {
+        if spec.columns.len() > columns.len() {
+            return Err(Error::config(
+                "--schema",
+                format!(
+                    "lists {} columns but the input has {}",
+                    spec.columns.len(),
+                    columns.len()
+                ),
+            ));
+        }
+        for (col, s) in columns.iter_mut().zip(&spec.columns) {
+            *col = s.clone();
+        }
+    }
+    let source = if spec.columns.len() == columns.len() {
+        SchemaSource::Explicit
+    } else {
+        SchemaSource::Partial
+    };
+    Ok((SchemaSpec { columns }, source))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Dialect;
+    use crate::decode::tokenizer::Tokenizer;
+
+    fn infer(csv: &str) -> Vec<ColumnType> {
+        let mut t = Tokens::default();
+        Tokenizer::new(&Dialect::default())
+            .tokenize(csv.as_bytes(), &mut t)
+            .unwrap();
+        let mut inf = Inferrer::new(t.field_count(0), &[String::new()]);
+        inf.add(&t, 0..t.records.len());
+        inf.finish()
+    }
+
+    #[test]
+    fn widening_rules() {
+        let types = infer(
+            "1,1,2024-01-01,2024-01-01,true,,x\n2,2.5,2024-01-02,2024-01-02 10:00:00,false,,1\n",
+        );
+        assert_eq!(types[0], ColumnType::Int64);
+        assert_eq!(types[1], ColumnType::Float64);
+        assert_eq!(types[2], ColumnType::Date32);
+        assert_eq!(
+            types[3],
+            ColumnType::Timestamp {
+                unit: UnitName::Us,
+                timezone: None
+            }
+        );
+        assert_eq!(types[4], ColumnType::Boolean);
+        assert_eq!(types[5], ColumnType::Utf8, "all-null column");
+        assert_eq!(types[6], ColumnType::Utf8);
+    }
+
+    #[test]
+    fn offsets_nanos_and_mixes() {
+        let types = infer("2024-01-01T00:00:00Z,2024-01-01 00:00:00.123456789,1,2024-01-01T00:00:00Z\n2024-01-01T01:00:00+02:00,2024-01-01 00:00:00,2024-01-01,2024-01-01 00:00:00\n");
+        assert_eq!(
+            types[0],
+            ColumnType::Timestamp {
+                unit: UnitName::Us,
+                timezone: Some("UTC".into())
+            }
+        );
+        assert_eq!(
+            types[1],
+            ColumnType::Timestamp {
+                unit: UnitName::Ns,
+                timezone: None
+            }
+        );
+        assert_eq!(types[2], ColumnType::Utf8, "int + date");
+        assert_eq!(types[3], ColumnType::Utf8, "offset + naive");
+    }
+
+    #[test]
+    fn header_names_are_made_unique() {
+        let raw: Vec<Vec<u8>> = ["a", "", "a", "a_2", "a"]
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+        let (names, warnings) = header_names(&raw);
+        assert_eq!(names, ["a", "column_2", "a_2", "a_2_2", "a_3"]);
+        assert_eq!(warnings.len(), 4);
+    }
+
+    #[test]
+    fn schema_file_round_trip_and_errors() {
+        let text = r#"[{"name":"a","type":"int64"},
+            {"name":"t","type":"timestamp","unit":"ms","timezone":"UTC","nullable":false},
+            {"name":"d","type":"decimal","precision":10,"scale":2}]"#;
+        let spec = SchemaSpec::from_json(text).unwrap();
+        assert_eq!(SchemaSpec::from_json(&spec.to_json()).unwrap(), spec);
+        assert!(!spec.columns[1].nullable);
+        let bad = r#"[{"name":"d","type":"decimal","precision":40,"scale":2}]"#;
+        assert!(SchemaSpec::from_json(bad)
+            .unwrap_err()
+            .to_string()
+            .contains("precision"));
+        let tz = r#"[{"name":"t","type":"timestamp","timezone":"Europe/Paris"}]"#;
+        assert!(SchemaSpec::from_json(tz).is_err());
+    }
+
+    #[test]
+    fn resolve_by_name_and_position() {
+        let names = vec!["a".to_string(), "b".to_string()];
+        let inferred = vec![ColumnType::Int64, ColumnType::Utf8];
+        let spec = SchemaSpec::from_json(r#"[{"name":"b","type":"float64"}]"#).unwrap();
+        let (s, src) = resolve(&names, Some(&spec), true, &inferred).unwrap();
+        assert_eq!(s.columns[1].ty, ColumnType::Float64);
+        assert_eq!(src, SchemaSource::Partial);
+        let (s, _) = resolve(&names, Some(&spec), false, &inferred).unwrap();
+        assert_eq!(s.columns[0].name, "b");
+        let missing = SchemaSpec::from_json(r#"[{"name":"zz","type":"float64"}]"#).unwrap();
+        assert!(resolve(&names, Some(&missing), true, &inferred)
+            .unwrap_err()
+            .to_string()
+            .contains("\"zz\""));
+    }
+}

@@ -1,0 +1,73 @@
+//! In-memory sink for tests and benches: the bytes appear in the target only on `complete`.
+
+use std::sync::{Arc, Mutex};
+
+use bytes::{Bytes, BytesMut};
+
+use super::ByteSink;
+use crate::error::{Error, Result};
+
+/// Shared view of what a [`MemorySink`] published.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryTarget(Arc<Mutex<Option<Bytes>>>);
+
+impl MemoryTarget {
+    /// The published bytes, if the sink completed.
+    pub fn get(&self) -> Option<Bytes> {
+        self.0.lock().ok().and_then(|g| g.clone())
+    }
+}
+
+/// Collects parts in memory.
+#[derive(Debug)]
+pub struct MemorySink {
+    location: String,
+    buf: BytesMut,
+    target: MemoryTarget,
+    /// Sizes of the parts received, for tests of part sizing.
+    pub part_sizes: Vec<usize>,
+}
+
+impl MemorySink {
+    /// A sink named `location`, and the handle where its bytes will appear.
+    pub fn new(location: impl Into<String>) -> (Self, MemoryTarget) {
+        let target = MemoryTarget::default();
+        (
+            MemorySink {
+                location: location.into(),
+                buf: BytesMut::new(),
+                target: target.clone(),
+                part_sizes: Vec::new(),
+            },
+            target,
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl ByteSink for MemorySink {
+    fn location(&self) -> &str {
+        &self.location
+    }
+
+    async fn put_part(&mut self, part: Bytes) -> Result<()> {
+        self.part_sizes.push(part.len());
+        self.buf.extend_from_slice(&part);
+        Ok(())
+    }
+
+    async fn complete(self: Box<Self>) -> Result<u64> {
+        let len = self.buf.len() as u64;
+        let mut slot = self
+            .target
+            .0
+            .lock()
+            .map_err(|_| Error::Internal("memory sink lock poisoned".into()))?;
+        *slot = Some(self.buf.freeze());
+        Ok(len)
+    }
+
+    async fn abort(self: Box<Self>) -> Result<()> {
+        Ok(())
+    }
+}
