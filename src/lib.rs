@@ -16,6 +16,7 @@ pub mod convert;
 pub mod decode;
 pub mod encode;
 pub mod error;
+pub mod gen;
 pub mod schema;
 pub mod sink;
 pub mod source;

@@ -41,6 +41,22 @@ enum Command {
         #[command(flatten)]
         out: OutputArgs,
     },
+    /// Write generated CSV (seeded, deterministic) for tests and benchmarks.
+    #[command(hide = true)]
+    Generate {
+        /// `taxi` or `text`.
+        #[arg(long, default_value = "taxi")]
+        shape: String,
+        /// Approximate size (e.g. 1GiB).
+        #[arg(long, default_value = "100MiB", value_parser = parse_size)]
+        size: usize,
+        /// Random seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output path or `-`.
+        #[arg(default_value = "-")]
+        output: String,
+    },
     /// Print the schema `convert` would use, as a schema file for --schema.
     Schema {
         /// CSV input: a path, or `-` for standard input.
@@ -263,6 +279,27 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 eprintln!("csv2parquet: warning: {w}");
             }
             println!("{}", schema.to_json());
+            Ok(())
+        }
+        Command::Generate {
+            shape,
+            size,
+            seed,
+            output,
+        } => {
+            let shape: s3_csv2parquet::gen::Shape = shape
+                .parse()
+                .map_err(|e: String| Error::config("--shape", e))?;
+            let werr = |source| Error::Write {
+                location: output.clone(),
+                source,
+            };
+            let mut out: Box<dyn std::io::Write> = if output == "-" {
+                Box::new(std::io::stdout().lock())
+            } else {
+                Box::new(std::fs::File::create(&output).map_err(werr)?)
+            };
+            s3_csv2parquet::gen::generate(shape, size as u64, seed, &mut out).map_err(werr)?;
             Ok(())
         }
         Command::Convert {
