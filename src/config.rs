@@ -245,6 +245,10 @@ pub struct ConvertOptions {
     pub workers: usize,
     /// Input compression.
     pub input_compression: InputCompression,
+    /// Tuning: bytes per chunk handed to a decode worker (default: derived from the limit).
+    pub chunk_bytes: Option<usize>,
+    /// Tuning: bytes per block read from the decompressor (default 256 KiB).
+    pub block_bytes: Option<usize>,
 }
 
 impl Default for ConvertOptions {
@@ -262,6 +266,8 @@ impl Default for ConvertOptions {
             memory_limit: DEFAULT_MEMORY_LIMIT,
             workers: 0,
             input_compression: InputCompression::Auto,
+            chunk_bytes: None,
+            block_bytes: None,
         }
     }
 }
@@ -321,7 +327,28 @@ impl ConvertOptions {
         } else {
             self.workers
         };
-        let budget = MemoryBudget::derive(self.memory_limit, workers, self.row_group_bytes);
+        let mut budget = MemoryBudget::derive(self.memory_limit, workers, self.row_group_bytes);
+        if let Some(chunk) = self.chunk_bytes {
+            if chunk == 0 || chunk > budget.chunk_bytes * 4 {
+                return Err(Error::config(
+                    "--chunk-bytes",
+                    format!(
+                        "must be between 1 and {} at this memory limit",
+                        budget.chunk_bytes * 4
+                    ),
+                ));
+            }
+            budget.chunk_bytes = chunk;
+        }
+        if let Some(block) = self.block_bytes {
+            if block == 0 || block > budget.read_ahead_bytes {
+                return Err(Error::config(
+                    "--block-bytes",
+                    format!("must be between 1 and {}", budget.read_ahead_bytes),
+                ));
+            }
+            budget.block_bytes = block;
+        }
         if self.infer_bytes > budget.max_record_bytes.max(DEFAULT_INFER_BYTES) {
             return Err(Error::config(
                 "--infer-bytes",

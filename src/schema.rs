@@ -295,7 +295,8 @@ impl Evidence {
         self.values += 1;
         self.boolean &= c.boolean;
         self.int &= c.int;
-        self.float &= c.float;
+        // An integer too big for Int64 would lose digits as Float64: keep it a string.
+        self.float &= c.float && (c.int || !looks_integral(value));
         self.date &= c.date;
         self.timestamp &= c.timestamp || c.date;
         if c.timestamp && c.timestamp_offset {
@@ -330,6 +331,15 @@ impl Evidence {
             ColumnType::Utf8
         }
     }
+}
+
+/// Sign and digits only (an integer literal of any length).
+fn looks_integral(v: &[u8]) -> bool {
+    let digits = v
+        .strip_prefix(b"-")
+        .or_else(|| v.strip_prefix(b"+"))
+        .unwrap_or(v);
+    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
 }
 
 /// Infers column types from sampled records.
@@ -489,6 +499,12 @@ mod tests {
         );
         assert_eq!(types[2], ColumnType::Utf8, "int + date");
         assert_eq!(types[3], ColumnType::Utf8, "offset + naive");
+        let types = infer("9223372036854775808,1.5\n1,99999999999999999999\n");
+        assert_eq!(
+            types,
+            [ColumnType::Utf8, ColumnType::Utf8],
+            "no lossy big integers"
+        );
     }
 
     #[test]

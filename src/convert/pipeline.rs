@@ -120,22 +120,20 @@ pub(crate) fn prepare(
         tokenizer
             .tokenize(&head[bom..complete], &mut tokens)
             .map_err(|e| {
-                data_error(
-                    location,
-                    &[],
-                    0,
-                    0,
-                    bom as u64,
-                    ChunkError {
-                        record: e.record,
-                        line: e.line,
-                        byte: e.byte,
-                        column: None,
-                        value: None,
-                        reason: e.reason.to_string(),
-                    },
-                    dialect.has_header,
-                )
+                // The sample's records include the header; data records are numbered from 1
+                // (a header error has no record number).
+                let header = u32::from(dialect.has_header);
+                Error::Data(Box::new(DataError {
+                    location: location.to_string(),
+                    position: Some(Position {
+                        record: u64::from((e.record + 1).saturating_sub(header)),
+                        line: u64::from(e.line) + 1,
+                        byte: bom as u64 + u64::from(e.byte),
+                    }),
+                    column: None,
+                    value: None,
+                    reason: e.reason.to_string(),
+                }))
             })?;
         if eof || tokens.records.len() >= need {
             break;
@@ -207,7 +205,6 @@ fn data_error(
     base_line: u64,
     base_byte: u64,
     e: ChunkError,
-    _has_header: bool,
 ) -> Error {
     Error::Data(Box::new(DataError {
         location: location.to_string(),
@@ -242,7 +239,6 @@ struct Ordered {
     rejects: Option<RejectWriter>,
     names: Vec<String>,
     location: String,
-    header_lines: bool,
     outcome: Outcome,
     progress: Arc<Progress>,
 }
@@ -261,7 +257,6 @@ impl Ordered {
                 meta.base_line,
                 meta.base_byte,
                 e,
-                self.header_lines,
             )
         })?;
         if !decoded.rejects.is_empty() {
@@ -412,7 +407,6 @@ pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, prepared: Prepared) -> R
         rejects: rejects.map(|tx| RejectWriter::new(PartWriter::new(budget.part_bytes, tx))),
         names: ctx.names.clone(),
         location: location.clone(),
-        header_lines: options.dialect.has_header,
         outcome: Outcome::default(),
         progress,
     };

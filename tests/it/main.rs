@@ -1,1 +1,9 @@
+//! Integration tests: one binary, one module per concern.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod cli;
+mod errors;
+mod fixtures;
+mod harness;
+mod spectrum;
+mod sweep;

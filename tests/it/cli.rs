@@ -1,0 +1,120 @@
+//! The CLI: stdin/stdout, exit codes, summary and JSON report.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use bytes::Bytes;
+
+use crate::harness::{bin, dir_entries, dump, repo};
+
+#[test]
+fn stdin_to_stdout_round_trip() {
+    let mut child = Command::new(bin())
+        .args(["convert", "-", "-", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a,b\n1,x\n2,y\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        dump(Bytes::from(out.stdout)),
+        "a: Int64\nb: Utf8\n--\n1 | \"x\"\n2 | \"y\"\n"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(report["rows"], 2);
+    assert!(report["peak_rss_bytes"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn exit_codes_classify_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.parquet");
+    let bad = repo().join("fixtures/cases/ragged.csv");
+    let s = Command::new(bin())
+        .arg("convert")
+        .arg(&bad)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(s.status.code(), Some(65), "bad input");
+    let s = Command::new(bin())
+        .arg("convert")
+        .arg(dir.path().join("missing.csv"))
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(s.status.code(), Some(74), "I/O");
+    let s = Command::new(bin())
+        .args(["convert", "-", "-", "--compression", "brotli"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(s.status.code(), Some(2), "config");
+    assert!(String::from_utf8_lossy(&s.stderr).contains("--compression"));
+    assert!(dir_entries(dir.path()).is_empty());
+}
+
+#[test]
+fn schema_command_prints_a_reusable_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let types = repo().join("fixtures/cases/types.csv");
+    let s = Command::new(bin())
+        .arg("schema")
+        .arg(&types)
+        .output()
+        .unwrap();
+    assert!(s.status.success());
+    let schema_path = dir.path().join("schema.json");
+    std::fs::write(&schema_path, &s.stdout).unwrap();
+    let parsed =
+        s3_csv2parquet::SchemaSpec::from_json(&String::from_utf8_lossy(&s.stdout)).unwrap();
+    assert_eq!(parsed.columns.len(), 9);
+    let out = dir.path().join("o.parquet");
+    let s = Command::new(bin())
+        .arg("convert")
+        .arg(&types)
+        .arg(&out)
+        .arg("--schema")
+        .arg(&schema_path)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&s.stdout).unwrap();
+    assert_eq!(report["schema_source"], "explicit");
+}
+
+#[test]
+fn rejects_file_beside_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(&input, "a\n1\nx\n3\n").unwrap();
+    let out = dir.path().join("o.parquet");
+    let s = Command::new(bin())
+        .arg("convert")
+        .arg(&input)
+        .arg(&out)
+        .args(["--on-error", "reject", "--infer-records", "1"])
+        .output()
+        .unwrap();
+    assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
+    let summary = String::from_utf8_lossy(&s.stderr);
+    assert!(summary.contains("2 rows, 1 rejected"), "{summary}");
+    let rejects = std::fs::read_to_string(dir.path().join("o.parquet.rejects.csv")).unwrap();
+    assert_eq!(
+        rejects,
+        "line,byte,reason,record\n3,4,\"cannot parse as Int64\",\"x\"\n"
+    );
+}
