@@ -409,7 +409,8 @@ impl MemoryBudget {
             .min((limit / 4) / (chunk_bytes * 3))
             .max(2);
         let read_ahead_bytes = (limit / 16).clamp(MIB, 32 * MIB);
-        let row_group_bytes = row_group_bytes.unwrap_or((limit / 4).clamp(4 * MIB, 128 * MIB));
+        // Closing a row group briefly holds its pages twice (column writers, then the file).
+        let row_group_bytes = row_group_bytes.unwrap_or((limit / 8).clamp(2 * MIB, 128 * MIB));
         MemoryBudget {
             limit,
             workers,
@@ -435,8 +436,8 @@ mod tests {
         let worst = b.read_ahead_bytes
             + b.chunks_in_flight * b.chunk_bytes * 3
             + b.max_record_bytes
-            + b.row_group_bytes
-            + b.part_bytes * (b.parts_in_flight + 1);
+            + b.row_group_bytes * 2
+            + b.part_bytes * (b.parts_in_flight + 2);
         assert!(worst <= b.limit, "{worst} > {}", b.limit);
     }
 

@@ -17,6 +17,9 @@ pub mod decode;
 pub mod encode;
 pub mod error;
 pub mod gen;
+pub mod location;
+#[cfg(feature = "s3")]
+pub mod s3;
 pub mod schema;
 pub mod sink;
 pub mod source;

@@ -1,4 +1,5 @@
-//! `csv2parquet`: convert CSV to Parquet from files, stdin or (later) S3, with bounded memory.
+//! `csv2parquet`: convert CSV to Parquet between local files, stdin/stdout and S3, with bounded
+//! memory.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -9,9 +10,11 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use s3_csv2parquet::config::{
-    Compression, ConvertOptions, Dialect, InputCompression, OnError, MIB,
+    Compression, ConvertOptions, Dialect, InputCompression, MemoryBudget, OnError, MIB,
 };
 use s3_csv2parquet::error::error_chain;
+use s3_csv2parquet::location::Location;
+use s3_csv2parquet::s3::{build_client, S3Options, S3Sink, S3Source};
 use s3_csv2parquet::sink::{ByteSink, FileSink, StdoutSink};
 use s3_csv2parquet::source::{ByteSource, FileSource, StdinSource};
 use s3_csv2parquet::{peak_rss_bytes, Converter, Error, ErrorKind, Progress, SchemaSpec};
@@ -40,6 +43,8 @@ enum Command {
         csv: CsvArgs,
         #[command(flatten)]
         out: OutputArgs,
+        #[command(flatten)]
+        s3: S3Args,
     },
     /// Write generated CSV (seeded, deterministic) for tests and benchmarks.
     #[command(hide = true)]
@@ -63,6 +68,8 @@ enum Command {
         input: String,
         #[command(flatten)]
         csv: CsvArgs,
+        #[command(flatten)]
+        s3: S3Args,
     },
 }
 
@@ -105,6 +112,111 @@ struct CsvArgs {
     /// Worker threads (0 = all cores).
     #[arg(long, default_value_t = 0)]
     workers: usize,
+    /// Tuning: bytes of whole records per decode task (default: from the memory limit).
+    #[arg(long, value_parser = parse_size)]
+    chunk_bytes: Option<usize>,
+}
+
+#[derive(Args, Debug, Clone)]
+struct S3Args {
+    /// S3-compatible endpoint (MinIO, ...); also read from AWS_ENDPOINT_URL. Implies path-style.
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// AWS region (default: the AWS configuration chain, else us-east-1).
+    #[arg(long)]
+    region: Option<String>,
+    /// Do not sign requests (public buckets).
+    #[arg(long)]
+    no_sign_request: bool,
+    /// Server-side encryption of S3 outputs: AES256 or aws:kms.
+    #[arg(long)]
+    sse: Option<String>,
+    /// KMS key id for --sse aws:kms.
+    #[arg(long)]
+    sse_kms_key_id: Option<String>,
+    /// Fail unless the buckets belong to this account id.
+    #[arg(long)]
+    expected_bucket_owner: Option<String>,
+    /// Bytes per ranged GET of S3 inputs.
+    #[arg(long, default_value = "8MiB", value_parser = parse_size)]
+    range_bytes: usize,
+}
+
+impl S3Args {
+    fn options(&self) -> S3Options {
+        S3Options {
+            endpoint_url: self.endpoint_url.clone(),
+            region: self.region.clone(),
+            no_sign_request: self.no_sign_request,
+            sse: self.sse.clone(),
+            sse_kms_key_id: self.sse_kms_key_id.clone(),
+            expected_bucket_owner: self.expected_bucket_owner.clone(),
+            range_bytes: self.range_bytes,
+            ..S3Options::default()
+        }
+    }
+}
+
+/// Opens sources and sinks, building the S3 client only when an s3:// location is used.
+struct Endpoints {
+    s3: S3Args,
+    client: Option<aws_sdk_s3::Client>,
+}
+
+impl Endpoints {
+    fn new(s3: S3Args) -> Self {
+        Endpoints { s3, client: None }
+    }
+
+    async fn client(&mut self) -> aws_sdk_s3::Client {
+        if let Some(c) = &self.client {
+            return c.clone();
+        }
+        let c = build_client(&self.s3.options()).await;
+        self.client = Some(c.clone());
+        c
+    }
+
+    async fn source(
+        &mut self,
+        input: &str,
+        budget: &MemoryBudget,
+    ) -> Result<Box<dyn ByteSource>, Error> {
+        Ok(match Location::parse(input, "INPUT")? {
+            Location::Stdio => Box::new(StdinSource::new()),
+            Location::Local(p) => Box::new(FileSource::new(p)),
+            Location::S3 { bucket, key } => {
+                let in_flight = (budget.read_ahead_bytes / self.s3.range_bytes.max(1)).max(1);
+                Box::new(
+                    S3Source::new(
+                        self.client().await,
+                        bucket,
+                        key,
+                        self.s3.range_bytes,
+                        in_flight,
+                    )
+                    .with_expected_bucket_owner(self.s3.expected_bucket_owner.clone()),
+                )
+            }
+        })
+    }
+
+    async fn sink(
+        &mut self,
+        output: &str,
+        what: &str,
+        budget: &MemoryBudget,
+    ) -> Result<Box<dyn ByteSink>, Error> {
+        Ok(match Location::parse(output, what)? {
+            Location::Stdio => Box::new(StdoutSink::new()),
+            Location::Local(p) => Box::new(FileSink::create(p).await?),
+            Location::S3 { bucket, key } => Box::new(
+                S3Sink::new(self.client().await, bucket, key, budget.parts_in_flight)
+                    .with_sse(self.s3.sse.as_deref(), self.s3.sse_kms_key_id.clone())?
+                    .with_expected_bucket_owner(self.s3.expected_bucket_owner.clone()),
+            ),
+        })
+    }
 }
 
 #[derive(Args, Debug)]
@@ -114,14 +226,14 @@ struct OutputArgs {
     on_error: String,
     /// Where rejected records go (default: OUTPUT.rejects.csv).
     #[arg(long, value_name = "PATH")]
-    rejects: Option<PathBuf>,
+    rejects: Option<String>,
     /// Parquet codec: zstd, snappy, lz4, gzip, none.
     #[arg(long, default_value = "zstd")]
     compression: String,
     /// Codec level (zstd 1..=22, gzip 0..=10).
     #[arg(long)]
     compression_level: Option<i32>,
-    /// Target encoded bytes per row group (default: a quarter of the memory limit, max 128MiB).
+    /// Target encoded bytes per row group (default: an eighth of the memory limit, max 128MiB).
     #[arg(long, value_parser = parse_size)]
     row_group_bytes: Option<usize>,
     /// Maximum rows per row group.
@@ -203,23 +315,8 @@ fn options(csv: &CsvArgs) -> Result<ConvertOptions, Error> {
     o.input_compression = csv.input_compression.parse::<InputCompression>()?;
     o.memory_limit = csv.memory_limit;
     o.workers = csv.workers;
+    o.chunk_bytes = csv.chunk_bytes;
     Ok(o)
-}
-
-fn open_source(input: &str) -> Box<dyn ByteSource> {
-    if input == "-" {
-        Box::new(StdinSource::new())
-    } else {
-        Box::new(FileSource::new(input))
-    }
-}
-
-async fn open_sink(output: &str) -> Result<Box<dyn ByteSink>, Error> {
-    if output == "-" {
-        Ok(Box::new(StdoutSink::new()))
-    } else {
-        Ok(Box::new(FileSink::create(output).await?))
-    }
 }
 
 fn exit_code(kind: ErrorKind) -> u8 {
@@ -270,9 +367,10 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
-        Command::Schema { input, csv } => {
+        Command::Schema { input, csv, s3 } => {
             let opts = options(&csv)?;
-            let source = open_source(&input);
+            let budget = opts.validate()?;
+            let source = Endpoints::new(s3).source(&input, &budget).await?;
             let (schema, _, warnings) =
                 s3_csv2parquet::infer_schema(source.as_ref(), &opts).await?;
             for w in warnings {
@@ -307,7 +405,8 @@ async fn run(cli: Cli) -> Result<(), Error> {
             output,
             csv,
             out,
-        } => convert(input, output, csv, out).await,
+            s3,
+        } => convert(input, output, csv, out, Endpoints::new(s3)).await,
     }
 }
 
@@ -316,14 +415,15 @@ async fn convert(
     output: String,
     csv: CsvArgs,
     out: OutputArgs,
+    mut endpoints: Endpoints,
 ) -> Result<(), Error> {
     let mut opts = options(&csv)?;
     opts.on_error = out.on_error.parse::<OnError>()?;
     opts.compression = Compression::parse(&out.compression, out.compression_level)?;
     opts.row_group_bytes = out.row_group_bytes;
     opts.row_group_rows = out.row_group_rows;
-    opts.validate()?;
-    let source = open_source(&input);
+    let budget = opts.validate()?;
+    let source = endpoints.source(&input, &budget).await?;
     let rejects_path = match (opts.on_error, &out.rejects) {
         (OnError::Reject, Some(p)) => Some(p.clone()),
         (OnError::Reject, None) if output == "-" => {
@@ -332,12 +432,12 @@ async fn convert(
                 "is required with --on-error reject when OUTPUT is stdout",
             ))
         }
-        (OnError::Reject, None) => Some(PathBuf::from(format!("{output}.rejects.csv"))),
+        (OnError::Reject, None) => Some(format!("{output}.rejects.csv")),
         _ => None,
     };
-    let sink = open_sink(&output).await?;
+    let sink = endpoints.sink(&output, "OUTPUT", &budget).await?;
     let rejects: Option<Box<dyn ByteSink>> = match rejects_path {
-        Some(p) => Some(Box::new(FileSink::create(p).await?)),
+        Some(p) => Some(endpoints.sink(&p, "--rejects", &budget).await?),
         None => None,
     };
     let cancel = CancellationToken::new();

@@ -233,6 +233,8 @@ impl Converter {
             Ok(x) => x,
             Err(e) => return Err(abort_all(e, sink, rejects).await),
         };
+        let mut budget = budget;
+        budget.part_bytes = plan_part_bytes(info.size, codec, &budget);
         let (part_tx, mut part_rx) = mpsc::channel::<Bytes>(budget.parts_in_flight);
         let (rej_tx, mut rej_rx) = match rejects {
             Some(_) => {
@@ -370,6 +372,25 @@ async fn abort_all(
     }
 }
 
+/// Multipart uploads allow 10,000 parts: plan the part size from the input size (assuming the
+/// output is no larger than the decompressed input, estimated at 10x a compressed one) with
+/// headroom, never below the default and never above an eighth of the memory limit. Past that
+/// size the sink fails at part 10,001 with an error that says to raise the memory limit.
+fn plan_part_bytes(input_size: Option<u64>, codec: Codec, budget: &MemoryBudget) -> usize {
+    const MIB: u64 = 1024 * 1024;
+    let Some(size) = input_size else {
+        return budget.part_bytes;
+    };
+    let estimate = if codec == Codec::None {
+        size
+    } else {
+        size.saturating_mul(10)
+    };
+    let needed = estimate.div_ceil(9_000).div_ceil(MIB) * MIB;
+    let cap = (budget.limit / 8).max(budget.part_bytes) as u64;
+    needed.clamp(budget.part_bytes as u64, cap) as usize
+}
+
 /// Key-value metadata recorded in the Parquet footer and on the output object.
 fn output_metadata(info: &SourceInfo) -> Vec<(String, String)> {
     let mut m = vec![
@@ -389,4 +410,24 @@ fn output_metadata(info: &SourceInfo) -> Vec<(String, String)> {
         m.push(("csv2parquet.source_version".to_string(), v.clone()));
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_size_is_planned_from_the_input() {
+        let b = ConvertOptions::default().validate().unwrap();
+        let gib = 1u64 << 30;
+        assert_eq!(plan_part_bytes(None, Codec::None, &b), 8 << 20);
+        assert_eq!(plan_part_bytes(Some(50 * gib), Codec::None, &b), 8 << 20);
+        // 200 GiB needs 23 MiB parts to stay under 10,000.
+        let p = plan_part_bytes(Some(200 * gib), Codec::None, &b) as u64;
+        assert!(p * 10_000 >= 200 * gib && p <= 32 << 20, "{p}");
+        assert_eq!(
+            plan_part_bytes(Some(5 * 1024 * gib), Codec::Gzip, &b),
+            32 << 20
+        );
+    }
 }

@@ -543,8 +543,7 @@ impl ValidityBuilder {
     }
 
     fn finish(self) -> Option<NullBuffer> {
-        self.bits
-            .map(|mut b| NullBuffer::new(BooleanBuffer::from(b.finish())))
+        self.bits.map(|mut b| NullBuffer::new(b.finish()))
     }
 }
 

@@ -93,7 +93,7 @@ pub fn choose(
     if let Some(c) = sniff(prefix) {
         return Ok(c);
     }
-    let hinted = from_name(name).or_else(|| match content_encoding {
+    let hinted = from_name(name).or(match content_encoding {
         Some("gzip") | Some("x-gzip") => Some(Codec::Gzip),
         Some("zstd") => Some(Codec::Zstd),
         _ => None,

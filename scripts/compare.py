@@ -1,0 +1,427 @@
+#!/usr/bin/env python3
+"""Throughput benchmark: csv2parquet vs DuckDB, Polars and pyarrow on the same generated CSV.
+
+    .venv/bin/python scripts/compare.py [--size 1GiB] [--runs 3] [--compression zstd|snappy]
+                                        [--shapes taxi,text] [--check] [--setup]
+                                        [--bin PATH] [--workdir DIR] [--keep]
+
+Generates each shape once with `csv2parquet generate --shape SHAPE --size SIZE --seed 1`, then
+for run 1..RUNS runs every converter in turn on the same file (so slow drifts of a noisy machine
+hit all converters alike), each in its own subprocess under `/usr/bin/time -v`, which gives the
+wall time and the peak RSS of that process:
+
+  ours            csv2parquet convert IN OUT --compression C --quiet
+  duckdb          COPY (FROM read_csv('IN')) TO 'OUT' (FORMAT parquet, COMPRESSION C), threads=2
+  duckdb-256MB    the same with SET memory_limit='256MB' (spills to the work directory)
+  polars          pl.scan_csv(IN, try_parse_dates=True).sink_parquet(OUT, compression=C)
+  pyarrow         pyarrow.csv.open_csv(IN, newlines_in_values=True, block_size=16MiB) streamed
+                  batch by batch into pyarrow.parquet.ParquetWriter(OUT, compression=C)
+
+Peers run as `python -c ...` children of /usr/bin/time, so their wall time includes the
+interpreter start and the import of their library (a few tenths of a second; the start-up with
+all three imports is measured and printed once, so it can be subtracted by eye). MiB/s = input bytes / 2^20 / wall.
+The table per shape gives medians over the runs, the output size of the last run and
+ours/peer = our median MiB/s divided by the peer's (> 1: we are faster).
+
+--check (after the timed runs): converts once more with ours and with duckdb, then compares the two
+Parquet files with DuckDB: row counts, then `EXCEPT ALL` both ways over a normalized projection.
+The two files need not have the same types (DuckDB's sniffer may choose DECIMAL or BIGINT where we
+chose DOUBLE, VARCHAR where we chose TIMESTAMP, ...), so each column is projected to a common
+form chosen from the pair of types:
+  * both numeric (integers, floats, decimals)            -> CAST(x AS DOUBLE)
+  * either side temporal (DATE/TIMESTAMP[/TZ], or text
+    the other side parsed as one)                          -> TRY_CAST(x AS TIMESTAMP) as VARCHAR
+                                                             (zoned values in UTC: TimeZone=UTC)
+  * either side BOOLEAN                                     -> lower(CAST(x AS VARCHAR))
+  * anything else                                          -> CAST(x AS VARCHAR), with NULL read as
+                                                             '' because DuckDB's default read_csv
+                                                             reads a quoted "" as NULL where we
+                                                             keep the empty string
+The check prints the per-column mapping and up to 5 differing rows each way, and fails (exit 1)
+on any difference.
+
+--setup creates .venv under the repository root (or --venv PATH) if missing, pip installs
+pyarrow, duckdb==1.5.5 and polars into it, and re-runs this script with the venv's python
+(e.g. `python3 scripts/compare.py --setup --size 256MiB --runs 1`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+VENV = REPO / ".venv"
+TIME = "/usr/bin/time"
+PEER_PACKAGES = ["pyarrow", "duckdb==1.5.5", "polars"]
+
+# The peers, as Python programs run with `python -c PROGRAM IN OUT CODEC WORKDIR`.
+PEERS = {
+    "duckdb": """
+import sys, duckdb
+src, out, codec, work = sys.argv[1:5]
+con = duckdb.connect()
+con.execute("SET threads=2")
+con.execute(f"COPY (FROM read_csv('{src}')) TO '{out}' (FORMAT parquet, COMPRESSION {codec})")
+""",
+    "duckdb-256MB": """
+import sys, duckdb
+src, out, codec, work = sys.argv[1:5]
+con = duckdb.connect()
+con.execute("SET threads=2")
+con.execute("SET memory_limit='256MB'")
+con.execute(f"SET temp_directory='{work}/duckdb_spill'")
+con.execute(f"COPY (FROM read_csv('{src}')) TO '{out}' (FORMAT parquet, COMPRESSION {codec})")
+""",
+    "polars": """
+import sys, polars as pl
+src, out, codec, work = sys.argv[1:5]
+pl.scan_csv(src, try_parse_dates=True).sink_parquet(out, compression=codec)
+""",
+    "pyarrow": """
+import sys, pyarrow.csv as pacsv, pyarrow.parquet as pq
+src, out, codec, work = sys.argv[1:5]
+reader = pacsv.open_csv(src, read_options=pacsv.ReadOptions(block_size=16 << 20),
+                        parse_options=pacsv.ParseOptions(newlines_in_values=True))
+with pq.ParquetWriter(out, reader.schema, compression=codec) as writer:
+    for batch in reader:
+        writer.write_batch(batch)
+""",
+}
+IMPORT_ONLY = "import duckdb, polars, pyarrow.csv, pyarrow.parquet"
+CONVERTERS = ["ours", "duckdb", "duckdb-256MB", "polars", "pyarrow"]
+
+
+def parse_size(text: str) -> int:
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|TiB)?\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"bad size {text!r} (e.g. 256MiB, 1GiB)")
+    mult = {"B": 1, None: 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}[m.group(2)]
+    return int(float(m.group(1)) * mult)
+
+
+def setup(venv: Path) -> None:
+    """Create the venv and install the peers, then re-run ourselves in it without --setup."""
+    py = venv / "bin" / "python"
+    if not py.exists():
+        print(f"creating {venv}", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    print(f"installing {' '.join(PEER_PACKAGES)} into {venv}", flush=True)
+    subprocess.run([str(py), "-m", "pip", "install", "--quiet", *PEER_PACKAGES], check=True)
+    args = [a for a in sys.argv[1:] if a != "--setup"]
+    os.execv(str(py), [str(py), str(Path(__file__).resolve()), *args])
+
+
+def machine_info() -> list[str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+        mem = f", {kb / 1048576:.1f} GiB RAM"
+    except (OSError, AttributeError):
+        pass
+    return [f"date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M:%S UTC')}",
+            f"machine: nproc={os.cpu_count()}, cpu: {cpu}{mem}, {platform.platform()}"]
+
+
+def versions(binary: Path) -> str:
+    parts = []
+    try:
+        out = subprocess.run([str(binary), "--version"], capture_output=True, text=True).stdout.strip()
+        parts.append(out or "csv2parquet ?")
+    except OSError:
+        parts.append("csv2parquet ?")
+    try:
+        rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        if rev:
+            parts.append(f"git {rev}{'+dirty' if dirty else ''}")
+    except OSError:
+        pass
+    code = ("import duckdb, polars, pyarrow, sys; "
+            "print(f'duckdb {duckdb.__version__}, polars {polars.__version__}, "
+            "pyarrow {pyarrow.__version__}, python {sys.version.split()[0]}')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    parts.append(out.stdout.strip() if out.returncode == 0 else f"peers not importable: {out.stderr.strip()[-200:]}")
+    return ", ".join(parts)
+
+
+def parse_time_v(path: Path) -> tuple[float, int, int]:
+    """(wall seconds, peak RSS bytes, exit status) from GNU time -v output."""
+    text = path.read_text(errors="replace")
+    wall = rss = None
+    status = 0
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("Elapsed (wall clock) time"):
+            value = line.rsplit(" ", 1)[1]  # h:mm:ss or m:ss.ss
+            secs = 0.0
+            for part in value.split(":"):
+                secs = secs * 60 + float(part)
+            wall = secs
+        elif line.startswith("Maximum resident set size"):
+            rss = int(line.rsplit(" ", 1)[1]) * 1024
+        elif line.startswith("Exit status"):
+            status = int(line.rsplit(" ", 1)[1])
+        elif line.startswith("Command terminated by signal"):
+            status = 128 + int(line.rsplit(" ", 1)[1])
+    if wall is None or rss is None:
+        raise RuntimeError(f"could not read /usr/bin/time -v output: {text[-300:]}")
+    return wall, rss, status
+
+
+def command_for(name: str, binary: Path, src: Path, out: Path, codec: str, work: Path) -> list[str]:
+    if name == "ours":
+        return [str(binary), "convert", str(src), str(out), "--compression", codec, "--quiet"]
+    return [sys.executable, "-c", PEERS[name], str(src), str(out), codec, str(work)]
+
+
+def run_measured(cmd: list[str], work: Path) -> dict:
+    tfile = work / "time.txt"
+    errfile = work / "stderr.txt"
+    with open(errfile, "wb") as err:
+        p = subprocess.run([TIME, "-v", "-o", str(tfile), *cmd], stdout=subprocess.DEVNULL, stderr=err)
+    wall, rss, status = parse_time_v(tfile)
+    result = {"wall": wall, "rss": rss, "status": status or p.returncode}
+    if result["status"] != 0:
+        lines = errfile.read_text(errors="replace").strip().splitlines()
+        result["error"] = " | ".join(lines[-3:])[-300:]
+    return result
+
+
+def mib(n: float) -> float:
+    return n / (1 << 20)
+
+
+def fmt_ratio(ours: float | None, peer: float | None) -> str:
+    if not ours or not peer:
+        return "-"
+    return f"{ours / peer:.2f}x"
+
+
+# ---------------------------------------------------------------------------------------------
+# --check
+# ---------------------------------------------------------------------------------------------
+
+NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+           "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL")
+TEMPORAL = ("DATE", "TIMESTAMP")
+
+
+def is_numeric(t: str) -> bool:
+    return t.startswith(NUMERIC)
+
+
+def is_temporal(t: str) -> bool:
+    return t.startswith(TEMPORAL)
+
+
+def projection(col: str, mine: str, theirs: str) -> tuple[str, str]:
+    """SQL expression template ({c} = quoted column) and a label, for a pair of types."""
+    if is_numeric(mine) and is_numeric(theirs):
+        return "CAST({c} AS DOUBLE)", "DOUBLE"
+    if is_temporal(mine) or is_temporal(theirs):
+        # TIMESTAMPTZ -> TIMESTAMP is the UTC wall time (TimeZone=UTC); text is parsed.
+        return "CAST(TRY_CAST({c} AS TIMESTAMP) AS VARCHAR)", "TIMESTAMP text"
+    if mine == "BOOLEAN" or theirs == "BOOLEAN":
+        return "lower(CAST({c} AS VARCHAR))", "lower(VARCHAR)"
+    return "coalesce(CAST({c} AS VARCHAR), '')", "VARCHAR, NULL as ''"
+
+
+def check_outputs(ours: Path, theirs: Path) -> bool:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone='UTC'")
+    con.execute("SET threads=2")
+
+    def q(s: str) -> str:
+        return "'" + s.replace("'", "''") + "'"
+
+    def ident(s: str) -> str:
+        return '"' + s.replace('"', '""') + '"'
+
+    def schema(p: Path) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({q(str(p))})").fetchall()]
+
+    a, b = schema(ours), schema(theirs)
+    ok = True
+    if [n for n, _ in a] != [n for n, _ in b]:
+        print(f"  column names differ: ours {[n for n, _ in a]} vs duckdb {[n for n, _ in b]}")
+        return False
+    na = con.execute(f"SELECT count(*) FROM read_parquet({q(str(ours))})").fetchone()[0]
+    nb = con.execute(f"SELECT count(*) FROM read_parquet({q(str(theirs))})").fetchone()[0]
+    print(f"  rows: ours {na}, duckdb {nb} -> {'same' if na == nb else 'DIFFERENT'}")
+    ok &= na == nb
+    exprs_a, exprs_b = [], []
+    for (name, ta), (_, tb) in zip(a, b):
+        tmpl, label = projection(name, ta, tb)
+        print(f"  {name}: ours {ta} / duckdb {tb} -> compared as {label}")
+        exprs_a.append(tmpl.format(c=ident(name)) + f" AS {ident(name)}")
+        exprs_b.append(tmpl.format(c=ident(name)) + f" AS {ident(name)}")
+    sa = f"SELECT {', '.join(exprs_a)} FROM read_parquet({q(str(ours))})"
+    sb = f"SELECT {', '.join(exprs_b)} FROM read_parquet({q(str(theirs))})"
+    for label, x, y in (("ours EXCEPT ALL duckdb", sa, sb), ("duckdb EXCEPT ALL ours", sb, sa)):
+        n = con.execute(f"SELECT count(*) FROM ({x} EXCEPT ALL {y})").fetchone()[0]
+        print(f"  {label}: {n} rows")
+        if n:
+            ok = False
+            for row in con.execute(f"{x} EXCEPT ALL {y} LIMIT 5").fetchall():
+                print(f"    {row}")
+    con.close()
+    return ok
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description="csv2parquet vs DuckDB, Polars and pyarrow throughput")
+    ap.add_argument("--size", default="1GiB", help="generated CSV size per shape (default 1GiB)")
+    ap.add_argument("--runs", type=int, default=3, help="timed runs per converter (default 3)")
+    ap.add_argument("--compression", default="zstd", choices=["zstd", "snappy"],
+                    help="Parquet codec for every converter (default zstd)")
+    ap.add_argument("--shapes", default="taxi,text", help="comma-separated shapes (default taxi,text)")
+    ap.add_argument("--converters", default=",".join(CONVERTERS),
+                    help=f"comma-separated subset of {','.join(CONVERTERS)}")
+    ap.add_argument("--check", action="store_true", help="also compare our output with DuckDB's")
+    ap.add_argument("--setup", action="store_true", help="create the venv with the peers and re-run in it")
+    ap.add_argument("--venv", default=str(VENV), help=f"venv for --setup (default {VENV})")
+    ap.add_argument("--bin", default=str(REPO / "target" / "release" / "csv2parquet"))
+    ap.add_argument("--workdir", help="where inputs and outputs go (default: a new temp dir)")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = ap.parse_args()
+
+    if args.setup:
+        setup(Path(args.venv))  # does not return
+    if not Path(TIME).exists():
+        print(f"compare: GNU time not found at {TIME} (apt-get install time)", file=sys.stderr)
+        return 2
+    binary = Path(args.bin).resolve()
+    if not binary.exists():
+        print(f"compare: no binary at {binary} (cargo build --release)", file=sys.stderr)
+        return 2
+    size = parse_size(args.size)
+    shapes = [s for s in args.shapes.split(",") if s]
+    converters = [c for c in args.converters.split(",") if c]
+    for c in converters:
+        if c not in CONVERTERS:
+            ap.error(f"unknown converter {c!r}")
+    if "ours" not in converters:
+        converters.insert(0, "ours")
+
+    print("# csv2parquet throughput comparison")
+    print()
+    print("command: " + " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]))
+    for line in machine_info():
+        print(line)
+    print(f"versions: {versions(binary)}")
+    print(f"size: {args.size} per shape, runs: {args.runs}, compression: {args.compression}")
+    print(flush=True)
+
+    work_root = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="csv2parquet-compare-"))
+    work_root.mkdir(parents=True, exist_ok=True)
+    failed = False
+    try:
+        # python + import overhead of the peers' children (subtract by eye)
+        overhead = run_measured([sys.executable, "-c", IMPORT_ONLY], work_root)
+        print(f"python start + import of duckdb, polars and pyarrow together: {overhead['wall']:.2f} s, "
+              f"{mib(overhead['rss']):.0f} MiB RSS (an upper bound of the start-up each peer's wall time "
+              f"includes; each peer imports only its own library)")
+        print(flush=True)
+        for shape in shapes:
+            src = work_root / f"{shape}.csv"
+            t0 = time.monotonic()
+            subprocess.run([str(binary), "generate", "--shape", shape, "--size", args.size, "--seed", "1", str(src)],
+                           check=True)
+            in_bytes = src.stat().st_size
+            print(f"## {shape}: {mib(in_bytes):.1f} MiB input (generated in {time.monotonic() - t0:.1f} s)",
+                  flush=True)
+            results: dict[str, list[dict]] = {c: [] for c in converters}
+            out_sizes: dict[str, int] = {}
+            for run in range(1, args.runs + 1):
+                for conv in converters:
+                    out = work_root / f"{shape}.{conv}.parquet"
+                    out.unlink(missing_ok=True)
+                    spill = work_root / "duckdb_spill"
+                    shutil.rmtree(spill, ignore_errors=True)
+                    r = run_measured(command_for(conv, binary, src, out, args.compression, work_root), work_root)
+                    if r["status"] == 0 and out.exists():
+                        out_sizes[conv] = out.stat().st_size
+                    elif r["status"] == 0:
+                        r["status"], r["error"] = -1, "no output file"
+                    results[conv].append(r)
+                    state = "ok" if r["status"] == 0 else f"FAILED ({r['status']}): {r.get('error', '')}"
+                    print(f"  run {run} {conv:<13} {r['wall']:7.2f} s  {mib(in_bytes) / r['wall']:7.1f} MiB/s  "
+                          f"{mib(r['rss']):6.0f} MiB RSS  {state}", flush=True)
+                    if not (args.check and conv in ("ours", "duckdb")) or run != args.runs:
+                        out.unlink(missing_ok=True)
+            shutil.rmtree(work_root / "duckdb_spill", ignore_errors=True)
+
+            def med(conv: str, key: str) -> float | None:
+                ok = [r[key] for r in results[conv] if r["status"] == 0]
+                return statistics.median(ok) if ok else None
+
+            ours_wall = med("ours", "wall")
+            ours_mibs = mib(in_bytes) / ours_wall if ours_wall else None
+            print()
+            print(f"| {shape} ({mib(in_bytes):.0f} MiB, {args.compression}) | median MiB/s | median peak RSS MiB "
+                  f"| output MiB | ours/peer throughput |")
+            print("|---|---:|---:|---:|---:|")
+            for conv in converters:
+                wall = med(conv, "wall")
+                rss = med(conv, "rss")
+                n_ok = sum(1 for r in results[conv] if r["status"] == 0)
+                note = "" if n_ok == len(results[conv]) else f" ({len(results[conv]) - n_ok}/{len(results[conv])} failed)"
+                mibs = mib(in_bytes) / wall if wall else None
+                print(f"| {conv}{note} | {f'{mibs:.1f}' if mibs else 'failed'} | "
+                      f"{f'{mib(rss):.0f}' if rss else '-'} | "
+                      f"{f'{mib(out_sizes[conv]):.1f}' if conv in out_sizes else '-'} | "
+                      f"{'1.00x' if conv == 'ours' else fmt_ratio(ours_mibs, mibs)} |")
+            print(flush=True)
+
+            if args.check:
+                ours_out = work_root / f"{shape}.ours.parquet"
+                duck_out = work_root / f"{shape}.duckdb.parquet"
+                print(f"check ({shape}): ours vs duckdb")
+                if not ours_out.exists() or not duck_out.exists():
+                    print("  FAILED: an output is missing (a converter failed)")
+                    failed = True
+                else:
+                    good = check_outputs(ours_out, duck_out)
+                    print(f"  check {shape}: {'PASS' if good else 'FAIL'}")
+                    failed |= not good
+                ours_out.unlink(missing_ok=True)
+                duck_out.unlink(missing_ok=True)
+                print(flush=True)
+            src.unlink(missing_ok=True)
+    finally:
+        if args.keep:
+            print(f"work directory kept: {work_root}")
+        elif not args.workdir:
+            shutil.rmtree(work_root, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

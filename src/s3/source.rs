@@ -1,0 +1,273 @@
+//! `S3Source`: HeadObject once, then ranged GETs (several in flight, yielded in order), each
+//! pinned to the ETag seen by HeadObject (or the version id) and checked against the range asked
+//! for. A body that fails mid-way resumes from the last byte received, with bounded retries.
+
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures::{StreamExt, TryStreamExt};
+
+use super::store_error;
+use crate::error::{Error, ErrorKind, Result};
+use crate::source::{ByteSource, ByteStream, SourceInfo};
+
+/// Retries of one range after a failed body read (the SDK retries failed requests itself).
+const BODY_RETRIES: u32 = 5;
+
+/// An S3 object read with ranged GETs.
+#[derive(Debug, Clone)]
+pub struct S3Source {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    key: String,
+    location: String,
+    version_id: Option<String>,
+    expected_bucket_owner: Option<String>,
+    range_bytes: usize,
+    ranges_in_flight: usize,
+    head: Arc<Mutex<Option<SourceInfo>>>,
+}
+
+impl S3Source {
+    /// Read `s3://bucket/key` with `client`, `range_bytes` per GET, `ranges_in_flight` at once.
+    pub fn new(
+        client: aws_sdk_s3::Client,
+        bucket: impl Into<String>,
+        key: impl Into<String>,
+        range_bytes: usize,
+        ranges_in_flight: usize,
+    ) -> Self {
+        let (bucket, key) = (bucket.into(), key.into());
+        S3Source {
+            location: format!("s3://{bucket}/{key}"),
+            client,
+            bucket,
+            key,
+            version_id: None,
+            expected_bucket_owner: None,
+            range_bytes: range_bytes.max(1),
+            ranges_in_flight: ranges_in_flight.max(1),
+            head: Arc::default(),
+        }
+    }
+
+    /// Read this version of the object.
+    pub fn with_version_id(mut self, version_id: Option<String>) -> Self {
+        self.version_id = version_id;
+        self
+    }
+
+    /// Send ExpectedBucketOwner on every request.
+    pub fn with_expected_bucket_owner(mut self, owner: Option<String>) -> Self {
+        self.expected_bucket_owner = owner;
+        self
+    }
+
+    fn cached_head(&self) -> Option<SourceInfo> {
+        self.head.lock().ok().and_then(|h| h.clone())
+    }
+}
+
+#[async_trait::async_trait]
+impl ByteSource for S3Source {
+    fn location(&self) -> &str {
+        &self.location
+    }
+
+    async fn head(&self) -> Result<SourceInfo> {
+        if let Some(info) = self.cached_head() {
+            return Ok(info);
+        }
+        let out = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .set_version_id(self.version_id.clone())
+            .set_expected_bucket_owner(self.expected_bucket_owner.clone())
+            .send()
+            .await
+            .map_err(|e| store_error("HeadObject", &self.location, e))?;
+        let info = SourceInfo {
+            location: self.location.clone(),
+            size: out.content_length().and_then(|n| u64::try_from(n).ok()),
+            etag: out.e_tag().map(str::to_string),
+            version_id: out.version_id().map(str::to_string),
+            content_encoding: out.content_encoding().map(str::to_string),
+        };
+        if let Ok(mut slot) = self.head.lock() {
+            *slot = Some(info.clone());
+        }
+        Ok(info)
+    }
+
+    async fn open(&self, offset: u64) -> Result<ByteStream> {
+        let info = self.head().await?;
+        let size = info.size.ok_or_else(|| {
+            Error::Internal(format!("{}: HeadObject gave no size", self.location))
+        })?;
+        let pin = Arc::new(Pin {
+            client: self.client.clone(),
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            location: self.location.clone(),
+            etag: info.etag.clone(),
+            version_id: info.version_id.clone().or_else(|| self.version_id.clone()),
+            expected_bucket_owner: self.expected_bucket_owner.clone(),
+            size,
+        });
+        let step = self.range_bytes as u64;
+        let ranges = (offset..size)
+            .step_by(self.range_bytes)
+            .map(move |start| start..(start + step).min(size));
+        Ok(futures::stream::iter(ranges)
+            .map(move |range| fetch_range(Arc::clone(&pin), range))
+            .buffered(self.ranges_in_flight)
+            .map_err(Error::into_io)
+            .boxed())
+    }
+}
+
+/// What every range request is pinned to.
+#[derive(Debug)]
+struct Pin {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    key: String,
+    location: String,
+    etag: Option<String>,
+    version_id: Option<String>,
+    expected_bucket_owner: Option<String>,
+    size: u64,
+}
+
+/// A failed attempt: worth resuming, or final.
+enum Attempt {
+    Resume(Error),
+    Fatal(Error),
+}
+
+async fn fetch_range(pin: Arc<Pin>, range: Range<u64>) -> Result<Bytes> {
+    let mut buf = BytesMut::with_capacity((range.end - range.start) as usize);
+    let mut failures = 0;
+    loop {
+        let from = range.start + buf.len() as u64;
+        match get_into(&pin, from..range.end, &mut buf).await {
+            Ok(()) => return Ok(buf.freeze()),
+            Err(Attempt::Fatal(e)) => return Err(e),
+            Err(Attempt::Resume(e)) if failures >= BODY_RETRIES => return Err(e),
+            Err(Attempt::Resume(_)) => {
+                failures += 1;
+                tokio::time::sleep(Duration::from_millis(50 << failures)).await;
+            }
+        }
+    }
+}
+
+async fn get_into(pin: &Pin, range: Range<u64>, buf: &mut BytesMut) -> Result<(), Attempt> {
+    let step = format!("GetObject bytes={}-{}", range.start, range.end - 1);
+    let mut request = pin
+        .client
+        .get_object()
+        .bucket(&pin.bucket)
+        .key(&pin.key)
+        .range(format!("bytes={}-{}", range.start, range.end - 1))
+        .set_expected_bucket_owner(pin.expected_bucket_owner.clone());
+    // Pin the object: a version id names it exactly; otherwise the ETag must still match.
+    request = match (&pin.version_id, &pin.etag) {
+        (Some(v), _) => request.version_id(v),
+        (None, Some(etag)) => request.if_match(etag),
+        (None, None) => request,
+    };
+    let out = match request.send().await {
+        Ok(out) => out,
+        Err(e) => {
+            let (status, _) = super::status_and_code(&e);
+            if status == Some(412) {
+                return Err(Attempt::Fatal(changed(pin)));
+            }
+            let err = store_error(step, &pin.location, e);
+            return Err(if err.is_retryable() {
+                Attempt::Resume(err)
+            } else {
+                Attempt::Fatal(err)
+            });
+        }
+    };
+    let expected = format!("bytes {}-{}/{}", range.start, range.end - 1, pin.size);
+    if out.content_range() != Some(expected.as_str()) {
+        return Err(Attempt::Fatal(Error::Store {
+            step,
+            location: pin.location.clone(),
+            message: format!(
+                "the response covers {:?}, not the range asked for ({expected:?})",
+                out.content_range().unwrap_or("the whole object")
+            ),
+            retryable: false,
+            kind: ErrorKind::Io,
+        }));
+    }
+    if let (None, Some(want), Some(got)) = (&pin.version_id, &pin.etag, out.e_tag()) {
+        if want != got {
+            return Err(Attempt::Fatal(changed(pin)));
+        }
+    }
+    let mut body = out.body;
+    let start_len = buf.len();
+    let want = (range.end - range.start) as usize;
+    loop {
+        match body.try_next().await {
+            Ok(Some(piece)) => {
+                if buf.len() - start_len + piece.len() > want {
+                    return Err(Attempt::Fatal(Error::Internal(format!(
+                        "{}: {step} returned more bytes than asked for",
+                        pin.location
+                    ))));
+                }
+                buf.extend_from_slice(&piece);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                return Err(Attempt::Resume(Error::Store {
+                    step,
+                    location: pin.location.clone(),
+                    message: format!(
+                        "reading the body failed after {} bytes: {}",
+                        buf.len() - start_len,
+                        crate::error::error_chain(&e)
+                    ),
+                    retryable: true,
+                    kind: ErrorKind::Io,
+                }))
+            }
+        }
+    }
+    if buf.len() - start_len != want {
+        return Err(Attempt::Resume(Error::Store {
+            step,
+            location: pin.location.clone(),
+            message: format!(
+                "the body ended after {} of {want} bytes",
+                buf.len() - start_len
+            ),
+            retryable: true,
+            kind: ErrorKind::Io,
+        }));
+    }
+    Ok(())
+}
+
+fn changed(pin: &Pin) -> Error {
+    Error::Store {
+        step: "GetObject".into(),
+        location: pin.location.clone(),
+        message: format!(
+            "the object changed while reading (its ETag is no longer {}); nothing was written — run again to convert the new version",
+            pin.etag.as_deref().unwrap_or("?")
+        ),
+        retryable: true,
+        kind: ErrorKind::Io,
+    }
+}
