@@ -249,6 +249,8 @@ pub struct ConvertOptions {
     pub chunk_bytes: Option<usize>,
     /// Tuning: bytes per block read from the decompressor (default 256 KiB).
     pub block_bytes: Option<usize>,
+    /// Output part size (multipart upload parts; default planned from the input size).
+    pub part_bytes: Option<usize>,
 }
 
 impl Default for ConvertOptions {
@@ -268,6 +270,7 @@ impl Default for ConvertOptions {
             input_compression: InputCompression::Auto,
             chunk_bytes: None,
             block_bytes: None,
+            part_bytes: None,
         }
     }
 }
@@ -339,6 +342,18 @@ impl ConvertOptions {
                 ));
             }
             budget.chunk_bytes = chunk;
+        }
+        if let Some(part) = self.part_bytes {
+            if !(5 * MIB..=self.memory_limit / 4).contains(&part) {
+                return Err(Error::config(
+                    "--part-bytes",
+                    format!(
+                        "must be between 5 MiB (the S3 minimum) and a quarter of the memory limit ({} MiB)",
+                        self.memory_limit / 4 / MIB
+                    ),
+                ));
+            }
+            budget.part_bytes = part;
         }
         if let Some(block) = self.block_bytes {
             if block == 0 || block > budget.read_ahead_bytes {

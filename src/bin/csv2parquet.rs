@@ -236,6 +236,9 @@ struct OutputArgs {
     /// Target encoded bytes per row group (default: an eighth of the memory limit, max 128MiB).
     #[arg(long, value_parser = parse_size)]
     row_group_bytes: Option<usize>,
+    /// Output part size for multipart uploads (default: 8MiB, or larger as the input size needs).
+    #[arg(long, value_parser = parse_size)]
+    part_bytes: Option<usize>,
     /// Maximum rows per row group.
     #[arg(long, default_value_t = s3_csv2parquet::config::DEFAULT_ROW_GROUP_ROWS)]
     row_group_rows: usize,
@@ -422,6 +425,7 @@ async fn convert(
     opts.compression = Compression::parse(&out.compression, out.compression_level)?;
     opts.row_group_bytes = out.row_group_bytes;
     opts.row_group_rows = out.row_group_rows;
+    opts.part_bytes = out.part_bytes;
     let budget = opts.validate()?;
     let source = endpoints.source(&input, &budget).await?;
     let rejects_path = match (opts.on_error, &out.rejects) {

@@ -234,7 +234,9 @@ impl Converter {
             Err(e) => return Err(abort_all(e, sink, rejects).await),
         };
         let mut budget = budget;
-        budget.part_bytes = plan_part_bytes(info.size, codec, &budget);
+        if self.options.part_bytes.is_none() {
+            budget.part_bytes = plan_part_bytes(info.size, codec, &budget);
+        }
         let (part_tx, mut part_rx) = mpsc::channel::<Bytes>(budget.parts_in_flight);
         let (rej_tx, mut rej_rx) = match rejects {
             Some(_) => {

@@ -1,0 +1,295 @@
+//! S3 end to end against the in-process S3-compatible server (real HTTP on loopback, the real
+//! aws-sdk-s3 client), with faults injected between client and server. After every run: either
+//! a correct output or a clear error, and in both cases no open multipart upload and no partial
+//! object.
+
+use std::process::{Command, Stdio};
+
+use bytes::Bytes;
+use s3_csv2parquet::gen::{generate_vec, Shape};
+use s3_csv2parquet::s3::{S3Sink, S3Source};
+use s3_csv2parquet::sink::{ByteSink, FileSink, MemorySink};
+use s3_csv2parquet::source::{ByteSource, MemorySource};
+use s3_csv2parquet::{Compression, ConvertOptions, ConvertReport, Converter, ErrorKind, Result};
+
+use crate::harness::{bin, convert_ok, dump, kv_metadata};
+use crate::s3_server::{Fault, Op, Rule, TestS3, ACCESS_KEY, REGION, SECRET_KEY};
+
+const BUCKET: &str = "data";
+const MIB: usize = 1 << 20;
+
+/// Options that exercise many ranges and parts: 1 MiB ranges, 5 MiB parts, no compression (so
+/// the output spans several parts).
+fn small_pieces() -> ConvertOptions {
+    ConvertOptions {
+        part_bytes: Some(5 * MIB),
+        memory_limit: 64 * MIB,
+        ..ConvertOptions::default().with_compression(Compression::None)
+    }
+}
+
+async fn setup(csv: &[u8]) -> TestS3 {
+    let s3 = TestS3::start().await;
+    s3.create_bucket(BUCKET).await;
+    s3.put(BUCKET, "in/data.csv", csv.to_vec()).await;
+    s3
+}
+
+async fn s3_to_s3(s3: &TestS3, opts: &ConvertOptions, range: usize) -> Result<ConvertReport> {
+    let client = s3.client().await;
+    let source = S3Source::new(client.clone(), BUCKET, "in/data.csv", range, 3);
+    let sink = S3Sink::new(client, BUCKET, "out/data.parquet", 2);
+    Converter::new(opts.clone())
+        .run(&source, Box::new(sink), None)
+        .await
+}
+
+/// Neither a partial object nor an open upload may remain after a failed run.
+fn assert_clean_failure(s3: &TestS3) {
+    assert_eq!(s3.open_uploads(), 0, "open multipart uploads left behind");
+    assert!(
+        !s3.object_keys(BUCKET).iter().any(|k| k.starts_with("out/")),
+        "a partial output is visible: {:?}",
+        s3.object_keys(BUCKET)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_to_s3_streams_ranges_and_parts() {
+    let csv = generate_vec(Shape::Text, 24 * MIB as u64, 3);
+    let s3 = setup(&csv).await;
+    let opts = small_pieces();
+    let report = s3_to_s3(&s3, &opts, MIB).await.unwrap();
+    assert!(
+        s3.faults.count(Op::GetObject) >= 24,
+        "ranged GETs: {}",
+        s3.faults.count(Op::GetObject)
+    );
+    let parts = s3.faults.count(Op::UploadPart);
+    assert!(parts >= 3, "multipart with several parts: {parts}");
+    assert_eq!(s3.faults.count(Op::CompleteMultipartUpload), 1);
+    assert_eq!(s3.open_uploads(), 0);
+    let out = s3.get(BUCKET, "out/data.parquet").await.unwrap();
+    assert_eq!(out.len() as u64, report.bytes_out.max(out.len() as u64));
+    // Same values as a local conversion of the same bytes.
+    let (local, _) = convert_ok(csv, &opts).await;
+    assert_eq!(dump(out.clone()), dump(local));
+    // The footer records where it came from, including the ETag.
+    let kv = kv_metadata(out);
+    assert_eq!(kv["csv2parquet.source"], "s3://data/in/data.csv");
+    assert!(kv.contains_key("csv2parquet.source_etag"));
+    // So does the object's metadata.
+    let head = s3
+        .client()
+        .await
+        .head_object()
+        .bucket(BUCKET)
+        .key("out/data.parquet")
+        .send()
+        .await
+        .unwrap();
+    let meta = head.metadata().unwrap();
+    assert_eq!(meta["csv2parquet-source"], "s3://data/in/data.csv");
+    assert_eq!(
+        meta.get("csv2parquet-source-etag").map(String::as_str),
+        kv.get("csv2parquet.source_etag").map(String::as_str)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_outputs_use_one_put() {
+    let s3 = setup(b"a,b\n1,x\n2,y\n").await;
+    s3_to_s3(&s3, &ConvertOptions::default(), MIB)
+        .await
+        .unwrap();
+    assert_eq!(s3.faults.count(Op::CreateMultipartUpload), 0);
+    assert_eq!(s3.faults.count(Op::PutObject), 1);
+    let out = s3.get(BUCKET, "out/data.parquet").await.unwrap();
+    assert_eq!(dump(out), "a: Int64\nb: Utf8\n--\n1 | \"x\"\n2 | \"y\"\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_mid_body_resumes_from_the_offset() {
+    let csv = generate_vec(Shape::Taxi, 6 * MIB as u64, 5);
+    let s3 = setup(&csv).await;
+    s3.faults.push(Rule::nth(
+        Op::GetObject,
+        2,
+        Fault::ResetMidBody {
+            after_bytes: 300_000,
+        },
+    ));
+    s3.faults
+        .push(Rule::nth(Op::GetObject, 4, Fault::Status(503)));
+    s3_to_s3(&s3, &small_pieces(), MIB).await.unwrap();
+    assert_eq!(s3.faults.fired(), 2);
+    let (local, _) = convert_ok(csv, &small_pieces()).await;
+    assert_eq!(
+        dump(s3.get(BUCKET, "out/data.parquet").await.unwrap()),
+        dump(local)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overwrite_between_ranges_is_refused() {
+    let csv = generate_vec(Shape::Taxi, 4 * MIB as u64, 9);
+    let s3 = setup(&csv).await;
+    s3.faults.push(Rule::nth(
+        Op::GetObject,
+        2,
+        Fault::Overwrite {
+            bucket: BUCKET.into(),
+            key: "in/data.csv".into(),
+            body: Bytes::from_static(b"a\n1\n"),
+        },
+    ));
+    let err = s3_to_s3(&s3, &small_pieces(), MIB).await.unwrap_err();
+    assert!(err.to_string().contains("changed while reading"), "{err}");
+    assert!(err.is_retryable());
+    assert_clean_failure(&s3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transient_upload_part_failure_is_retried() {
+    let csv = generate_vec(Shape::Text, 16 * MIB as u64, 4);
+    let s3 = setup(&csv).await;
+    s3.faults
+        .push(Rule::nth(Op::UploadPart, 2, Fault::Status(503)));
+    s3.faults
+        .push(Rule::nth(Op::UploadPart, 3, Fault::Status(500)));
+    s3_to_s3(&s3, &small_pieces(), 4 * MIB).await.unwrap();
+    assert_eq!(s3.faults.fired(), 2);
+    assert_eq!(s3.open_uploads(), 0);
+    let (local, _) = convert_ok(csv, &small_pieces()).await;
+    assert_eq!(
+        dump(s3.get(BUCKET, "out/data.parquet").await.unwrap()),
+        dump(local)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_uploads_are_aborted() {
+    let csv = generate_vec(Shape::Text, 16 * MIB as u64, 4);
+    // Every UploadPart fails: the error names the part, the upload is aborted.
+    let s3 = setup(&csv).await;
+    s3.faults
+        .push(Rule::every(Op::UploadPart, Fault::Status(500)));
+    let err = s3_to_s3(&s3, &small_pieces(), 4 * MIB).await.unwrap_err();
+    assert!(err.to_string().contains("UploadPart"), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Io);
+    assert!(err.is_retryable());
+    assert_clean_failure(&s3);
+    assert!(s3.faults.count(Op::AbortMultipartUpload) >= 1);
+    // CompleteMultipartUpload fails: aborted too.
+    let s3 = setup(&csv).await;
+    s3.faults
+        .push(Rule::every(Op::CompleteMultipartUpload, Fault::Status(500)));
+    let err = s3_to_s3(&s3, &small_pieces(), 4 * MIB).await.unwrap_err();
+    assert!(err.to_string().contains("CompleteMultipartUpload"), "{err}");
+    assert_clean_failure(&s3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_csv_on_s3_leaves_nothing() {
+    let mut csv = generate_vec(Shape::Taxi, 12 * MIB as u64, 2);
+    csv.extend_from_slice(b"1,not a time,2024-01-01 00:00:00,1,1.0,1,N,1,1,1,1.00,0.00,0.50,0.00,0.00,1.00,1.00,0.00,0.00\n");
+    let s3 = setup(&csv).await;
+    let err = s3_to_s3(&s3, &small_pieces(), MIB).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BadInput);
+    assert!(
+        err.to_string().starts_with("s3://data/in/data.csv: record"),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("column 2 (\"tpep_pickup_datetime\")"),
+        "{err}"
+    );
+    assert_clean_failure(&s3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_and_local_combinations() {
+    let csv = generate_vec(Shape::Taxi, 2 * MIB as u64, 8);
+    let s3 = setup(&csv).await;
+    let client = s3.client().await;
+    let (want, _) = convert_ok(csv.clone(), &ConvertOptions::default()).await;
+    let want = dump(want);
+    // s3 -> file
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("o.parquet");
+    let source = S3Source::new(client.clone(), BUCKET, "in/data.csv", MIB, 2);
+    let sink: Box<dyn ByteSink> = Box::new(FileSink::create(&path).await.unwrap());
+    Converter::new(ConvertOptions::default())
+        .run(&source, sink, None)
+        .await
+        .unwrap();
+    assert_eq!(dump(Bytes::from(std::fs::read(&path).unwrap())), want);
+    // memory -> s3
+    let source = MemorySource::new("mem://x.csv", csv.clone());
+    let sink = S3Sink::new(client.clone(), BUCKET, "out/from-mem.parquet", 2);
+    Converter::new(ConvertOptions::default())
+        .run(&source, Box::new(sink), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        dump(s3.get(BUCKET, "out/from-mem.parquet").await.unwrap()),
+        want
+    );
+    // s3 -> memory, and the schema command's path
+    let source = S3Source::new(client, BUCKET, "in/data.csv", MIB, 2);
+    let (schema, _, _) = s3_csv2parquet::infer_schema(&source, &ConvertOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(schema.columns.len(), 19);
+    let (sink, target) = MemorySink::new("mem://o");
+    Converter::new(ConvertOptions::default())
+        .run(&source, Box::new(sink), None)
+        .await
+        .unwrap();
+    assert_eq!(dump(target.get().unwrap()), want);
+    assert_eq!(source.location(), "s3://data/in/data.csv");
+}
+
+#[test]
+fn cli_stdin_to_s3_and_s3_to_stdout() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let s3 = rt.block_on(setup(b"unused\n"));
+    let cli = |args: &[&str], stdin: Option<&[u8]>| {
+        let mut child = Command::new(bin())
+            .args(args)
+            .args(["--endpoint-url", &s3.endpoint])
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .env("AWS_REGION", REGION)
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        if let Some(data) = stdin {
+            std::io::Write::write_all(&mut input, data).unwrap();
+        }
+        drop(input);
+        child.wait_with_output().unwrap()
+    };
+    let out = cli(
+        &["convert", "-", "s3://data/out/cli.parquet", "--quiet"],
+        Some(b"a,b\n1,x\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = rt.block_on(s3.get(BUCKET, "out/cli.parquet")).unwrap();
+    assert_eq!(dump(got), "a: Int64\nb: Utf8\n--\n1 | \"x\"\n");
+    // A missing object is a clear error naming it.
+    let out = cli(&["convert", "s3://data/missing.csv", "-"], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("HeadObject s3://data/missing.csv"), "{err}");
+    assert_ne!(out.status.code(), Some(0));
+}
