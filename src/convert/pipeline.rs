@@ -369,7 +369,7 @@ pub(crate) struct PipelineJob {
 
 /// Run the whole CPU side; returns the counts once the input ended cleanly and the footer is
 /// written.
-pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, prepared: Prepared) -> Result<Outcome> {
+pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, mut prepared: Prepared) -> Result<Outcome> {
     let PipelineJob {
         options,
         budget,
@@ -430,7 +430,7 @@ pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, prepared: Prepared) -> R
     );
     let mut ready = Vec::new();
     chunker
-        .push(&prepared.rest, &mut ready)
+        .push(&std::mem::take(&mut prepared.rest), &mut ready)
         .map_err(|e| too_long(&location, e))?;
     loop {
         for chunk in ready.drain(..) {

@@ -5,7 +5,7 @@
 //! tracks state, so it runs at memory speed on one thread. A chunk always ends where a record
 //! starts; the last chunk takes whatever is left.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::config::Dialect;
 
@@ -152,7 +152,10 @@ impl Chunker {
     }
 
     fn split(&mut self, at: usize) -> Chunk {
-        let data = self.buf.split_to(at).freeze();
+        // Copy out rather than `split_to`: a split chunk would pin the whole (possibly grown)
+        // buffer allocation for as long as it is in flight.
+        let data = Bytes::copy_from_slice(&self.buf[..at]);
+        self.buf.advance(at);
         let chunk = Chunk {
             seq: self.next_seq,
             data,

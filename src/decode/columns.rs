@@ -446,7 +446,12 @@ fn build_string(
     let n = tokens.records.len();
     let mut offsets: Vec<i32> = Vec::with_capacity(n + 1);
     offsets.push(0);
-    let mut data: Vec<u8> = Vec::new();
+    // Exact capacity: a doubling Vec would hold up to twice the column's bytes.
+    let total: usize = (0..n)
+        .filter_map(|r| fields.get(r, c))
+        .map(|f| tokens.field(f).len())
+        .sum();
+    let mut data: Vec<u8> = Vec::with_capacity(total);
     let mut valid = ValidityBuilder::new(n);
     for r in 0..n {
         match fields.get(r, c) {

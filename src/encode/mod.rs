@@ -159,6 +159,12 @@ impl<W: Write + Send> ParquetEncoder<W> {
         if self.rows_in_group == 0 {
             return Ok(());
         }
+        tracing::debug!(
+            rows = self.rows_in_group,
+            buffered_bytes = self.buffered_bytes(),
+            "closing row group {}",
+            self.row_groups
+        );
         let next = self
             .factory
             .create_column_writers(self.row_groups + 1)
