@@ -104,7 +104,7 @@ pub async fn infer_schema(
     let budget = options.validate()?;
     let info = source.head().await?;
     let cancel = CancellationToken::new();
-    let (codec, mut blocks, reader) = start_reading(
+    let (_codec, mut blocks, reader) = start_reading(
         source,
         &info,
         options,
@@ -122,7 +122,6 @@ pub async fn infer_schema(
     .map_err(|e| Error::Internal(format!("schema task failed: {e}")))?;
     cancel.cancel();
     reader.abort();
-    let _ = codec;
     let p = result?;
     Ok((p.schema, p.source, p.warnings))
 }
@@ -187,11 +186,7 @@ impl Converter {
         sink: Box<dyn ByteSink>,
         rejects: Option<Box<dyn ByteSink>>,
     ) -> Result<ConvertReport> {
-        let started = Instant::now();
-        match self.run_inner(source, sink, rejects, started).await {
-            Ok(report) => Ok(report),
-            Err(e) => Err(e),
-        }
+        self.run_inner(source, sink, rejects, Instant::now()).await
     }
 
     async fn run_inner(
@@ -201,9 +196,10 @@ impl Converter {
         mut rejects: Option<Box<dyn ByteSink>>,
         started: Instant,
     ) -> Result<ConvertReport> {
+        let has_rejects = rejects.is_some();
         let prepared = async {
             let budget = self.options.validate()?;
-            if self.options.on_error == crate::config::OnError::Reject && rejects.is_none() {
+            if self.options.on_error == crate::config::OnError::Reject && !has_rejects {
                 return Err(Error::config(
                     "--rejects",
                     "--on-error reject needs a rejects output",

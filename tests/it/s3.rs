@@ -293,3 +293,121 @@ fn cli_stdin_to_s3_and_s3_to_stdout() {
     assert!(err.contains("HeadObject s3://data/missing.csv"), "{err}");
     assert_ne!(out.status.code(), Some(0));
 }
+
+/// CPU seconds (user + system) this process has used: here, mostly the in-process S3 server.
+fn own_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // Fields after the command name: utime is the 12th, stime the 13th (0-based 11, 12).
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// The memory bound holds for S3 too: a generated CSV (1 GiB by default, CSV2PQ_S3_SIZE to
+/// change) uploaded to the in-process server and converted s3 -> s3 by the CLI binary; its peak
+/// RSS must stay under 256 MiB. Prints throughput and the server's CPU seconds.
+/// Run: `cargo test --release --test it -- --ignored --nocapture s3_large_object`
+#[test]
+#[ignore = "multi-GB check, run explicitly"]
+fn s3_large_object_bounded_memory() {
+    let size: u64 = std::env::var("CSV2PQ_S3_SIZE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1 << 30);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let s3 = rt.block_on(setup(b"unused\n"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.csv");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    s3_csv2parquet::gen::generate(Shape::Taxi, size, 11, &mut file).unwrap();
+    drop(file);
+    rt.block_on(async {
+        let client = s3.client().await;
+        let mut upload = S3Sink::new(client, BUCKET, "in/big.csv", 2);
+        let mut f = std::fs::File::open(&path).unwrap();
+        loop {
+            let mut part = vec![0u8; 16 << 20];
+            let n = std::io::Read::read(&mut f, &mut part).unwrap();
+            if n == 0 {
+                break;
+            }
+            let mut filled = n;
+            while filled < part.len() {
+                let k = std::io::Read::read(&mut f, &mut part[filled..]).unwrap();
+                if k == 0 {
+                    break;
+                }
+                filled += k;
+            }
+            part.truncate(filled);
+            upload.put_part(Bytes::from(part)).await.unwrap();
+        }
+        Box::new(upload).complete().await.unwrap();
+    });
+    let cpu_before = own_cpu_seconds();
+    let out = Command::new(bin())
+        .args([
+            "convert",
+            "s3://data/in/big.csv",
+            "s3://data/out/big.parquet",
+            "--json",
+            "--endpoint-url",
+            &s3.endpoint,
+        ])
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_REGION", REGION)
+        .output()
+        .unwrap();
+    let server_cpu = own_cpu_seconds() - cpu_before;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let peak = report["peak_rss_bytes"].as_u64().unwrap() >> 20;
+    println!(
+        "s3 -> s3 {} MiB: {} rows, {:.1} MiB/s, {:.1} s, converter peak RSS {peak} MiB, server CPU {server_cpu:.1} s",
+        size >> 20,
+        report["rows"],
+        report["mib_per_s"].as_f64().unwrap(),
+        report["seconds"].as_f64().unwrap()
+    );
+    assert_eq!(s3.open_uploads(), 0);
+    assert!(peak <= 256, "peak RSS {peak} MiB");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_mid_upload_aborts_it() {
+    let csv = generate_vec(Shape::Text, 16 * MIB as u64, 6);
+    let s3 = setup(&csv).await;
+    // The second part hangs: the conversion is stuck mid-upload when it is cancelled.
+    s3.faults.push(Rule::nth(Op::UploadPart, 2, Fault::Hang));
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let client = s3.client().await;
+    let source = S3Source::new(client.clone(), BUCKET, "in/data.csv", MIB, 2);
+    let sink = S3Sink::new(client, BUCKET, "out/data.parquet", 2);
+    let converter = Converter::new(small_pieces()).with_cancel(cancel.clone());
+    let run = tokio::spawn(async move { converter.run(&source, Box::new(sink), None).await });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while s3.faults.count(Op::UploadPart) < 2 {
+        assert!(std::time::Instant::now() < deadline, "no upload started");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    cancel.cancel();
+    let err = run.await.unwrap().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cancelled, "{err}");
+    assert!(s3.faults.count(Op::AbortMultipartUpload) >= 1);
+    assert_clean_failure(&s3);
+}
