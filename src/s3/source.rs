@@ -185,7 +185,9 @@ async fn get_into(pin: &Pin, range: Range<u64>, buf: &mut BytesMut) -> Result<()
         Ok(out) => out,
         Err(e) => {
             let (status, _) = super::status_and_code(&e);
-            if status == Some(412) {
+            // 412: the ETag no longer matches. 416: a range inside the size HeadObject gave is
+            // no longer satisfiable, so the object was replaced by a shorter one.
+            if status == Some(412) || status == Some(416) {
                 return Err(Attempt::Fatal(changed(pin)));
             }
             let err = store_error(step, &pin.location, e);
