@@ -17,6 +17,8 @@ pub mod decode;
 pub mod encode;
 pub mod error;
 pub mod gen;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod location;
 #[cfg(feature = "s3")]
 pub mod s3;

@@ -1,0 +1,20 @@
+//! The pure parts of the AWS Lambda function: a CSV object landing under an input prefix becomes
+//! a Parquet object under an output prefix.
+//!
+//! - [`event`] turns an invocation payload (an S3 event notification, an SQS batch of them, an
+//!   EventBridge "Object Created" event, or a MinIO webhook notification) into the objects to
+//!   convert, with the SQS message ids needed for partial batch failure reports.
+//! - [`keys`] decides, for each object key, whether to convert it and where the Parquet object
+//!   (or the error report of a failed conversion) goes, with a loop guard so that the function's
+//!   own output never triggers another conversion.
+//!
+//! Neither touches the network; the handler that runs the conversions builds on them.
+
+pub mod event;
+pub mod keys;
+
+pub use event::{
+    decode_notification_key, parse_event, parse_event_slice, Item, KeyDecodeError, ObjectRef,
+    ParsedEvent, Trigger,
+};
+pub use keys::{KeyRules, Route, MAX_KEY_BYTES};
