@@ -21,6 +21,37 @@ pub const DEFAULT_ZSTD_LEVEL: i32 = 1;
 /// Default size of the byte blocks read from the (decompressed) input.
 pub const DEFAULT_BLOCK_BYTES: usize = 256 * 1024;
 
+/// Parse a size: `123`, `64KiB`, `8MiB`, `8M`, `1GiB`, `1G`.
+pub fn parse_size(text: &str) -> std::result::Result<usize, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size like 256MiB"))?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1024,
+        "m" | "mb" | "mib" => MIB,
+        "g" | "gb" | "gib" => 1024 * MIB,
+        _ => return Err(format!("{text:?}: unknown unit (use KiB, MiB or GiB)")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
+/// Parse a one-byte dialect character (`tab` or `\t` for a tab); `key` names the option.
+pub fn parse_byte(key: &str, text: &str) -> Result<u8> {
+    match text {
+        "\\t" | "tab" | "\t" => Ok(b'\t'),
+        t if t.len() == 1 => Ok(t.as_bytes()[0]),
+        _ => Err(Error::config(
+            key,
+            format!("{text:?} must be a single ASCII character"),
+        )),
+    }
+}
+
 /// The CSV dialect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dialect {
@@ -482,6 +513,19 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("--compression"));
+    }
+
+    #[test]
+    fn sizes_and_bytes() {
+        assert_eq!(parse_size("8MiB"), Ok(8 * MIB));
+        assert_eq!(parse_size("1g"), Ok(1024 * MIB));
+        assert_eq!(parse_size("17"), Ok(17));
+        assert!(parse_size("8 parsecs").is_err());
+        assert_eq!(parse_byte("--delimiter", "tab").unwrap(), b'\t');
+        assert!(parse_byte("--quote", "ab")
+            .unwrap_err()
+            .to_string()
+            .contains("--quote"));
     }
 
     #[test]

@@ -68,6 +68,15 @@ enum Command {
         #[arg(default_value = "-")]
         output: String,
     },
+    /// Run the Lambda handler on an event file (`-` for stdin) with the function's `CSV2PQ_*`
+    /// environment configuration, against --endpoint-url / AWS_ENDPOINT_URL; prints its JSON
+    /// result.
+    HandleEvent {
+        /// Event JSON: S3 notification, SQS batch, EventBridge event, or `-`.
+        event: String,
+        #[command(flatten)]
+        s3: S3Args,
+    },
     /// Print the schema `convert` would use, as a schema file for --schema.
     Schema {
         /// CSV input: a path, or `-` for standard input.
@@ -256,34 +265,12 @@ struct OutputArgs {
     json: bool,
 }
 
-/// Parse `123`, `64KiB`, `8MiB`, `8M`, `1GiB`, `1G`.
 fn parse_size(text: &str) -> Result<usize, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: usize = num
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size like 256MiB"))?;
-    let mult = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1024,
-        "m" | "mb" | "mib" => MIB,
-        "g" | "gb" | "gib" => 1024 * MIB,
-        _ => return Err(format!("{text:?}: unknown unit (use KiB, MiB or GiB)")),
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("{text:?} is too large"))
+    s3_csv2parquet::config::parse_size(text)
 }
 
 fn one_byte(key: &str, text: &str) -> Result<u8, Error> {
-    match text {
-        "\\t" | "tab" | "\t" => Ok(b'\t'),
-        t if t.len() == 1 => Ok(t.as_bytes()[0]),
-        _ => Err(Error::config(
-            key,
-            format!("{text:?} must be a single ASCII character"),
-        )),
-    }
+    s3_csv2parquet::config::parse_byte(key, text)
 }
 
 fn options(csv: &CsvArgs) -> Result<ConvertOptions, Error> {
@@ -386,6 +373,34 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 eprintln!("csv2parquet: warning: {w}");
             }
             println!("{}", schema.to_json());
+            Ok(())
+        }
+        Command::HandleEvent { event, s3 } => {
+            let text = if event == "-" {
+                let mut t = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut t).map_err(|source| {
+                    Error::Read {
+                        location: "-".into(),
+                        source,
+                    }
+                })?;
+                t
+            } else {
+                std::fs::read_to_string(&event).map_err(|source| Error::Read {
+                    location: event.clone(),
+                    source,
+                })?
+            };
+            let payload: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| Error::data(&event, None, format!("not JSON: {e}")))?;
+            let config = s3_csv2parquet::lambda::config::LambdaConfig::from_env()?;
+            let client = build_client(&s3.options()).await;
+            let handler = s3_csv2parquet::lambda::handler::Handler::new(client, config).await?;
+            let result = handler.handle(&payload, None).await?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&result).unwrap_or_default()
+            );
             Ok(())
         }
         Command::Generate {

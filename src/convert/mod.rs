@@ -300,17 +300,17 @@ impl Converter {
             Err(e) => return Err(abort_all(e, sink, rejects).await),
         };
         let rejects_location = rejects.as_ref().map(|r| r.location().to_string());
-        let bytes_out = sink.complete().await;
-        let bytes_out = match bytes_out {
-            Ok(n) => n,
-            Err(e) => {
-                if let Some(r) = rejects {
-                    let _ = r.abort().await;
-                }
-                return Err(e);
-            }
+        // Completing can take long (waiting for the last parts): it stays cancellable, and a
+        // cancelled or failed completion is followed by an abort.
+        let completed = tokio::select! {
+            r = sink.complete() => r,
+            () = self.cancel.cancelled() => Err(Error::Cancelled("interrupted while completing the output".into())),
         };
-        if let Some(r) = rejects {
+        let bytes_out = match completed {
+            Ok(n) => n,
+            Err(e) => return Err(abort_all(e, sink, rejects).await),
+        };
+        if let Some(mut r) = rejects {
             if outcome.rejected > 0 {
                 r.complete().await?;
             } else {
@@ -350,14 +350,14 @@ impl Converter {
 /// Abort both sinks; the original error wins (abort failures are appended).
 async fn abort_all(
     err: Error,
-    sink: Box<dyn ByteSink>,
+    mut sink: Box<dyn ByteSink>,
     rejects: Option<Box<dyn ByteSink>>,
 ) -> Error {
     let mut notes = Vec::new();
     if let Err(e) = sink.abort().await {
         notes.push(e.to_string());
     }
-    if let Some(r) = rejects {
+    if let Some(mut r) = rejects {
         if let Err(e) = r.abort().await {
             notes.push(e.to_string());
         }

@@ -8,9 +8,11 @@
 //!   (or the error report of a failed conversion) goes, with a loop guard so that the function's
 //!   own output never triggers another conversion.
 //!
-//! Neither touches the network; the handler that runs the conversions builds on them.
+//! - [`config`] reads the `CSV2PQ_*` variables; [`handler`] runs the conversions.
 
+pub mod config;
 pub mod event;
+pub mod handler;
 pub mod keys;
 
 pub use event::{

@@ -5,7 +5,7 @@ mod client;
 mod sink;
 mod source;
 
-pub use client::{build_client, S3Options};
+pub use client::{build_client, S3Options, DEFAULT_RANGE_BYTES};
 pub use sink::S3Sink;
 pub use source::S3Source;
 

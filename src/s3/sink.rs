@@ -316,7 +316,7 @@ impl ByteSink for S3Sink {
         self.send_part(part).await
     }
 
-    async fn complete(mut self: Box<Self>) -> Result<u64> {
+    async fn complete(&mut self) -> Result<u64> {
         if self.upload.is_none() {
             let body = self.held.take().unwrap_or_default();
             return self.put_single(body).await;
@@ -335,7 +335,7 @@ impl ByteSink for S3Sink {
         }
     }
 
-    async fn abort(mut self: Box<Self>) -> Result<()> {
+    async fn abort(&mut self) -> Result<()> {
         self.held = None;
         self.abort_upload().await
     }

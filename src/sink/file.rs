@@ -79,7 +79,7 @@ impl ByteSink for FileSink {
         Ok(())
     }
 
-    async fn complete(mut self: Box<Self>) -> Result<u64> {
+    async fn complete(&mut self) -> Result<u64> {
         if let Some(mut file) = self.file.take() {
             let res = async {
                 file.flush().await?;
@@ -93,7 +93,7 @@ impl ByteSink for FileSink {
         Ok(self.written)
     }
 
-    async fn abort(mut self: Box<Self>) -> Result<()> {
+    async fn abort(&mut self) -> Result<()> {
         self.file.take();
         match tokio::fs::remove_file(&self.temp).await {
             Ok(()) => Ok(()),
@@ -153,7 +153,7 @@ impl ByteSink for StdoutSink {
         Ok(())
     }
 
-    async fn complete(mut self: Box<Self>) -> Result<u64> {
+    async fn complete(&mut self) -> Result<u64> {
         self.out.flush().await.map_err(|source| Error::Write {
             location: "-".into(),
             source,
@@ -161,7 +161,7 @@ impl ByteSink for StdoutSink {
         Ok(self.written)
     }
 
-    async fn abort(mut self: Box<Self>) -> Result<()> {
+    async fn abort(&mut self) -> Result<()> {
         let _ = self.out.flush().await;
         Ok(())
     }

@@ -56,18 +56,18 @@ impl ByteSink for MemorySink {
         Ok(())
     }
 
-    async fn complete(self: Box<Self>) -> Result<u64> {
+    async fn complete(&mut self) -> Result<u64> {
         let len = self.buf.len() as u64;
         let mut slot = self
             .target
             .0
             .lock()
             .map_err(|_| Error::Internal("memory sink lock poisoned".into()))?;
-        *slot = Some(self.buf.freeze());
+        *slot = Some(std::mem::take(&mut self.buf).freeze());
         Ok(len)
     }
 
-    async fn abort(self: Box<Self>) -> Result<()> {
+    async fn abort(&mut self) -> Result<()> {
         Ok(())
     }
 }

@@ -22,8 +22,9 @@ pub trait ByteSink: Send {
     fn set_metadata(&mut self, _metadata: &[(String, String)]) {}
     /// Append a part. Parts arrive in order; all but the last have the same size.
     async fn put_part(&mut self, part: Bytes) -> Result<()>;
-    /// Publish everything written. Returns the bytes written.
-    async fn complete(self: Box<Self>) -> Result<u64>;
-    /// Discard everything written.
-    async fn abort(self: Box<Self>) -> Result<()>;
+    /// Publish everything written. Returns the bytes written. If the future is dropped before
+    /// it finishes (cancellation), call `abort`.
+    async fn complete(&mut self) -> Result<u64>;
+    /// Discard everything written (also after a `complete` that failed or was cancelled).
+    async fn abort(&mut self) -> Result<()>;
 }

@@ -5,6 +5,7 @@ mod cli;
 mod errors;
 mod fixtures;
 mod harness;
+mod lambda;
 mod s3;
 mod s3_server;
 mod spectrum;

@@ -352,7 +352,7 @@ fn s3_large_object_bounded_memory() {
             part.truncate(filled);
             upload.put_part(Bytes::from(part)).await.unwrap();
         }
-        Box::new(upload).complete().await.unwrap();
+        upload.complete().await.unwrap();
     });
     let cpu_before = own_cpu_seconds();
     let out = Command::new(bin())

@@ -1,0 +1,40 @@
+//! `csv2parquet-lambda`: the AWS Lambda function. AWS clients and configuration are built once
+//! at cold start (an invalid `CSV2PQ_*` variable fails there, naming it); each invocation runs
+//! the shared handler.
+
+use lambda_runtime::{service_fn, LambdaEvent};
+use s3_csv2parquet::lambda::config::LambdaConfig;
+use s3_csv2parquet::lambda::handler::{deadline_from_epoch_ms, Handler};
+use s3_csv2parquet::s3::{build_client, S3Options};
+use serde_json::Value;
+
+/// jemalloc: lower peak RSS than glibc malloc for the pipeline's large buffers (README, "Memory").
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .without_time()
+        .init();
+    let config = LambdaConfig::from_env()?;
+    let client = build_client(&S3Options::default()).await;
+    let handler = Handler::new(client, config).await?;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        let handler = &handler;
+        async move {
+            let deadline = deadline_from_epoch_ms(event.context.deadline);
+            handler
+                .handle(&event.payload, deadline)
+                .await
+                .map_err(lambda_runtime::Error::from)
+        }
+    }))
+    .await
+}

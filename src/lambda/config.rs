@@ -1,0 +1,212 @@
+//! The function's configuration, from `CSV2PQ_*` environment variables, validated once at cold
+//! start: an invalid value fails with a message naming the variable.
+
+use std::time::Duration;
+
+use crate::config::{
+    parse_byte, parse_size, Compression, ConvertOptions, InputCompression, OnError, MIB,
+};
+use crate::error::{Error, Result};
+use crate::lambda::keys::KeyRules;
+use crate::location::Location;
+
+/// Configuration of the handler.
+#[derive(Debug, Clone)]
+pub struct LambdaConfig {
+    /// Input/output/failed prefixes.
+    pub rules: KeyRules,
+    /// Output bucket; `None`: the input's bucket.
+    pub output_bucket: Option<String>,
+    /// Conversion options (dialect, codec, policy, memory limit).
+    pub options: ConvertOptions,
+    /// Explicit schema file on S3 (`CSV2PQ_SCHEMA=s3://bucket/key.json`).
+    pub schema: Option<(String, String)>,
+    /// Stop this long before the invocation deadline.
+    pub deadline_margin: Duration,
+    /// Bytes per ranged GET.
+    pub range_bytes: usize,
+}
+
+/// Memory left to the runtime, the allocator and the AWS SDK when the budget is derived from the
+/// function's memory size.
+const RUNTIME_HEADROOM_MIB: usize = 96;
+
+impl LambdaConfig {
+    /// Read the process environment.
+    pub fn from_env() -> Result<Self> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// Read variables through `var` (tests pass a map).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let get = |name: &str| var(name).filter(|v| !v.is_empty());
+        let rules = KeyRules {
+            input_prefix: var("CSV2PQ_INPUT_PREFIX").unwrap_or_else(|| "incoming/".into()),
+            output_prefix: get("CSV2PQ_OUTPUT_PREFIX").unwrap_or_else(|| "parquet/".into()),
+            failed_prefix: get("CSV2PQ_FAILED_PREFIX").unwrap_or_else(|| "failed/".into()),
+        };
+        rules.validate().map_err(|e| {
+            Error::config(
+                "CSV2PQ_INPUT_PREFIX/CSV2PQ_OUTPUT_PREFIX/CSV2PQ_FAILED_PREFIX",
+                e.to_string(),
+            )
+        })?;
+        let mut options = ConvertOptions::default();
+        if let Some(c) = get("CSV2PQ_COMPRESSION") {
+            options.compression =
+                Compression::parse(&c, None).map_err(|e| rename(e, "CSV2PQ_COMPRESSION"))?;
+        }
+        if let Some(p) = get("CSV2PQ_ON_ERROR") {
+            options.on_error = p
+                .parse::<OnError>()
+                .map_err(|e| rename(e, "CSV2PQ_ON_ERROR"))?;
+            if options.on_error == OnError::Reject {
+                return Err(Error::config(
+                    "CSV2PQ_ON_ERROR",
+                    "reject is not supported by the function yet (use fail or null)",
+                ));
+            }
+        }
+        let function_mib =
+            get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").and_then(|m| m.parse::<usize>().ok());
+        options.memory_limit = match get("CSV2PQ_MEMORY_LIMIT") {
+            Some(m) => parse_size(&m).map_err(|e| Error::config("CSV2PQ_MEMORY_LIMIT", e))?,
+            None => function_mib.map_or(crate::config::DEFAULT_MEMORY_LIMIT, |mib| {
+                mib.saturating_sub(RUNTIME_HEADROOM_MIB).max(16) * MIB / 4 * 3
+            }),
+        };
+        // One vCPU per 1,769 MB of function memory (up to 6).
+        options.workers = function_mib.map_or(0, |mib| mib.div_ceil(1769).clamp(1, 6));
+        if let Some(d) = get("CSV2PQ_DELIMITER") {
+            options.dialect.delimiter = parse_byte("CSV2PQ_DELIMITER", &d)?;
+        }
+        if let Some(q) = var("CSV2PQ_QUOTE") {
+            options.dialect.quote = match q.as_str() {
+                "" | "none" => None,
+                q => Some(parse_byte("CSV2PQ_QUOTE", q)?),
+            };
+        }
+        if let Some(e) = get("CSV2PQ_ESCAPE") {
+            options.dialect.escape = Some(parse_byte("CSV2PQ_ESCAPE", &e)?);
+        }
+        if let Some(c) = get("CSV2PQ_COMMENT") {
+            options.dialect.comment = Some(parse_byte("CSV2PQ_COMMENT", &c)?);
+        }
+        if let Some(h) = get("CSV2PQ_NO_HEADER") {
+            options.dialect.has_header = !parse_bool("CSV2PQ_NO_HEADER", &h)?;
+        }
+        if let Some(n) = var("CSV2PQ_NULL") {
+            options.null_values = if n.starts_with('[') {
+                serde_json::from_str(&n).map_err(|e| {
+                    Error::config("CSV2PQ_NULL", format!("not a JSON list of strings: {e}"))
+                })?
+            } else {
+                vec![n]
+            };
+        }
+        if let Some(c) = get("CSV2PQ_INPUT_COMPRESSION") {
+            options.input_compression = c
+                .parse::<InputCompression>()
+                .map_err(|e| rename(e, "CSV2PQ_INPUT_COMPRESSION"))?;
+        }
+        let schema = match get("CSV2PQ_SCHEMA") {
+            Some(s) => match Location::parse(&s, "CSV2PQ_SCHEMA")? {
+                Location::S3 { bucket, key } => Some((bucket, key)),
+                _ => {
+                    return Err(Error::config(
+                        "CSV2PQ_SCHEMA",
+                        "must be s3://bucket/key.json",
+                    ))
+                }
+            },
+            None => None,
+        };
+        let deadline_margin = match get("CSV2PQ_DEADLINE_MARGIN_SECS") {
+            Some(s) => Duration::from_secs(s.parse().map_err(|_| {
+                Error::config("CSV2PQ_DEADLINE_MARGIN_SECS", "must be whole seconds")
+            })?),
+            None => Duration::from_secs(10),
+        };
+        let range_bytes = match get("CSV2PQ_RANGE_BYTES") {
+            Some(r) => parse_size(&r).map_err(|e| Error::config("CSV2PQ_RANGE_BYTES", e))?,
+            None => crate::s3::DEFAULT_RANGE_BYTES,
+        };
+        options.validate().map_err(|e| match e {
+            Error::Config { key, message } => Error::config(format!("CSV2PQ_* ({key})"), message),
+            other => other,
+        })?;
+        Ok(LambdaConfig {
+            rules,
+            output_bucket: get("CSV2PQ_OUTPUT_BUCKET"),
+            options,
+            schema,
+            deadline_margin,
+            range_bytes,
+        })
+    }
+}
+
+fn parse_bool(key: &str, v: &str) -> Result<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" => Ok(true),
+        "0" | "false" | "no" => Ok(false),
+        _ => Err(Error::config(key, format!("{v:?}: expected true or false"))),
+    }
+}
+
+/// Re-key a configuration error with the variable's name.
+fn rename(err: Error, var: &str) -> Error {
+    match err {
+        Error::Config { message, .. } => Error::config(var, message),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn with(vars: &[(&str, &str)]) -> Result<LambdaConfig> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        LambdaConfig::from_vars(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_and_memory_from_the_function_size() {
+        let c = with(&[]).unwrap();
+        assert_eq!(c.rules.input_prefix, "incoming/");
+        assert_eq!(c.options.memory_limit, 256 * MIB);
+        let c = with(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")]).unwrap();
+        assert_eq!(c.options.memory_limit, (512 - 96) * MIB / 4 * 3);
+        assert_eq!(c.options.workers, 1);
+        let c = with(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "10240")]).unwrap();
+        assert_eq!(c.options.workers, 6);
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        for (k, v) in [
+            ("CSV2PQ_COMPRESSION", "brotli"),
+            ("CSV2PQ_ON_ERROR", "ignore"),
+            ("CSV2PQ_MEMORY_LIMIT", "lots"),
+            ("CSV2PQ_DELIMITER", ";;"),
+            ("CSV2PQ_NO_HEADER", "maybe"),
+            ("CSV2PQ_SCHEMA", "/local/file.json"),
+            ("CSV2PQ_NULL", "[1,2]"),
+        ] {
+            let err = with(&[(k, v)]).unwrap_err().to_string();
+            assert!(err.contains(k), "{k}: {err}");
+        }
+        let c = with(&[
+            ("CSV2PQ_DELIMITER", "tab"),
+            ("CSV2PQ_NULL", "[\"\",\"NA\"]"),
+        ])
+        .unwrap();
+        assert_eq!(c.options.dialect.delimiter, b'\t');
+        assert_eq!(c.options.null_values, ["", "NA"]);
+    }
+}
