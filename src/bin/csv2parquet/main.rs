@@ -1,6 +1,8 @@
 //! `csv2parquet`: convert CSV to Parquet between local files, stdin/stdout and S3, with bounded
 //! memory.
 
+mod local;
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -77,6 +79,13 @@ enum Command {
         #[command(flatten)]
         s3: S3Args,
     },
+    /// Run the function's whole flow on this machine: start an embedded S3-compatible server
+    /// (unless --endpoint-url / AWS_ENDPOINT_URL names one, e.g. MinIO), upload CSVs under the
+    /// input prefix, deliver their S3 notifications to the Lambda handler, print the results.
+    Local(local::LocalArgs),
+    /// Convert the objects of MinIO bucket notifications (webhook target) with the Lambda
+    /// handler, against --endpoint-url / AWS_ENDPOINT_URL.
+    Serve(local::ServeArgs),
     /// Print the schema `convert` would use, as a schema file for --schema.
     Schema {
         /// CSV input: a path, or `-` for standard input.
@@ -375,6 +384,18 @@ async fn run(cli: Cli) -> Result<(), Error> {
             println!("{}", schema.to_json());
             Ok(())
         }
+        Command::Local(args) => {
+            if local::local(args).await? {
+                Ok(())
+            } else {
+                Err(Error::data(
+                    "csv2parquet local",
+                    None,
+                    "not every input was converted (see above)",
+                ))
+            }
+        }
+        Command::Serve(args) => local::serve(args).await,
         Command::HandleEvent { event, s3 } => {
             let text = if event == "-" {
                 let mut t = String::new();

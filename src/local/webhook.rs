@@ -1,0 +1,156 @@
+//! A webhook endpoint for MinIO bucket notifications (`notify_webhook` target): MinIO POSTs the
+//! S3-event-shaped JSON of each upload; the same [`Handler`] as the Lambda function converts it.
+//!
+//! Delivery is at least once: the response is sent after the conversion, `200` when the event is
+//! handled (converted, skipped, or bad input with its error report written) and `503` when the
+//! handler asks for a retry (a transient failure), so MinIO redelivers it; a redelivered event
+//! whose output is already up to date is skipped. Conversions run one at a time by default
+//! (`concurrency`): each one holds the configured memory budget. Bodies over [`MAX_BODY_BYTES`]
+//! are refused with `413`. Other methods (MinIO checks that the target is reachable) get `200`.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{error_chain, Error, Result};
+use crate::lambda::handler::Handler;
+
+/// Largest notification body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A bound listener; [`Webhook::run`] serves it.
+#[derive(Debug)]
+pub struct Webhook {
+    listener: tokio::net::TcpListener,
+    handler: Arc<Handler>,
+    permits: Arc<Semaphore>,
+}
+
+impl Webhook {
+    /// Bind `addr`; up to `concurrency` (at least 1) conversions at once.
+    pub async fn bind(addr: SocketAddr, handler: Handler, concurrency: usize) -> Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| Error::Write {
+                location: format!("listen {addr}"),
+                source,
+            })?;
+        Ok(Webhook {
+            listener,
+            handler: Arc::new(handler),
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+        })
+    }
+
+    /// The bound address (to learn the port after binding port 0).
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        self.listener
+            .local_addr()
+            .map_err(|e| Error::Internal(format!("listener address: {e}")))
+    }
+
+    /// Serve until `shutdown` is cancelled; in-flight requests are then dropped, which cancels
+    /// their conversions (their uploads are aborted).
+    pub async fn run(self, shutdown: CancellationToken) {
+        let http = ConnBuilder::new(TokioExecutor::new());
+        let mut conns = JoinSet::new();
+        loop {
+            let socket = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok((socket, _)) => socket,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "webhook: accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                        continue;
+                    }
+                },
+                _ = shutdown.cancelled() => break,
+            };
+            let (handler, permits) = (Arc::clone(&self.handler), Arc::clone(&self.permits));
+            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let (handler, permits) = (Arc::clone(&handler), Arc::clone(&permits));
+                async move { Ok::<_, Infallible>(respond(req, &handler, &permits).await) }
+            });
+            let conn = http
+                .serve_connection(TokioIo::new(socket), service)
+                .into_owned();
+            conns.spawn(async move {
+                let _ = conn.await;
+            });
+            while conns.try_join_next().is_some() {}
+        }
+        conns.abort_all();
+        while conns.join_next().await.is_some() {}
+    }
+}
+
+fn reply(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+async fn respond(
+    req: Request<Incoming>,
+    handler: &Handler,
+    permits: &Semaphore,
+) -> Response<Full<Bytes>> {
+    if req.method() != Method::POST {
+        return reply(StatusCode::OK, serde_json::json!({"ok": true}));
+    }
+    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(body) => body.to_bytes(),
+        Err(e) => {
+            let status = if e.is::<http_body_util::LengthLimitError>() {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            return reply(status, serde_json::json!({"error": e.to_string()}));
+        }
+    };
+    let payload: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(error = %e, "webhook: body is not JSON");
+            return reply(
+                StatusCode::BAD_REQUEST,
+                serde_json::json!({"error": format!("not JSON: {e}")}),
+            );
+        }
+    };
+    let Ok(_permit) = permits.acquire().await else {
+        return reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({"error": "shutting down"}),
+        );
+    };
+    match handler.handle(&payload, None).await {
+        Ok(result) => reply(StatusCode::OK, result),
+        Err(e) => {
+            let message = error_chain(&e);
+            tracing::error!(error = %message, "webhook: event failed; asking for a redelivery");
+            reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({"error": message, "retryable": true}),
+            )
+        }
+    }
+}
