@@ -6,6 +6,7 @@ mod errors;
 mod fixtures;
 mod harness;
 mod lambda;
+mod lambda_runtime;
 mod local;
 mod s3;
 mod s3_server;
