@@ -300,6 +300,17 @@ impl Converter {
             Err(e) => return Err(abort_all(e, sink, rejects).await),
         };
         let rejects_location = rejects.as_ref().map(|r| r.location().to_string());
+        // The rejects first: if they cannot be published, the output is not either.
+        if let Some(r) = rejects.as_mut() {
+            let done = if outcome.rejected > 0 {
+                r.complete().await.map(|_| ())
+            } else {
+                r.abort().await
+            };
+            if let Err(e) = done {
+                return Err(abort_all(e, sink, None).await);
+            }
+        }
         // Completing can take long (waiting for the last parts): it stays cancellable, and a
         // cancelled or failed completion is followed by an abort.
         let completed = tokio::select! {
@@ -308,15 +319,8 @@ impl Converter {
         };
         let bytes_out = match completed {
             Ok(n) => n,
-            Err(e) => return Err(abort_all(e, sink, rejects).await),
+            Err(e) => return Err(abort_all(e, sink, None).await),
         };
-        if let Some(mut r) = rejects {
-            if outcome.rejected > 0 {
-                r.complete().await?;
-            } else {
-                r.abort().await?;
-            }
-        }
         let seconds = started.elapsed().as_secs_f64();
         let decoded = self
             .progress

@@ -60,12 +60,6 @@ impl LambdaConfig {
             options.on_error = p
                 .parse::<OnError>()
                 .map_err(|e| rename(e, "CSV2PQ_ON_ERROR"))?;
-            if options.on_error == OnError::Reject {
-                return Err(Error::config(
-                    "CSV2PQ_ON_ERROR",
-                    "reject is not supported by the function yet (use fail or null)",
-                ));
-            }
         }
         let function_mib =
             get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").and_then(|m| m.parse::<usize>().ok());

@@ -216,21 +216,38 @@ impl Handler {
             &output_key,
             budget.parts_in_flight,
         );
+        let rejects: Option<Box<dyn crate::sink::ByteSink>> =
+            if options.on_error == crate::config::OnError::Reject {
+                let Some(key) = self.config.rules.rejects_key(&object.key) else {
+                    let e = Error::config("CSV2PQ_ON_ERROR", "no rejects key for this input");
+                    return self.failed(&input, &output, e, started);
+                };
+                Some(Box::new(S3Sink::new(
+                    self.client.clone(),
+                    &out_bucket,
+                    key,
+                    budget.parts_in_flight,
+                )))
+            } else {
+                None
+            };
         let converter = Converter::new(options).with_cancel(cancel.child_token());
-        match converter.run(&source, Box::new(sink), None).await {
+        match converter.run(&source, Box::new(sink), rejects).await {
             Ok(report) => {
                 let seconds = started.elapsed().as_secs_f64();
                 tracing::info!(
                     outcome = "converted", input = %input, etag = etag.as_deref().unwrap_or(""),
                     version = info.version_id.as_deref().unwrap_or(""), bytes = report.bytes_in,
-                    rows = report.rows, nulled = report.nulled, output = %output,
+                    rows = report.rows, nulled = report.nulled, rejected = report.rejected,
+                    output = %output,
                     bytes_out = report.bytes_out, seconds, "object"
                 );
                 (
                     Outcome::Converted,
                     json!({
                         "outcome": "converted", "input": input, "etag": etag, "output": output,
-                        "rows": report.rows, "nulled": report.nulled, "bytes_in": report.bytes_in,
+                        "rows": report.rows, "nulled": report.nulled, "rejected": report.rejected,
+                        "rejects": report.rejects, "bytes_in": report.bytes_in,
                         "bytes_out": report.bytes_out, "row_groups": report.row_groups,
                         "schema": report.schema, "seconds": seconds,
                     }),

@@ -28,6 +28,8 @@ pub const OUTPUT_EXTENSION: &str = ".parquet";
 
 /// Appended to the input's relative key to name its error report under the failed prefix.
 pub const ERROR_REPORT_SUFFIX: &str = ".error.json";
+/// Appended to the relative key to name the rejected records of an input (`--on-error reject`).
+pub const REJECTS_SUFFIX: &str = ".rejects.csv";
 
 /// The prefixes that decide where objects are read from and written to.
 ///
@@ -160,6 +162,13 @@ impl KeyRules {
         let relative = self.relative(key).ok()?;
         let report = format!("{}{relative}{ERROR_REPORT_SUFFIX}", self.failed_prefix);
         (report.len() <= MAX_KEY_BYTES).then_some(report)
+    }
+
+    /// Where the rejected records of `key` go (`CSV2PQ_ON_ERROR=reject`): beside its error report.
+    pub fn rejects_key(&self, key: &str) -> Option<String> {
+        let relative = self.relative(key).ok()?;
+        let rejects = format!("{}{relative}{REJECTS_SUFFIX}", self.failed_prefix);
+        (rejects.len() <= MAX_KEY_BYTES).then_some(rejects)
     }
 
     /// The part of `key` under the input prefix, or why the key is not to be converted.

@@ -229,3 +229,45 @@ fn handle_event_cli_runs_the_same_handler() {
     assert_eq!(result["results"][0]["rows"], 2);
     assert!(rt.block_on(s3.get(BUCKET, "out/cli.parquet")).is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reject_policy_writes_rejected_records_beside_the_error_reports() {
+    let s3 = setup(&[
+        ("incoming/r/mixed.csv", b"a,b\n1,x\n2\n3,z\n".to_vec()),
+        ("incoming/clean.csv", b"a,b\n1,x\n".to_vec()),
+    ])
+    .await;
+    let h = handler(&s3, &[("CSV2PQ_ON_ERROR", "reject")]).await;
+    let r = h
+        .handle(
+            &s3_event(&["incoming/r/mixed.csv", "incoming/clean.csv"]),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r["results"][0]["outcome"], "converted", "{r}");
+    assert_eq!(r["results"][0]["rejected"], 1, "{r}");
+    assert_eq!(
+        r["results"][0]["rejects"],
+        "s3://data/failed/r/mixed.csv.rejects.csv"
+    );
+    let out = s3.get(BUCKET, "parquet/r/mixed.parquet").await.unwrap();
+    assert_eq!(dump(out), "a: Int64\nb: Utf8\n--\n1 | \"x\"\n3 | \"z\"\n");
+    let rejects = s3
+        .get(BUCKET, "failed/r/mixed.csv.rejects.csv")
+        .await
+        .unwrap();
+    let rejects = String::from_utf8(rejects.to_vec()).unwrap();
+    assert!(
+        rejects.starts_with("line,byte,reason,record\n3,"),
+        "{rejects}"
+    );
+    assert!(rejects.contains(",\"2\"\n"), "{rejects}");
+    // No rejected record: no rejects object.
+    assert_eq!(r["results"][1]["rejected"], 0, "{r}");
+    assert!(s3
+        .get(BUCKET, "failed/clean.csv.rejects.csv")
+        .await
+        .is_none());
+    assert_eq!(s3.open_uploads(), 0);
+}
