@@ -38,6 +38,8 @@ pub struct S3Sink {
     parts_in_flight: usize,
     held: Option<Bytes>,
     upload: Option<Upload>,
+    /// Bytes accepted by `put_part` (the object's size once completed).
+    written: u64,
 }
 
 #[derive(Debug)]
@@ -74,6 +76,7 @@ impl S3Sink {
             parts_in_flight: parts_in_flight.max(1),
             held: None,
             upload: None,
+            written: 0,
         }
     }
 
@@ -229,7 +232,7 @@ impl S3Sink {
                     e,
                 )
             })?;
-        Ok(0)
+        Ok(self.written)
     }
 
     /// Stop part tasks, then abort the upload (retried: a leftover upload costs money).
@@ -294,6 +297,7 @@ impl ByteSink for S3Sink {
     }
 
     async fn put_part(&mut self, part: Bytes) -> Result<()> {
+        self.written += part.len() as u64;
         if self.upload.is_none() {
             match self.held.take() {
                 None => {

@@ -282,3 +282,66 @@ async fn bad_configuration_fails_the_cold_start_naming_the_variable() {
     );
     assert!(text.contains("CSV2PQ_COMPRESSION"), "{text}");
 }
+
+/// Peak RSS (VmHWM) of a running process, in MiB.
+fn peak_rss_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap()
+        >> 10
+}
+
+/// The function binary, configured as a 512 MB function (its memory budget is derived from
+/// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`), converts a large object (1 GiB by default, CSV2PQ_S3_SIZE
+/// to change) s3 -> s3 within that memory. Prints rows, seconds and the function's peak RSS.
+/// Run: `cargo test --release --test it -- --ignored --nocapture function_binary_converts`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "multi-GB check, run explicitly"]
+async fn function_binary_converts_a_large_object_in_512_mb() {
+    let size: u64 = std::env::var("CSV2PQ_S3_SIZE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1 << 30);
+    let s3 = TestS3::start().await;
+    s3.create_bucket(BUCKET).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.csv");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    s3_csv2parquet::gen::generate(s3_csv2parquet::gen::Shape::Taxi, size, 5, &mut file).unwrap();
+    drop(file);
+    let uploaded = s3_csv2parquet::local::upload_file(
+        &s3.client().await,
+        &path,
+        BUCKET,
+        "incoming/big/trips.csv",
+    )
+    .await
+    .unwrap();
+    drop(dir);
+    let api = RuntimeApi::default();
+    let addr = api.start().await;
+    let mut child = function(&addr, &s3, &[]).spawn().unwrap();
+    let started = Instant::now();
+    let id = api.invoke(s3_event("incoming/big/trips.csv"));
+    let answer = api.answer(&id, &mut child).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let peak = peak_rss_mib(child.id());
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_eq!(answer.kind, "response", "{answer:?}");
+    let result = &answer.body["results"][0];
+    assert_eq!(result["outcome"], "converted", "{result}");
+    assert_eq!(result["bytes_in"], uploaded.size, "{result}");
+    println!(
+        "function (512 MB) s3 -> s3 {} MiB: {} rows, {} row groups, {seconds:.1} s, {:.1} MiB/s, peak RSS {peak} MiB",
+        size >> 20,
+        result["rows"],
+        result["row_groups"],
+        (size >> 20) as f64 / seconds
+    );
+    assert_eq!(s3.open_uploads(), 0);
+    assert!(peak < 512, "peak RSS {peak} MiB over the function's 512 MB");
+}
