@@ -476,14 +476,8 @@ fn build_string(
         }
         offsets.push(data.len() as i32);
     }
-    if let Err(e) = std::str::from_utf8(&data) {
-        // Locate the field, apply the policy to it, and rebuild without the bad values.
-        let bad_at = e.valid_up_to();
-        let r = offsets
-            .partition_point(|&o| (o as usize) <= bad_at)
-            .saturating_sub(1);
-        return invalid_utf8(ctx, fields, c, outcome, r);
-    }
+    // Arrow validates the UTF-8 (and that every offset is a char boundary) once, here; on
+    // failure the slow path finds the bad field and applies the policy to it.
     let nulls = valid.finish();
     match StringArray::try_new(
         OffsetBuffer::new(ScalarBuffer::from(offsets)),
@@ -491,7 +485,7 @@ fn build_string(
         nulls,
     ) {
         Ok(a) => Arc::new(a),
-        Err(e) => Arc::new(StringArray::from(vec![e.to_string()])),
+        Err(_) => invalid_utf8(ctx, fields, c, outcome),
     }
 }
 
@@ -501,7 +495,6 @@ fn invalid_utf8(
     fields: &FieldIndex<'_>,
     c: usize,
     outcome: &mut Outcome,
-    _first_bad: usize,
 ) -> ArrayRef {
     let tokens = fields.tokens;
     let n = tokens.records.len();
