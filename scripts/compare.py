@@ -40,6 +40,18 @@ form chosen from the pair of types:
 The check prints the per-column mapping and up to 5 differing rows each way, and fails (exit 1)
 on any difference.
 
+--s3 also runs s3 -> s3 conversions through an S3-compatible server on loopback: `csv2parquet
+s3-server` (the embedded s3s-fs server of `csv2parquet local`) over the work directory, the input
+uploaded once per shape with `csv2parquet upload`:
+
+  ours-s3         csv2parquet convert s3://bench/in/SHAPE.csv s3://bench/out/... --endpoint-url E
+  duckdb-s3       DuckDB httpfs (duckdb-extension-httpfs from PyPI, loaded by path): the same COPY
+                  with an S3 secret (endpoint E, path style, no SSL), threads=2
+  polars-s3       scan_csv(s3://..., storage_options).sink_parquet(s3://..., storage_options)
+
+The server runs on the same 2 cores: its CPU seconds per run are measured (from /proc) and printed
+beside each s3 run, so the s3 figures can be read against the local ones.
+
 --setup creates .venv under the repository root (or --venv PATH) if missing, pip installs
 pyarrow, duckdb==1.5.5 and polars into it, and re-runs this script with the venv's python
 (e.g. `python3 scripts/compare.py --setup --size 256MiB --runs 1`).
@@ -64,7 +76,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 VENV = REPO / ".venv"
 TIME = "/usr/bin/time"
-PEER_PACKAGES = ["pyarrow", "duckdb==1.5.5", "polars"]
+PEER_PACKAGES = ["pyarrow", "duckdb==1.5.5", "duckdb-extension-httpfs==1.5.5", "polars"]
 
 # The peers, as Python programs run with `python -c PROGRAM IN OUT CODEC WORKDIR`.
 PEERS = {
@@ -99,6 +111,33 @@ with pq.ParquetWriter(out, reader.schema, compression=codec) as writer:
         writer.write_batch(batch)
 """,
 }
+# s3 -> s3 peers: `python -c PROGRAM IN OUT CODEC WORKDIR ENDPOINT` (IN/OUT are s3:// URLs).
+S3_PEERS = {
+    "duckdb-s3": """
+import sys, os, pathlib, duckdb, duckdb_extension_httpfs
+src, out, codec, work, endpoint = sys.argv[1:6]
+ext = next(pathlib.Path(duckdb_extension_httpfs.__file__).parent.glob("extensions/*/httpfs.duckdb_extension"))
+con = duckdb.connect()
+con.execute(f"LOAD '{ext}'")
+con.execute("SET threads=2")
+host = endpoint.split("://", 1)[1]
+con.execute(f\"\"\"CREATE SECRET (TYPE s3, KEY_ID '{os.environ['AWS_ACCESS_KEY_ID']}',
+    SECRET '{os.environ['AWS_SECRET_ACCESS_KEY']}', REGION 'us-east-1', ENDPOINT '{host}',
+    URL_STYLE 'path', USE_SSL false)\"\"\")
+con.execute(f"COPY (FROM read_csv('{src}')) TO '{out}' (FORMAT parquet, COMPRESSION {codec})")
+""",
+    "polars-s3": """
+import sys, os, polars as pl
+src, out, codec, work, endpoint = sys.argv[1:6]
+so = {"aws_access_key_id": os.environ["AWS_ACCESS_KEY_ID"],
+      "aws_secret_access_key": os.environ["AWS_SECRET_ACCESS_KEY"],
+      "aws_region": "us-east-1", "aws_endpoint_url": endpoint, "aws_allow_http": "true"}
+pl.scan_csv(src, try_parse_dates=True, storage_options=so).sink_parquet(
+    out, compression=codec, storage_options=so)
+""",
+}
+S3_CONVERTERS = ["ours-s3", "duckdb-s3", "polars-s3"]
+S3_BUCKET = "bench"
 IMPORT_ONLY = "import duckdb, polars, pyarrow.csv, pyarrow.parquet"
 CONVERTERS = ["ours", "duckdb", "duckdb-256MB", "polars", "pyarrow"]
 
@@ -190,10 +229,46 @@ def parse_time_v(path: Path) -> tuple[float, int, int]:
     return wall, rss, status
 
 
-def command_for(name: str, binary: Path, src: Path, out: Path, codec: str, work: Path) -> list[str]:
+def command_for(name: str, binary: Path, src, out, codec: str, work: Path, endpoint: str = "") -> list[str]:
     if name == "ours":
         return [str(binary), "convert", str(src), str(out), "--compression", codec, "--quiet"]
+    if name == "ours-s3":
+        return [str(binary), "convert", str(src), str(out), "--compression", codec, "--quiet",
+                "--endpoint-url", endpoint]
+    if name in S3_PEERS:
+        return [sys.executable, "-c", S3_PEERS[name], str(src), str(out), codec, str(work), endpoint]
     return [sys.executable, "-c", PEERS[name], str(src), str(out), codec, str(work)]
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class S3Server:
+    """`csv2parquet s3-server` over WORK/s3, with a bucket for the benchmark."""
+
+    def __init__(self, binary: Path, work: Path):
+        self.root = work / "s3"
+        self.proc = subprocess.Popen(
+            [str(binary), "s3-server", "--dir", str(self.root), "--listen", "127.0.0.1:0",
+             "--bucket", S3_BUCKET], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.endpoint = self.proc.stdout.readline().strip()
+        if not self.endpoint.startswith("http://"):
+            raise RuntimeError("csv2parquet s3-server did not start")
+        os.environ.update(AWS_ACCESS_KEY_ID="csv2parquet", AWS_SECRET_ACCESS_KEY="csv2parquet-local-secret",
+                          AWS_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
+
+    def path(self, url: str) -> Path:
+        return self.root / url.removeprefix("s3://")
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.proc.pid)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
 
 
 def run_measured(cmd: list[str], work: Path) -> dict:
@@ -305,6 +380,8 @@ def main() -> int:
     ap.add_argument("--converters", default=",".join(CONVERTERS),
                     help=f"comma-separated subset of {','.join(CONVERTERS)}")
     ap.add_argument("--check", action="store_true", help="also compare our output with DuckDB's")
+    ap.add_argument("--s3", action="store_true",
+                    help="also run s3 -> s3 (ours, DuckDB httpfs, Polars) through a loopback S3 server")
     ap.add_argument("--setup", action="store_true", help="create the venv with the peers and re-run in it")
     ap.add_argument("--venv", default=str(VENV), help=f"venv for --setup (default {VENV})")
     ap.add_argument("--bin", default=str(REPO / "target" / "release" / "csv2parquet"))
@@ -325,10 +402,12 @@ def main() -> int:
     shapes = [s for s in args.shapes.split(",") if s]
     converters = [c for c in args.converters.split(",") if c]
     for c in converters:
-        if c not in CONVERTERS:
+        if c not in CONVERTERS + S3_CONVERTERS:
             ap.error(f"unknown converter {c!r}")
     if "ours" not in converters:
         converters.insert(0, "ours")
+    if args.s3:
+        converters += [c for c in S3_CONVERTERS if c not in converters]
 
     print("# csv2parquet throughput comparison")
     print()
@@ -342,7 +421,11 @@ def main() -> int:
     work_root = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="csv2parquet-compare-"))
     work_root.mkdir(parents=True, exist_ok=True)
     failed = False
+    server = None
     try:
+        if any(c in S3_CONVERTERS for c in converters):
+            server = S3Server(binary, work_root)
+            print(f"S3 server: csv2parquet s3-server on {server.endpoint} (pid {server.proc.pid})", flush=True)
         # python + import overhead of the peers' children (subtract by eye)
         overhead = run_measured([sys.executable, "-c", IMPORT_ONLY], work_root)
         print(f"python start + import of duckdb, polars and pyarrow together: {overhead['wall']:.2f} s, "
@@ -357,23 +440,39 @@ def main() -> int:
             in_bytes = src.stat().st_size
             print(f"## {shape}: {mib(in_bytes):.1f} MiB input (generated in {time.monotonic() - t0:.1f} s)",
                   flush=True)
+            s3_src = f"s3://{S3_BUCKET}/in/{shape}.csv"
+            if server:
+                subprocess.run([str(binary), "upload", str(src), s3_src, "--endpoint-url", server.endpoint],
+                               check=True, stdout=subprocess.DEVNULL)
             results: dict[str, list[dict]] = {c: [] for c in converters}
             out_sizes: dict[str, int] = {}
             for run in range(1, args.runs + 1):
                 for conv in converters:
-                    out = work_root / f"{shape}.{conv}.parquet"
+                    is_s3 = conv in S3_CONVERTERS
+                    if is_s3:
+                        out_url = f"s3://{S3_BUCKET}/out/{shape}.{conv}.parquet"
+                        out = server.path(out_url)
+                        cmd = command_for(conv, binary, s3_src, out_url, args.compression, work_root,
+                                          server.endpoint)
+                    else:
+                        out = work_root / f"{shape}.{conv}.parquet"
+                        cmd = command_for(conv, binary, src, out, args.compression, work_root)
                     out.unlink(missing_ok=True)
                     spill = work_root / "duckdb_spill"
                     shutil.rmtree(spill, ignore_errors=True)
-                    r = run_measured(command_for(conv, binary, src, out, args.compression, work_root), work_root)
+                    cpu0 = server.cpu() if is_s3 else 0.0
+                    r = run_measured(cmd, work_root)
+                    if is_s3:
+                        r["server_cpu"] = server.cpu() - cpu0
                     if r["status"] == 0 and out.exists():
                         out_sizes[conv] = out.stat().st_size
                     elif r["status"] == 0:
                         r["status"], r["error"] = -1, "no output file"
                     results[conv].append(r)
                     state = "ok" if r["status"] == 0 else f"FAILED ({r['status']}): {r.get('error', '')}"
+                    server_note = f"  server CPU {r['server_cpu']:5.1f} s" if is_s3 else ""
                     print(f"  run {run} {conv:<13} {r['wall']:7.2f} s  {mib(in_bytes) / r['wall']:7.1f} MiB/s  "
-                          f"{mib(r['rss']):6.0f} MiB RSS  {state}", flush=True)
+                          f"{mib(r['rss']):6.0f} MiB RSS{server_note}  {state}", flush=True)
                     if not (args.check and conv in ("ours", "duckdb")) or run != args.runs:
                         out.unlink(missing_ok=True)
             shutil.rmtree(work_root / "duckdb_spill", ignore_errors=True)
@@ -386,9 +485,13 @@ def main() -> int:
             ours_mibs = mib(in_bytes) / ours_wall if ours_wall else None
             print()
             print(f"| {shape} ({mib(in_bytes):.0f} MiB, {args.compression}) | median MiB/s | median peak RSS MiB "
-                  f"| output MiB | ours/peer throughput |")
-            print("|---|---:|---:|---:|---:|")
+                  f"| output MiB | ours/peer throughput | server CPU s |")
+            print("|---|---:|---:|---:|---:|---:|")
+            ours_s3_wall = med("ours-s3", "wall") if "ours-s3" in converters else None
+            ours_s3_mibs = mib(in_bytes) / ours_s3_wall if ours_s3_wall else None
             for conv in converters:
+                ref = ours_s3_mibs if conv in S3_CONVERTERS else ours_mibs
+                server_cpu = med(conv, "server_cpu") if conv in S3_CONVERTERS else None
                 wall = med(conv, "wall")
                 rss = med(conv, "rss")
                 n_ok = sum(1 for r in results[conv] if r["status"] == 0)
@@ -397,7 +500,8 @@ def main() -> int:
                 print(f"| {conv}{note} | {f'{mibs:.1f}' if mibs else 'failed'} | "
                       f"{f'{mib(rss):.0f}' if rss else '-'} | "
                       f"{f'{mib(out_sizes[conv]):.1f}' if conv in out_sizes else '-'} | "
-                      f"{'1.00x' if conv == 'ours' else fmt_ratio(ours_mibs, mibs)} |")
+                      f"{'1.00x' if conv in ('ours', 'ours-s3') else fmt_ratio(ref, mibs)} | "
+                      f"{f'{server_cpu:.1f}' if server_cpu is not None else '-'} |")
             print(flush=True)
 
             if args.check:
@@ -415,7 +519,11 @@ def main() -> int:
                 duck_out.unlink(missing_ok=True)
                 print(flush=True)
             src.unlink(missing_ok=True)
+            if server:
+                server.path(s3_src).unlink(missing_ok=True)
     finally:
+        if server:
+            server.stop()
         if args.keep:
             print(f"work directory kept: {work_root}")
         elif not args.workdir:

@@ -59,6 +59,47 @@ pub struct ServeArgs {
     s3: S3Args,
 }
 
+/// Options of `csv2parquet s3-server`.
+#[derive(clap::Args, Debug)]
+pub struct S3ServerArgs {
+    /// Directory of the objects (`DIR/BUCKET/KEY`).
+    #[arg(long, default_value = "local-s3")]
+    dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9000")]
+    listen: SocketAddr,
+    /// Create this bucket at start (repeatable).
+    #[arg(long = "bucket")]
+    buckets: Vec<String>,
+}
+
+/// `csv2parquet s3-server`: runs until Ctrl-C (or SIGTERM).
+pub async fn s3_server(args: S3ServerArgs) -> Result<(), Error> {
+    let server = EmbeddedS3::start(&args.dir, args.listen).await?;
+    let client = server.client();
+    for bucket in &args.buckets {
+        ensure_bucket(&client, bucket).await?;
+    }
+    // One line on stdout, for scripts: the endpoint.
+    println!("{}", server.endpoint());
+    eprintln!(
+        "S3-compatible server on {} over {}/ (access key {}, secret key {}, region {}, path-style)",
+        server.endpoint(),
+        args.dir.display(),
+        s3_csv2parquet::local::server::ACCESS_KEY,
+        s3_csv2parquet::local::server::SECRET_KEY,
+        s3_csv2parquet::local::server::REGION
+    );
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| Error::Internal(format!("SIGTERM handler: {e}")))?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    server.stop().await;
+    Ok(())
+}
+
 fn configured_endpoint(s3: &S3Args) -> Option<String> {
     s3.endpoint_url
         .clone()

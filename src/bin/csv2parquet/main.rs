@@ -86,6 +86,18 @@ enum Command {
     /// Convert the objects of MinIO bucket notifications (webhook target) with the Lambda
     /// handler, against --endpoint-url / AWS_ENDPOINT_URL.
     Serve(local::ServeArgs),
+    /// Upload a local file to s3://bucket/key (multipart, bounded memory); for benchmarks.
+    #[command(hide = true)]
+    Upload {
+        /// Local file.
+        file: PathBuf,
+        /// `s3://bucket/key`.
+        target: String,
+        #[command(flatten)]
+        s3: S3Args,
+    },
+    /// Run the embedded S3-compatible server alone (what `local` starts), until Ctrl-C.
+    S3Server(local::S3ServerArgs),
     /// Print the schema `convert` would use, as a schema file for --schema.
     Schema {
         /// CSV input: a path, or `-` for standard input.
@@ -396,6 +408,19 @@ async fn run(cli: Cli) -> Result<(), Error> {
             }
         }
         Command::Serve(args) => local::serve(args).await,
+        Command::S3Server(args) => local::s3_server(args).await,
+        Command::Upload { file, target, s3 } => {
+            let Location::S3 { bucket, key } = Location::parse(&target, "TARGET")? else {
+                return Err(Error::config("TARGET", "expected s3://bucket/key"));
+            };
+            let client = build_client(&s3.options()).await;
+            let done = s3_csv2parquet::local::upload_file(&client, &file, &bucket, &key).await?;
+            println!(
+                "s3://{bucket}/{key} {} bytes, ETag {}",
+                done.size, done.etag
+            );
+            Ok(())
+        }
         Command::HandleEvent { event, s3 } => {
             let text = if event == "-" {
                 let mut t = String::new();
