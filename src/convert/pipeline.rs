@@ -108,13 +108,17 @@ pub(crate) fn prepare(
     let tokenizer = Tokenizer::new(dialect);
     let mut tokens = Tokens::default();
     let need = if dialect.has_header { 2 } else { 1 };
+    // Finds where the last complete record ends as the sample grows (each byte scanned once);
+    // a record over the limit fails here with its start. Positions count the BOM.
+    let mut scan = Chunker::new(dialect, usize::MAX, budget.max_record_bytes, bom as u64, 0);
+    let mut scanned = bom;
     loop {
         let complete = if eof {
             head.len()
         } else {
-            let mut scan = Chunker::new(dialect, usize::MAX, usize::MAX, 0, 0);
-            scan.push(&head[bom..], &mut Vec::new())
+            scan.push(&head[scanned..], &mut Vec::new())
                 .map_err(|e| too_long(location, e))?;
+            scanned = head.len();
             bom + scan.last_record_start()
         };
         tokenizer

@@ -122,10 +122,23 @@ pub fn binary_format(prefix: &[u8]) -> Option<&'static str> {
         (b"GIF8", "a GIF image"),
         (b"ORC", "an ORC file"),
     ];
-    FORMATS
+    const TEXT_ENCODINGS: [(&[u8], &str); 4] = [
+        (b"\xff\xfe\x00\x00", "UTF-32 text (re-encode it as UTF-8)"),
+        (b"\x00\x00\xfe\xff", "UTF-32 text (re-encode it as UTF-8)"),
+        (b"\xff\xfe", "UTF-16 text (re-encode it as UTF-8)"),
+        (b"\xfe\xff", "UTF-16 text (re-encode it as UTF-8)"),
+    ];
+    if let Some((_, what)) = FORMATS
         .iter()
+        .chain(TEXT_ENCODINGS.iter())
         .find(|(magic, _)| prefix.starts_with(magic))
-        .map(|(_, what)| *what)
+    {
+        return Some(what);
+    }
+    // A NUL byte in the header line: binary data, or UTF-16 without a BOM. (NUL bytes inside
+    // later fields are data and are kept.)
+    let first_line = &prefix[..memchr::memchr(b'\n', prefix).unwrap_or(prefix.len())];
+    memchr::memchr(0, first_line).map(|_| "binary data (a NUL byte in the first line)")
 }
 
 /// Wrap `reader` in the streaming decoder for `codec`.
@@ -195,5 +208,19 @@ mod tests {
     fn binary_formats_are_recognised() {
         assert_eq!(binary_format(b"PAR1\x15\x04"), Some("a Parquet file"));
         assert_eq!(binary_format(b"id,name\n"), None);
+        assert_eq!(
+            binary_format(b"\xff\xfei\x00d\x00"),
+            Some("UTF-16 text (re-encode it as UTF-8)")
+        );
+        assert_eq!(
+            binary_format(b"i\x00d\x00,\x00"),
+            Some("binary data (a NUL byte in the first line)")
+        );
+        assert_eq!(
+            binary_format(&[0u8; 64]),
+            Some("binary data (a NUL byte in the first line)")
+        );
+        // NUL bytes after the header line are data.
+        assert_eq!(binary_format(b"id,name\n1,a\x00b\n"), None);
     }
 }
