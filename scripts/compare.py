@@ -3,7 +3,7 @@
 
     .venv/bin/python scripts/compare.py [--size 1GiB] [--runs 3] [--compression zstd|snappy]
                                         [--shapes taxi,text] [--check] [--setup]
-                                        [--bin PATH] [--workdir DIR] [--keep]
+                                        [--scaling] [--s3] [--bin PATH] [--workdir DIR] [--keep]
 
 Generates each shape once with `csv2parquet generate --shape SHAPE --size SIZE --seed 1`, then
 for run 1..RUNS runs every converter in turn on the same file (so slow drifts of a noisy machine
@@ -137,6 +137,9 @@ pl.scan_csv(src, try_parse_dates=True, storage_options=so).sink_parquet(
 """,
 }
 S3_CONVERTERS = ["ours-s3", "duckdb-s3", "polars-s3"]
+# Scaling: ours with one decode/encode worker, and ours pinned to one core (`taskset -c 0`).
+# The ratio column then reads as the speed-up of the default (all cores) over them.
+SCALING = ["ours-1w", "ours-1cpu"]
 S3_BUCKET = "bench"
 IMPORT_ONLY = "import duckdb, polars, pyarrow.csv, pyarrow.parquet"
 CONVERTERS = ["ours", "duckdb", "duckdb-256MB", "polars", "pyarrow"]
@@ -232,6 +235,11 @@ def parse_time_v(path: Path) -> tuple[float, int, int]:
 def command_for(name: str, binary: Path, src, out, codec: str, work: Path, endpoint: str = "") -> list[str]:
     if name == "ours":
         return [str(binary), "convert", str(src), str(out), "--compression", codec, "--quiet"]
+    if name == "ours-1w":
+        return [str(binary), "convert", str(src), str(out), "--compression", codec, "--quiet", "--workers", "1"]
+    if name == "ours-1cpu":
+        return ["taskset", "-c", "0", str(binary), "convert", str(src), str(out), "--compression", codec,
+                "--quiet"]
     if name == "ours-s3":
         return [str(binary), "convert", str(src), str(out), "--compression", codec, "--quiet",
                 "--endpoint-url", endpoint]
@@ -380,6 +388,8 @@ def main() -> int:
     ap.add_argument("--converters", default=",".join(CONVERTERS),
                     help=f"comma-separated subset of {','.join(CONVERTERS)}")
     ap.add_argument("--check", action="store_true", help="also compare our output with DuckDB's")
+    ap.add_argument("--scaling", action="store_true",
+                    help="also run ours with --workers 1 and pinned to one core (taskset -c 0)")
     ap.add_argument("--s3", action="store_true",
                     help="also run s3 -> s3 (ours, DuckDB httpfs, Polars) through a loopback S3 server")
     ap.add_argument("--setup", action="store_true", help="create the venv with the peers and re-run in it")
@@ -402,10 +412,12 @@ def main() -> int:
     shapes = [s for s in args.shapes.split(",") if s]
     converters = [c for c in args.converters.split(",") if c]
     for c in converters:
-        if c not in CONVERTERS + S3_CONVERTERS:
+        if c not in CONVERTERS + S3_CONVERTERS + SCALING:
             ap.error(f"unknown converter {c!r}")
     if "ours" not in converters:
         converters.insert(0, "ours")
+    if args.scaling:
+        converters[1:1] = [c for c in SCALING if c not in converters]
     if args.s3:
         converters += [c for c in S3_CONVERTERS if c not in converters]
 
