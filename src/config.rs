@@ -119,6 +119,9 @@ pub enum OnError {
     Null,
     /// Write the raw record to the rejects CSV and count it.
     Reject,
+    /// Widen the column's type to hold the value and convert again from the start (the output
+    /// written so far is discarded); a bounded number of times. Ragged rows fail.
+    Widen,
 }
 
 impl std::str::FromStr for OnError {
@@ -128,9 +131,10 @@ impl std::str::FromStr for OnError {
             "fail" => Ok(OnError::Fail),
             "null" => Ok(OnError::Null),
             "reject" => Ok(OnError::Reject),
+            "widen" => Ok(OnError::Widen),
             _ => Err(Error::config(
                 "--on-error",
-                format!("{s:?}: expected fail, null or reject"),
+                format!("{s:?}: expected fail, null, reject or widen"),
             )),
         }
     }

@@ -205,6 +205,8 @@ pub enum SchemaSource {
     Explicit,
     /// Some columns from `--schema`, the rest inferred.
     Partial,
+    /// Inferred (or given), then widened by `--on-error widen`.
+    Widened,
 }
 
 impl SchemaSource {
@@ -214,6 +216,7 @@ impl SchemaSource {
             SchemaSource::Inferred => "inferred",
             SchemaSource::Explicit => "explicit",
             SchemaSource::Partial => "partial",
+            SchemaSource::Widened => "widened",
         }
     }
 }
@@ -331,6 +334,50 @@ impl Evidence {
             ColumnType::Utf8
         }
     }
+}
+
+/// The narrowest type wider than `current` that also holds `value` (a value `current` could not
+/// parse), for `--on-error widen`: integers widen to Int64 then Float64, Date32 to Timestamp,
+/// microseconds to nanoseconds, and everything else (including an integer that overflows Int64,
+/// which is never made a lossy float) to Utf8. `None` for Utf8, which holds every value.
+pub fn widen(current: &ColumnType, value: &[u8]) -> Option<ColumnType> {
+    if *current == ColumnType::Utf8 {
+        return None;
+    }
+    let mut evidence = Evidence::default();
+    evidence.add(value);
+    let seen = evidence.column_type();
+    let numeric = |t: &ColumnType| {
+        matches!(
+            t,
+            ColumnType::Int32
+                | ColumnType::Int64
+                | ColumnType::Float32
+                | ColumnType::Float64
+                | ColumnType::Decimal { .. }
+        )
+    };
+    let wider = match (current, &seen) {
+        (ColumnType::Int32, ColumnType::Int64) => ColumnType::Int64,
+        (ColumnType::Int32 | ColumnType::Int64, ColumnType::Int32 | ColumnType::Int64) => {
+            ColumnType::Utf8
+        }
+        (ColumnType::Float64, _) => ColumnType::Utf8,
+        (c, s) if numeric(c) && numeric(s) => ColumnType::Float64,
+        (ColumnType::Date32, ColumnType::Timestamp { .. }) => seen.clone(),
+        (
+            ColumnType::Timestamp {
+                unit: UnitName::S | UnitName::Ms | UnitName::Us,
+                timezone: a,
+            },
+            ColumnType::Timestamp {
+                unit: UnitName::Ns,
+                timezone: b,
+            },
+        ) if a == b => seen.clone(),
+        _ => ColumnType::Utf8,
+    };
+    (wider != *current).then_some(wider)
 }
 
 /// Sign and digits only (an integer literal of any length).
@@ -458,6 +505,34 @@ mod tests {
         let mut inf = Inferrer::new(t.field_count(0), &[String::new()]);
         inf.add(&t, 0..t.records.len());
         inf.finish()
+    }
+
+    #[test]
+    fn widen_for_a_bad_value() {
+        use ColumnType::*;
+        let ts = |unit, tz: Option<&str>| Timestamp {
+            unit,
+            timezone: tz.map(str::to_string),
+        };
+        assert_eq!(widen(&Int64, b"3.5"), Some(Float64));
+        assert_eq!(widen(&Int32, b"3000000000"), Some(Int64));
+        assert_eq!(widen(&Int64, b"99999999999999999999"), Some(Utf8));
+        assert_eq!(widen(&Int64, b"n/a"), Some(Utf8));
+        assert_eq!(widen(&Float64, b"n/a"), Some(Utf8));
+        assert_eq!(widen(&Boolean, b"2"), Some(Utf8));
+        assert_eq!(
+            widen(&Date32, b"2024-01-02 03:04:05"),
+            Some(ts(UnitName::Us, None))
+        );
+        assert_eq!(
+            widen(&ts(UnitName::Us, None), b"2024-01-02 03:04:05.123456789"),
+            Some(ts(UnitName::Ns, None))
+        );
+        assert_eq!(
+            widen(&ts(UnitName::Us, None), b"2024-01-02T03:04:05+02:00"),
+            Some(Utf8)
+        );
+        assert_eq!(widen(&Utf8, b"x"), None);
     }
 
     #[test]

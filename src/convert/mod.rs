@@ -38,6 +38,16 @@ pub struct Progress {
     pub rows: AtomicU64,
 }
 
+impl Progress {
+    /// Zero the counters (a restarted conversion).
+    pub fn reset(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.bytes_in.store(0, Relaxed);
+        self.bytes_decoded.store(0, Relaxed);
+        self.rows.store(0, Relaxed);
+    }
+}
+
 /// What a conversion did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ConvertReport {
@@ -75,6 +85,80 @@ pub struct ConvertReport {
     pub mib_per_s: f64,
     /// The memory budget used.
     pub budget: MemoryBudget,
+    /// Columns widened by `--on-error widen`, in order (each one restarted the conversion).
+    pub widened: Vec<Widening>,
+}
+
+/// The most columns `--on-error widen` widens (each widening reads the input again).
+pub const MAX_WIDENINGS: usize = 8;
+
+/// One widening done by `--on-error widen`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Widening {
+    /// Column name.
+    pub column: String,
+    /// Its type before.
+    pub from: String,
+    /// Its type after.
+    pub to: String,
+    /// Line of the value that did not fit.
+    pub line: u64,
+    /// The value, as quoted in the error.
+    pub value: String,
+    #[serde(skip)]
+    to_type: crate::schema::ColumnType,
+}
+
+/// Per-attempt inputs of `run_inner`.
+struct Attempt {
+    started: Instant,
+    /// Extra output metadata (the widenings so far).
+    metadata: Vec<(String, String)>,
+    /// Receives the schema the attempt used (for widening).
+    schema_used: Option<Arc<std::sync::Mutex<Option<SchemaSpec>>>>,
+}
+
+fn type_name(t: &crate::schema::ColumnType) -> String {
+    serde_json::to_value(t)
+        .ok()
+        .and_then(|v| {
+            let name = v.get("type")?.as_str()?.to_string();
+            let mut rest = v.as_object()?.clone();
+            rest.remove("type");
+            Some(if rest.is_empty() {
+                name
+            } else {
+                format!("{name} {}", serde_json::Value::Object(rest))
+            })
+        })
+        .unwrap_or_else(|| format!("{t:?}"))
+}
+
+/// The schema to retry with and what changes, if `err` is a value a wider type would hold.
+fn widening_for(err: &Error, schema: SchemaSpec) -> Option<(SchemaSpec, Widening)> {
+    let data = err.as_data()?;
+    // Only parse failures: not ragged rows, not nulls in non-nullable columns.
+    if !data.reason.starts_with("cannot parse as") {
+        return None;
+    }
+    let (index, name) = data.column.as_ref()?;
+    let value = data.value.as_ref()?;
+    let column = schema.columns.get(index.checked_sub(1)?)?;
+    let to = if value.ends_with('…') {
+        // Truncated in the message: only text is sure to hold it.
+        (column.ty != crate::schema::ColumnType::Utf8).then_some(crate::schema::ColumnType::Utf8)
+    } else {
+        crate::schema::widen(&column.ty, value.as_bytes())
+    }?;
+    let widening = Widening {
+        column: name.clone(),
+        from: type_name(&column.ty),
+        to: type_name(&to),
+        line: data.position.map_or(0, |p| p.line),
+        value: value.clone(),
+        to_type: to,
+    };
+    Some((schema, widening))
 }
 
 /// Runs conversions with one set of options, cancellation and progress counters.
@@ -180,13 +264,99 @@ impl Converter {
 
     /// Convert `source` into `sink`; rejected records go to `rejects` (required for
     /// `--on-error reject`). On any error both sinks are aborted.
+    ///
+    /// `--on-error widen` needs a new sink for each attempt: use [`Converter::run_restartable`].
     pub async fn run(
         &self,
         source: &dyn ByteSource,
         sink: Box<dyn ByteSink>,
         rejects: Option<Box<dyn ByteSink>>,
     ) -> Result<ConvertReport> {
-        self.run_inner(source, sink, rejects, Instant::now()).await
+        let attempt = Attempt {
+            started: Instant::now(),
+            metadata: Vec::new(),
+            schema_used: None,
+        };
+        self.run_inner(source, sink, rejects, attempt).await
+    }
+
+    /// Convert `source` into a sink made by `make_sink`. With `--on-error widen`, a value that
+    /// contradicts its column's type widens that column ([`crate::schema::widen`]) and the
+    /// conversion starts again from the beginning of the input into a new sink (the previous one
+    /// is aborted first), at most [`MAX_WIDENINGS`] times; the report and the Parquet metadata
+    /// (`csv2parquet.widened`) list what was widened. With any other policy this is `run` with
+    /// one sink. The source must be readable more than once (not stdin).
+    pub async fn run_restartable<F, Fut>(
+        &self,
+        source: &dyn ByteSource,
+        mut make_sink: F,
+    ) -> Result<ConvertReport>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Box<dyn ByteSink>>>,
+    {
+        let started = Instant::now();
+        let mut options = self.options.clone();
+        let mut widened: Vec<Widening> = Vec::new();
+        loop {
+            let schema_used = Arc::new(std::sync::Mutex::new(None));
+            let metadata = if widened.is_empty() {
+                Vec::new()
+            } else {
+                vec![
+                    (
+                        "csv2parquet.widened".to_string(),
+                        serde_json::to_string(&widened).unwrap_or_default(),
+                    ),
+                    ("csv2parquet.schema".to_string(), "widened".to_string()),
+                ]
+            };
+            let attempt = Attempt {
+                started,
+                metadata,
+                schema_used: Some(Arc::clone(&schema_used)),
+            };
+            let converter = Converter {
+                options: options.clone(),
+                cancel: self.cancel.clone(),
+                progress: Arc::clone(&self.progress),
+            };
+            self.progress.reset();
+            let sink = make_sink().await?;
+            let err = match converter.run_inner(source, sink, None, attempt).await {
+                Ok(mut report) => {
+                    if !widened.is_empty() {
+                        report.schema_source = SchemaSource::Widened;
+                    }
+                    report.widened = widened;
+                    return Ok(report);
+                }
+                Err(e) => e,
+            };
+            if options.on_error != crate::config::OnError::Widen {
+                return Err(err);
+            }
+            let used = schema_used.lock().ok().and_then(|mut s| s.take());
+            let Some((mut schema, widening)) = used.and_then(|s| widening_for(&err, s)) else {
+                return Err(err);
+            };
+            if widened.len() >= MAX_WIDENINGS {
+                return Err(err);
+            }
+            tracing::info!(
+                column = %widening.column, from = %widening.from, to = %widening.to,
+                line = widening.line, "widening a column and converting again"
+            );
+            if let Some(col) = schema
+                .columns
+                .iter_mut()
+                .find(|c| c.name == widening.column)
+            {
+                col.ty = widening.to_type.clone();
+            }
+            widened.push(widening);
+            options.schema = Some(schema);
+        }
     }
 
     async fn run_inner(
@@ -194,11 +364,22 @@ impl Converter {
         source: &dyn ByteSource,
         mut sink: Box<dyn ByteSink>,
         mut rejects: Option<Box<dyn ByteSink>>,
-        started: Instant,
+        attempt: Attempt,
     ) -> Result<ConvertReport> {
+        let Attempt {
+            started,
+            metadata: extra_metadata,
+            schema_used,
+        } = attempt;
         let has_rejects = rejects.is_some();
         let prepared = async {
             let budget = self.options.validate()?;
+            if self.options.on_error == crate::config::OnError::Widen && schema_used.is_none() {
+                return Err(Error::config(
+                    "--on-error",
+                    "widen restarts the conversion: use Converter::run_restartable",
+                ));
+            }
             if self.options.on_error == crate::config::OnError::Reject && !has_rejects {
                 return Err(Error::config(
                     "--rejects",
@@ -213,8 +394,11 @@ impl Converter {
             Ok(x) => x,
             Err(e) => return Err(abort_all(e, sink, rejects).await),
         };
-        let metadata = output_metadata(&info);
+        let mut metadata = output_metadata(&info);
+        // Object metadata (S3 headers: ASCII, 2 KB in all) gets the source only; the widenings
+        // (column names, values) go to the Parquet footer.
         sink.set_metadata(&metadata);
+        metadata.extend(extra_metadata);
         let cancel = self.cancel.child_token();
         let (codec, mut blocks, reader) = match start_reading(
             source,
@@ -255,6 +439,11 @@ impl Converter {
         let location = info.location.clone();
         let cpu = tokio::task::spawn_blocking(move || {
             let prepared = pipeline::prepare(&mut blocks, &opts, &budget, &location)?;
+            if let Some(cell) = &schema_used {
+                if let Ok(mut used) = cell.lock() {
+                    *used = Some(prepared.schema.clone());
+                }
+            }
             let summary = (
                 prepared.schema.clone(),
                 prepared.source,
@@ -343,6 +532,7 @@ impl Converter {
             schema_source,
             input_compression: codec,
             rejects: rejects_location.filter(|_| outcome.rejected > 0),
+            widened: Vec::new(),
             warnings,
             seconds,
             mib_per_s: decoded as f64 / (1024.0 * 1024.0) / seconds.max(1e-9),

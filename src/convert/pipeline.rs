@@ -458,11 +458,14 @@ pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, mut prepared: Prepared) 
         ..
     } = ordered;
     outcome.row_groups = encoder.row_groups() + usize::from(encoder.rows_in_group() > 0);
-    metadata.extend([
-        (
+    // A restarted (widened) conversion says so itself.
+    if !metadata.iter().any(|(k, _)| k == "csv2parquet.schema") {
+        metadata.push((
             "csv2parquet.schema".to_string(),
             prepared.source.as_str().to_string(),
-        ),
+        ));
+    }
+    metadata.extend([
         ("csv2parquet.rows".to_string(), outcome.rows.to_string()),
         (
             "csv2parquet.rejected".to_string(),

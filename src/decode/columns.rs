@@ -143,7 +143,7 @@ impl Outcome {
                     self.any_rejected = true;
                 }
             }
-            OnError::Fail => {
+            OnError::Fail | OnError::Widen => {
                 if self
                     .first_error
                     .as_ref()

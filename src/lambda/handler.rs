@@ -231,8 +231,24 @@ impl Handler {
             } else {
                 None
             };
+        let widen = options.on_error == crate::config::OnError::Widen;
         let converter = Converter::new(options).with_cancel(cancel.child_token());
-        match converter.run(&source, Box::new(sink), rejects).await {
+        let result = if widen {
+            let (client, bucket, key) =
+                (self.client.clone(), out_bucket.clone(), output_key.clone());
+            let mut first = Some(sink);
+            converter
+                .run_restartable(&source, || {
+                    let sink = first.take().unwrap_or_else(|| {
+                        S3Sink::new(client.clone(), &bucket, &key, budget.parts_in_flight)
+                    });
+                    async move { Ok(Box::new(sink) as Box<dyn crate::sink::ByteSink>) }
+                })
+                .await
+        } else {
+            converter.run(&source, Box::new(sink), rejects).await
+        };
+        match result {
             Ok(report) => {
                 let seconds = started.elapsed().as_secs_f64();
                 tracing::info!(
@@ -247,6 +263,7 @@ impl Handler {
                     json!({
                         "outcome": "converted", "input": input, "etag": etag, "output": output,
                         "rows": report.rows, "nulled": report.nulled, "rejected": report.rejected,
+                        "widened": report.widened,
                         "rejects": report.rejects, "bytes_in": report.bytes_in,
                         "bytes_out": report.bytes_out, "row_groups": report.row_groups,
                         "schema": report.schema, "seconds": seconds,

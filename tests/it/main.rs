@@ -13,3 +13,4 @@ mod s3;
 mod s3_server;
 mod spectrum;
 mod sweep;
+mod widen;

@@ -194,6 +194,7 @@ impl S3Args {
 }
 
 /// Opens sources and sinks, building the S3 client only when an s3:// location is used.
+#[derive(Clone)]
 struct Endpoints {
     s3: S3Args,
     client: Option<aws_sdk_s3::Client>,
@@ -257,7 +258,8 @@ impl Endpoints {
 
 #[derive(Args, Debug)]
 struct OutputArgs {
-    /// What to do with a value that does not parse, or a ragged row: fail, null or reject.
+    /// What to do with a value that does not parse, or a ragged row: fail, null, reject, or widen
+    /// (widen the column's type and convert again from the start).
     #[arg(long, default_value = "fail")]
     on_error: String,
     /// Where rejected records go (default: OUTPUT.rejects.csv).
@@ -506,12 +508,20 @@ async fn convert(
         (OnError::Reject, None) => Some(format!("{output}.rejects.csv")),
         _ => None,
     };
+    if opts.on_error == OnError::Widen && (input == "-" || output == "-") {
+        return Err(Error::config(
+            "--on-error",
+            "widen reads the input again and rewrites the output: it needs a file or s3:// \
+             INPUT and OUTPUT, not stdin/stdout",
+        ));
+    }
     let sink = endpoints.sink(&output, "OUTPUT", &budget).await?;
     let rejects: Option<Box<dyn ByteSink>> = match rejects_path {
         Some(p) => Some(endpoints.sink(&p, "--rejects", &budget).await?),
         None => None,
     };
     let cancel = CancellationToken::new();
+    let opts_on_error = opts.on_error;
     let converter = Converter::new(opts).with_cancel(cancel.clone());
     let progress = converter.progress();
     let show_bar = !out.quiet && std::io::stderr().is_terminal();
@@ -525,7 +535,24 @@ async fn convert(
             }
         }
     });
-    let result = converter.run(source.as_ref(), sink, rejects).await;
+    let result = if opts_on_error == OnError::Widen {
+        // Each attempt gets a new sink; the first one is already made.
+        let mut first = Some(sink);
+        converter
+            .run_restartable(source.as_ref(), || {
+                let first = first.take();
+                let (mut endpoints, output) = (endpoints.clone(), output.clone());
+                async move {
+                    match first {
+                        Some(sink) => Ok(sink),
+                        None => endpoints.sink(&output, "OUTPUT", &budget).await,
+                    }
+                }
+            })
+            .await
+    } else {
+        converter.run(source.as_ref(), sink, rejects).await
+    };
     ctrl_c.abort();
     if let Some((handle, bar)) = bar {
         handle.abort();
@@ -546,12 +573,13 @@ async fn convert(
         }
     } else if !out.quiet {
         eprintln!(
-            "csv2parquet: {} -> {}: {} rows{}{}, {:.1} MiB -> {:.1} MiB, {} row group(s), {:.2} s, {:.1} MiB/s, peak RSS {} MiB",
+            "csv2parquet: {} -> {}: {} rows{}{}{}, {:.1} MiB -> {:.1} MiB, {} row group(s), {:.2} s, {:.1} MiB/s, peak RSS {} MiB",
             report.input,
             report.output,
             report.rows,
             if report.rejected > 0 { format!(", {} rejected (see {})", report.rejected, report.rejects.clone().unwrap_or_default()) } else { String::new() },
             if report.nulled > 0 { format!(", {} bad values stored as null", report.nulled) } else { String::new() },
+            report.widened.iter().map(|w| format!(", widened {:?} from {} to {} (line {})", w.column, w.from, w.to, w.line)).collect::<String>(),
             report.bytes_decompressed as f64 / MIB as f64,
             report.bytes_out as f64 / MIB as f64,
             report.row_groups,

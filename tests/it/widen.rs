@@ -1,0 +1,157 @@
+//! `--on-error widen`: a value that contradicts its column's inferred type widens the column and
+//! the conversion restarts from the beginning into a new sink; bounded, reported, recorded.
+
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use s3_csv2parquet::sink::{ByteSink, MemorySink, MemoryTarget};
+use s3_csv2parquet::source::MemorySource;
+use s3_csv2parquet::{ConvertOptions, Converter, ErrorKind, OnError};
+
+use crate::harness::{bin, dump, kv_metadata};
+
+fn opts() -> ConvertOptions {
+    ConvertOptions {
+        infer_records: 2,
+        ..ConvertOptions::default().with_on_error(OnError::Widen)
+    }
+}
+
+/// Runs a restartable conversion into memory; returns every sink's target (one per attempt).
+async fn run(
+    csv: &[u8],
+    opts: &ConvertOptions,
+) -> (
+    s3_csv2parquet::Result<s3_csv2parquet::ConvertReport>,
+    Vec<MemoryTarget>,
+) {
+    let source = MemorySource::new("mem://in.csv", csv.to_vec());
+    let targets = Arc::new(Mutex::new(Vec::new()));
+    let result = Converter::new(opts.clone())
+        .run_restartable(&source, || {
+            let (sink, target) = MemorySink::new("mem://out.parquet");
+            targets.lock().unwrap().push(target);
+            async move { Ok(Box::new(sink) as Box<dyn ByteSink>) }
+        })
+        .await;
+    let targets = targets.lock().unwrap().clone();
+    (result, targets)
+}
+
+#[tokio::test]
+async fn columns_widen_and_the_conversion_restarts() {
+    let csv = b"id,amount,note\n1,10,7\n2,20,8\n3,30.5,9\n4,40,n/a\n";
+    let (report, targets) = run(csv, &opts()).await;
+    let report = report.unwrap();
+    // Two widenings, three attempts; only the last one published anything.
+    assert_eq!(targets.len(), 3);
+    assert!(targets[..2].iter().all(|t| t.get().is_none()));
+    let out = targets[2].get().unwrap();
+    assert_eq!(
+        dump(out.clone()),
+        "id: Int64\namount: Float64\nnote: Utf8\n--\n\
+         1 | 10.0 | \"7\"\n2 | 20.0 | \"8\"\n3 | 30.5 | \"9\"\n4 | 40.0 | \"n/a\"\n"
+    );
+    let widened: Vec<(String, String, String, u64)> = report
+        .widened
+        .iter()
+        .map(|w| (w.column.clone(), w.from.clone(), w.to.clone(), w.line))
+        .collect();
+    assert_eq!(
+        widened,
+        [
+            ("amount".into(), "int64".into(), "float64".into(), 4),
+            ("note".into(), "int64".into(), "utf8".into(), 5),
+        ]
+    );
+    assert_eq!(report.schema_source.as_str(), "widened");
+    assert_eq!(report.rows, 4);
+    let kv = kv_metadata(out);
+    assert!(
+        kv["csv2parquet.widened"].contains("\"column\":\"note\""),
+        "{kv:?}"
+    );
+    assert_eq!(kv["csv2parquet.schema"], "widened");
+}
+
+#[tokio::test]
+async fn what_widening_cannot_fix_still_fails() {
+    // A ragged row is not a type problem.
+    let (r, targets) = run(b"a,b\n1,2\n3\n", &opts()).await;
+    let err = r.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BadInput);
+    assert!(
+        err.to_string().contains("expected 2 fields, found 1"),
+        "{err}"
+    );
+    assert!(targets.iter().all(|t| t.get().is_none()));
+    // Without widen, run_restartable is run: one attempt, the usual error.
+    let (r, targets) = run(
+        b"a\n1\n2\nx\n",
+        &ConvertOptions {
+            infer_records: 2,
+            ..ConvertOptions::default()
+        },
+    )
+    .await;
+    assert!(r.unwrap_err().to_string().contains("cannot parse as Int64"));
+    assert_eq!(targets.len(), 1);
+    // `run` (one sink) refuses widen rather than half-doing it.
+    let source = MemorySource::new("mem://in.csv", b"a\n1\n".to_vec());
+    let (sink, _) = MemorySink::new("mem://o");
+    let err = Converter::new(opts())
+        .run(&source, Box::new(sink), None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+}
+
+#[tokio::test]
+async fn widenings_are_bounded() {
+    // Ten integer columns that each turn to text after the sample: eight widenings, then fail.
+    let n = 10;
+    let header: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
+    let mut csv = format!("{}\n", header.join(",")).into_bytes();
+    for _ in 0..2 {
+        csv.extend_from_slice(format!("{}\n", vec!["1"; n].join(",")).as_bytes());
+    }
+    for i in 0..n {
+        let row: Vec<&str> = (0..n).map(|c| if c == i { "x" } else { "1" }).collect();
+        csv.extend_from_slice(format!("{}\n", row.join(",")).as_bytes());
+    }
+    let (r, targets) = run(&csv, &opts()).await;
+    let err = r.unwrap_err();
+    assert!(err.to_string().contains("column 9 (\"c8\")"), "{err}");
+    assert_eq!(targets.len(), s3_csv2parquet::convert::MAX_WIDENINGS + 1);
+    assert!(targets.iter().all(|t| t.get().is_none()));
+}
+
+#[test]
+fn cli_widen_needs_files_and_reports_what_it_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(&input, b"a,b\n1,x\n2,y\n3.5,z\n").unwrap();
+    let output = dir.path().join("out.parquet");
+    let out = Command::new(bin())
+        .args(["convert", "--on-error", "widen", "--infer-records", "1"])
+        .arg(&input)
+        .arg(&output)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("widened \"a\" from int64 to float64 (line 4)"),
+        "{stderr}"
+    );
+    let dumped = dump(std::fs::read(&output).unwrap().into());
+    assert!(dumped.starts_with("a: Float64\n"), "{dumped}");
+    // stdin cannot be read twice.
+    let out = Command::new(bin())
+        .args(["convert", "--on-error", "widen", "-"])
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not stdin/stdout"));
+}
