@@ -3,6 +3,7 @@
 
 mod cli;
 mod errors;
+mod faults;
 mod fixtures;
 mod harness;
 mod lambda;
