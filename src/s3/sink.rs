@@ -496,3 +496,45 @@ impl Drop for S3Sink {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abort_timeouts_are_capped_and_keep_the_rest() {
+        let none = abort_timeouts(None);
+        assert_eq!(
+            none.operation_attempt_timeout(),
+            Some(ABORT_ATTEMPT_TIMEOUT)
+        );
+        assert_eq!(none.operation_timeout(), Some(ABORT_OPERATION_TIMEOUT));
+        let base = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .operation_attempt_timeout(Duration::from_secs(120))
+            .build();
+        let capped = abort_timeouts(Some(&base));
+        assert_eq!(capped.connect_timeout(), Some(Duration::from_secs(5)));
+        assert_eq!(
+            capped.operation_attempt_timeout(),
+            Some(ABORT_ATTEMPT_TIMEOUT)
+        );
+        let short = TimeoutConfig::builder()
+            .operation_attempt_timeout(Duration::from_secs(2))
+            .operation_timeout(Duration::from_secs(7))
+            .build();
+        let kept = abort_timeouts(Some(&short));
+        assert_eq!(
+            kept.operation_attempt_timeout(),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(kept.operation_timeout(), Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn run_ids_differ() {
+        let ids: std::collections::HashSet<String> = (0..100).map(|_| new_run_id()).collect();
+        assert_eq!(ids.len(), 100);
+        assert!(ids.iter().all(|id| id.len() == 32));
+    }
+}
