@@ -202,6 +202,16 @@ pub enum Error {
     /// An internal invariant was broken (a bug): the message says which.
     #[error("internal error: {0}")]
     Internal(String),
+
+    /// A failure whose cleanup failed too (e.g. aborting the multipart upload): something may
+    /// be left behind. Kind and retryability are those of the original failure.
+    #[error("{error}; cleaning up also failed: {cleanup}")]
+    CleanupFailed {
+        /// The failure that stopped the conversion.
+        error: Box<Error>,
+        /// The failed cleanup, naming what may be left behind.
+        cleanup: Box<Error>,
+    },
 }
 
 impl Error {
@@ -228,9 +238,18 @@ impl Error {
         }
     }
 
+    /// `self`, noting that cleaning up after it failed with `cleanup`.
+    pub fn with_cleanup_failure(self, cleanup: Error) -> Self {
+        Error::CleanupFailed {
+            error: Box::new(self),
+            cleanup: Box::new(cleanup),
+        }
+    }
+
     /// The classification of this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
+            Error::CleanupFailed { error, .. } => error.kind(),
             Error::Data(_) | Error::Decompress { .. } => ErrorKind::BadInput,
             Error::Config { .. } => ErrorKind::Config,
             Error::Read { source, .. } | Error::Write { source, .. } => {
@@ -246,6 +265,7 @@ impl Error {
     /// Whether running the same conversion again may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
+            Error::CleanupFailed { error, .. } => error.is_retryable(),
             Error::Store { retryable, .. } => *retryable,
             Error::Read { source, .. } | Error::Write { source, .. } => {
                 embedded_error(source).is_none_or(Error::is_retryable)
@@ -258,6 +278,7 @@ impl Error {
     pub fn as_data(&self) -> Option<&DataError> {
         match self {
             Error::Data(d) => Some(d),
+            Error::CleanupFailed { error, .. } => error.as_data(),
             _ => None,
         }
     }
@@ -336,6 +357,24 @@ mod tests {
         let q = quote_value(long.as_bytes());
         assert_eq!(q.chars().count(), MAX_QUOTED_VALUE + 1);
         assert!(q.ends_with('…'));
+    }
+
+    #[test]
+    fn a_failed_cleanup_keeps_the_original_classification() {
+        let err = Error::data("in.csv", None, "bad").with_cleanup_failure(Error::Store {
+            step: "AbortMultipartUpload".into(),
+            location: "s3://b/k".into(),
+            message: "HTTP 500".into(),
+            retryable: true,
+            kind: ErrorKind::Io,
+        });
+        assert_eq!(err.kind(), ErrorKind::BadInput);
+        assert!(!err.is_retryable());
+        assert!(err.as_data().is_some());
+        assert_eq!(
+            err.to_string(),
+            "in.csv: bad; cleaning up also failed: AbortMultipartUpload s3://b/k: HTTP 500"
+        );
     }
 
     #[test]

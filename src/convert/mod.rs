@@ -541,27 +541,24 @@ impl Converter {
     }
 }
 
-/// Abort both sinks; the original error wins (abort failures are appended).
+/// Abort both sinks; the original error wins, and a failed abort is attached to it (something
+/// may be left behind, e.g. an open multipart upload).
 async fn abort_all(
-    err: Error,
+    mut err: Error,
     mut sink: Box<dyn ByteSink>,
     rejects: Option<Box<dyn ByteSink>>,
 ) -> Error {
-    let mut notes = Vec::new();
     if let Err(e) = sink.abort().await {
-        notes.push(e.to_string());
+        tracing::warn!(error = %err, cleanup = %e, "cleanup after a failed conversion also failed");
+        err = err.with_cleanup_failure(e);
     }
     if let Some(mut r) = rejects {
         if let Err(e) = r.abort().await {
-            notes.push(e.to_string());
+            tracing::warn!(error = %err, cleanup = %e, "cleanup after a failed conversion also failed");
+            err = err.with_cleanup_failure(e);
         }
     }
-    if notes.is_empty() {
-        err
-    } else {
-        tracing::warn!(error = %err, cleanup = %notes.join("; "), "cleanup after a failed conversion also failed");
-        err
-    }
+    err
 }
 
 /// Multipart uploads allow 10,000 parts: plan the part size from the input size (assuming the

@@ -1,11 +1,19 @@
 //! Building the S3 client: the standard AWS configuration chain (env, profiles, region,
 //! credentials, `AWS_ENDPOINT_URL`) plus the options S3-compatible stores need.
 
+use std::time::Duration;
+
 use aws_config::{BehaviorVersion, Region};
+use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
 
 /// Default size of one ranged GET.
 pub const DEFAULT_RANGE_BYTES: usize = 8 * 1024 * 1024;
+/// Default limit on one request attempt, from sending it to its response (an UploadPart
+/// attempt includes sending the part). The SDK sets none, so a store that accepts a request
+/// and never answers would hold the conversion forever; a timed-out attempt is retried. Bodies
+/// that stall mid-way are caught by the SDK's stalled-stream protection.
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// S3 connection and request options.
 #[derive(Debug, Clone)]
@@ -28,6 +36,8 @@ pub struct S3Options {
     pub range_bytes: usize,
     /// Attempts per request (SDK retries with jittered backoff).
     pub max_attempts: u32,
+    /// Limit on one request attempt (`None`: no limit).
+    pub attempt_timeout: Option<Duration>,
 }
 
 impl Default for S3Options {
@@ -42,6 +52,7 @@ impl Default for S3Options {
             expected_bucket_owner: None,
             range_bytes: DEFAULT_RANGE_BYTES,
             max_attempts: 5,
+            attempt_timeout: Some(DEFAULT_ATTEMPT_TIMEOUT),
         }
     }
 }
@@ -67,6 +78,14 @@ pub async fn build_client(options: &S3Options) -> aws_sdk_s3::Client {
     let mut builder = aws_sdk_s3::config::Builder::from(&shared).retry_config(
         aws_sdk_s3::config::retry::RetryConfig::standard().with_max_attempts(options.max_attempts),
     );
+    if let Some(timeout) = options.attempt_timeout {
+        // Merged with the shared config's timeouts (connect timeout) by the builder.
+        builder = builder.timeout_config(
+            TimeoutConfig::builder()
+                .operation_attempt_timeout(timeout)
+                .build(),
+        );
+    }
     if shared.region().is_none() {
         builder = builder.region(Region::new("us-east-1"));
     }

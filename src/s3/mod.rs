@@ -5,8 +5,8 @@ mod client;
 mod sink;
 mod source;
 
-pub use client::{build_client, S3Options, DEFAULT_RANGE_BYTES};
-pub use sink::S3Sink;
+pub use client::{build_client, S3Options, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_RANGE_BYTES};
+pub use sink::{S3Sink, RUN_ID_METADATA};
 pub use source::S3Source;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};

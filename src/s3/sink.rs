@@ -5,9 +5,26 @@
 //! while encoding continues. `complete` waits for every part and completes the upload; any
 //! failure, `abort` or drop stops the part tasks first and then aborts the upload, so no partial
 //! object is visible and no upload is left open.
+//!
+//! Lost responses (the store applied a request but the answer never arrived, so the SDK retried
+//! it):
+//! - UploadPart and PutObject: the retry rewrites the same bytes; harmless.
+//! - CompleteMultipartUpload: the retry answers 404 NoSuchUpload although the object now exists.
+//!   Every object we write carries a random per-sink run token in its metadata
+//!   ([`RUN_ID_METADATA`]); when Complete fails, a HeadObject settles it: an object with our
+//!   token, our size and our part count is the one we completed, and the run succeeds.
+//! - AbortMultipartUpload: the retry answers 404 NoSuchUpload, which means the upload is gone.
+//! - CreateMultipartUpload: the retry starts a second upload and the first one's id is never
+//!   learned. It stays open (no object is visible) until the bucket's lifecycle rule
+//!   `AbortIncompleteMultipartUpload` removes it (the SAM template sets one day). Known
+//!   limitation: finding it would need ListMultipartUploads, and aborting uploads of the same key
+//!   that we cannot prove are ours could break a concurrent duplicate conversion.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::time::Duration;
 
+use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, ServerSideEncryption,
@@ -23,6 +40,17 @@ use crate::sink::ByteSink;
 pub const MAX_PARTS: i32 = 10_000;
 /// The smallest part S3 accepts (all parts but the last).
 pub const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
+/// Object metadata key (`x-amz-meta-csv2parquet-run-id`) holding a random token unique to one
+/// sink, used to recognise our own object after a lost CompleteMultipartUpload response.
+pub const RUN_ID_METADATA: &str = "csv2parquet-run-id";
+/// Longest wait for one AbortMultipartUpload attempt (less if the client's own attempt
+/// timeout is shorter): an abort has no body, so a store that does not answer in this time is
+/// hung, and a failed conversion must not wait on it for long.
+const ABORT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest wait for one AbortMultipartUpload call, SDK retries included.
+const ABORT_OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
+/// Rounds of AbortMultipartUpload calls (each with the SDK's own retries).
+const ABORT_ROUNDS: u32 = 3;
 
 /// Writes one S3 object.
 #[derive(Debug)]
@@ -36,10 +64,9 @@ pub struct S3Sink {
     sse_kms_key_id: Option<String>,
     expected_bucket_owner: Option<String>,
     parts_in_flight: usize,
+    run_id: String,
     held: Option<Bytes>,
     upload: Option<Upload>,
-    /// Bytes accepted by `put_part` (the object's size once completed).
-    written: u64,
 }
 
 #[derive(Debug)]
@@ -48,6 +75,20 @@ struct Upload {
     tasks: JoinSet<Result<CompletedPart>>,
     done: Vec<CompletedPart>,
     next_part: i32,
+    /// Bytes of all parts handed to UploadPart.
+    bytes: u64,
+}
+
+/// A token unique to this sink: the clock, the process id and std's randomly seeded hasher.
+fn new_run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(nanos);
+    hasher.write_u32(std::process::id());
+    let random = hasher.finish();
+    format!("{:016x}{random:016x}", nanos as u64)
 }
 
 /// Metadata keys are sent as `x-amz-meta-<key>`; S3 wants them lowercase ASCII without dots.
@@ -74,9 +115,9 @@ impl S3Sink {
             sse_kms_key_id: None,
             expected_bucket_owner: None,
             parts_in_flight: parts_in_flight.max(1),
+            run_id: new_run_id(),
             held: None,
             upload: None,
-            written: 0,
         }
     }
 
@@ -106,13 +147,25 @@ impl S3Sink {
         self
     }
 
+    /// The run token stored in this sink's object metadata ([`RUN_ID_METADATA`]).
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The object metadata: the converter's entries plus our run token.
+    fn object_metadata(&self) -> HashMap<String, String> {
+        let mut metadata = self.metadata.clone();
+        metadata.insert(RUN_ID_METADATA.to_string(), self.run_id.clone());
+        metadata
+    }
+
     async fn start_upload(&mut self) -> Result<()> {
         let out = self
             .client
             .create_multipart_upload()
             .bucket(&self.bucket)
             .key(&self.key)
-            .set_metadata(Some(self.metadata.clone()))
+            .set_metadata(Some(self.object_metadata()))
             .set_server_side_encryption(self.sse.clone())
             .set_ssekms_key_id(self.sse_kms_key_id.clone())
             .set_expected_bucket_owner(self.expected_bucket_owner.clone())
@@ -133,6 +186,7 @@ impl S3Sink {
             tasks: JoinSet::new(),
             done: Vec::new(),
             next_part: 1,
+            bytes: 0,
         });
         Ok(())
     }
@@ -158,6 +212,7 @@ impl S3Sink {
             });
         }
         upload.next_part += 1;
+        upload.bytes += part.len() as u64;
         let request = self
             .client
             .upload_part()
@@ -189,7 +244,7 @@ impl S3Sink {
             .put_object()
             .bucket(&self.bucket)
             .key(&self.key)
-            .set_metadata(Some(self.metadata.clone()))
+            .set_metadata(Some(self.object_metadata()))
             .set_server_side_encryption(self.sse.clone())
             .set_ssekms_key_id(self.sse_kms_key_id.clone())
             .set_expected_bucket_owner(self.expected_bucket_owner.clone())
@@ -211,8 +266,9 @@ impl S3Sink {
         }
         upload.done.sort_by_key(|p| p.part_number());
         let parts = std::mem::take(&mut upload.done);
-        let count = parts.len();
-        self.client
+        let (count, bytes) = (parts.len(), upload.bytes);
+        let completed = self
+            .client
             .complete_multipart_upload()
             .bucket(&self.bucket)
             .key(&self.key)
@@ -224,26 +280,74 @@ impl S3Sink {
                     .build(),
             )
             .send()
-            .await
-            .map_err(|e| {
-                store_error(
-                    format!("CompleteMultipartUpload ({count} parts)"),
-                    &self.location,
-                    e,
-                )
-            })?;
-        Ok(self.written)
+            .await;
+        let Err(e) = completed else {
+            return Ok(bytes);
+        };
+        let err = store_error(
+            format!("CompleteMultipartUpload ({count} parts)"),
+            &self.location,
+            e,
+        );
+        // A lost response to an applied Complete is retried by the SDK and answered 404
+        // NoSuchUpload (FACTS.md, "S3 multipart upload"): the object may be ours already.
+        if self.is_our_object(count, bytes).await {
+            tracing::info!(location = %self.location, error = %err, "CompleteMultipartUpload failed but the object is the one this run completed");
+            return Ok(bytes);
+        }
+        Err(err)
     }
 
-    /// Stop part tasks, then abort the upload (retried: a leftover upload costs money).
+    /// Whether the object at our key is the one this sink completed: our run token, our size
+    /// and (when the ETag has the multipart form `"...-N"`) our part count. Any doubt is `false`.
+    async fn is_our_object(&self, parts: usize, bytes: u64) -> bool {
+        let head = match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .set_expected_bucket_owner(self.expected_bucket_owner.clone())
+            .send()
+            .await
+        {
+            Ok(head) => head,
+            Err(e) => {
+                let err = store_error(
+                    "HeadObject (settling a failed completion)",
+                    &self.location,
+                    e,
+                );
+                tracing::debug!(error = %err, "no object of ours after a failed completion");
+                return false;
+            }
+        };
+        let token = head
+            .metadata()
+            .and_then(|m| m.get(RUN_ID_METADATA))
+            .map(String::as_str);
+        let size = head.content_length().and_then(|n| u64::try_from(n).ok());
+        let etag_parts = head
+            .e_tag()
+            .map(|t| t.trim_matches('"'))
+            .and_then(|t| t.rsplit_once('-'))
+            .and_then(|(_, n)| n.parse::<usize>().ok());
+        token == Some(self.run_id.as_str())
+            && size == Some(bytes)
+            && etag_parts.is_none_or(|n| n == parts)
+    }
+
+    /// Stop part tasks, then abort the upload (retried: a leftover upload costs money). Each
+    /// call is bounded in time ([`ABORT_ATTEMPT_TIMEOUT`], [`ABORT_OPERATION_TIMEOUT`]) so a hung
+    /// store cannot hold a failed conversion forever.
     async fn abort_upload(&mut self) -> Result<()> {
         let Some(mut upload) = self.upload.take() else {
             return Ok(());
         };
         upload.tasks.abort_all();
         while upload.tasks.join_next().await.is_some() {}
+        let timeouts = abort_timeouts(self.client.config().timeout_config());
         let mut last = None;
-        for attempt in 0..3u32 {
+        for round in 0..ABORT_ROUNDS {
             match self
                 .client
                 .abort_multipart_upload()
@@ -251,6 +355,10 @@ impl S3Sink {
                 .key(&self.key)
                 .upload_id(&upload.id)
                 .set_expected_bucket_owner(self.expected_bucket_owner.clone())
+                .customize()
+                .config_override(
+                    aws_sdk_s3::config::Builder::default().timeout_config(timeouts.clone()),
+                )
                 .send()
                 .await
             {
@@ -258,15 +366,37 @@ impl S3Sink {
                 Err(e) => {
                     let (status, _) = super::status_and_code(&e);
                     if status == Some(404) {
-                        return Ok(()); // already gone
+                        return Ok(()); // already gone (also: a retry after a lost response)
                     }
-                    last = Some(store_error("AbortMultipartUpload", &self.location, e));
-                    tokio::time::sleep(std::time::Duration::from_millis(100 << attempt)).await;
+                    last = Some(store_error(
+                        format!(
+                            "AbortMultipartUpload (upload {} may be left open until the bucket's lifecycle rule removes it)",
+                            upload.id
+                        ),
+                        &self.location,
+                        e,
+                    ));
+                    if round + 1 < ABORT_ROUNDS {
+                        tokio::time::sleep(Duration::from_millis(100 << round)).await;
+                    }
                 }
             }
         }
         Err(last.unwrap_or_else(|| Error::Internal("abort failed".into())))
     }
+}
+
+/// The client's timeouts with the attempt and operation timeouts capped for an abort.
+fn abort_timeouts(base: Option<&TimeoutConfig>) -> TimeoutConfig {
+    let base = base
+        .cloned()
+        .unwrap_or_else(|| TimeoutConfig::builder().build());
+    let cap =
+        |configured: Option<Duration>, limit: Duration| configured.map_or(limit, |d| d.min(limit));
+    base.to_builder()
+        .operation_attempt_timeout(cap(base.operation_attempt_timeout(), ABORT_ATTEMPT_TIMEOUT))
+        .operation_timeout(cap(base.operation_timeout(), ABORT_OPERATION_TIMEOUT))
+        .build()
 }
 
 fn joined_part(
@@ -297,7 +427,6 @@ impl ByteSink for S3Sink {
     }
 
     async fn put_part(&mut self, part: Bytes) -> Result<()> {
-        self.written += part.len() as u64;
         if self.upload.is_none() {
             match self.held.take() {
                 None => {
@@ -330,12 +459,13 @@ impl ByteSink for S3Sink {
                 self.upload = None;
                 Ok(n)
             }
-            Err(e) => {
-                if let Err(abort) = self.abort_upload().await {
+            Err(e) => match self.abort_upload().await {
+                Ok(()) => Err(e),
+                Err(abort) => {
                     tracing::warn!(error = %abort, "aborting the upload after a failed completion also failed");
+                    Err(e.with_cleanup_failure(abort))
                 }
-                Err(e)
-            }
+            },
         }
     }
 
@@ -364,5 +494,47 @@ impl Drop for S3Sink {
         handle.spawn(async move {
             let _ = request.send().await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abort_timeouts_are_capped_and_keep_the_rest() {
+        let none = abort_timeouts(None);
+        assert_eq!(
+            none.operation_attempt_timeout(),
+            Some(ABORT_ATTEMPT_TIMEOUT)
+        );
+        assert_eq!(none.operation_timeout(), Some(ABORT_OPERATION_TIMEOUT));
+        let base = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .operation_attempt_timeout(Duration::from_secs(120))
+            .build();
+        let capped = abort_timeouts(Some(&base));
+        assert_eq!(capped.connect_timeout(), Some(Duration::from_secs(5)));
+        assert_eq!(
+            capped.operation_attempt_timeout(),
+            Some(ABORT_ATTEMPT_TIMEOUT)
+        );
+        let short = TimeoutConfig::builder()
+            .operation_attempt_timeout(Duration::from_secs(2))
+            .operation_timeout(Duration::from_secs(7))
+            .build();
+        let kept = abort_timeouts(Some(&short));
+        assert_eq!(
+            kept.operation_attempt_timeout(),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(kept.operation_timeout(), Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn run_ids_differ() {
+        let ids: std::collections::HashSet<String> = (0..100).map(|_| new_run_id()).collect();
+        assert_eq!(ids.len(), 100);
+        assert!(ids.iter().all(|id| id.len() == 32));
     }
 }

@@ -4,6 +4,7 @@
 mod catalogue;
 mod cli;
 mod errors;
+mod faults;
 mod fixtures;
 mod harness;
 mod lambda;

@@ -23,7 +23,8 @@
 //!   HeadObject (it only honours them on PutObject / CompleteMultipartUpload).
 //!   The harness wraps the file system in a thin delegating [`S3`]
 //!   implementation that adds those checks (412 `PreconditionFailed`,
-//!   304 `NotModified`), as real S3 does.
+//!   304 `NotModified`), as real S3 does. It also answers Complete/Abort of
+//!   an unknown upload id with 404 `NoSuchUpload` as S3 does (s3s-fs: 403).
 //!
 //! s3s-fs on-disk layout (read from the 0.14.1 sources, `src/fs.rs`), all
 //! internal files live directly in the root, next to the bucket directories:
@@ -59,7 +60,7 @@ use aws_sdk_s3::config::{
 };
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use futures::future::BoxFuture;
 use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper::http::{header, Extensions, HeaderMap, Method, Request, Response, StatusCode, Uri};
@@ -166,6 +167,13 @@ pub enum Fault {
         key: String,
         /// New content.
         body: Bytes,
+    },
+    /// Read at most `after_bytes` of the request body, then close the
+    /// connection without calling the server (the request is **not**
+    /// applied): a connection reset while uploading.
+    ResetRequest {
+        /// Request body bytes read before the reset.
+        after_bytes: usize,
     },
 }
 
@@ -477,6 +485,8 @@ fn classify(method: &Method, uri: &Uri, headers: &HeaderMap) -> Op {
 #[derive(Clone)]
 struct Store {
     fs: Arc<FileSystem>,
+    /// s3s-fs root (where `.upload-<id>.json` markers live).
+    root: PathBuf,
 }
 
 /// Request built by the harness itself (no HTTP, anonymous).
@@ -509,6 +519,18 @@ impl Store {
             .put_object(internal_request(Method::PUT, input))
             .await?;
         Ok(())
+    }
+
+    /// An unknown (completed, aborted, never created) upload id is 404
+    /// `NoSuchUpload` on S3; s3s-fs 0.14.1 answers 403 `AccessDenied`.
+    fn check_upload(&self, upload_id: &str) -> S3Result<()> {
+        if is_uuid(upload_id) && self.root.join(format!(".upload-{upload_id}.json")).exists() {
+            return Ok(());
+        }
+        Err(s3_error!(
+            NoSuchUpload,
+            "The specified multipart upload does not exist."
+        ))
     }
 
     /// Evaluate `If-Match` / `If-None-Match` against the stored ETag. A
@@ -583,6 +605,22 @@ macro_rules! store_s3_impl {
                     .await?;
                 self.fs.head_object(req).await
             }
+
+            async fn complete_multipart_upload(
+                &self,
+                req: S3Request<CompleteMultipartUploadInput>,
+            ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+                self.check_upload(&req.input.upload_id)?;
+                self.fs.complete_multipart_upload(req).await
+            }
+
+            async fn abort_multipart_upload(
+                &self,
+                req: S3Request<AbortMultipartUploadInput>,
+            ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+                self.check_upload(&req.input.upload_id)?;
+                self.fs.abort_multipart_upload(req).await
+            }
         }
     };
 }
@@ -603,8 +641,6 @@ store_s3_impl! {
     upload_part(UploadPartInput) -> UploadPartOutput;
     upload_part_copy(UploadPartCopyInput) -> UploadPartCopyOutput;
     list_parts(ListPartsInput) -> ListPartsOutput;
-    complete_multipart_upload(CompleteMultipartUploadInput) -> CompleteMultipartUploadOutput;
-    abort_multipart_upload(AbortMultipartUploadInput) -> AbortMultipartUploadOutput;
 }
 
 // ---------------------------------------------------------------------------
@@ -686,6 +722,18 @@ async fn drain<B: HttpBody>(body: B) {
     while let Some(frame) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
         if frame.is_err() {
             break;
+        }
+    }
+}
+
+/// Read about `limit` bytes of a body (whole frames), ignoring errors.
+async fn read_at_most<B: HttpBody>(body: B, limit: usize) {
+    let mut body = std::pin::pin!(body);
+    let mut read = 0;
+    while read < limit {
+        match std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+            Some(Ok(frame)) => read += frame.data_ref().map_or(0, |d| d.remaining()),
+            _ => break,
         }
     }
 }
@@ -792,6 +840,10 @@ impl Gateway {
             Some(Fault::Overwrite { bucket, key, body }) => {
                 self.store.overwrite(&bucket, &key, body).await?;
                 Ok(self.forward(req).await?.map(FaultBody::plain))
+            }
+            Some(Fault::ResetRequest { after_bytes }) => {
+                read_at_most(req.into_body(), after_bytes).await;
+                Err("injected fault: connection reset while reading the request".into())
             }
         }
     }
@@ -943,7 +995,10 @@ impl TestS3 {
         let dir = tempfile::tempdir().expect("create tempdir");
         let root = dir.path().canonicalize().expect("canonicalize tempdir");
         let fs = FileSystem::new(&root).expect("s3s-fs FileSystem::new");
-        let store = Store { fs: Arc::new(fs) };
+        let store = Store {
+            fs: Arc::new(fs),
+            root: root.clone(),
+        };
 
         let service = {
             let mut b = S3ServiceBuilder::new(store.clone());
