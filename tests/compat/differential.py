@@ -45,8 +45,11 @@ Documented semantic differences, each handled explicitly below (D1..D8):
      tested in Rust); the tokenizer and the header path share the grammar.
   D9 Magic numbers. We detect compression and refuse well-known binary formats by their first
      bytes (README, "Bad input"). Text that merely starts like a printable magic number (`ORC`,
-     `PAR1`, `GIF8`, `BZh9`) must still read as CSV, and the generator produces such starts;
-     `%PDF-` alone is refused as a PDF (documented), so it is never generated.
+     `PAR1`, `GIF8`, `BZh9`) must still read as CSV, and the generator produces such starts.
+     A printable magic followed, within the first 64 bytes, by a C0 control byte other than
+     tab/LF/CR (NUL, VT, FF...) or by invalid UTF-8 is taken for the binary file it looks like:
+     we must then exit 65 with "this looks like" (`binary_magic` below mirrors the rule of
+     src/decode/compression.rs). `%PDF-` alone is refused as a PDF, so it is never generated.
 
 Both parsers agree on the rest (checked here): LF, CRLF and CR endings, mixed; line breaks,
 delimiters and doubled quotes inside quotes; a quote inside an unquoted field (`a"b`) is literal;
@@ -160,6 +163,8 @@ def gen_regular(rng: random.Random) -> Case:
     text = "".join(text_parts)
     if rng.random() < 0.05:
         text = rng.choice(["\n", "\r\n", "\r"]) + text  # leading blank line
+    if text.startswith("\ufeff"):
+        nulls = None  # the first field starts with U+FEFF: read as a BOM and stripped (D2)
     if rng.random() < 0.06:
         text = rng.choice(TRICKY_STARTS) + text
         nulls = None  # the first field changed
@@ -273,10 +278,31 @@ def run_ours(binary: str, case: Case, ncols: int | None, tmp: Path, extra: list[
 # --------------------------------------------------------------------------------------------
 
 LINE_RE = re.compile(r"\bline (\d+)\b")
+PRINTABLE_MAGICS = (b"PAR1", b"GIF8", b"ORC")
+
+
+def binary_magic(data: bytes) -> bool:
+    """D9: whether we refuse the input as a binary file (printable magic + binary-looking bytes)."""
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    if not body.startswith(PRINTABLE_MAGICS):
+        return False
+    head = body[:64]
+    if any(b < 0x20 and b not in b"\t\n\r" for b in head):
+        return True
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.reason != "unexpected end of data"
+    return False
 
 
 def judge(binary: str, case: Case, tmp: Path, extra: list[str]) -> tuple[str, str]:
     """('agreed' | 'both_failed' | 'disagree', detail)."""
+    if binary_magic(case.data):  # D9
+        ours = run_ours(binary, case, 1, tmp, extra)
+        if ours.code != 65 or "this looks like" not in ours.stderr:
+            return "disagree", f"binary-looking magic: expected exit 65, got {ours.code}: {ours.stderr.strip()}"
+        return "both_failed", ""
     py = parse_python(case)
     if not py.ok:
         ours = run_ours(binary, case, None, tmp, extra)
