@@ -498,13 +498,13 @@ fn build_string(
         }
         offsets.push(data.len() as i32);
     }
-    if let Err(e) = std::str::from_utf8(&data) {
-        // Locate the field, apply the policy to it, and rebuild without the bad values.
-        let bad_at = e.valid_up_to();
-        let r = offsets
-            .partition_point(|&o| (o as usize) <= bad_at)
-            .saturating_sub(1);
-        return invalid_utf8(ctx, fields, c, outcome, r);
+    // The column is valid only if every field is: the bytes as a whole may be UTF-8 while a
+    // field boundary splits a character (fields "\xef\xbb" and "\xbfid" make a BOM).
+    let valid_utf8 = std::str::from_utf8(&data)
+        .is_ok_and(|text| offsets.iter().all(|&o| text.is_char_boundary(o as usize)));
+    if !valid_utf8 {
+        // Apply the policy to each bad field and rebuild without the bad values.
+        return invalid_utf8(ctx, fields, c, outcome);
     }
     let nulls = valid.finish();
     match StringArray::try_new(
@@ -513,7 +513,8 @@ fn build_string(
         nulls,
     ) {
         Ok(a) => Arc::new(a),
-        Err(e) => Arc::new(StringArray::from(vec![e.to_string()])),
+        // Not reached (checked above); the slow path builds a column of the right length.
+        Err(_) => invalid_utf8(ctx, fields, c, outcome),
     }
 }
 
@@ -523,7 +524,6 @@ fn invalid_utf8(
     fields: &FieldIndex<'_>,
     c: usize,
     outcome: &mut Outcome,
-    _first_bad: usize,
 ) -> ArrayRef {
     let tokens = fields.tokens;
     let n = tokens.records.len();
@@ -676,6 +676,29 @@ mod tests {
         let e = decode_chunk(&c, &ch, &mut t).unwrap_err();
         assert_eq!(e.record, 0, "{}", e.reason);
         assert!(e.reason.contains("UTF-8"), "{}", e.reason);
+    }
+
+    /// Found by the `decode` fuzz target: two invalid fields whose bytes together are UTF-8
+    /// (`"\xef\xbb"` then `"\xbfid"`) passed the whole-column check, the array could not be
+    /// built and the batch failed with an internal error instead of applying the policy.
+    #[test]
+    fn a_character_split_across_fields_is_invalid_utf8() {
+        let schema = r#"[{"name":"s","type":"utf8"}]"#;
+        let ch = Chunk {
+            seq: 0,
+            data: Bytes::from_static(b"ok\n\xef\xbb\n\xbfid\nend\n"),
+            base_byte: 0,
+            base_line: 0,
+        };
+        let mut t = Tokens::default();
+        let e = decode_chunk(&ctx(schema, OnError::Fail), &ch, &mut t).unwrap_err();
+        assert_eq!((e.record, e.column), (1, Some(0)), "{}", e.reason);
+        assert!(e.reason.contains("UTF-8"), "{}", e.reason);
+        let d = decode_chunk(&ctx(schema, OnError::Reject), &ch, &mut t).unwrap();
+        assert_eq!(d.rejects.len(), 2);
+        let s = d.batch.unwrap();
+        let s = s.column(0).as_string::<i32>();
+        assert_eq!((s.len(), s.value(0), s.value(1)), (2, "ok", "end"));
     }
 
     #[test]
