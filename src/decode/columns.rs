@@ -165,21 +165,45 @@ impl Outcome {
 }
 
 /// Decode one chunk: tokenize, check field counts, parse every column.
+///
+/// Under `--on-error fail` the error returned is the chunk's first bad record in input order,
+/// whatever the kind of fault, so that the error does not depend on where chunks are cut: a
+/// syntax error is reported only if the records before it are clean, and a ragged record does
+/// not hide a bad value in an earlier record.
 pub fn decode_chunk(
     ctx: &DecodeContext,
     chunk: &Chunk,
     tokens: &mut Tokens,
 ) -> Result<Decoded, ChunkError> {
-    ctx.tokenizer
-        .tokenize(&chunk.data, tokens)
-        .map_err(|e| ChunkError {
+    if let Err(e) = ctx.tokenizer.tokenize(&chunk.data, tokens) {
+        // Check the whole records before the faulty one first.
+        let whole = (e.record as usize).min(tokens.records.len());
+        let fields = tokens
+            .records
+            .get(whole)
+            .map_or(tokens.field_ends.len(), |r| r.first_field as usize);
+        tokens.records.truncate(whole);
+        tokens.field_ends.truncate(fields);
+        tokens.quoted.truncate(fields);
+        decode_tokens(ctx, chunk, tokens)?;
+        return Err(ChunkError {
             record: e.record,
             line: e.line,
             byte: e.byte,
             column: None,
             value: None,
             reason: e.reason.to_string(),
-        })?;
+        });
+    }
+    decode_tokens(ctx, chunk, tokens)
+}
+
+/// The part of [`decode_chunk`] after tokenizing.
+fn decode_tokens(
+    ctx: &DecodeContext,
+    chunk: &Chunk,
+    tokens: &Tokens,
+) -> Result<Decoded, ChunkError> {
     let n = tokens.records.len();
     let ncols = ctx.columns.len();
     let mut outcome = Outcome {
@@ -211,9 +235,7 @@ pub fn decode_chunk(
             }
         }
     }
-    if let Some(e) = outcome.first_error.take() {
-        return Err(e);
-    }
+    // No early return on a ragged record: a bad value in an earlier record comes first.
     let fields = FieldIndex {
         tokens,
         uniform,
@@ -476,8 +498,10 @@ fn build_string(
         }
         offsets.push(data.len() as i32);
     }
-    // Arrow validates the UTF-8 (and that every offset is a char boundary) once, here; on
-    // failure the slow path finds the bad field and applies the policy to it.
+    // Arrow validates once, here, that the bytes are UTF-8 and that every offset is a char
+    // boundary (the bytes as a whole may be UTF-8 while a field boundary splits a character:
+    // fields "\xef\xbb" and "\xbfid" make a BOM). On failure the slow path checks each field,
+    // applies the policy to the bad ones and builds a column of the right length.
     let nulls = valid.finish();
     match StringArray::try_new(
         OffsetBuffer::new(ScalarBuffer::from(offsets)),
@@ -618,6 +642,58 @@ mod tests {
         assert_eq!(d.rejects.len(), 2);
         assert_eq!(&d.rejects[1].raw[..], b"3,c");
         assert_eq!((d.rejects[1].line, d.rejects[1].byte), (2, 12));
+    }
+
+    /// Found by the `decode` fuzz target: the error must be the first bad record whatever its
+    /// kind, or it depends on where the chunks are cut.
+    #[test]
+    fn fail_reports_the_first_bad_record_of_any_kind() {
+        let c = ctx(SCHEMA, OnError::Fail);
+        let mut t = Tokens::default();
+        // A bad value (record 0) before a ragged record (record 1).
+        let e = decode_chunk(&c, &chunk("x,a,1\n2,b\n"), &mut t).unwrap_err();
+        assert_eq!((e.record, e.column), (0, Some(0)), "{}", e.reason);
+        // A bad value (record 1) before a syntax error (record 2).
+        let e = decode_chunk(&c, &chunk("1,a,1\n2,b,x\n3,\"c\"d,1\n"), &mut t).unwrap_err();
+        assert_eq!((e.record, e.column), (1, Some(2)), "{}", e.reason);
+        // Clean records before the syntax error: the syntax error.
+        let e = decode_chunk(&c, &chunk("1,a,1\n3,\"c\"d,1\n"), &mut t).unwrap_err();
+        assert_eq!((e.record, e.column), (1, None));
+        assert!(e.reason.contains("after a closing quote"), "{}", e.reason);
+        // Invalid UTF-8 (record 0) before a ragged record (record 1), as the fuzzer found it.
+        let c = ctx(r#"[{"name":"s","type":"utf8"}]"#, OnError::Fail);
+        let ch = Chunk {
+            seq: 0,
+            data: Bytes::from_static(b"a\xacb\n3,z\n"),
+            base_byte: 0,
+            base_line: 0,
+        };
+        let e = decode_chunk(&c, &ch, &mut t).unwrap_err();
+        assert_eq!(e.record, 0, "{}", e.reason);
+        assert!(e.reason.contains("UTF-8"), "{}", e.reason);
+    }
+
+    /// Found by the `decode` fuzz target: two invalid fields whose bytes together are UTF-8
+    /// (`"\xef\xbb"` then `"\xbfid"`) passed the whole-column check, the array could not be
+    /// built and the batch failed with an internal error instead of applying the policy.
+    #[test]
+    fn a_character_split_across_fields_is_invalid_utf8() {
+        let schema = r#"[{"name":"s","type":"utf8"}]"#;
+        let ch = Chunk {
+            seq: 0,
+            data: Bytes::from_static(b"ok\n\xef\xbb\n\xbfid\nend\n"),
+            base_byte: 0,
+            base_line: 0,
+        };
+        let mut t = Tokens::default();
+        let e = decode_chunk(&ctx(schema, OnError::Fail), &ch, &mut t).unwrap_err();
+        assert_eq!((e.record, e.column), (1, Some(0)), "{}", e.reason);
+        assert!(e.reason.contains("UTF-8"), "{}", e.reason);
+        let d = decode_chunk(&ctx(schema, OnError::Reject), &ch, &mut t).unwrap();
+        assert_eq!(d.rejects.len(), 2);
+        let s = d.batch.unwrap();
+        let s = s.column(0).as_string::<i32>();
+        assert_eq!((s.len(), s.value(0), s.value(1)), (2, "ok", "end"));
     }
 
     #[test]
