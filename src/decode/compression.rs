@@ -183,7 +183,7 @@ pub fn binary_format(prefix: &[u8]) -> Option<&'static str> {
     }
     // A NUL byte in the header line: binary data, or UTF-16 without a BOM. (NUL bytes inside
     // later fields are data and are kept.)
-    let first_line = &prefix[..memchr::memchr(b'\n', prefix).unwrap_or(prefix.len())];
+    let first_line = &prefix[..memchr::memchr2(b'\n', b'\r', prefix).unwrap_or(prefix.len())];
     memchr::memchr(0, first_line).map(|_| "binary data (a NUL byte in the first line)")
 }
 

@@ -50,11 +50,14 @@ Documented semantic differences, each handled explicitly below (D1..D8):
      tab/LF/CR (NUL, VT, FF...) or by invalid UTF-8 is taken for the binary file it looks like:
      we must then exit 65 with "this looks like" (`binary_magic` below mirrors the rule of
      src/decode/compression.rs). `%PDF-` alone is refused as a PDF, so it is never generated.
+  D10 A NUL byte in the first line (before the first CR or LF, after a BOM) makes us refuse the
+     input as "binary data" (binary files, UTF-16 without a BOM); Python reads it. We must exit
+     65 with "binary data". NUL bytes in later lines are ordinary characters for both.
 
 Both parsers agree on the rest (checked here): LF, CRLF and CR endings, mixed; line breaks,
 delimiters and doubled quotes inside quotes; a quote inside an unquoted field (`a"b`) is literal;
 text after a closing quote (`"a"b`, `"a" `) is an error; an unterminated quote at end of input is
-an error; NUL bytes are ordinary characters; U+2028, U+0085, VT and FF are not line breaks.
+an error; NUL bytes after the first line are ordinary characters; U+2028, U+0085, VT and FF are not line breaks.
 
 The last line is `differential: N cases, A agreed, B both failed, D disagreements`; the exit
 status is 1 on any disagreement.
@@ -296,8 +299,20 @@ def binary_magic(data: bytes) -> bool:
     return False
 
 
+def nul_in_first_line(data: bytes) -> bool:
+    """D10: whether we refuse the input as binary data (a NUL before the first line break)."""
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    first = re.split(rb"[\r\n]", body, maxsplit=1)[0]
+    return b"\x00" in first
+
+
 def judge(binary: str, case: Case, tmp: Path, extra: list[str]) -> tuple[str, str]:
     """('agreed' | 'both_failed' | 'disagree', detail)."""
+    if nul_in_first_line(case.data) and not binary_magic(case.data):  # D10
+        ours = run_ours(binary, case, 1, tmp, extra)
+        if ours.code != 65 or "binary data" not in ours.stderr:
+            return "disagree", f"NUL in the first line: expected exit 65, got {ours.code}: {ours.stderr.strip()}"
+        return "both_failed", ""
     if binary_magic(case.data):  # D9
         ours = run_ours(binary, case, 1, tmp, extra)
         if ours.code != 65 or "this looks like" not in ours.stderr:
