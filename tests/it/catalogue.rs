@@ -5,7 +5,7 @@ use std::io::Write;
 
 use s3_csv2parquet::{ConvertOptions, ErrorKind, OnError};
 
-use crate::harness::{convert_mem_pieces, convert_ok, dump, read_parquet};
+use crate::harness::{convert_mem_pieces, convert_ok, dump, gzip, read_parquet};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_columns() {
@@ -68,12 +68,6 @@ async fn nul_bytes() {
     )
     .await;
     assert!(r.unwrap_err().to_string().contains("UTF-16"));
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
 }
 
 #[tokio::test]

@@ -1,12 +1,10 @@
 //! Bad input: clear errors that say what and where, and nothing published.
 
-use std::io::Write;
-
 use s3_csv2parquet::sink::FileSink;
 use s3_csv2parquet::source::MemorySource;
 use s3_csv2parquet::{ConvertOptions, Converter, ErrorKind, OnError};
 
-use crate::harness::{convert_mem_pieces, convert_ok, dir_entries, dump, kv_metadata};
+use crate::harness::{convert_mem_pieces, convert_ok, dir_entries, dump, gzip, kv_metadata};
 
 #[tokio::test]
 async fn bad_value_names_position_column_and_value() {
@@ -118,12 +116,6 @@ async fn empty_header_only_and_not_csv() {
     let err = r.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::BadInput);
     assert!(err.to_string().contains("Parquet file, not CSV"), "{err}");
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
 }
 
 #[tokio::test]

@@ -133,3 +133,11 @@ pub fn dir_entries(dir: &std::path::Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// Gzip `data` (one member, fast level).
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}

@@ -11,7 +11,7 @@ use s3_csv2parquet::lambda::config::LambdaConfig;
 use s3_csv2parquet::lambda::handler::Handler;
 use serde_json::{json, Value};
 
-use crate::harness::{bin, dump};
+use crate::harness::{bin, dump, gzip};
 use crate::s3_server::{Fault, Op, Rule, TestS3, ACCESS_KEY, REGION, SECRET_KEY};
 
 const BUCKET: &str = "data";
@@ -82,13 +82,6 @@ async fn converts_then_skips_the_duplicate() {
         .unwrap();
     assert_eq!(r["results"][0]["outcome"], "skipped");
     assert_eq!(r["results"][1]["outcome"], "skipped");
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
