@@ -198,7 +198,18 @@ async fn get_into(pin: &Pin, range: Range<u64>, buf: &mut BytesMut) -> Result<()
             });
         }
     };
+    // A different ETag or total size means the object was replaced since HeadObject: a server
+    // may check If-Match and read the file as two steps, so a replacement between them shows up
+    // here rather than as 412.
+    if let (None, Some(want), Some(got)) = (&pin.version_id, &pin.etag, out.e_tag()) {
+        if want != got {
+            return Err(Attempt::Fatal(changed(pin)));
+        }
+    }
     let expected = format!("bytes {}-{}/{}", range.start, range.end - 1, pin.size);
+    if content_range_total(out.content_range()).is_some_and(|total| total != pin.size) {
+        return Err(Attempt::Fatal(changed(pin)));
+    }
     if out.content_range() != Some(expected.as_str()) {
         return Err(Attempt::Fatal(Error::Store {
             step,
@@ -210,11 +221,6 @@ async fn get_into(pin: &Pin, range: Range<u64>, buf: &mut BytesMut) -> Result<()
             retryable: false,
             kind: ErrorKind::Io,
         }));
-    }
-    if let (None, Some(want), Some(got)) = (&pin.version_id, &pin.etag, out.e_tag()) {
-        if want != got {
-            return Err(Attempt::Fatal(changed(pin)));
-        }
     }
     let mut body = out.body;
     let start_len = buf.len();
@@ -261,6 +267,11 @@ async fn get_into(pin: &Pin, range: Range<u64>, buf: &mut BytesMut) -> Result<()
     Ok(())
 }
 
+/// The total size in a `Content-Range: bytes a-b/total` header, when it names one.
+fn content_range_total(header: Option<&str>) -> Option<u64> {
+    header?.rsplit_once('/')?.1.parse().ok()
+}
+
 fn changed(pin: &Pin) -> Error {
     Error::Store {
         step: "GetObject".into(),
@@ -271,5 +282,22 @@ fn changed(pin: &Pin) -> Error {
         ),
         retryable: true,
         kind: ErrorKind::Io,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_range_total;
+
+    #[test]
+    fn content_range_total_is_parsed() {
+        assert_eq!(content_range_total(Some("bytes 0-3/4")), Some(4));
+        assert_eq!(
+            content_range_total(Some("bytes 0-1048575/4194316")),
+            Some(4_194_316)
+        );
+        assert_eq!(content_range_total(Some("bytes 0-3/*")), None);
+        assert_eq!(content_range_total(Some("garbage")), None);
+        assert_eq!(content_range_total(None), None);
     }
 }
