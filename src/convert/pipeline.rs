@@ -305,12 +305,25 @@ thread_local! {
     static SCRATCH: RefCell<Tokens> = RefCell::new(Tokens::default());
 }
 
-/// Decode jobs on the pool, results re-ordered and handed to `Ordered`.
+/// What the decode jobs and the encoder thread report to the chunking thread.
+enum Event {
+    /// A chunk was decoded (in any order).
+    Decoded(ChunkResult),
+    /// The encoder thread took one chunk's result: encoded, or failed.
+    Encoded(Result<()>),
+}
+
+/// Decode jobs on the pool, results re-ordered and handed to the encoder thread.
+///
+/// A chunk counts as in flight from its submission until the encoder has taken it, so
+/// decoded-but-unencoded batches stay within `max_in_flight` while chunking, decoding and
+/// encoding overlap.
 struct Workers {
     pool: Arc<rayon::ThreadPool>,
     ctx: Arc<DecodeContext>,
-    tx: std::sync::mpsc::Sender<ChunkResult>,
-    rx: std::sync::mpsc::Receiver<ChunkResult>,
+    tx: std::sync::mpsc::Sender<Event>,
+    rx: std::sync::mpsc::Receiver<Event>,
+    to_encoder: std::sync::mpsc::Sender<ChunkResult>,
     waiting: BTreeMap<u64, ChunkResult>,
     next_seq: u64,
     in_flight: usize,
@@ -318,9 +331,9 @@ struct Workers {
 }
 
 impl Workers {
-    fn submit(&mut self, chunk: Chunk, sink: &mut Ordered) -> Result<()> {
+    fn submit(&mut self, chunk: Chunk) -> Result<()> {
         while self.in_flight >= self.max_in_flight {
-            self.wait_one(sink)?;
+            self.wait_one()?;
         }
         let ctx = Arc::clone(&self.ctx);
         let tx = self.tx.clone();
@@ -332,31 +345,61 @@ impl Workers {
                 base_byte: chunk.base_byte,
             };
             let result = SCRATCH.with(|t| decode_chunk(&ctx, &chunk, &mut t.borrow_mut()));
-            let _ = tx.send((meta, result));
+            let _ = tx.send(Event::Decoded((meta, result)));
         });
         Ok(())
     }
 
-    fn wait_one(&mut self, sink: &mut Ordered) -> Result<()> {
-        let (meta, result) = self
+    fn wait_one(&mut self) -> Result<()> {
+        let event = self
             .rx
             .recv()
             .map_err(|_| Error::Internal("decode worker vanished".into()))?;
-        self.waiting.insert(meta.seq, (meta, result));
-        while let Some((meta, result)) = self.waiting.remove(&self.next_seq) {
-            self.in_flight -= 1;
-            self.next_seq += 1;
-            sink.accept(meta, result)?;
+        match event {
+            Event::Decoded((meta, result)) => {
+                self.waiting.insert(meta.seq, (meta, result));
+                while let Some(next) = self.waiting.remove(&self.next_seq) {
+                    self.next_seq += 1;
+                    // A closed channel means the encoder stopped on an error, which is already
+                    // queued as an `Encoded(Err)` event.
+                    let _ = self.to_encoder.send(next);
+                }
+                Ok(())
+            }
+            Event::Encoded(result) => {
+                self.in_flight -= 1;
+                result
+            }
         }
-        Ok(())
     }
 
-    fn drain(&mut self, sink: &mut Ordered) -> Result<()> {
+    fn drain(&mut self) -> Result<()> {
         while self.in_flight > 0 {
-            self.wait_one(sink)?;
+            self.wait_one()?;
         }
         Ok(())
     }
+}
+
+/// The encoder thread: takes decoded chunks in order until the channel closes or one fails.
+fn encode_in_order(
+    mut ordered: Ordered,
+    chunks: std::sync::mpsc::Receiver<ChunkResult>,
+    events: std::sync::mpsc::Sender<Event>,
+) -> Ordered {
+    for (meta, result) in chunks {
+        // A panic in the Parquet writer must not leave the chunking thread waiting forever.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ordered.accept(meta, result)
+        }))
+        .unwrap_or_else(|_| Err(Error::Internal("the Parquet encoder panicked".into())));
+        let failed = result.is_err();
+        let _ = events.send(Event::Encoded(result));
+        if failed {
+            break;
+        }
+    }
+    ordered
 }
 
 /// Everything the CPU thread needs.
@@ -406,7 +449,7 @@ pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, mut prepared: Prepared) 
         &output_location,
         Arc::clone(&pool),
     )?;
-    let mut ordered = Ordered {
+    let ordered = Ordered {
         encoder,
         rejects: rejects.map(|tx| RejectWriter::new(PartWriter::new(budget.part_bytes, tx))),
         names: ctx.names.clone(),
@@ -415,11 +458,13 @@ pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, mut prepared: Prepared) 
         progress,
     };
     let (tx, rx) = std::sync::mpsc::channel();
+    let (to_encoder, encoder_rx) = std::sync::mpsc::channel();
     let mut workers = Workers {
         pool,
         ctx,
-        tx,
+        tx: tx.clone(),
         rx,
+        to_encoder,
         waiting: BTreeMap::new(),
         next_seq: 0,
         in_flight: 0,
@@ -432,31 +477,50 @@ pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, mut prepared: Prepared) 
         prepared.base_byte,
         prepared.base_line,
     );
-    let mut ready = Vec::new();
-    chunker
-        .push(&std::mem::take(&mut prepared.rest), &mut ready)
-        .map_err(|e| too_long(&location, e))?;
-    loop {
-        for chunk in ready.drain(..) {
-            workers.submit(chunk, &mut ordered)?;
-        }
-        match blocks.next()? {
-            Some(block) => chunker
-                .push(&block, &mut ready)
-                .map_err(|e| too_long(&location, e))?,
-            None => break,
-        }
-    }
-    if let Some(last) = chunker.finish() {
-        workers.submit(last, &mut ordered)?;
-    }
-    workers.drain(&mut ordered)?;
-    let Ordered {
+    let (chunked, ordered) = std::thread::scope(|scope| {
+        let encoder = std::thread::Builder::new()
+            .name("csv2pq-encoder".into())
+            .spawn_scoped(scope, move || encode_in_order(ordered, encoder_rx, tx))
+            .map_err(|e| Error::Internal(format!("starting the encoder thread: {e}")));
+        let encoder = match encoder {
+            Ok(handle) => handle,
+            Err(e) => return (Err(e), None),
+        };
+        let chunked = (|| {
+            let mut ready = Vec::new();
+            chunker
+                .push(&std::mem::take(&mut prepared.rest), &mut ready)
+                .map_err(|e| too_long(&location, e))?;
+            loop {
+                for chunk in ready.drain(..) {
+                    workers.submit(chunk)?;
+                }
+                match blocks.next()? {
+                    Some(block) => chunker
+                        .push(&block, &mut ready)
+                        .map_err(|e| too_long(&location, e))?,
+                    None => break,
+                }
+            }
+            if let Some(last) = chunker.finish() {
+                workers.submit(last)?;
+            }
+            workers.drain()
+        })();
+        // Closing the channel ends the encoder thread (it also stops on its first error).
+        drop(workers);
+        (chunked, encoder.join().ok())
+    });
+    chunked?;
+    let Some(Ordered {
         encoder,
         rejects,
         mut outcome,
         ..
-    } = ordered;
+    }) = ordered
+    else {
+        return Err(Error::Internal("the encoder thread panicked".into()));
+    };
     outcome.row_groups = encoder.row_groups() + usize::from(encoder.rows_in_group() > 0);
     // A restarted (widened) conversion says so itself.
     if !metadata.iter().any(|(k, _)| k == "csv2parquet.schema") {
