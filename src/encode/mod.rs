@@ -18,17 +18,25 @@ use parquet::basic::{GzipLevel, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
 use crate::config::Compression;
 use crate::error::{Error, Result};
 
+mod dictionary;
 mod parts;
+
+pub use dictionary::Cardinality;
 
 pub use parts::PartWriter;
 
-/// Writer properties for a codec: statistics and page index on, dictionary with fallback.
-pub fn writer_properties(compression: Compression) -> Result<WriterProperties> {
+/// Writer properties for a codec: statistics and page index on, dictionary with fallback,
+/// except for `plain_columns` (see [`Cardinality`]).
+pub fn writer_properties(
+    compression: Compression,
+    plain_columns: &[String],
+) -> Result<WriterProperties> {
     let codec = match compression {
         Compression::Zstd(level) => parquet::basic::Compression::ZSTD(
             ZstdLevel::try_new(level)
@@ -42,12 +50,15 @@ pub fn writer_properties(compression: Compression) -> Result<WriterProperties> {
         ),
         Compression::None => parquet::basic::Compression::UNCOMPRESSED,
     };
-    Ok(WriterProperties::builder()
+    let mut builder = WriterProperties::builder()
         .set_compression(codec)
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_dictionary_enabled(true)
-        .set_created_by(format!("csv2parquet version {}", env!("CARGO_PKG_VERSION")))
-        .build())
+        .set_created_by(format!("csv2parquet version {}", env!("CARGO_PKG_VERSION")));
+    for name in plain_columns {
+        builder = builder.set_column_dictionary_enabled(ColumnPath::new(vec![name.clone()]), false);
+    }
+    Ok(builder.build())
 }
 
 /// Streams batches into a Parquet file, one row group at a time.
