@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use s3_csv2parquet::config::{
-    Compression, ConvertOptions, Dialect, InputCompression, MemoryBudget, OnError, MIB,
+    Compression, ConvertOptions, Dialect, Encoding, InputCompression, InvalidUtf8, MemoryBudget,
+    OnError, SamplePositions, MIB,
 };
 use s3_csv2parquet::error::error_chain;
 use s3_csv2parquet::location::Location;
@@ -142,6 +143,18 @@ struct CsvArgs {
     /// Input compression: auto (magic bytes), none, gzip, zstd, bzip2, xz.
     #[arg(long, default_value = "auto")]
     input_compression: String,
+    /// Character encoding of the input: utf8, latin1 (ISO-8859-1) or windows-1252 (the last two
+    /// are transcoded to UTF-8; error byte offsets then count UTF-8 bytes).
+    #[arg(long, default_value = "utf8")]
+    encoding: String,
+    /// Invalid UTF-8 in a string value: fail (a bad value, see --on-error) or replace (with
+    /// U+FFFD, counted in the summary).
+    #[arg(long, default_value = "fail", value_name = "fail|replace")]
+    invalid_utf8: String,
+    /// Where inference samples a seekable, uncompressed input: head, or spread (also a range
+    /// from the middle and one from the end, when the input is over 4x --infer-bytes).
+    #[arg(long, default_value = "spread", value_name = "head|spread")]
+    sample_positions: String,
     /// Memory budget every buffer is sized from (e.g. 256MiB, 1GiB).
     #[arg(long, default_value = "256MiB", value_parser = parse_size)]
     memory_limit: usize,
@@ -332,6 +345,9 @@ fn options(csv: &CsvArgs) -> Result<ConvertOptions, Error> {
     o.infer_bytes = csv.infer_bytes;
     o.schema = schema;
     o.input_compression = csv.input_compression.parse::<InputCompression>()?;
+    o.encoding = csv.encoding.parse::<Encoding>()?;
+    o.invalid_utf8 = csv.invalid_utf8.parse::<InvalidUtf8>()?;
+    o.sample_positions = csv.sample_positions.parse::<SamplePositions>()?;
     o.memory_limit = csv.memory_limit;
     o.workers = csv.workers;
     o.chunk_bytes = csv.chunk_bytes;
