@@ -232,8 +232,9 @@ async fn start_reading(
     let reader = tokio::spawn(read::read_blocks(
         stream,
         codec,
+        options.encoding,
         info.location.clone(),
-        budget.block_bytes,
+        budget.read_block_bytes(options.encoding),
         tx,
         progress,
         cancel.clone(),
