@@ -61,6 +61,8 @@ pub struct ConvertReport {
     pub rejected: u64,
     /// Values stored as null because they did not parse (`--on-error null`).
     pub nulled: u64,
+    /// String values whose invalid UTF-8 was replaced with U+FFFD (`--invalid-utf8 replace`).
+    pub utf8_replaced: u64,
     /// Bytes read from the source.
     pub bytes_in: u64,
     /// Bytes after decompression.
@@ -522,6 +524,7 @@ impl Converter {
             rows: outcome.rows,
             rejected: outcome.rejected,
             nulled: outcome.nulled,
+            utf8_replaced: outcome.utf8_replaced,
             bytes_in: self
                 .progress
                 .bytes_in

@@ -232,6 +232,7 @@ pub(crate) struct Outcome {
     pub records: u64,
     pub rejected: u64,
     pub nulled: u64,
+    pub utf8_replaced: u64,
     pub row_groups: usize,
     pub bytes_out: u64,
     pub rejects_bytes: u64,
@@ -281,6 +282,7 @@ impl Ordered {
         }
         self.outcome.records += decoded.records;
         self.outcome.nulled += decoded.nulled;
+        self.outcome.utf8_replaced += decoded.utf8_replaced;
         if let Some(batch) = decoded.batch {
             self.outcome.rows += batch.num_rows() as u64;
             self.progress
@@ -391,12 +393,15 @@ pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, mut prepared: Prepared) 
             .build()
             .map_err(|e| Error::Internal(format!("starting the worker pool: {e}")))?,
     );
-    let ctx = Arc::new(DecodeContext::new(
-        &prepared.schema,
-        &options.null_values,
-        options.on_error,
-        Tokenizer::new(&options.dialect),
-    ));
+    let ctx = Arc::new(
+        DecodeContext::new(
+            &prepared.schema,
+            &options.null_values,
+            options.on_error,
+            Tokenizer::new(&options.dialect),
+        )
+        .with_invalid_utf8(options.invalid_utf8),
+    );
     let encoder = ParquetEncoder::new(
         PartWriter::new(budget.part_bytes, parts),
         prepared.schema.arrow_schema(),
@@ -472,6 +477,10 @@ pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, mut prepared: Prepared) 
             outcome.rejected.to_string(),
         ),
         ("csv2parquet.nulled".to_string(), outcome.nulled.to_string()),
+        (
+            "csv2parquet.utf8_replaced".to_string(),
+            outcome.utf8_replaced.to_string(),
+        ),
     ]);
     let out = encoder.finish(metadata)?;
     let werr = |source| Error::Write {

@@ -589,12 +589,13 @@ async fn convert(
         }
     } else if !out.quiet {
         eprintln!(
-            "csv2parquet: {} -> {}: {} rows{}{}{}, {:.1} MiB -> {:.1} MiB, {} row group(s), {:.2} s, {:.1} MiB/s, peak RSS {} MiB",
+            "csv2parquet: {} -> {}: {} rows{}{}{}{}, {:.1} MiB -> {:.1} MiB, {} row group(s), {:.2} s, {:.1} MiB/s, peak RSS {} MiB",
             report.input,
             report.output,
             report.rows,
             if report.rejected > 0 { format!(", {} rejected (see {})", report.rejected, report.rejects.clone().unwrap_or_default()) } else { String::new() },
             if report.nulled > 0 { format!(", {} bad values stored as null", report.nulled) } else { String::new() },
+            if report.utf8_replaced > 0 { format!(", {} values with invalid UTF-8 replaced", report.utf8_replaced) } else { String::new() },
             report.widened.iter().map(|w| format!(", widened {:?} from {} to {} (line {})", w.column, w.from, w.to, w.line)).collect::<String>(),
             report.bytes_decompressed as f64 / MIB as f64,
             report.bytes_out as f64 / MIB as f64,
