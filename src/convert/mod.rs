@@ -26,6 +26,7 @@ use crate::source::{ByteSource, SourceInfo};
 mod pipeline;
 mod read;
 mod rejects;
+mod sample;
 
 /// Live counters, readable while a conversion runs (progress bars).
 #[derive(Debug, Default)]
@@ -190,7 +191,7 @@ pub async fn infer_schema(
     let budget = options.validate()?;
     let info = source.head().await?;
     let cancel = CancellationToken::new();
-    let (_codec, mut blocks, reader) = start_reading(
+    let (codec, mut blocks, reader) = start_reading(
         source,
         &info,
         options,
@@ -199,10 +200,11 @@ pub async fn infer_schema(
         cancel.clone(),
     )
     .await?;
+    let samples = sample::read_samples(source, &info, codec, options).await;
     let opts = options.clone();
     let location = info.location.clone();
     let result = tokio::task::spawn_blocking(move || {
-        pipeline::prepare(&mut blocks, &opts, &budget, &location)
+        pipeline::prepare(&mut blocks, &opts, &budget, &location, samples)
     })
     .await
     .map_err(|e| Error::Internal(format!("schema task failed: {e}")))?;
@@ -438,10 +440,16 @@ impl Converter {
             rejects: rej_tx,
             progress: Arc::clone(&self.progress),
         };
+        // Best effort and bounded (two small ranges); a cancellation leaves them out and the
+        // pipeline then stops on it.
+        let samples = tokio::select! {
+            s = sample::read_samples(source, &info, codec, &self.options) => s,
+            () = cancel.cancelled() => Vec::new(),
+        };
         let opts = self.options.clone();
         let location = info.location.clone();
         let cpu = tokio::task::spawn_blocking(move || {
-            let prepared = pipeline::prepare(&mut blocks, &opts, &budget, &location)?;
+            let prepared = pipeline::prepare(&mut blocks, &opts, &budget, &location, samples)?;
             if let Some(cell) = &schema_used {
                 if let Ok(mut used) = cell.lock() {
                     *used = Some(prepared.schema.clone());

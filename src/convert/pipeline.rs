@@ -74,12 +74,14 @@ fn too_long(location: &str, e: RecordTooLong) -> Error {
     }
 }
 
-/// Read the sample, handle BOM and header, infer and resolve the schema.
+/// Read the sample, handle BOM and header, infer (from the head and the `samples` of other
+/// positions, dropped once used) and resolve the schema.
 pub(crate) fn prepare(
     blocks: &mut Blocks,
     options: &ConvertOptions,
     budget: &MemoryBudget,
     location: &str,
+    samples: Vec<super::sample::Sample>,
 ) -> Result<Prepared> {
     let dialect = &options.dialect;
     let mut head = BytesMut::new();
@@ -177,6 +179,7 @@ pub(crate) fn prepare(
     let end = tokens.records.len().min(first_data + options.infer_records);
     let mut inferrer = Inferrer::new(ncols, &options.null_values);
     inferrer.add(&tokens, first_data..end);
+    super::sample::add_samples(&mut inferrer, samples, options, ncols);
     let (schema, source) = schema::resolve(
         &names,
         options.schema.as_ref(),
