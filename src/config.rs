@@ -252,6 +252,110 @@ impl std::str::FromStr for InputCompression {
     }
 }
 
+/// Character encoding of the input text. Everything but UTF-8 is transcoded to UTF-8 in the
+/// reading stage, block by block (after decompression, before the chunker); both other encodings
+/// are single-byte, so no state crosses a block boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoding {
+    /// UTF-8 (validated per string value; see [`InvalidUtf8`]).
+    #[default]
+    Utf8,
+    /// ISO-8859-1: every byte is the code point of the same value.
+    Latin1,
+    /// Windows-1252: Latin-1 with printable characters (`€`, `‘`, `™`, ...) in 0x80..=0x9F.
+    #[serde(rename = "windows-1252")]
+    Windows1252,
+}
+
+impl Encoding {
+    /// The most a block grows when transcoded to UTF-8 (bytes out per byte in).
+    pub fn max_growth(self) -> usize {
+        match self {
+            Encoding::Utf8 => 1,
+            Encoding::Latin1 => 2,
+            // U+20AC and the other 0x80..=0x9F characters above U+07FF take 3 bytes.
+            Encoding::Windows1252 => 3,
+        }
+    }
+
+    /// Name as used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "utf8",
+            Encoding::Latin1 => "latin1",
+            Encoding::Windows1252 => "windows-1252",
+        }
+    }
+}
+
+impl std::str::FromStr for Encoding {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().replace('_', "-").as_str() {
+            "utf8" | "utf-8" => Ok(Encoding::Utf8),
+            "latin1" | "latin-1" | "iso-8859-1" | "iso8859-1" => Ok(Encoding::Latin1),
+            "windows-1252" | "cp1252" => Ok(Encoding::Windows1252),
+            _ => Err(Error::config(
+                "--encoding",
+                format!("{s:?}: expected utf8, latin1 or windows-1252"),
+            )),
+        }
+    }
+}
+
+/// What to do with a string value that is not valid UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InvalidUtf8 {
+    /// A bad value: handled by [`OnError`] (by default an error naming its position).
+    #[default]
+    Fail,
+    /// Replace each invalid sequence with U+FFFD (as `String::from_utf8_lossy`) and count the
+    /// values changed.
+    Replace,
+}
+
+impl std::str::FromStr for InvalidUtf8 {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "fail" => Ok(InvalidUtf8::Fail),
+            "replace" => Ok(InvalidUtf8::Replace),
+            _ => Err(Error::config(
+                "--invalid-utf8",
+                format!("{s:?}: expected fail or replace"),
+            )),
+        }
+    }
+}
+
+/// Where schema inference samples a seekable input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SamplePositions {
+    /// The head only.
+    Head,
+    /// The head, and (when the input is uncompressed, its size is known and it is larger than
+    /// four head samples) a range from the middle and one from the tail.
+    #[default]
+    Spread,
+}
+
+impl std::str::FromStr for SamplePositions {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "head" => Ok(SamplePositions::Head),
+            "spread" => Ok(SamplePositions::Spread),
+            _ => Err(Error::config(
+                "--sample-positions",
+                format!("{s:?}: expected head or spread"),
+            )),
+        }
+    }
+}
+
 /// Every option of a conversion. Build with `ConvertOptions::default()` and the `with_*` methods.
 #[derive(Debug, Clone)]
 pub struct ConvertOptions {
@@ -286,6 +390,12 @@ pub struct ConvertOptions {
     pub block_bytes: Option<usize>,
     /// Output part size (multipart upload parts; default planned from the input size).
     pub part_bytes: Option<usize>,
+    /// Character encoding of the input.
+    pub encoding: Encoding,
+    /// Invalid UTF-8 in string values: a bad value, or replaced with U+FFFD.
+    pub invalid_utf8: InvalidUtf8,
+    /// Where the inference sample comes from.
+    pub sample_positions: SamplePositions,
 }
 
 impl Default for ConvertOptions {
@@ -306,6 +416,9 @@ impl Default for ConvertOptions {
             chunk_bytes: None,
             block_bytes: None,
             part_bytes: None,
+            encoding: Encoding::Utf8,
+            invalid_utf8: InvalidUtf8::Fail,
+            sample_positions: SamplePositions::Spread,
         }
     }
 }
@@ -450,6 +563,14 @@ pub struct MemoryBudget {
 }
 
 impl MemoryBudget {
+    /// Input bytes per read block: a transcoded block grows by up to
+    /// [`Encoding::max_growth`], so the reading stage reads that much less per block and a block
+    /// in the read-ahead channel never exceeds `block_bytes` (the read-ahead budget holds for
+    /// every encoding).
+    pub fn read_block_bytes(&self, encoding: Encoding) -> usize {
+        (self.block_bytes / encoding.max_growth()).max(1)
+    }
+
     /// Split `limit` between the stages (see the README's memory table).
     pub fn derive(limit: usize, workers: usize, row_group_bytes: Option<usize>) -> Self {
         let workers = workers.max(1);
@@ -489,6 +610,54 @@ mod tests {
             + b.row_group_bytes * 2
             + b.part_bytes * (b.parts_in_flight + 2);
         assert!(worst <= b.limit, "{worst} > {}", b.limit);
+    }
+
+    #[test]
+    fn transcoded_blocks_stay_within_the_block_size() {
+        let b = ConvertOptions::default().validate().unwrap();
+        for e in [Encoding::Utf8, Encoding::Latin1, Encoding::Windows1252] {
+            assert!(
+                b.read_block_bytes(e) * e.max_growth() <= b.block_bytes,
+                "{e:?}"
+            );
+            assert!(b.read_block_bytes(e) >= b.block_bytes / 3);
+        }
+        assert_eq!(b.read_block_bytes(Encoding::Utf8), b.block_bytes);
+    }
+
+    #[test]
+    fn encoding_and_sampling_options_parse() {
+        assert_eq!("latin1".parse::<Encoding>().unwrap(), Encoding::Latin1);
+        assert_eq!("ISO-8859-1".parse::<Encoding>().unwrap(), Encoding::Latin1);
+        assert_eq!(
+            "windows-1252".parse::<Encoding>().unwrap(),
+            Encoding::Windows1252
+        );
+        assert_eq!("cp1252".parse::<Encoding>().unwrap(), Encoding::Windows1252);
+        assert_eq!("UTF-8".parse::<Encoding>().unwrap(), Encoding::Utf8);
+        let err = "utf16".parse::<Encoding>().unwrap_err().to_string();
+        assert!(
+            err.contains("--encoding") && err.contains("latin1"),
+            "{err}"
+        );
+        assert_eq!(
+            "replace".parse::<InvalidUtf8>().unwrap(),
+            InvalidUtf8::Replace
+        );
+        assert!("ignore"
+            .parse::<InvalidUtf8>()
+            .unwrap_err()
+            .to_string()
+            .contains("--invalid-utf8"));
+        assert_eq!(
+            "head".parse::<SamplePositions>().unwrap(),
+            SamplePositions::Head
+        );
+        assert!("tail"
+            .parse::<SamplePositions>()
+            .unwrap_err()
+            .to_string()
+            .contains("--sample-positions"));
     }
 
     #[test]

@@ -48,7 +48,8 @@ pub struct Position {
     pub record: u64,
     /// 1-based physical line where the record starts.
     pub line: u64,
-    /// Byte offset of the record's first byte in the decompressed input.
+    /// Byte offset of the record's first byte in the decompressed input (in its UTF-8 form when
+    /// `--encoding` transcodes it).
     pub byte: u64,
 }
 

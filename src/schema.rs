@@ -221,14 +221,24 @@ impl SchemaSource {
     }
 }
 
-/// Column names from a header record: empty names become `column_N`, duplicates get `_2`, `_3`...
+/// Column names from a header record: empty names become `column_N`, duplicates get `_2`, `_3`...;
+/// invalid UTF-8 is replaced with U+FFFD (whatever `--invalid-utf8` says: a name is not data).
 /// Returns the names and one warning per change.
 pub fn header_names(raw: &[Vec<u8>]) -> (Vec<String>, Vec<String>) {
     let mut names = Vec::with_capacity(raw.len());
     let mut warnings = Vec::new();
     let mut used: HashMap<String, usize> = HashMap::new();
     for (i, bytes) in raw.iter().enumerate() {
-        let text = String::from_utf8_lossy(bytes).into_owned();
+        let text = match String::from_utf8_lossy(bytes) {
+            std::borrow::Cow::Borrowed(t) => t.to_string(),
+            std::borrow::Cow::Owned(t) => {
+                warnings.push(format!(
+                    "column {} has a name that is not valid UTF-8; named it {t:?} (is the input latin1 or windows-1252? see --encoding)",
+                    i + 1
+                ));
+                t
+            }
+        };
         let mut name = if text.is_empty() {
             let n = format!("column_{}", i + 1);
             warnings.push(format!(
@@ -591,6 +601,18 @@ mod tests {
         let (names, warnings) = header_names(&raw);
         assert_eq!(names, ["a", "column_2", "a_2", "a_2_2", "a_3"]);
         assert_eq!(warnings.len(), 4);
+    }
+
+    #[test]
+    fn invalid_utf8_header_names_are_replaced_with_a_warning() {
+        let raw = vec![b"caf\xe9".to_vec(), "café".as_bytes().to_vec()];
+        let (names, warnings) = header_names(&raw);
+        assert_eq!(names, ["caf\u{FFFD}", "café"]);
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].contains("column 1") && warnings[0].contains("--encoding"),
+            "{warnings:?}"
+        );
     }
 
     #[test]

@@ -26,6 +26,7 @@ use crate::source::{ByteSource, SourceInfo};
 mod pipeline;
 mod read;
 mod rejects;
+mod sample;
 
 /// Live counters, readable while a conversion runs (progress bars).
 #[derive(Debug, Default)]
@@ -61,6 +62,8 @@ pub struct ConvertReport {
     pub rejected: u64,
     /// Values stored as null because they did not parse (`--on-error null`).
     pub nulled: u64,
+    /// String values whose invalid UTF-8 was replaced with U+FFFD (`--invalid-utf8 replace`).
+    pub utf8_replaced: u64,
     /// Bytes read from the source.
     pub bytes_in: u64,
     /// Bytes after decompression.
@@ -188,7 +191,7 @@ pub async fn infer_schema(
     let budget = options.validate()?;
     let info = source.head().await?;
     let cancel = CancellationToken::new();
-    let (_codec, mut blocks, reader) = start_reading(
+    let (codec, mut blocks, reader) = start_reading(
         source,
         &info,
         options,
@@ -197,10 +200,11 @@ pub async fn infer_schema(
         cancel.clone(),
     )
     .await?;
+    let samples = sample::read_samples(source, &info, codec, options).await;
     let opts = options.clone();
     let location = info.location.clone();
     let result = tokio::task::spawn_blocking(move || {
-        pipeline::prepare(&mut blocks, &opts, &budget, &location)
+        pipeline::prepare(&mut blocks, &opts, &budget, &location, samples)
     })
     .await
     .map_err(|e| Error::Internal(format!("schema task failed: {e}")))?;
@@ -232,8 +236,9 @@ async fn start_reading(
     let reader = tokio::spawn(read::read_blocks(
         stream,
         codec,
+        options.encoding,
         info.location.clone(),
-        budget.block_bytes,
+        budget.read_block_bytes(options.encoding),
         tx,
         progress,
         cancel.clone(),
@@ -435,10 +440,16 @@ impl Converter {
             rejects: rej_tx,
             progress: Arc::clone(&self.progress),
         };
+        // Best effort and bounded (two small ranges); a cancellation leaves them out and the
+        // pipeline then stops on it.
+        let samples = tokio::select! {
+            s = sample::read_samples(source, &info, codec, &self.options) => s,
+            () = cancel.cancelled() => Vec::new(),
+        };
         let opts = self.options.clone();
         let location = info.location.clone();
         let cpu = tokio::task::spawn_blocking(move || {
-            let prepared = pipeline::prepare(&mut blocks, &opts, &budget, &location)?;
+            let prepared = pipeline::prepare(&mut blocks, &opts, &budget, &location, samples)?;
             if let Some(cell) = &schema_used {
                 if let Ok(mut used) = cell.lock() {
                     *used = Some(prepared.schema.clone());
@@ -521,6 +532,7 @@ impl Converter {
             rows: outcome.rows,
             rejected: outcome.rejected,
             nulled: outcome.nulled,
+            utf8_replaced: outcome.utf8_replaced,
             bytes_in: self
                 .progress
                 .bytes_in

@@ -77,12 +77,14 @@ fn too_long(location: &str, e: RecordTooLong) -> Error {
     }
 }
 
-/// Read the sample, handle BOM and header, infer and resolve the schema.
+/// Read the sample, handle BOM and header, infer (from the head and the `samples` of other
+/// positions, dropped once used) and resolve the schema.
 pub(crate) fn prepare(
     blocks: &mut Blocks,
     options: &ConvertOptions,
     budget: &MemoryBudget,
     location: &str,
+    samples: Vec<super::sample::Sample>,
 ) -> Result<Prepared> {
     let dialect = &options.dialect;
     let mut head = BytesMut::new();
@@ -180,6 +182,7 @@ pub(crate) fn prepare(
     let end = tokens.records.len().min(first_data + options.infer_records);
     let mut inferrer = Inferrer::new(ncols, &options.null_values);
     inferrer.add(&tokens, first_data..end);
+    super::sample::add_samples(&mut inferrer, samples, options, ncols);
     let (schema, source) = schema::resolve(
         &names,
         options.schema.as_ref(),
@@ -251,6 +254,7 @@ pub(crate) struct Outcome {
     pub records: u64,
     pub rejected: u64,
     pub nulled: u64,
+    pub utf8_replaced: u64,
     pub row_groups: usize,
     pub bytes_out: u64,
     pub rejects_bytes: u64,
@@ -300,6 +304,7 @@ impl Ordered {
         }
         self.outcome.records += decoded.records;
         self.outcome.nulled += decoded.nulled;
+        self.outcome.utf8_replaced += decoded.utf8_replaced;
         if let Some(batch) = decoded.batch {
             self.outcome.rows += batch.num_rows() as u64;
             self.progress
@@ -453,12 +458,15 @@ pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, mut prepared: Prepared) 
             .build()
             .map_err(|e| Error::Internal(format!("starting the worker pool: {e}")))?,
     );
-    let ctx = Arc::new(DecodeContext::new(
-        &prepared.schema,
-        &options.null_values,
-        options.on_error,
-        Tokenizer::new(&options.dialect),
-    ));
+    let ctx = Arc::new(
+        DecodeContext::new(
+            &prepared.schema,
+            &options.null_values,
+            options.on_error,
+            Tokenizer::new(&options.dialect),
+        )
+        .with_invalid_utf8(options.invalid_utf8),
+    );
     let encoder = ParquetEncoder::new(
         PartWriter::new(budget.part_bytes, parts),
         prepared.schema.arrow_schema(),
@@ -555,6 +563,10 @@ pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, mut prepared: Prepared) 
             outcome.rejected.to_string(),
         ),
         ("csv2parquet.nulled".to_string(), outcome.nulled.to_string()),
+        (
+            "csv2parquet.utf8_replaced".to_string(),
+            outcome.utf8_replaced.to_string(),
+        ),
     ]);
     let out = encoder.finish(metadata)?;
     let werr = |source| Error::Write {

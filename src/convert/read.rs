@@ -1,5 +1,5 @@
-//! The reading stage: source stream -> (peeked magic) -> decompressor -> fixed-size blocks in a
-//! bounded channel.
+//! The reading stage: source stream -> (peeked magic) -> decompressor -> fixed-size blocks ->
+//! (transcoded to UTF-8 unless the input is UTF-8) -> bounded channel.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -12,7 +12,9 @@ use tokio_util::io::StreamReader;
 use tokio_util::sync::CancellationToken;
 
 use super::Progress;
+use crate::config::Encoding;
 use crate::decode::compression::{self, Codec, MAGIC_LEN};
+use crate::decode::encoding::transcode;
 use crate::error::{Error, Result};
 use crate::source::ByteStream;
 
@@ -35,11 +37,15 @@ pub(crate) async fn peek(mut stream: ByteStream, location: &str) -> Result<(Vec<
     Ok((prefix, replay.chain(stream).boxed()))
 }
 
-/// Read, decompress and cut into blocks until the end or an error; errors are sent down the
-/// channel so the pipeline stops on them.
+/// Read, decompress and cut into blocks of `block_bytes` until the end or an error, transcoding
+/// each block from `encoding` to UTF-8 (a block then grows by up to
+/// [`Encoding::max_growth`]: pass [`crate::config::MemoryBudget::read_block_bytes`]); errors are
+/// sent down the channel so the pipeline stops on them.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn read_blocks(
     stream: ByteStream,
     codec: Codec,
+    encoding: Encoding,
     location: String,
     block_bytes: usize,
     tx: mpsc::Sender<Result<Bytes>>,
@@ -77,7 +83,7 @@ pub(crate) async fn read_blocks(
             progress
                 .bytes_decoded
                 .fetch_add(block.len() as u64, Ordering::Relaxed);
-            if tx.send(Ok(block.freeze())).await.is_err() {
+            if tx.send(Ok(transcode(encoding, block))).await.is_err() {
                 return;
             }
         }

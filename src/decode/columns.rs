@@ -13,7 +13,7 @@ use arrow::datatypes::{
 };
 use bytes::Bytes;
 
-use crate::config::OnError;
+use crate::config::{InvalidUtf8, OnError};
 use crate::decode::chunker::Chunk;
 use crate::decode::tokenizer::{Tokenizer, Tokens};
 use crate::decode::values::{
@@ -37,6 +37,8 @@ pub struct DecodeContext {
     pub null_values: Vec<Vec<u8>>,
     /// Bad value policy.
     pub on_error: OnError,
+    /// Invalid UTF-8 in string columns: a bad value, or replaced with U+FFFD.
+    pub invalid_utf8: InvalidUtf8,
     /// The tokenizer.
     pub tokenizer: Tokenizer,
 }
@@ -56,8 +58,15 @@ impl DecodeContext {
             nullable: spec.columns.iter().map(|c| c.nullable).collect(),
             null_values: null_values.iter().map(|s| s.as_bytes().to_vec()).collect(),
             on_error,
+            invalid_utf8: InvalidUtf8::Fail,
             tokenizer,
         }
+    }
+
+    /// Set what invalid UTF-8 in a string column does (default: a bad value).
+    pub fn with_invalid_utf8(mut self, invalid_utf8: InvalidUtf8) -> Self {
+        self.invalid_utf8 = invalid_utf8;
+        self
     }
 
     #[inline]
@@ -95,6 +104,8 @@ pub struct Decoded {
     pub lines: u64,
     /// Values stored as null under `--on-error null`.
     pub nulled: u64,
+    /// String values whose invalid UTF-8 was replaced with U+FFFD (`--invalid-utf8 replace`).
+    pub utf8_replaced: u64,
     /// Records rejected under `--on-error reject`.
     pub rejects: Vec<Rejected>,
 }
@@ -119,6 +130,7 @@ pub struct ChunkError {
 /// Per-chunk bookkeeping of the policy.
 struct Outcome {
     nulled: u64,
+    utf8_replaced: u64,
     /// Rejected record index -> reason (first reason wins).
     rejected: Vec<Option<String>>,
     any_rejected: bool,
@@ -208,6 +220,7 @@ fn decode_tokens(
     let ncols = ctx.columns.len();
     let mut outcome = Outcome {
         nulled: 0,
+        utf8_replaced: 0,
         rejected: vec![
             None;
             if ctx.on_error == OnError::Reject {
@@ -293,6 +306,7 @@ fn decode_tokens(
         records: n as u64,
         lines: tokens.lines as u64,
         nulled: outcome.nulled,
+        utf8_replaced: outcome.utf8_replaced,
         rejects,
     })
 }
@@ -501,7 +515,8 @@ fn build_string(
     // Arrow validates once, here, that the bytes are UTF-8 and that every offset is a char
     // boundary (the bytes as a whole may be UTF-8 while a field boundary splits a character:
     // fields "\xef\xbb" and "\xbfid" make a BOM). On failure the slow path checks each field,
-    // applies the policy to the bad ones and builds a column of the right length.
+    // applies the policy (or the replacement) to the bad ones and builds a column of the right
+    // length. Valid input never leaves the fast path.
     let nulls = valid.finish();
     match StringArray::try_new(
         OffsetBuffer::new(ScalarBuffer::from(offsets)),
@@ -513,7 +528,9 @@ fn build_string(
     }
 }
 
-/// Slow path for a string column with invalid UTF-8: per-field validation.
+/// Slow path for a string column with invalid UTF-8: per-field validation; an invalid value is
+/// a bad value, or (`--invalid-utf8 replace`) has each invalid sequence replaced with U+FFFD,
+/// as `String::from_utf8_lossy` does, and is counted.
 fn invalid_utf8(
     ctx: &DecodeContext,
     fields: &FieldIndex<'_>,
@@ -522,7 +539,7 @@ fn invalid_utf8(
 ) -> ArrayRef {
     let tokens = fields.tokens;
     let n = tokens.records.len();
-    let values: Vec<Option<&str>> = (0..n)
+    let values: Vec<Option<std::borrow::Cow<'_, str>>> = (0..n)
         .map(|r| {
             let f = fields.get(r, c)?;
             let v = tokens.field(f);
@@ -530,7 +547,11 @@ fn invalid_utf8(
                 return None;
             }
             match std::str::from_utf8(v) {
-                Ok(s) => Some(s),
+                Ok(s) => Some(s.into()),
+                Err(_) if ctx.invalid_utf8 == InvalidUtf8::Replace => {
+                    outcome.utf8_replaced += 1;
+                    Some(String::from_utf8_lossy(v))
+                }
                 Err(e) => {
                     let reason = format!("invalid UTF-8 at byte {} of the field", e.valid_up_to());
                     outcome.bad_value(ctx.on_error, tokens, r, c, Some(v), reason);
@@ -539,7 +560,7 @@ fn invalid_utf8(
             }
         })
         .collect();
-    Arc::new(StringArray::from(values))
+    Arc::new(values.iter().map(|v| v.as_deref()).collect::<StringArray>())
 }
 
 /// Builds a validity bitmap lazily: no allocation until the first null.
@@ -694,6 +715,61 @@ mod tests {
         let s = d.batch.unwrap();
         let s = s.column(0).as_string::<i32>();
         assert_eq!((s.len(), s.value(0), s.value(1)), (2, "ok", "end"));
+    }
+
+    #[test]
+    fn invalid_utf8_replace_is_lossy_and_counted() {
+        let schema = r#"[{"name":"i","type":"int64"},{"name":"s","type":"utf8"}]"#;
+        let data = Bytes::from_static(b"1,ok\n2,b\xffad\n3,\xef\xbb\n4,\xbfid\n5,\n6,\"x\xc3\"\n");
+        let ch = Chunk {
+            seq: 0,
+            data,
+            base_byte: 0,
+            base_line: 0,
+        };
+        let mut t = Tokens::default();
+        for policy in [OnError::Fail, OnError::Reject] {
+            let c = ctx(schema, policy).with_invalid_utf8(InvalidUtf8::Replace);
+            let d = decode_chunk(&c, &ch, &mut t).unwrap();
+            assert_eq!((d.utf8_replaced, d.rejects.len(), d.nulled), (4, 0, 0));
+            let b = d.batch.unwrap();
+            let s = b.column(1).as_string::<i32>();
+            let got: Vec<Option<&str>> = s.iter().collect();
+            assert_eq!(
+                got,
+                [
+                    Some("ok"),
+                    Some("b\u{FFFD}ad"),
+                    Some("\u{FFFD}"),
+                    Some("\u{FFFD}id"),
+                    None,
+                    Some("x\u{FFFD}")
+                ]
+            );
+            for (i, v) in got.iter().enumerate() {
+                let raw = ch.data.split(|&b| b == b'\n').nth(i).unwrap();
+                let field = &raw[2..];
+                if let Some(v) = v {
+                    let unquoted = field
+                        .strip_prefix(b"\"")
+                        .and_then(|f| f.strip_suffix(b"\""));
+                    assert_eq!(*v, String::from_utf8_lossy(unquoted.unwrap_or(field)));
+                }
+            }
+        }
+        // Valid UTF-8 is never counted; a non-string column still fails on its own terms.
+        let c = ctx(schema, OnError::Fail).with_invalid_utf8(InvalidUtf8::Replace);
+        let ok = chunk("1,caf\u{e9}\n");
+        assert_eq!(decode_chunk(&c, &ok, &mut t).unwrap().utf8_replaced, 0);
+        let bad_int = Chunk {
+            seq: 0,
+            data: Bytes::from_static(b"\xff,x\n"),
+            base_byte: 0,
+            base_line: 0,
+        };
+        let e = decode_chunk(&c, &bad_int, &mut t).unwrap_err();
+        assert_eq!(e.column, Some(0));
+        assert!(e.reason.contains("Int64"), "{}", e.reason);
     }
 
     #[test]

@@ -3,5 +3,6 @@
 pub mod chunker;
 pub mod columns;
 pub mod compression;
+pub mod encoding;
 pub mod tokenizer;
 pub mod values;

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use crate::config::{
-    parse_byte, parse_size, Compression, ConvertOptions, InputCompression, OnError, MIB,
+    parse_byte, parse_size, Compression, ConvertOptions, Encoding, InputCompression, InvalidUtf8,
+    OnError, SamplePositions, MIB,
 };
 use crate::error::{Error, Result};
 use crate::lambda::keys::KeyRules;
@@ -103,6 +104,21 @@ impl LambdaConfig {
                 .parse::<InputCompression>()
                 .map_err(|e| rename(e, "CSV2PQ_INPUT_COMPRESSION"))?;
         }
+        if let Some(e) = get("CSV2PQ_ENCODING") {
+            options.encoding = e
+                .parse::<Encoding>()
+                .map_err(|e| rename(e, "CSV2PQ_ENCODING"))?;
+        }
+        if let Some(i) = get("CSV2PQ_INVALID_UTF8") {
+            options.invalid_utf8 = i
+                .parse::<InvalidUtf8>()
+                .map_err(|e| rename(e, "CSV2PQ_INVALID_UTF8"))?;
+        }
+        if let Some(p) = get("CSV2PQ_SAMPLE_POSITIONS") {
+            options.sample_positions = p
+                .parse::<SamplePositions>()
+                .map_err(|e| rename(e, "CSV2PQ_SAMPLE_POSITIONS"))?;
+        }
         let schema = match get("CSV2PQ_SCHEMA") {
             Some(s) => match Location::parse(&s, "CSV2PQ_SCHEMA")? {
                 Location::S3 { bucket, key } => Some((bucket, key)),
@@ -191,6 +207,9 @@ mod tests {
             ("CSV2PQ_NO_HEADER", "maybe"),
             ("CSV2PQ_SCHEMA", "/local/file.json"),
             ("CSV2PQ_NULL", "[1,2]"),
+            ("CSV2PQ_ENCODING", "utf-16"),
+            ("CSV2PQ_INVALID_UTF8", "ignore"),
+            ("CSV2PQ_SAMPLE_POSITIONS", "tail"),
         ] {
             let err = with(&[(k, v)]).unwrap_err().to_string();
             assert!(err.contains(k), "{k}: {err}");
@@ -202,5 +221,29 @@ mod tests {
         .unwrap();
         assert_eq!(c.options.dialect.delimiter, b'\t');
         assert_eq!(c.options.null_values, ["", "NA"]);
+    }
+
+    #[test]
+    fn encoding_and_sampling_variables() {
+        let c = with(&[]).unwrap();
+        assert_eq!(c.options.encoding, Encoding::Utf8);
+        assert_eq!(c.options.invalid_utf8, InvalidUtf8::Fail);
+        assert_eq!(c.options.sample_positions, SamplePositions::Spread);
+        let c = with(&[
+            ("CSV2PQ_ENCODING", "windows-1252"),
+            ("CSV2PQ_INVALID_UTF8", "replace"),
+            ("CSV2PQ_SAMPLE_POSITIONS", "head"),
+        ])
+        .unwrap();
+        assert_eq!(c.options.encoding, Encoding::Windows1252);
+        assert_eq!(c.options.invalid_utf8, InvalidUtf8::Replace);
+        assert_eq!(c.options.sample_positions, SamplePositions::Head);
+        assert_eq!(
+            with(&[("CSV2PQ_ENCODING", "latin1")])
+                .unwrap()
+                .options
+                .encoding,
+            Encoding::Latin1
+        );
     }
 }

@@ -255,7 +255,7 @@ impl Handler {
                     outcome = "converted", input = %input, etag = etag.as_deref().unwrap_or(""),
                     version = info.version_id.as_deref().unwrap_or(""), bytes = report.bytes_in,
                     rows = report.rows, nulled = report.nulled, rejected = report.rejected,
-                    output = %output,
+                    utf8_replaced = report.utf8_replaced, output = %output,
                     bytes_out = report.bytes_out, seconds, "object"
                 );
                 (
@@ -263,7 +263,7 @@ impl Handler {
                     json!({
                         "outcome": "converted", "input": input, "etag": etag, "output": output,
                         "rows": report.rows, "nulled": report.nulled, "rejected": report.rejected,
-                        "widened": report.widened,
+                        "utf8_replaced": report.utf8_replaced, "widened": report.widened,
                         "rejects": report.rejects, "bytes_in": report.bytes_in,
                         "bytes_out": report.bytes_out, "row_groups": report.row_groups,
                         "schema": report.schema, "seconds": seconds,
@@ -331,6 +331,8 @@ impl Handler {
                 "memory_limit": self.config.options.memory_limit,
                 "delimiter": (self.config.options.dialect.delimiter as char).to_string(),
                 "has_header": self.config.options.dialect.has_header,
+                "encoding": self.config.options.encoding,
+                "invalid_utf8": self.config.options.invalid_utf8,
             },
             "tool": format!("csv2parquet {}", env!("CARGO_PKG_VERSION")),
         });

@@ -104,20 +104,8 @@ impl ByteSource for S3Source {
     }
 
     async fn open(&self, offset: u64) -> Result<ByteStream> {
-        let info = self.head().await?;
-        let size = info.size.ok_or_else(|| {
-            Error::Internal(format!("{}: HeadObject gave no size", self.location))
-        })?;
-        let pin = Arc::new(Pin {
-            client: self.client.clone(),
-            bucket: self.bucket.clone(),
-            key: self.key.clone(),
-            location: self.location.clone(),
-            etag: info.etag.clone(),
-            version_id: info.version_id.clone().or_else(|| self.version_id.clone()),
-            expected_bucket_owner: self.expected_bucket_owner.clone(),
-            size,
-        });
+        let pin = self.pin().await?;
+        let size = pin.size;
         let step = self.range_bytes as u64;
         let ranges = (offset..size)
             .step_by(self.range_bytes)
@@ -127,6 +115,36 @@ impl ByteSource for S3Source {
             .buffered(self.ranges_in_flight)
             .map_err(Error::into_io)
             .boxed())
+    }
+
+    /// One ranged GET, pinned like the ranges of `open`.
+    async fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
+        let pin = self.pin().await?;
+        let range = range.start.min(pin.size)..range.end.min(pin.size);
+        if range.is_empty() {
+            return Ok(Bytes::new());
+        }
+        fetch_range(pin, range).await
+    }
+}
+
+impl S3Source {
+    /// What every range request is pinned to (from the cached HeadObject).
+    async fn pin(&self) -> Result<Arc<Pin>> {
+        let info = self.head().await?;
+        let size = info.size.ok_or_else(|| {
+            Error::Internal(format!("{}: HeadObject gave no size", self.location))
+        })?;
+        Ok(Arc::new(Pin {
+            client: self.client.clone(),
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            location: self.location.clone(),
+            etag: info.etag.clone(),
+            version_id: info.version_id.clone().or_else(|| self.version_id.clone()),
+            expected_bucket_owner: self.expected_bucket_owner.clone(),
+            size,
+        }))
     }
 }
 

@@ -3,9 +3,10 @@
 
 use std::io::Write;
 
+use s3_csv2parquet::config::{Encoding, InvalidUtf8};
 use s3_csv2parquet::{ConvertOptions, ErrorKind, OnError};
 
-use crate::harness::{convert_mem_pieces, convert_ok, dump, gzip, read_parquet};
+use crate::harness::{convert_mem_pieces, convert_ok, dump, gzip, kv_metadata, read_parquet};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_columns() {
@@ -127,4 +128,100 @@ async fn a_type_contradiction_two_million_rows_in() {
     let (_, report) = convert_ok(csv, &opts).await;
     assert_eq!(report.rows, rows + 2);
     assert_eq!(report.nulled, 1);
+}
+
+fn encoded(encoding: Encoding) -> ConvertOptions {
+    ConvertOptions {
+        encoding,
+        ..ConvertOptions::default()
+    }
+}
+
+/// `--encoding latin1` / `windows-1252`: transcoded to UTF-8 block by block, whatever the piece
+/// and block sizes (every byte is one character, so no state crosses a block).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latin1_and_windows_1252_are_transcoded() {
+    let latin1 =
+        b"city,caf\xe9\nZ\xfcrich,cr\xe8me br\xfbl\xe9e\n\"S\xe3o Paulo\",\xe9t\xe9\n".to_vec();
+    let want =
+        "city: Utf8\ncafé: Utf8\n--\n\"Zürich\" | \"crème brûlée\"\n\"São Paulo\" | \"été\"\n";
+    let (out, report) = convert_ok(latin1.clone(), &encoded(Encoding::Latin1)).await;
+    assert_eq!(dump(out), want);
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    for (piece, block) in [(1, 1), (2, 3), (7, 5), (64, 2)] {
+        let opts = ConvertOptions {
+            block_bytes: Some(block),
+            chunk_bytes: Some(8),
+            ..encoded(Encoding::Latin1)
+        };
+        let (out, r) = convert_mem_pieces(latin1.clone(), &opts, piece).await;
+        r.unwrap_or_else(|e| panic!("piece {piece} block {block}: {e}"));
+        assert_eq!(dump(out.unwrap()), want, "piece {piece} block {block}");
+    }
+    // Windows-1252: 0x80 is the euro sign (in Latin-1 it is a C1 control).
+    let cp1252 = b"price,note\n\x80 5,\x93quoted\x94 \x96 \x99\n".to_vec();
+    let (out, _) = convert_ok(cp1252.clone(), &encoded(Encoding::Windows1252)).await;
+    assert_eq!(
+        dump(out),
+        "price: Utf8\nnote: Utf8\n--\n\"€ 5\" | \"“quoted” – ™\"\n"
+    );
+    let (out, _) = convert_ok(cp1252, &encoded(Encoding::Latin1)).await;
+    assert!(
+        dump(out).contains("\"\\u{80} 5\""),
+        "Latin-1 keeps 0x80 a control"
+    );
+}
+
+/// With a transcoding encoding, byte offsets in errors count the UTF-8 text (records and lines
+/// are the same in both).
+#[tokio::test]
+async fn transcoded_error_offsets_count_utf8_bytes() {
+    // "café,1\n" is 7 bytes in Latin-1 and 8 in UTF-8.
+    let csv = b"word,n\ncaf\xe9,1\n\xe9t\xe9,x\n".to_vec();
+    let opts = ConvertOptions {
+        infer_records: 1,
+        ..encoded(Encoding::Latin1)
+    };
+    let (out, r) = convert_mem_pieces(csv, &opts, 64).await;
+    assert!(out.is_none());
+    assert_eq!(
+        r.unwrap_err().to_string(),
+        "mem://input.csv: record 2, line 3, byte 15, column 2 (\"n\"): cannot parse as Int64: \"x\""
+    );
+}
+
+/// Invalid UTF-8 in a string column: by default an error with its position; with
+/// `--invalid-utf8 replace`, U+FFFD per invalid sequence, counted in the report and the footer.
+#[tokio::test]
+async fn invalid_utf8_fails_or_is_replaced() {
+    let csv = b"id,city\n1,Zurich\n2,Z\xfcrich\n3,\"caf\xe9\"\n4,\xe9t\xe9\n".to_vec();
+    let (out, r) = convert_mem_pieces(csv.clone(), &ConvertOptions::default(), 5).await;
+    let err = r.unwrap_err();
+    assert!(out.is_none());
+    assert_eq!(err.kind(), ErrorKind::BadInput);
+    assert_eq!(
+        err.to_string(),
+        "mem://input.csv: record 2, line 3, byte 17, column 2 (\"city\"): invalid UTF-8 at byte 1 \
+         of the field: \"Z\u{FFFD}rich\""
+    );
+    let replace = ConvertOptions {
+        invalid_utf8: InvalidUtf8::Replace,
+        ..ConvertOptions::default()
+    };
+    let (out, report) = convert_ok(csv.clone(), &replace).await;
+    assert_eq!(report.utf8_replaced, 3);
+    assert_eq!((report.nulled, report.rejected), (0, 0));
+    assert_eq!(kv_metadata(out.clone())["csv2parquet.utf8_replaced"], "3");
+    assert_eq!(
+        dump(out),
+        "id: Int64\ncity: Utf8\n--\n1 | \"Zurich\"\n2 | \"Z\u{FFFD}rich\"\n3 | \"caf\u{FFFD}\"\n\
+         4 | \"\u{FFFD}t\u{FFFD}\"\n"
+    );
+    // The same bytes read as Latin-1 are valid: nothing to replace.
+    let (out, report) = convert_ok(csv, &encoded(Encoding::Latin1)).await;
+    assert_eq!(report.utf8_replaced, 0);
+    assert!(dump(out).contains("\"Zürich\""));
+    // A clean UTF-8 file reports zero in the footer.
+    let (out, _) = convert_ok(b"a\nx\n".to_vec(), &replace).await;
+    assert_eq!(kv_metadata(out)["csv2parquet.utf8_replaced"], "0");
 }

@@ -12,6 +12,7 @@ mod lambda_runtime;
 mod local;
 mod s3;
 mod s3_server;
+mod sampling;
 mod spectrum;
 mod sweep;
 mod widen;

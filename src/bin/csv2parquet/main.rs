@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use s3_csv2parquet::config::{
-    Compression, ConvertOptions, Dialect, InputCompression, MemoryBudget, OnError, MIB,
+    Compression, ConvertOptions, Dialect, Encoding, InputCompression, InvalidUtf8, MemoryBudget,
+    OnError, SamplePositions, MIB,
 };
 use s3_csv2parquet::error::error_chain;
 use s3_csv2parquet::location::Location;
@@ -142,6 +143,18 @@ struct CsvArgs {
     /// Input compression: auto (magic bytes), none, gzip, zstd, bzip2, xz.
     #[arg(long, default_value = "auto")]
     input_compression: String,
+    /// Character encoding of the input: utf8, latin1 (ISO-8859-1) or windows-1252 (the last two
+    /// are transcoded to UTF-8; error byte offsets then count UTF-8 bytes).
+    #[arg(long, default_value = "utf8")]
+    encoding: String,
+    /// Invalid UTF-8 in a string value: fail (a bad value, see --on-error) or replace (with
+    /// U+FFFD, counted in the summary).
+    #[arg(long, default_value = "fail", value_name = "fail|replace")]
+    invalid_utf8: String,
+    /// Where inference samples a seekable, uncompressed input: head, or spread (also a range
+    /// from the middle and one from the end, when the input is over 4x --infer-bytes).
+    #[arg(long, default_value = "spread", value_name = "head|spread")]
+    sample_positions: String,
     /// Memory budget every buffer is sized from (e.g. 256MiB, 1GiB).
     #[arg(long, default_value = "256MiB", value_parser = parse_size)]
     memory_limit: usize,
@@ -332,6 +345,9 @@ fn options(csv: &CsvArgs) -> Result<ConvertOptions, Error> {
     o.infer_bytes = csv.infer_bytes;
     o.schema = schema;
     o.input_compression = csv.input_compression.parse::<InputCompression>()?;
+    o.encoding = csv.encoding.parse::<Encoding>()?;
+    o.invalid_utf8 = csv.invalid_utf8.parse::<InvalidUtf8>()?;
+    o.sample_positions = csv.sample_positions.parse::<SamplePositions>()?;
     o.memory_limit = csv.memory_limit;
     o.workers = csv.workers;
     o.chunk_bytes = csv.chunk_bytes;
@@ -573,12 +589,13 @@ async fn convert(
         }
     } else if !out.quiet {
         eprintln!(
-            "csv2parquet: {} -> {}: {} rows{}{}{}, {:.1} MiB -> {:.1} MiB, {} row group(s), {:.2} s, {:.1} MiB/s, peak RSS {} MiB",
+            "csv2parquet: {} -> {}: {} rows{}{}{}{}, {:.1} MiB -> {:.1} MiB, {} row group(s), {:.2} s, {:.1} MiB/s, peak RSS {} MiB",
             report.input,
             report.output,
             report.rows,
             if report.rejected > 0 { format!(", {} rejected (see {})", report.rejected, report.rejects.clone().unwrap_or_default()) } else { String::new() },
             if report.nulled > 0 { format!(", {} bad values stored as null", report.nulled) } else { String::new() },
+            if report.utf8_replaced > 0 { format!(", {} values with invalid UTF-8 replaced", report.utf8_replaced) } else { String::new() },
             report.widened.iter().map(|w| format!(", widened {:?} from {} to {} (line {})", w.column, w.from, w.to, w.line)).collect::<String>(),
             report.bytes_decompressed as f64 / MIB as f64,
             report.bytes_out as f64 / MIB as f64,
