@@ -284,7 +284,7 @@ struct OutputArgs {
     /// Codec level (zstd 1..=22, gzip 0..=10).
     #[arg(long)]
     compression_level: Option<i32>,
-    /// Target encoded bytes per row group (default: an eighth of the memory limit, max 128MiB).
+    /// Target encoded bytes per row group (default: a sixteenth of the memory limit, max 128MiB).
     #[arg(long, value_parser = parse_size)]
     row_group_bytes: Option<usize>,
     /// Output part size for multipart uploads (default: 8MiB, or larger as the input size needs).
