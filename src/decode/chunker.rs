@@ -5,7 +5,7 @@
 //! tracks state, so it runs at memory speed on one thread. A chunk always ends where a record
 //! starts; the last chunk takes whatever is left.
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use crate::config::Dialect;
 
@@ -114,6 +114,12 @@ impl Chunker {
 
     /// Add bytes; returns the chunks that are complete.
     pub fn push(&mut self, block: &[u8], out: &mut Vec<Chunk>) -> Result<(), RecordTooLong> {
+        if self.buf.capacity() - self.buf.len() < block.len() {
+            // Room for a whole chunk: chunks are split off this allocation without a copy, so
+            // it is replaced (the unfinished record moved over) about once per chunk.
+            self.buf
+                .reserve(self.chunk_bytes.min(self.max_record_bytes) + block.len());
+        }
         self.buf.extend_from_slice(block);
         self.scan();
         while self.buf.len() >= self.chunk_bytes && self.boundary > 0 {
@@ -152,10 +158,9 @@ impl Chunker {
     }
 
     fn split(&mut self, at: usize) -> Chunk {
-        // Copy out rather than `split_to`: a split chunk would pin the whole (possibly grown)
-        // buffer allocation for as long as it is in flight.
-        let data = Bytes::copy_from_slice(&self.buf[..at]);
-        self.buf.advance(at);
+        // No copy: the chunk keeps the allocation it was cut from (about one chunk plus a block,
+        // see `push`) alive while it is in flight.
+        let data = self.buf.split_to(at).freeze();
         let chunk = Chunk {
             seq: self.next_seq,
             data,

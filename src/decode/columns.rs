@@ -607,9 +607,13 @@ mod tests {
     }
 
     fn chunk(text: &str) -> Chunk {
+        raw_chunk(text.as_bytes())
+    }
+
+    fn raw_chunk(data: &[u8]) -> Chunk {
         Chunk {
             seq: 0,
-            data: Bytes::from(text.to_string()),
+            data: Bytes::copy_from_slice(data),
             base_byte: 0,
             base_line: 0,
         }
@@ -683,12 +687,7 @@ mod tests {
         assert!(e.reason.contains("after a closing quote"), "{}", e.reason);
         // Invalid UTF-8 (record 0) before a ragged record (record 1), as the fuzzer found it.
         let c = ctx(r#"[{"name":"s","type":"utf8"}]"#, OnError::Fail);
-        let ch = Chunk {
-            seq: 0,
-            data: Bytes::from_static(b"a\xacb\n3,z\n"),
-            base_byte: 0,
-            base_line: 0,
-        };
+        let ch = raw_chunk(b"a\xacb\n3,z\n");
         let e = decode_chunk(&c, &ch, &mut t).unwrap_err();
         assert_eq!(e.record, 0, "{}", e.reason);
         assert!(e.reason.contains("UTF-8"), "{}", e.reason);
@@ -700,12 +699,7 @@ mod tests {
     #[test]
     fn a_character_split_across_fields_is_invalid_utf8() {
         let schema = r#"[{"name":"s","type":"utf8"}]"#;
-        let ch = Chunk {
-            seq: 0,
-            data: Bytes::from_static(b"ok\n\xef\xbb\n\xbfid\nend\n"),
-            base_byte: 0,
-            base_line: 0,
-        };
+        let ch = raw_chunk(b"ok\n\xef\xbb\n\xbfid\nend\n");
         let mut t = Tokens::default();
         let e = decode_chunk(&ctx(schema, OnError::Fail), &ch, &mut t).unwrap_err();
         assert_eq!((e.record, e.column), (1, Some(0)), "{}", e.reason);
@@ -761,12 +755,7 @@ mod tests {
         let c = ctx(schema, OnError::Fail).with_invalid_utf8(InvalidUtf8::Replace);
         let ok = chunk("1,caf\u{e9}\n");
         assert_eq!(decode_chunk(&c, &ok, &mut t).unwrap().utf8_replaced, 0);
-        let bad_int = Chunk {
-            seq: 0,
-            data: Bytes::from_static(b"\xff,x\n"),
-            base_byte: 0,
-            base_line: 0,
-        };
+        let bad_int = raw_chunk(b"\xff,x\n");
         let e = decode_chunk(&c, &bad_int, &mut t).unwrap_err();
         assert_eq!(e.column, Some(0));
         assert!(e.reason.contains("Int64"), "{}", e.reason);

@@ -51,6 +51,9 @@ const ABORT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const ABORT_OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
 /// Rounds of AbortMultipartUpload calls (each with the SDK's own retries).
 const ABORT_ROUNDS: u32 = 3;
+/// How long an abort waits for parts already uploading to finish before cancelling them (well
+/// inside the Lambda deadline margin, 10 s by default, together with the abort itself).
+const ABORT_DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Writes one S3 object.
 #[derive(Debug)]
@@ -336,15 +339,24 @@ impl S3Sink {
             && etag_parts.is_none_or(|n| n == parts)
     }
 
-    /// Stop part tasks, then abort the upload (retried: a leftover upload costs money). Each
+    /// Drain (or after a bounded wait stop) part tasks, then abort the upload (retried: a leftover upload costs money). Each
     /// call is bounded in time ([`ABORT_ATTEMPT_TIMEOUT`], [`ABORT_OPERATION_TIMEOUT`]) so a hung
     /// store cannot hold a failed conversion forever.
     async fn abort_upload(&mut self) -> Result<()> {
         let Some(mut upload) = self.upload.take() else {
             return Ok(());
         };
-        upload.tasks.abort_all();
-        while upload.tasks.join_next().await.is_some() {}
+        // Let parts already uploading finish before the abort (bounded): a part request that is
+        // cancelled mid-flight may still be applied by the store after the abort, leaving a
+        // stored part behind (the fault matrix caught this on the in-process server).
+        let drained = tokio::time::timeout(ABORT_DRAIN_TIMEOUT, async {
+            while upload.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            upload.tasks.abort_all();
+            while upload.tasks.join_next().await.is_some() {}
+        }
         let timeouts = abort_timeouts(self.client.config().timeout_config());
         let mut last = None;
         for round in 0..ABORT_ROUNDS {
