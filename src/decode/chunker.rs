@@ -9,6 +9,10 @@ use bytes::{Bytes, BytesMut};
 
 use crate::config::Dialect;
 
+/// The most `push` reserves ahead at once (chunk sizes and limits may be `usize::MAX`); a larger
+/// chunk grows the buffer as a `Vec` would.
+const MAX_RESERVE: usize = 64 * 1024 * 1024;
+
 /// A run of whole records, positioned in the decompressed input.
 #[derive(Debug, Clone)]
 pub struct Chunk {
@@ -117,8 +121,8 @@ impl Chunker {
         if self.buf.capacity() - self.buf.len() < block.len() {
             // Room for a whole chunk: chunks are split off this allocation without a copy, so
             // it is replaced (the unfinished record moved over) about once per chunk.
-            self.buf
-                .reserve(self.chunk_bytes.min(self.max_record_bytes) + block.len());
+            let room = self.chunk_bytes.min(self.max_record_bytes).min(MAX_RESERVE);
+            self.buf.reserve(room.saturating_add(block.len()));
         }
         self.buf.extend_from_slice(block);
         self.scan();
