@@ -210,38 +210,33 @@ impl Handler {
             Ok(b) => b,
             Err(e) => return self.failed(&input, &output, e, started),
         };
-        let sink = S3Sink::new(
-            self.client.clone(),
-            &out_bucket,
-            &output_key,
-            budget.parts_in_flight,
-        );
+        // An abort at the deadline must fit the margin: a third of it for in-flight parts.
+        let drain = self.config.deadline_margin / 3;
+        let new_sink = {
+            let (client, parts) = (self.client.clone(), budget.parts_in_flight);
+            move |bucket: &str, key: &str| {
+                S3Sink::new(client.clone(), bucket, key, parts).with_abort_drain(drain)
+            }
+        };
+        let sink = new_sink(&out_bucket, &output_key);
         let rejects: Option<Box<dyn crate::sink::ByteSink>> =
             if options.on_error == crate::config::OnError::Reject {
                 let Some(key) = self.config.rules.rejects_key(&object.key) else {
                     let e = Error::config("CSV2PQ_ON_ERROR", "no rejects key for this input");
                     return self.failed(&input, &output, e, started);
                 };
-                Some(Box::new(S3Sink::new(
-                    self.client.clone(),
-                    &out_bucket,
-                    key,
-                    budget.parts_in_flight,
-                )))
+                Some(Box::new(new_sink(&out_bucket, &key)))
             } else {
                 None
             };
         let widen = options.on_error == crate::config::OnError::Widen;
         let converter = Converter::new(options).with_cancel(cancel.child_token());
         let result = if widen {
-            let (client, bucket, key) =
-                (self.client.clone(), out_bucket.clone(), output_key.clone());
+            let (bucket, key) = (out_bucket.clone(), output_key.clone());
             let mut first = Some(sink);
             converter
                 .run_restartable(&source, || {
-                    let sink = first.take().unwrap_or_else(|| {
-                        S3Sink::new(client.clone(), &bucket, &key, budget.parts_in_flight)
-                    });
+                    let sink = first.take().unwrap_or_else(|| new_sink(&bucket, &key));
                     async move { Ok(Box::new(sink) as Box<dyn crate::sink::ByteSink>) }
                 })
                 .await

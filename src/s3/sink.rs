@@ -70,6 +70,7 @@ pub struct S3Sink {
     run_id: String,
     held: Option<Bytes>,
     upload: Option<Upload>,
+    abort_drain: Duration,
 }
 
 #[derive(Debug)]
@@ -121,7 +122,15 @@ impl S3Sink {
             run_id: new_run_id(),
             held: None,
             upload: None,
+            abort_drain: ABORT_DRAIN_TIMEOUT,
         }
+    }
+
+    /// How long an abort lets parts already uploading finish (default 3 s); the Lambda handler
+    /// shortens it to fit its deadline margin.
+    pub fn with_abort_drain(mut self, drain: Duration) -> Self {
+        self.abort_drain = drain.min(ABORT_DRAIN_TIMEOUT);
+        self
     }
 
     /// Server-side encryption (`AES256` or `aws:kms`) and KMS key.
@@ -349,7 +358,7 @@ impl S3Sink {
         // Let parts already uploading finish before the abort (bounded): a part request that is
         // cancelled mid-flight may still be applied by the store after the abort, leaving a
         // stored part behind (the fault matrix caught this on the in-process server).
-        let drained = tokio::time::timeout(ABORT_DRAIN_TIMEOUT, async {
+        let drained = tokio::time::timeout(self.abort_drain, async {
             while upload.tasks.join_next().await.is_some() {}
         })
         .await;
