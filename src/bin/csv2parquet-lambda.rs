@@ -8,7 +8,8 @@ use s3_csv2parquet::lambda::handler::{deadline_from_epoch_ms, Handler};
 use s3_csv2parquet::s3::{build_client, S3Options};
 use serde_json::Value;
 
-/// jemalloc: lower peak RSS than glibc malloc for the pipeline's large buffers (README, "Memory").
+/// jemalloc: lower peak RSS than glibc malloc for the pipeline's large buffers; options set at
+/// build time in `.cargo/config.toml` (README, "Memory").
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
