@@ -8,6 +8,7 @@
 use bytes::{Bytes, BytesMut};
 
 use crate::config::Dialect;
+use crate::decode::tokenizer::quoted_needles;
 
 /// The most `push` reserves ahead at once (chunk sizes and limits may be `usize::MAX`); a larger
 /// chunk grows the buffer as a `Vec` would.
@@ -57,6 +58,8 @@ pub struct Chunker {
     comment: Option<u8>,
     unquoted_special: [bool; 256],
     quoted_special: [bool; 256],
+    /// As in the tokenizer: `memchr3` inside quotes when there is no separate escape.
+    quoted_needles: Option<(u8, u8, u8)>,
     state: State,
     after_cr: bool,
     buf: BytesMut,
@@ -101,6 +104,7 @@ impl Chunker {
             comment: dialect.comment,
             unquoted_special,
             quoted_special,
+            quoted_needles: quoted_needles(dialect.quote, escape),
             state: State::RecordStart,
             after_cr: false,
             buf: BytesMut::new(),
@@ -239,9 +243,17 @@ impl Chunker {
                     }
                 }
                 State::Quoted => {
-                    while i < n && !self.quoted_special[input[i] as usize] {
-                        i += 1;
-                    }
+                    i = match self.quoted_needles {
+                        Some((q, a, b)) => {
+                            memchr::memchr3(q, a, b, &input[i..]).map_or(n, |o| i + o)
+                        }
+                        None => {
+                            while i < n && !self.quoted_special[input[i] as usize] {
+                                i += 1;
+                            }
+                            i
+                        }
+                    };
                     if i < n {
                         let b = input[i];
                         i += 1;

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use arrow::array::{
     ArrayRef, BooleanArray, BooleanBufferBuilder, Decimal128Array, PrimitiveArray, RecordBatch,
-    StringArray, TimestampMicrosecondArray, TimestampMillisecondArray, TimestampNanosecondArray,
-    TimestampSecondArray,
+    StringArray, StringBuilder, TimestampMicrosecondArray, TimestampMillisecondArray,
+    TimestampNanosecondArray, TimestampSecondArray,
 };
 use arrow::buffer::{BooleanBuffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{
@@ -253,6 +253,12 @@ fn decode_tokens(
         tokens,
         uniform,
         ncols,
+        text: ctx
+            .columns
+            .iter()
+            .any(|t| matches!(t, ColumnType::Utf8))
+            .then(|| simdutf8::basic::from_utf8(&tokens.data).ok())
+            .flatten(),
     };
     let mut arrays: Vec<ArrayRef> = Vec::with_capacity(ncols);
     for (c, ty) in ctx.columns.iter().enumerate() {
@@ -316,6 +322,10 @@ struct FieldIndex<'a> {
     tokens: &'a Tokens,
     uniform: bool,
     ncols: usize,
+    /// All field bytes of the chunk, when they are UTF-8 as a whole (validated once per chunk,
+    /// only if there is a string column): a field is then UTF-8 iff it starts and ends on char
+    /// boundaries.
+    text: Option<&'a str>,
 }
 
 impl FieldIndex<'_> {
@@ -480,13 +490,18 @@ fn build_string(
 ) -> ArrayRef {
     let tokens = fields.tokens;
     let n = tokens.records.len();
-    let mut offsets: Vec<i32> = Vec::with_capacity(n + 1);
-    offsets.push(0);
     // Exact capacity: a doubling Vec would hold up to twice the column's bytes.
     let total: usize = (0..n)
         .filter_map(|r| fields.get(r, c))
         .map(|f| tokens.field(f).len())
         .sum();
+    if let Some(text) = fields.text {
+        if let Some(array) = build_string_validated(ctx, fields, text, c, total, outcome) {
+            return array;
+        }
+    }
+    let mut offsets: Vec<i32> = Vec::with_capacity(n + 1);
+    offsets.push(0);
     let mut data: Vec<u8> = Vec::with_capacity(total);
     let mut valid = ValidityBuilder::new(n);
     for r in 0..n {
@@ -526,6 +541,50 @@ fn build_string(
         Ok(a) => Arc::new(a),
         Err(_) => invalid_utf8(ctx, fields, c, outcome),
     }
+}
+
+/// [`build_string`] when the chunk's field bytes are known to be UTF-8 (`text`): each field is
+/// sliced as `&str` (a char-boundary check, no second validation pass as in
+/// `StringArray::try_new`). `None` if a field boundary splits a character.
+fn build_string_validated(
+    ctx: &DecodeContext,
+    fields: &FieldIndex<'_>,
+    text: &str,
+    c: usize,
+    total: usize,
+    outcome: &mut Outcome,
+) -> Option<ArrayRef> {
+    let tokens = fields.tokens;
+    let n = tokens.records.len();
+    let mut builder = StringBuilder::with_capacity(n, total);
+    let mut bad_values = Vec::new();
+    for r in 0..n {
+        match fields.get(r, c) {
+            Some(f) if !ctx.is_null(tokens.field(f), tokens.quoted[f], true) => {
+                builder.append_value(text.get(tokens.field_range(f))?);
+            }
+            found => {
+                if !ctx.nullable[c] {
+                    bad_values.push((r, found));
+                }
+                builder.append_null();
+            }
+        }
+    }
+    // Reported only once the column is known to be built here (the slow path reports them
+    // itself).
+    for (r, found) in bad_values {
+        let v = found.map(|f| tokens.field(f));
+        outcome.bad_value(
+            ctx.on_error,
+            tokens,
+            r,
+            c,
+            v,
+            "null in a non-nullable column".into(),
+        );
+    }
+    Some(Arc::new(builder.finish()))
 }
 
 /// Slow path for a string column with invalid UTF-8: per-field validation; an invalid value is

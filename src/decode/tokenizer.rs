@@ -60,12 +60,18 @@ impl Tokens {
     /// Bytes of field `f` (global field index).
     #[inline]
     pub fn field(&self, f: usize) -> &[u8] {
+        &self.data[self.field_range(f)]
+    }
+
+    /// Where field `f` is in [`Tokens::data`].
+    #[inline]
+    pub fn field_range(&self, f: usize) -> std::ops::Range<usize> {
         let start = if f == 0 {
             0
         } else {
             self.field_ends[f - 1] as usize
         };
-        &self.data[start..self.field_ends[f] as usize]
+        start..self.field_ends[f] as usize
     }
 }
 
@@ -105,6 +111,17 @@ pub struct Tokenizer {
     comment: Option<u8>,
     unquoted_class: [u8; 256],
     quoted_class: [u8; 256],
+    /// The bytes that end a run inside quotes (quote, LF, CR) when there is no separate escape:
+    /// then the run is found with `memchr3` (quoted fields are often long) instead of the table.
+    quoted_needles: Option<(u8, u8, u8)>,
+}
+
+/// See `Tokenizer::quoted_needles`.
+pub(crate) fn quoted_needles(quote: Option<u8>, escape: Option<u8>) -> Option<(u8, u8, u8)> {
+    match (quote, escape) {
+        (Some(q), None) => Some((q, b'\n', b'\r')),
+        _ => None,
+    }
 }
 
 impl Tokenizer {
@@ -129,6 +146,7 @@ impl Tokenizer {
             comment: dialect.comment,
             unquoted_class,
             quoted_class,
+            quoted_needles: quoted_needles(dialect.quote, escape),
         }
     }
 
@@ -215,9 +233,17 @@ impl Tokenizer {
                 }
                 State::Quoted => {
                     let start = i;
-                    while i < n && self.quoted_class[input[i] as usize] == ORDINARY {
-                        i += 1;
-                    }
+                    i = match self.quoted_needles {
+                        Some((q, a, b)) => {
+                            memchr::memchr3(q, a, b, &input[i..]).map_or(n, |o| i + o)
+                        }
+                        None => {
+                            while i < n && self.quoted_class[input[i] as usize] == ORDINARY {
+                                i += 1;
+                            }
+                            i
+                        }
+                    };
                     out.data.extend_from_slice(&input[start..i]);
                     if i < n {
                         let b = input[i];
