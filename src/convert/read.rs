@@ -58,6 +58,18 @@ pub(crate) async fn read_blocks(
             .bytes_in
             .fetch_add(piece.len() as u64, Ordering::Relaxed);
     });
+    if codec == Codec::None {
+        return pass_through(
+            counted,
+            encoding,
+            location,
+            block_bytes,
+            tx,
+            progress,
+            cancel,
+        )
+        .await;
+    }
     let reader = StreamReader::new(counted);
     let buffered = tokio::io::BufReader::with_capacity(64 * 1024, reader);
     let mut decoder = compression::decoder(codec, buffered);
@@ -83,7 +95,11 @@ pub(crate) async fn read_blocks(
             progress
                 .bytes_decoded
                 .fetch_add(block.len() as u64, Ordering::Relaxed);
-            if tx.send(Ok(transcode(encoding, block))).await.is_err() {
+            if tx
+                .send(Ok(transcode(encoding, block.freeze())))
+                .await
+                .is_err()
+            {
                 return;
             }
         }
@@ -93,6 +109,60 @@ pub(crate) async fn read_blocks(
         }
         if at_end {
             return;
+        }
+    }
+}
+
+/// [`read_blocks`] for uncompressed input: the source's pieces become blocks without a copy
+/// (sliced when longer than a block; only pieces shorter than a block are gathered into one).
+async fn pass_through(
+    mut stream: impl futures::Stream<Item = std::io::Result<Bytes>> + Unpin,
+    encoding: Encoding,
+    location: String,
+    block_bytes: usize,
+    tx: mpsc::Sender<Result<Bytes>>,
+    progress: Arc<Progress>,
+    cancel: CancellationToken,
+) {
+    let send = |block: Bytes| {
+        progress
+            .bytes_decoded
+            .fetch_add(block.len() as u64, Ordering::Relaxed);
+        tx.send(Ok(transcode(encoding, block)))
+    };
+    let mut pending = BytesMut::new();
+    loop {
+        let next = tokio::select! {
+            n = stream.next() => n,
+            () = cancel.cancelled() => return,
+        };
+        let mut piece = match next {
+            Some(Ok(piece)) => piece,
+            end => {
+                if !pending.is_empty() && send(pending.split().freeze()).await.is_err() {
+                    return;
+                }
+                if let Some(Err(e)) = end {
+                    let _ = tx.send(Err(Error::from_io(e, &location))).await;
+                }
+                return;
+            }
+        };
+        while !piece.is_empty() {
+            let block = if pending.is_empty() && piece.len() >= block_bytes {
+                piece.split_to(block_bytes)
+            } else {
+                pending.reserve(block_bytes - pending.len());
+                let take = (block_bytes - pending.len()).min(piece.len());
+                pending.extend_from_slice(&piece.split_to(take));
+                if pending.len() < block_bytes {
+                    break;
+                }
+                pending.split().freeze()
+            };
+            if send(block).await.is_err() {
+                return;
+            }
         }
     }
 }

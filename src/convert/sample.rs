@@ -10,7 +10,7 @@
 //! is dropped whole. Sampling is best effort: a failed read or a dropped sample is logged at
 //! debug level and never fails the conversion (the main read reports real problems).
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::config::{ConvertOptions, SamplePositions};
 use crate::decode::chunker::Chunker;
@@ -70,7 +70,7 @@ pub(crate) async fn read_samples(
             Ok(bytes) => Some(Sample {
                 offset: range.start,
                 at_end: Some(range.end) == info.size,
-                bytes: transcode(options.encoding, BytesMut::from(bytes)),
+                bytes: transcode(options.encoding, bytes),
             }),
             Err(e) => {
                 tracing::debug!(

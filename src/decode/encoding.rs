@@ -9,7 +9,7 @@
 //! 0x9D) map to the C1 control of the same value, as in Latin-1, so no byte is ever an error. A
 //! 32-entry table is smaller than a dependency.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::config::Encoding;
 
@@ -34,9 +34,9 @@ fn decode_byte(encoding: Encoding, b: u8) -> char {
 /// `block` (in `encoding`) as UTF-8. UTF-8 and all-ASCII blocks are passed through without a
 /// copy; otherwise the output is allocated at its exact size, at most
 /// [`Encoding::max_growth`] times the input.
-pub fn transcode(encoding: Encoding, block: BytesMut) -> Bytes {
+pub fn transcode(encoding: Encoding, block: Bytes) -> Bytes {
     if encoding == Encoding::Utf8 || block.is_ascii() {
-        return block.freeze();
+        return block;
     }
     let size: usize = block
         .iter()
@@ -65,7 +65,7 @@ mod tests {
     use super::*;
 
     fn t(encoding: Encoding, input: &[u8]) -> String {
-        let out = transcode(encoding, BytesMut::from(input));
+        let out = transcode(encoding, Bytes::copy_from_slice(input));
         String::from_utf8(out.to_vec()).unwrap()
     }
 
@@ -96,7 +96,7 @@ mod tests {
             "café \u{a0}ÿ"
         );
         let all: Vec<u8> = (0..=255).collect();
-        let out = transcode(Encoding::Windows1252, BytesMut::from(&all[..]));
+        let out = transcode(Encoding::Windows1252, Bytes::copy_from_slice(&all));
         assert!(out.len() <= all.len() * Encoding::Windows1252.max_growth());
         assert_eq!(
             String::from_utf8(out.to_vec()).unwrap().chars().count(),
@@ -106,12 +106,12 @@ mod tests {
 
     #[test]
     fn ascii_and_utf8_pass_through() {
-        let ascii = BytesMut::from(&b"a,b\n1,2\n"[..]);
+        let ascii = Bytes::from_static(b"a,b\n1,2\n");
         assert_eq!(&transcode(Encoding::Latin1, ascii)[..], b"a,b\n1,2\n");
         // UTF-8 is never touched, even bytes that are not valid UTF-8.
-        let raw = BytesMut::from(&b"caf\xc3\xa9\xff"[..]);
+        let raw = Bytes::from_static(b"caf\xc3\xa9\xff");
         assert_eq!(&transcode(Encoding::Utf8, raw)[..], b"caf\xc3\xa9\xff");
-        assert!(transcode(Encoding::Windows1252, BytesMut::new()).is_empty());
+        assert!(transcode(Encoding::Windows1252, Bytes::new()).is_empty());
     }
 
     /// Blocks are independent: transcoding pieces and joining them gives the whole.
@@ -119,11 +119,11 @@ mod tests {
     fn block_by_block_equals_whole() {
         let input: Vec<u8> = (0..2000u32).map(|i| (i * 37 % 256) as u8).collect();
         for encoding in [Encoding::Latin1, Encoding::Windows1252] {
-            let whole = transcode(encoding, BytesMut::from(&input[..]));
+            let whole = transcode(encoding, Bytes::copy_from_slice(&input));
             for piece in [1, 2, 3, 7, 64, 1999] {
                 let joined: Vec<u8> = input
                     .chunks(piece)
-                    .flat_map(|c| transcode(encoding, BytesMut::from(c)).to_vec())
+                    .flat_map(|c| transcode(encoding, Bytes::copy_from_slice(c)).to_vec())
                     .collect();
                 assert_eq!(joined, whole.to_vec(), "{encoding:?} piece {piece}");
             }

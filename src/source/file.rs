@@ -1,11 +1,12 @@
 //! Local files and standard input.
 
+use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use futures::{StreamExt, TryStreamExt};
+use bytes::Bytes;
+use futures::StreamExt;
 use tokio::io::AsyncSeekExt;
-use tokio_util::io::ReaderStream;
 
 use super::{read_error, ByteSource, ByteStream, SourceInfo};
 use crate::error::{Error, Result};
@@ -70,10 +71,10 @@ impl ByteSource for FileSource {
                     source,
                 })?;
         }
-        let location = self.location.clone();
-        Ok(ReaderStream::with_capacity(file, READ_PIECE)
-            .map_err(move |e| read_error(&location, e))
-            .boxed())
+        Ok(blocking_stream(
+            file.into_std().await,
+            self.location.clone(),
+        ))
     }
 }
 
@@ -115,8 +116,39 @@ impl ByteSource for StdinSource {
             ));
         }
         *opened = true;
-        Ok(ReaderStream::with_capacity(tokio::io::stdin(), READ_PIECE)
-            .map_err(|e| read_error("-", e))
-            .boxed())
+        Ok(blocking_stream(std::io::stdin(), "-".into()))
     }
+}
+
+/// Pieces of `READ_PIECE` bytes read on a blocking thread straight into their own buffers (one
+/// copy, the kernel's; `tokio::fs` and `tokio::io::stdin` read into a buffer of their own and
+/// copy from it). At most two pieces wait in the channel; the thread stops at the end, on an
+/// error, or when the stream is dropped.
+fn blocking_stream<R: Read + Send + 'static>(mut reader: R, location: String) -> ByteStream {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
+    tokio::task::spawn_blocking(move || loop {
+        let mut piece = Vec::with_capacity(READ_PIECE);
+        // `take` + `read_to_end` fills the spare capacity without zeroing it first.
+        let read = (&mut reader)
+            .take(READ_PIECE as u64)
+            .read_to_end(&mut piece);
+        // Bytes read before an error are kept (`read_to_end` appends them).
+        if !piece.is_empty() && tx.blocking_send(Ok(Bytes::from(piece))).is_err() {
+            return;
+        }
+        match read {
+            Ok(n) if n > 0 => {}
+            Ok(_) => return,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(read_error(&location, e)));
+                return;
+            }
+        }
+    });
+    futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
+    // Readers may poll again after the end (as they may a `ReaderStream`).
+    .fuse()
+    .boxed()
 }
