@@ -116,6 +116,22 @@ pub struct Tokenizer {
     quoted_needles: Option<(u8, u8, u8)>,
 }
 
+/// Append `input[start..end]` to `data`. Most unquoted fields are short (numbers, codes,
+/// timestamps): they are copied as one fixed 16-byte move and the excess cut off, instead of a
+/// `memcpy` call per field (1 GiB taxi: ~45 M fields).
+#[inline(always)]
+fn push_field_bytes(data: &mut Vec<u8>, input: &[u8], start: usize, end: usize) {
+    const SHORT: usize = 16;
+    match input.get(start..start + SHORT) {
+        Some(block) if end - start <= SHORT => {
+            let len = data.len();
+            data.extend_from_slice(block);
+            data.truncate(len + end - start);
+        }
+        _ => data.extend_from_slice(&input[start..end]),
+    }
+}
+
 /// See `Tokenizer::quoted_needles`.
 pub(crate) fn quoted_needles(quote: Option<u8>, escape: Option<u8>) -> Option<(u8, u8, u8)> {
     match (quote, escape) {
@@ -154,7 +170,8 @@ impl Tokenizer {
     /// `out` is cleared first and reused to avoid allocations.
     pub fn tokenize(&self, input: &[u8], out: &mut Tokens) -> Result<(), SyntaxError> {
         out.data.clear();
-        out.data.reserve(input.len());
+        // (+16: `push_field_bytes` may write up to 16 bytes past a field before cutting back.)
+        out.data.reserve(input.len() + 16);
         out.field_ends.clear();
         out.quoted.clear();
         out.records.clear();
@@ -218,7 +235,7 @@ impl Tokenizer {
                     while i < n && self.unquoted_class[input[i] as usize] == ORDINARY {
                         i += 1;
                     }
-                    out.data.extend_from_slice(&input[start..i]);
+                    push_field_bytes(&mut out.data, input, start, i);
                     if i < n {
                         let b = input[i];
                         self.end_field(out, false);
