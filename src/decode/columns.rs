@@ -193,9 +193,9 @@ pub fn decode_chunk(
         let fields = tokens
             .records
             .get(whole)
-            .map_or(tokens.field_ends.len(), |r| r.first_field as usize);
+            .map_or(tokens.fields.len(), |r| r.first_field as usize);
         tokens.records.truncate(whole);
-        tokens.field_ends.truncate(fields);
+        tokens.fields.truncate(fields);
         tokens.quoted.truncate(fields);
         decode_tokens(ctx, chunk, tokens)?;
         return Err(ChunkError {
@@ -233,7 +233,7 @@ fn decode_tokens(
         first_error: None,
     };
     let uniform =
-        tokens.field_ends.len() == n * ncols && (0..n).all(|r| tokens.field_count(r) == ncols);
+        tokens.fields.len() == n * ncols && (0..n).all(|r| tokens.field_count(r) == ncols);
     if !uniform {
         for r in 0..n {
             let found = tokens.field_count(r);

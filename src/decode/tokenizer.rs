@@ -21,7 +21,7 @@ const SPECIAL: u8 = 1;
 /// One tokenized record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordSpan {
-    /// Index of the record's first field in [`Tokens::field_ends`].
+    /// Index of the record's first field in [`Tokens::fields`].
     pub first_field: u32,
     /// 0-based physical line within the chunk where the record starts.
     pub line: u32,
@@ -31,13 +31,29 @@ pub struct RecordSpan {
     pub end: u32,
 }
 
-/// The fields of a chunk: unescaped bytes, one end offset per field, records over fields.
+/// Where a field's bytes are in [`Tokens::data`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FieldSpan {
+    /// Offset of the field's first byte.
+    pub start: u32,
+    /// Offset just past the field's last byte.
+    pub end: u32,
+}
+
+/// The fields of a chunk: the chunk's bytes, where each field is in them, records over fields.
+///
+/// Fields are not copied out one by one: `data` is the chunk itself (one copy), and a field is a
+/// span of it. An unquoted field is its raw bytes; a quoted field is the bytes between its
+/// quotes, unescaped in place (unescaping only ever shortens a field, so it never overwrites
+/// bytes not yet read). Bytes that are no field's (delimiters, quotes, line breaks, comments,
+/// what is left behind an unescaped field) stay or become ASCII, so `data` is valid UTF-8
+/// whenever the chunk is.
 #[derive(Debug, Default, Clone)]
 pub struct Tokens {
-    /// Unescaped field bytes, back to back.
+    /// The chunk's bytes with quoted fields unescaped in place.
     pub data: Vec<u8>,
-    /// End offset in `data` of every field (start is the previous field's end).
-    pub field_ends: Vec<u32>,
+    /// Every field's span in `data`, in order.
+    pub fields: Vec<FieldSpan>,
     /// Whether every field was quoted.
     pub quoted: Vec<bool>,
     /// The records, in order.
@@ -53,7 +69,7 @@ impl Tokens {
         let next = self
             .records
             .get(r + 1)
-            .map_or(self.field_ends.len(), |n| n.first_field as usize);
+            .map_or(self.fields.len(), |n| n.first_field as usize);
         next - first
     }
 
@@ -66,12 +82,8 @@ impl Tokens {
     /// Where field `f` is in [`Tokens::data`].
     #[inline]
     pub fn field_range(&self, f: usize) -> std::ops::Range<usize> {
-        let start = if f == 0 {
-            0
-        } else {
-            self.field_ends[f - 1] as usize
-        };
-        start..self.field_ends[f] as usize
+        let span = self.fields[f];
+        span.start as usize..span.end as usize
     }
 }
 
@@ -114,22 +126,8 @@ pub struct Tokenizer {
     /// The bytes that end a run inside quotes (quote, LF, CR) when there is no separate escape:
     /// then the run is found with `memchr3` (quoted fields are often long) instead of the table.
     quoted_needles: Option<(u8, u8, u8)>,
-}
-
-/// Append `input[start..end]` to `data`. Most unquoted fields are short (numbers, codes,
-/// timestamps): they are copied as one fixed 16-byte move and the excess cut off, instead of a
-/// `memcpy` call per field (1 GiB taxi: ~45 M fields).
-#[inline(always)]
-fn push_field_bytes(data: &mut Vec<u8>, input: &[u8], start: usize, end: usize) {
-    const SHORT: usize = 16;
-    match input.get(start..start + SHORT) {
-        Some(block) if end - start <= SHORT => {
-            let len = data.len();
-            data.extend_from_slice(block);
-            data.truncate(len + end - start);
-        }
-        _ => data.extend_from_slice(&input[start..end]),
-    }
+    /// `tokenize_quote_free` on (only tests turn it off, to compare it with the state machine).
+    quote_free_fast_path: bool,
 }
 
 /// See `Tokenizer::quoted_needles`.
@@ -138,6 +136,39 @@ pub(crate) fn quoted_needles(quote: Option<u8>, escape: Option<u8>) -> Option<(u
         (Some(q), None) => Some((q, b'\n', b'\r')),
         _ => None,
     }
+}
+
+/// Bytes per separator mask in the quote-free path.
+const MASK_BYTES: usize = 64;
+
+/// Bit `j` set where `block[j]` is the delimiter or a line break. Written as a plain loop over
+/// a fixed-size block, which the compiler turns into vector compares (no `unsafe` here).
+#[inline(always)]
+fn separator_mask(block: &[u8; MASK_BYTES], delimiter: u8) -> u64 {
+    let mut flags = [0u8; MASK_BYTES];
+    for (f, &b) in flags.iter_mut().zip(block) {
+        *f = u8::from(b == delimiter) | u8::from(b == b'\n') | u8::from(b == b'\r');
+    }
+    let mut mask = 0u64;
+    for (k, lanes) in flags.chunks_exact(8).enumerate() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(lanes);
+        // Gathers the low bit of each of the 8 bytes into the top byte (bit 56 + i <- byte i).
+        let bits = u64::from_le_bytes(word).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+        mask |= bits << (8 * k);
+    }
+    mask
+}
+
+/// Where the emitted bytes of the quoted field being tokenized go: `w` is the end of what is
+/// emitted so far in `data`. While nothing was dropped (no doubled quote, no escape), `w` keeps
+/// pace with the input and `data` already holds the bytes: nothing is copied.
+#[inline(always)]
+fn emit(data: &mut [u8], input: &[u8], w: &mut usize, from: usize, to: usize) {
+    if *w != from {
+        data[*w..*w + (to - from)].copy_from_slice(&input[from..to]);
+    }
+    *w += to - from;
 }
 
 impl Tokenizer {
@@ -163,6 +194,7 @@ impl Tokenizer {
             unquoted_class,
             quoted_class,
             quoted_needles: quoted_needles(dialect.quote, escape),
+            quote_free_fast_path: true,
         }
     }
 
@@ -170,15 +202,112 @@ impl Tokenizer {
     /// `out` is cleared first and reused to avoid allocations.
     pub fn tokenize(&self, input: &[u8], out: &mut Tokens) -> Result<(), SyntaxError> {
         out.data.clear();
-        // (+16: `push_field_bytes` may write up to 16 bytes past a field before cutting back.)
-        out.data.reserve(input.len() + 16);
-        out.field_ends.clear();
+        out.data.extend_from_slice(input);
+        out.fields.clear();
         out.quoted.clear();
         out.records.clear();
+        let quote_free = self.quote_free_fast_path
+            && [self.quote, self.comment]
+                .into_iter()
+                .flatten()
+                .all(|b| memchr::memchr(b, input).is_none());
+        if quote_free {
+            self.tokenize_quote_free(input, out);
+            Ok(())
+        } else {
+            self.tokenize_general(input, out)
+        }
+    }
+
+    /// [`Tokenizer::tokenize`] for input without a quote or comment byte: fields are what lies
+    /// between separators, found 64 bytes at a time as a bit mask. Gives the same tokens as
+    /// the state machine (a randomized test compares them).
+    fn tokenize_quote_free(&self, input: &[u8], out: &mut Tokens) {
+        let n = input.len();
+        let mut line: u32 = 0;
+        let mut in_record = false;
+        let mut field_start = 0usize;
+        let mut on_separator = |pos: usize, out: &mut Tokens| {
+            let b = input[pos];
+            let is_break = b != self.delimiter;
+            if !in_record {
+                if is_break && pos == field_start {
+                    // A blank line, or the LF of a CRLF.
+                    if !(b == b'\n' && pos > 0 && input[pos - 1] == b'\r') {
+                        line += 1;
+                    }
+                    field_start = pos + 1;
+                    return;
+                }
+                out.records.push(RecordSpan {
+                    first_field: out.fields.len() as u32,
+                    line,
+                    start: field_start as u32,
+                    end: field_start as u32,
+                });
+                in_record = true;
+            }
+            out.fields.push(FieldSpan {
+                start: field_start as u32,
+                end: pos as u32,
+            });
+            out.quoted.push(false);
+            field_start = pos + 1;
+            if is_break {
+                if let Some(r) = out.records.last_mut() {
+                    r.end = pos as u32;
+                }
+                in_record = false;
+                // The record's own break: a LF after other bytes is never a CRLF's.
+                line += 1;
+            }
+        };
+        let mut blocks = input.chunks_exact(MASK_BYTES);
+        let mut base = 0usize;
+        for block in blocks.by_ref() {
+            let Ok(block) = <&[u8; MASK_BYTES]>::try_from(block) else {
+                break;
+            };
+            let mut mask = separator_mask(block, self.delimiter);
+            while mask != 0 {
+                on_separator(base + mask.trailing_zeros() as usize, out);
+                mask &= mask - 1;
+            }
+            base += MASK_BYTES;
+        }
+        for (j, &b) in blocks.remainder().iter().enumerate() {
+            if b == self.delimiter || b == b'\n' || b == b'\r' {
+                on_separator(base + j, out);
+            }
+        }
+        if in_record || field_start < n {
+            if !in_record {
+                out.records.push(RecordSpan {
+                    first_field: out.fields.len() as u32,
+                    line,
+                    start: field_start as u32,
+                    end: field_start as u32,
+                });
+            }
+            out.fields.push(FieldSpan {
+                start: field_start as u32,
+                end: n as u32,
+            });
+            out.quoted.push(false);
+            self.end_record(out, n);
+        }
+        out.lines = line;
+    }
+
+    /// [`Tokenizer::tokenize`] by the state machine.
+    fn tokenize_general(&self, input: &[u8], out: &mut Tokens) -> Result<(), SyntaxError> {
         let mut state = State::RecordStart;
         let mut line: u32 = 0;
         let mut field_quoted = false;
         let mut after_cr = false;
+        // Where the current field's bytes start in `out.data`, and (quoted) where they end.
+        let mut field_start = 0usize;
+        let mut w = 0usize;
         let mut i = 0usize;
         let n = input.len();
         while i < n {
@@ -206,7 +335,7 @@ impl Tokenizer {
                         continue;
                     }
                     out.records.push(RecordSpan {
-                        first_field: out.field_ends.len() as u32,
+                        first_field: out.fields.len() as u32,
                         line,
                         start: i as u32,
                         end: i as u32,
@@ -214,15 +343,18 @@ impl Tokenizer {
                     state = State::FieldStart;
                 }
                 State::FieldStart => {
+                    field_start = i;
                     if Some(b) == self.quote {
                         field_quoted = true;
+                        field_start = i + 1;
+                        w = i + 1;
                         state = State::Quoted;
                         i += 1;
                     } else if b == self.delimiter {
-                        self.end_field(out, false);
+                        push_field(out, i, i, false);
                         i += 1;
                     } else if b == b'\n' || b == b'\r' {
-                        self.end_field(out, false);
+                        push_field(out, i, i, false);
                         self.end_record(out, i);
                         state = State::RecordStart;
                     } else {
@@ -231,14 +363,12 @@ impl Tokenizer {
                     }
                 }
                 State::Unquoted => {
-                    let start = i;
                     while i < n && self.unquoted_class[input[i] as usize] == ORDINARY {
                         i += 1;
                     }
-                    push_field_bytes(&mut out.data, input, start, i);
                     if i < n {
                         let b = input[i];
-                        self.end_field(out, false);
+                        push_field(out, field_start, i, false);
                         if b == self.delimiter {
                             state = State::FieldStart;
                             i += 1;
@@ -261,7 +391,7 @@ impl Tokenizer {
                             i
                         }
                     };
-                    out.data.extend_from_slice(&input[start..i]);
+                    emit(&mut out.data, input, &mut w, start, i);
                     if i < n {
                         let b = input[i];
                         i += 1;
@@ -275,7 +405,7 @@ impl Tokenizer {
                             if b == b'\r' || i < 2 || input[i - 2] != b'\r' {
                                 line += 1;
                             }
-                            out.data.push(b);
+                            emit(&mut out.data, input, &mut w, i - 1, i);
                         }
                     }
                 }
@@ -283,21 +413,21 @@ impl Tokenizer {
                     if b == b'\r' || b == b'\n' {
                         line += 1;
                     }
-                    out.data.push(b);
+                    emit(&mut out.data, input, &mut w, i, i + 1);
                     state = State::Quoted;
                     i += 1;
                 }
                 State::QuoteSeen => {
                     if Some(b) == self.quote {
-                        out.data.push(b);
+                        emit(&mut out.data, input, &mut w, i, i + 1);
                         state = State::Quoted;
                         i += 1;
                     } else if b == self.delimiter {
-                        self.end_field(out, field_quoted);
+                        end_quoted(out, field_start, w, i - 1, field_quoted);
                         state = State::FieldStart;
                         i += 1;
                     } else if b == b'\n' || b == b'\r' {
-                        self.end_field(out, field_quoted);
+                        end_quoted(out, field_start, w, i - 1, field_quoted);
                         self.end_record(out, i);
                         state = State::RecordStart;
                     } else {
@@ -318,23 +448,21 @@ impl Tokenizer {
             State::Quoted | State::Escaped => {
                 return Err(self.error(out, "unterminated quoted field at end of input"));
             }
-            State::FieldStart | State::Unquoted => {
-                self.end_field(out, false);
+            State::FieldStart => {
+                push_field(out, n, n, false);
+                self.end_record(out, n);
+            }
+            State::Unquoted => {
+                push_field(out, field_start, n, false);
                 self.end_record(out, n);
             }
             State::QuoteSeen => {
-                self.end_field(out, field_quoted);
+                end_quoted(out, field_start, w, n - 1, field_quoted);
                 self.end_record(out, n);
             }
         }
         out.lines = line;
         Ok(())
-    }
-
-    #[inline]
-    fn end_field(&self, out: &mut Tokens, quoted: bool) {
-        out.field_ends.push(out.data.len() as u32);
-        out.quoted.push(quoted);
     }
 
     #[inline]
@@ -361,10 +489,30 @@ impl Tokenizer {
             record,
             line: span.line,
             byte: span.start,
-            field: out.field_ends.len() as u32 - span.first_field,
+            field: out.fields.len() as u32 - span.first_field,
             reason,
         }
     }
+}
+
+#[inline(always)]
+fn push_field(out: &mut Tokens, start: usize, end: usize, quoted: bool) {
+    out.fields.push(FieldSpan {
+        start: start as u32,
+        end: end as u32,
+    });
+    out.quoted.push(quoted);
+}
+
+/// Ends a quoted field whose unescaped bytes are `data[start..w]` and whose closing quote is at
+/// `close`. What unescaping left behind (`data[w..close]`, stale input bytes that may start in
+/// the middle of a character) is overwritten with spaces, to keep `data` valid UTF-8.
+#[inline]
+fn end_quoted(out: &mut Tokens, start: usize, w: usize, close: usize, quoted: bool) {
+    if w < close {
+        out.data[w..close].fill(b' ');
+    }
+    push_field(out, start, w, quoted);
 }
 
 #[cfg(test)]
@@ -460,5 +608,105 @@ mod tests {
             ..Dialect::default()
         };
         assert_eq!(fields(&d, "\"a\t\"b\n"), rows(&[&["\"a", "\"b"]]));
+    }
+
+    /// Everything the tokens say, for comparing two tokenizations.
+    fn summary(t: &Tokens) -> (Vec<Vec<u8>>, Vec<bool>, Vec<RecordSpan>, u32) {
+        (
+            (0..t.fields.len()).map(|f| t.field(f).to_vec()).collect(),
+            t.quoted.clone(),
+            t.records.clone(),
+            t.lines,
+        )
+    }
+
+    /// The quote-free path gives the state machine's tokens (fields, records with their lines
+    /// and byte offsets, line count) on inputs of LF, CR, CRLF, blank lines, delimiters and text
+    /// of every length around the 64-byte mask blocks, with and without a trailing line break.
+    #[test]
+    fn quote_free_path_equals_the_state_machine() {
+        let alphabet: &[&[u8]] = &[
+            b"a",
+            b"bc",
+            b",",
+            b",,",
+            b"\n",
+            b"\r",
+            b"\r\n",
+            b"\n\n",
+            b"x1",
+            b"0123456789abcdef",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for dialect in [
+            Dialect::default(),
+            Dialect {
+                comment: Some(b'#'),
+                ..Dialect::default()
+            },
+        ] {
+            let fast = Tokenizer::new(&dialect);
+            let slow = Tokenizer {
+                quote_free_fast_path: false,
+                ..fast.clone()
+            };
+            for _ in 0..2000 {
+                let mut input = Vec::new();
+                let len = next() % 90;
+                for _ in 0..len {
+                    input.extend_from_slice(alphabet[(next() % alphabet.len() as u64) as usize]);
+                }
+                let (mut a, mut b) = (Tokens::default(), Tokens::default());
+                fast.tokenize(&input, &mut a).unwrap();
+                slow.tokenize(&input, &mut b).unwrap();
+                assert_eq!(
+                    summary(&a),
+                    summary(&b),
+                    "input {:?}",
+                    String::from_utf8_lossy(&input)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn separator_mask_marks_delimiters_and_breaks() {
+        let mut block = [b'x'; MASK_BYTES];
+        for (j, b) in [(0, b','), (7, b'\n'), (8, b'\r'), (33, b';'), (63, b',')] {
+            block[j] = b;
+        }
+        let m = separator_mask(&block, b',');
+        assert_eq!(m, 1 | 1 << 7 | 1 << 8 | 1 << 63);
+        assert_eq!(separator_mask(&block, b';'), 1 << 7 | 1 << 8 | 1 << 33);
+    }
+
+    /// Unescaped quoted fields are spans of `data`; what unescaping leaves behind is blanked, so
+    /// `data` stays valid UTF-8 when a doubled quote precedes a multi-byte character.
+    #[test]
+    fn unescaping_in_place_keeps_data_valid_utf8() {
+        let t = Tokenizer::new(&Dialect::default());
+        let mut out = Tokens::default();
+        let input = "\"a\"\"é\"\"ü\",b\n\"\"\"\",\"x\"\n".as_bytes();
+        t.tokenize(input, &mut out).unwrap();
+        assert_eq!(out.field(0), "a\"é\"ü".as_bytes());
+        assert_eq!(out.field(1), b"b");
+        assert_eq!(out.field(2), b"\"");
+        assert_eq!(out.field(3), b"x");
+        assert!(std::str::from_utf8(&out.data).is_ok());
+        let d = Dialect {
+            escape: Some(b'\\'),
+            ..Dialect::default()
+        };
+        Tokenizer::new(&d)
+            .tokenize("\"\\\"é\\\\\"\n".as_bytes(), &mut out)
+            .unwrap();
+        assert_eq!(out.field(0), "\"é\\".as_bytes());
+        assert!(std::str::from_utf8(&out.data).is_ok());
     }
 }
