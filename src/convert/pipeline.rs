@@ -329,15 +329,9 @@ thread_local! {
     static SCRATCH: RefCell<Tokens> = RefCell::new(Tokens::default());
 }
 
-/// What the decode jobs and the encoder thread report to the chunking thread.
-enum Event {
-    /// A chunk was decoded (in any order).
-    Decoded(ChunkResult),
-    /// The encoder thread took one chunk's result: encoded, or failed.
-    Encoded(Result<()>),
-}
-
-/// Decode jobs on the pool, results re-ordered and handed to the encoder thread.
+/// Decode jobs on the pool. A decoded chunk goes straight to the encoder thread, which restores
+/// the order: routing it through this (chunking) thread delayed it whenever that thread was
+/// busy chunking or waiting for input, and left the encoder idle.
 ///
 /// A chunk counts as in flight from its submission until the encoder has taken it, so
 /// decoded-but-unencoded batches stay within `max_in_flight` while chunking, decoding and
@@ -345,11 +339,9 @@ enum Event {
 struct Workers {
     pool: Arc<rayon::ThreadPool>,
     ctx: Arc<DecodeContext>,
-    tx: std::sync::mpsc::Sender<Event>,
-    rx: std::sync::mpsc::Receiver<Event>,
+    /// From the encoder thread: one chunk taken (encoded, or failed).
+    encoded: std::sync::mpsc::Receiver<Result<()>>,
     to_encoder: std::sync::mpsc::Sender<ChunkResult>,
-    waiting: BTreeMap<u64, ChunkResult>,
-    next_seq: u64,
     in_flight: usize,
     max_in_flight: usize,
 }
@@ -360,7 +352,7 @@ impl Workers {
             self.wait_one()?;
         }
         let ctx = Arc::clone(&self.ctx);
-        let tx = self.tx.clone();
+        let to_encoder = self.to_encoder.clone();
         self.in_flight += 1;
         self.pool.spawn(move || {
             let meta = ChunkMeta {
@@ -369,32 +361,19 @@ impl Workers {
                 base_byte: chunk.base_byte,
             };
             let result = SCRATCH.with(|t| decode_chunk(&ctx, &chunk, &mut t.borrow_mut()));
-            let _ = tx.send(Event::Decoded((meta, result)));
+            // A closed channel means the encoder stopped on an error, which it has reported.
+            let _ = to_encoder.send((meta, result));
         });
         Ok(())
     }
 
     fn wait_one(&mut self) -> Result<()> {
-        let event = self
-            .rx
+        let result = self
+            .encoded
             .recv()
-            .map_err(|_| Error::Internal("decode worker vanished".into()))?;
-        match event {
-            Event::Decoded((meta, result)) => {
-                self.waiting.insert(meta.seq, (meta, result));
-                while let Some(next) = self.waiting.remove(&self.next_seq) {
-                    self.next_seq += 1;
-                    // A closed channel means the encoder stopped on an error, which is already
-                    // queued as an `Encoded(Err)` event.
-                    let _ = self.to_encoder.send(next);
-                }
-                Ok(())
-            }
-            Event::Encoded(result) => {
-                self.in_flight -= 1;
-                result
-            }
-        }
+            .map_err(|_| Error::Internal("the encoder thread vanished".into()))?;
+        self.in_flight -= 1;
+        result
     }
 
     fn drain(&mut self) -> Result<()> {
@@ -405,22 +384,29 @@ impl Workers {
     }
 }
 
-/// The encoder thread: takes decoded chunks in order until the channel closes or one fails.
+/// The encoder thread: takes decoded chunks (in any order), encodes them in input order, until
+/// the channel closes or one fails. At most `max_in_flight` results wait here (see [`Workers`]).
 fn encode_in_order(
     mut ordered: Ordered,
     chunks: std::sync::mpsc::Receiver<ChunkResult>,
-    events: std::sync::mpsc::Sender<Event>,
+    encoded: std::sync::mpsc::Sender<Result<()>>,
 ) -> Ordered {
+    let mut waiting: BTreeMap<u64, ChunkResult> = BTreeMap::new();
+    let mut next_seq = 0u64;
     for (meta, result) in chunks {
-        // A panic in the Parquet writer must not leave the chunking thread waiting forever.
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            ordered.accept(meta, result)
-        }))
-        .unwrap_or_else(|_| Err(Error::Internal("the Parquet encoder panicked".into())));
-        let failed = result.is_err();
-        let _ = events.send(Event::Encoded(result));
-        if failed {
-            break;
+        waiting.insert(meta.seq, (meta, result));
+        while let Some((meta, result)) = waiting.remove(&next_seq) {
+            next_seq += 1;
+            // A panic in the Parquet writer must not leave the chunking thread waiting forever.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                ordered.accept(meta, result)
+            }))
+            .unwrap_or_else(|_| Err(Error::Internal("the Parquet encoder panicked".into())));
+            let failed = result.is_err();
+            let _ = encoded.send(result);
+            if failed {
+                return ordered;
+            }
         }
     }
     ordered
@@ -489,11 +475,8 @@ pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, mut prepared: Prepared) 
     let mut workers = Workers {
         pool,
         ctx,
-        tx: tx.clone(),
-        rx,
+        encoded: rx,
         to_encoder,
-        waiting: BTreeMap::new(),
-        next_seq: 0,
         in_flight: 0,
         max_in_flight: budget.chunks_in_flight,
     };
