@@ -239,19 +239,10 @@ impl Tokenizer {
                     field_start = pos + 1;
                     return;
                 }
-                out.records.push(RecordSpan {
-                    first_field: out.fields.len() as u32,
-                    line,
-                    start: field_start as u32,
-                    end: field_start as u32,
-                });
+                start_record(out, line, field_start);
                 in_record = true;
             }
-            out.fields.push(FieldSpan {
-                start: field_start as u32,
-                end: pos as u32,
-            });
-            out.quoted.push(false);
+            push_field(out, field_start, pos, false);
             field_start = pos + 1;
             if is_break {
                 if let Some(r) = out.records.last_mut() {
@@ -282,18 +273,9 @@ impl Tokenizer {
         }
         if in_record || field_start < n {
             if !in_record {
-                out.records.push(RecordSpan {
-                    first_field: out.fields.len() as u32,
-                    line,
-                    start: field_start as u32,
-                    end: field_start as u32,
-                });
+                start_record(out, line, field_start);
             }
-            out.fields.push(FieldSpan {
-                start: field_start as u32,
-                end: n as u32,
-            });
-            out.quoted.push(false);
+            push_field(out, field_start, n, false);
             self.end_record(out, n);
         }
         out.lines = line;
@@ -334,12 +316,7 @@ impl Tokenizer {
                         i += 1;
                         continue;
                     }
-                    out.records.push(RecordSpan {
-                        first_field: out.fields.len() as u32,
-                        line,
-                        start: i as u32,
-                        end: i as u32,
-                    });
+                    start_record(out, line, i);
                     state = State::FieldStart;
                 }
                 State::FieldStart => {
@@ -493,6 +470,16 @@ impl Tokenizer {
             reason,
         }
     }
+}
+
+#[inline(always)]
+fn start_record(out: &mut Tokens, line: u32, start: usize) {
+    out.records.push(RecordSpan {
+        first_field: out.fields.len() as u32,
+        line,
+        start: start as u32,
+        end: start as u32,
+    });
 }
 
 #[inline(always)]
