@@ -18,7 +18,7 @@ use crate::decode::chunker::{Chunk, Chunker, RecordTooLong};
 use crate::decode::columns::{decode_chunk, ChunkError, DecodeContext, Decoded};
 use crate::decode::compression::binary_format;
 use crate::decode::tokenizer::{Tokenizer, Tokens};
-use crate::encode::{writer_properties, Cardinality, ParquetEncoder, PartWriter};
+use crate::encode::{writer_properties, Cardinality, ParquetEncoder, PartWriter, Token};
 use crate::error::{quote_value, DataError, Error, Position, Result};
 use crate::schema::{self, Inferrer, SchemaSource, SchemaSpec};
 use parquet::file::properties::DEFAULT_DICTIONARY_PAGE_SIZE_LIMIT;
@@ -275,6 +275,7 @@ impl Ordered {
         &mut self,
         meta: ChunkMeta,
         result: std::result::Result<Decoded, ChunkError>,
+        token: &Token,
     ) -> Result<()> {
         let decoded = result.map_err(|e| {
             data_error(
@@ -310,7 +311,7 @@ impl Ordered {
             self.progress
                 .rows
                 .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
-            self.encoder.write(&batch)?;
+            self.encoder.write(&batch, token)?;
         }
         Ok(())
     }
@@ -339,7 +340,7 @@ thread_local! {
 struct Workers {
     pool: Arc<rayon::ThreadPool>,
     ctx: Arc<DecodeContext>,
-    /// From the encoder thread: one chunk taken (encoded, or failed).
+    /// One chunk encoded (its [`Slot`] dropped), or the encoder failed.
     encoded: std::sync::mpsc::Receiver<Result<()>>,
     to_encoder: std::sync::mpsc::Sender<ChunkResult>,
     in_flight: usize,
@@ -384,8 +385,20 @@ impl Workers {
     }
 }
 
-/// The encoder thread: takes decoded chunks (in any order), encodes them in input order, until
-/// the channel closes or one fails. At most `max_in_flight` results wait here (see [`Workers`]).
+/// Releases a chunk's in-flight slot when dropped: the encoder's column lanes hold clones of it
+/// until each has encoded its column of the chunk.
+struct Slot(std::sync::mpsc::Sender<Result<()>>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        // A closed channel means the chunking thread has stopped and counts nothing more.
+        let _ = self.0.send(Ok(()));
+    }
+}
+
+/// The encoder thread: takes decoded chunks (in any order) and hands them to the encoder in
+/// input order, until the channel closes or one fails. At most `max_in_flight` chunks wait
+/// here or in the encoder's lanes (see [`Workers`]).
 fn encode_in_order(
     mut ordered: Ordered,
     chunks: std::sync::mpsc::Receiver<ChunkResult>,
@@ -397,16 +410,19 @@ fn encode_in_order(
         waiting.insert(meta.seq, (meta, result));
         while let Some((meta, result)) = waiting.remove(&next_seq) {
             next_seq += 1;
+            let slot: Token = Arc::new(Slot(encoded.clone()));
             // A panic in the Parquet writer must not leave the chunking thread waiting forever.
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                ordered.accept(meta, result)
+                ordered.accept(meta, result, &slot)
             }))
             .unwrap_or_else(|_| Err(Error::Internal("the Parquet encoder panicked".into())));
-            let failed = result.is_err();
-            let _ = encoded.send(result);
-            if failed {
+            if let Err(e) = result {
+                // Before the slot's release: the chunking thread must not see its chunks all
+                // released and finish without reading the error.
+                let _ = encoded.send(Err(e));
                 return ordered;
             }
+            drop(slot);
         }
     }
     ordered

@@ -1,17 +1,20 @@
 //! Parquet encoding: writer properties, row groups cut by bytes, columns encoded in parallel.
 //!
-//! Each decoded batch is written straight into one `ArrowColumnWriter` per column, the columns
-//! in parallel on the worker pool. A row group is closed when the writers' buffered size reaches
-//! the row-group budget (or the row cap), so memory never holds more than one row group of
-//! encoded pages.
+//! Each decoded batch is queued to one lane per column (an `ArrowColumnWriter` with a FIFO of
+//! jobs, drained on the worker pool), so columns are encoded in parallel without waiting for
+//! each other batch by batch. A row group is cut when the lanes' buffered size reaches the
+//! row-group budget (or the row cap); the lanes lag behind by at most the batches in flight, so
+//! memory holds one row group of encoded pages plus those batches' pages.
 
+use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use parquet::arrow::arrow_writer::{
-    compute_leaves, ArrowColumnWriter, ArrowRowGroupWriterFactory, ArrowWriterOptions,
+    ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, ArrowWriterOptions,
 };
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{GzipLevel, ZstdLevel};
@@ -19,17 +22,20 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
-use rayon::prelude::*;
 
 use crate::config::Compression;
 use crate::error::{Error, Result};
 
 mod dictionary;
+mod lanes;
 mod parts;
 
 pub use dictionary::Cardinality;
 
+pub use lanes::Token;
 pub use parts::PartWriter;
+
+use lanes::{Event, Job, Lane};
 
 /// Writer properties for a codec: statistics and page index on, dictionary with fallback,
 /// except for `plain_columns` (see [`Cardinality`]).
@@ -62,13 +68,24 @@ pub fn writer_properties(
 }
 
 /// Streams batches into a Parquet file, one row group at a time.
+///
+/// Each column has a lane (see [`lanes`]): a batch's arrays are queued to the lanes and encoded
+/// there, in order, while the caller goes on. A row group is cut when the rows reach the cap or
+/// the lanes' buffered bytes reach the row-group budget; the lanes close their writers in
+/// parallel and the encoder appends the finished row groups to the file in order, on the
+/// caller's thread, whenever it is called.
 pub struct ParquetEncoder<W: Write + Send> {
     writer: SerializedFileWriter<W>,
     factory: ArrowRowGroupWriterFactory,
-    schema: SchemaRef,
-    columns: Vec<ArrowColumnWriter>,
+    lanes: Vec<Arc<Lane>>,
+    events: Receiver<Event>,
+    /// Closed column chunks of the row groups not yet written, by row group.
+    closed: BTreeMap<usize, Vec<Option<Box<ArrowColumnChunk>>>>,
     rows_in_group: usize,
+    /// Row groups cut so far (closed or closing).
     row_groups: usize,
+    /// Row groups appended to the file.
+    written: usize,
     row_group_bytes: usize,
     row_group_rows: usize,
     location: String,
@@ -76,7 +93,7 @@ pub struct ParquetEncoder<W: Write + Send> {
 }
 
 impl<W: Write + Send> ParquetEncoder<W> {
-    /// Start a file with `schema` on `out`.
+    /// Start a file with `schema` (flat: one leaf column per field) on `out`.
     pub fn new(
         out: W,
         schema: SchemaRef,
@@ -94,14 +111,31 @@ impl<W: Write + Send> ParquetEncoder<W> {
         let arrow_writer =
             ArrowWriter::try_new_with_options(out, Arc::clone(&schema), options).map_err(perr)?;
         let (writer, factory) = arrow_writer.into_serialized_writer().map_err(perr)?;
-        let columns = factory.create_column_writers(0).map_err(perr)?;
+        let writers = factory.create_column_writers(0).map_err(perr)?;
+        if writers.len() != schema.fields().len() {
+            return Err(Error::Internal(format!(
+                "{} Parquet columns for {} fields: nested fields are not supported",
+                writers.len(),
+                schema.fields().len()
+            )));
+        }
+        let (tx, events) = std::sync::mpsc::channel();
+        let lanes = schema
+            .fields()
+            .iter()
+            .zip(writers)
+            .enumerate()
+            .map(|(i, (field, w))| Arc::new(Lane::new(i, Arc::clone(field), w, tx.clone())))
+            .collect();
         Ok(ParquetEncoder {
             writer,
             factory,
-            schema,
-            columns,
+            lanes,
+            events,
+            closed: BTreeMap::new(),
             rows_in_group: 0,
             row_groups: 0,
+            written: 0,
             row_group_bytes,
             row_group_rows,
             location: location.to_string(),
@@ -116,43 +150,44 @@ impl<W: Write + Send> ParquetEncoder<W> {
         }
     }
 
-    /// Encode a batch; closes the row group when it is full.
-    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+    /// Queue a batch to the column lanes and return; writes the row groups finished meanwhile.
+    ///
+    /// Every lane holds a clone of `token` until it has encoded its column of the batch, so
+    /// the batch is in flight until the token's last clone is dropped (the caller makes that
+    /// drop release the batch's slot). An error from an earlier batch surfaces here.
+    pub fn write(&mut self, batch: &RecordBatch, token: &Token) -> Result<()> {
         let mut offset = 0;
         while offset < batch.num_rows() {
             let room = self.row_group_rows - self.rows_in_group;
             let take = room.min(batch.num_rows() - offset);
             let part = batch.slice(offset, take);
-            self.write_columns(&part)?;
+            for (lane, array) in self.lanes.iter().zip(part.columns()) {
+                let job = Job::Write {
+                    array: Arc::clone(array),
+                    _token: Arc::clone(token),
+                };
+                lane.push(job, &self.pool);
+            }
             self.rows_in_group += take;
             offset += take;
             if self.rows_in_group >= self.row_group_rows
                 || self.buffered_bytes() >= self.row_group_bytes
             {
-                self.flush_row_group()?;
+                self.cut(true)?;
             }
         }
-        Ok(())
+        self.poll(false)
     }
 
-    fn write_columns(&mut self, batch: &RecordBatch) -> Result<()> {
-        let mut leaves = Vec::with_capacity(self.columns.len());
-        for (field, column) in self.schema.fields().iter().zip(batch.columns()) {
-            leaves.extend(compute_leaves(field, column).map_err(|e| self.perr(e))?);
-        }
-        let columns = &mut self.columns;
-        let result = self.pool.install(|| {
-            columns
-                .par_iter_mut()
-                .zip(leaves.par_iter())
-                .try_for_each(|(writer, leaf)| writer.write(leaf))
-        });
-        result.map_err(|e| self.perr(e))
-    }
-
-    /// Bytes buffered in the open row group (encoded pages plus unencoded buffers).
-    pub fn buffered_bytes(&self) -> usize {
-        self.columns.iter().map(|c| c.memory_size()).sum()
+    /// Bytes buffered in the open row group, as far as the lanes have got (they lag by the
+    /// batches in flight).
+    fn buffered_bytes(&self) -> usize {
+        self.lanes
+            .iter()
+            .map(|l| l.buffered())
+            .filter(|b| b.row_group == self.row_groups)
+            .map(|b| b.bytes)
+            .sum()
     }
 
     /// Rows in the open row group.
@@ -160,59 +195,122 @@ impl<W: Write + Send> ParquetEncoder<W> {
         self.rows_in_group
     }
 
-    /// Row groups written so far.
+    /// Row groups cut so far (the open one not counted).
     pub fn row_groups(&self) -> usize {
         self.row_groups
     }
 
-    /// Close the open row group (if it has rows) and write it out.
-    pub fn flush_row_group(&mut self) -> Result<()> {
-        if self.rows_in_group == 0 {
-            return Ok(());
-        }
+    /// Close the open row group in every lane; `more` opens the next one.
+    fn cut(&mut self, more: bool) -> Result<()> {
         tracing::debug!(
             rows = self.rows_in_group,
             buffered_bytes = self.buffered_bytes(),
             "closing row group {}",
             self.row_groups
         );
-        let next = self
-            .factory
-            .create_column_writers(self.row_groups + 1)
-            .map_err(|e| self.perr(e))?;
-        let writers = std::mem::replace(&mut self.columns, next);
-        let chunks = self.pool.install(|| {
-            writers
-                .into_par_iter()
-                .map(|w| w.close())
-                .collect::<std::result::Result<Vec<_>, _>>()
-        });
-        let chunks = chunks.map_err(|e| self.perr(e))?;
-        let mut row_group = self.writer.next_row_group().map_err(|e| Error::Parquet {
-            location: self.location.clone(),
-            source: e,
-        })?;
-        for chunk in chunks {
-            chunk
-                .append_to_row_group(&mut row_group)
-                .map_err(|e| Error::Parquet {
-                    location: self.location.clone(),
-                    source: e,
-                })?;
+        let next: Vec<Option<Box<ArrowColumnWriter>>> = if more {
+            self.factory
+                .create_column_writers(self.row_groups + 1)
+                .map_err(|e| self.perr(e))?
+                .into_iter()
+                .map(|w| Some(Box::new(w)))
+                .collect()
+        } else {
+            self.lanes.iter().map(|_| None).collect()
+        };
+        for (lane, next) in self.lanes.iter().zip(next) {
+            let job = Job::Close {
+                row_group: self.row_groups,
+                next,
+            };
+            lane.push(job, &self.pool);
         }
-        row_group.close().map_err(|e| Error::Parquet {
-            location: self.location.clone(),
-            source: e,
-        })?;
         self.row_groups += 1;
         self.rows_in_group = 0;
         Ok(())
     }
 
-    /// Flush, add key-value metadata, write the footer (`into_inner` writes it); returns the
-    /// output.
+    /// Take the lanes' events (waiting for one when `block`), and append the row groups whose
+    /// columns are all closed, in order.
+    fn poll(&mut self, block: bool) -> Result<()> {
+        loop {
+            let event = if block {
+                self.events
+                    .recv()
+                    .map_err(|_| Error::Internal("the column lanes vanished".into()))?
+            } else {
+                match self.events.try_recv() {
+                    Ok(event) => event,
+                    Err(_) => return Ok(()),
+                }
+            };
+            match event {
+                Event::Closed {
+                    row_group,
+                    column,
+                    result,
+                } => {
+                    let chunk = result.map_err(|e| self.perr(e))?;
+                    let columns = self.lanes.len();
+                    let slots = self
+                        .closed
+                        .entry(row_group)
+                        .or_insert_with(|| (0..columns).map(|_| None).collect());
+                    if let Some(slot) = slots.get_mut(column) {
+                        *slot = Some(chunk);
+                    }
+                }
+                Event::Failed { column, error } => {
+                    return Err(self.perr(parquet::errors::ParquetError::General(format!(
+                        "column {}: {error}",
+                        column + 1
+                    ))));
+                }
+            }
+            self.append_ready()?;
+            if block {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Append the next row groups whose columns are all closed.
+    fn append_ready(&mut self) -> Result<()> {
+        loop {
+            let complete = self
+                .closed
+                .get(&self.written)
+                .is_some_and(|slots| slots.iter().all(Option::is_some));
+            if !complete {
+                return Ok(());
+            }
+            let Some(chunks) = self.closed.remove(&self.written) else {
+                return Ok(());
+            };
+            let location = &self.location;
+            let perr = |source| Error::Parquet {
+                location: location.clone(),
+                source,
+            };
+            let mut row_group = self.writer.next_row_group().map_err(perr)?;
+            for chunk in chunks.into_iter().flatten() {
+                chunk.append_to_row_group(&mut row_group).map_err(perr)?;
+            }
+            row_group.close().map_err(perr)?;
+            self.written += 1;
+        }
+    }
+
+    /// Close the open row group (if it has rows), wait for the lanes, add key-value metadata
+    /// and write the footer (`into_inner` writes it); returns the output.
     pub fn finish(mut self, metadata: Vec<(String, String)>) -> Result<W> {
-        self.flush_row_group()?;
+        if self.rows_in_group > 0 {
+            self.cut(false)?;
+        }
+        self.poll(false)?;
+        while self.written < self.row_groups {
+            self.poll(true)?;
+        }
         for (key, value) in metadata {
             self.writer
                 .append_key_value_metadata(KeyValue::new(key, value));
@@ -221,5 +319,137 @@ impl<W: Write + Send> ParquetEncoder<W> {
             location: self.location.clone(),
             source: e,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Array, Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use bytes::Bytes;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn pool() -> Arc<rayon::ThreadPool> {
+        Arc::new(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(2)
+                .build()
+                .unwrap(),
+        )
+    }
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("body", DataType::Utf8, true),
+        ]))
+    }
+
+    /// Batch `b` of `rows` rows: ids continue across batches; the body is long (slow to
+    /// encode), so its lane falls behind the id lane.
+    fn batch(b: usize, rows: usize) -> RecordBatch {
+        let ids = (b * rows..(b + 1) * rows).map(|i| i as i64);
+        let bodies = (b * rows..(b + 1) * rows)
+            .map(|i| (i % 7 != 0).then(|| format!("{i} {}", "lorem ipsum ".repeat(i % 50))));
+        RecordBatch::try_new(
+            schema(),
+            vec![
+                Arc::new(Int64Array::from_iter_values(ids)),
+                Arc::new(StringArray::from_iter(bodies)),
+            ],
+        )
+        .unwrap()
+    }
+
+    struct Counted(Arc<AtomicUsize>);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn lanes_keep_the_order_cut_row_groups_and_release_every_batch() {
+        let properties = writer_properties(Compression::Zstd(1), &[]).unwrap();
+        let (batches, rows) = (40, 1000);
+        let released = Arc::new(AtomicUsize::new(0));
+        let mut encoder = ParquetEncoder::new(
+            Vec::new(),
+            schema(),
+            properties,
+            64 * 1024,
+            7000,
+            "t",
+            pool(),
+        )
+        .unwrap();
+        for b in 0..batches {
+            let token: Token = Arc::new(Counted(Arc::clone(&released)));
+            encoder.write(&batch(b, rows), &token).unwrap();
+        }
+        let out = encoder.finish(Vec::new()).unwrap();
+        assert_eq!(released.load(Ordering::SeqCst), batches);
+
+        let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(out)).unwrap();
+        let groups = reader.metadata().num_row_groups();
+        assert!(groups > 40 * 1000 / 7000, "{groups} row groups");
+        for g in 0..groups {
+            assert!(reader.metadata().row_group(g).num_rows() <= 7000);
+        }
+        let mut next = 0;
+        for read in reader.build().unwrap() {
+            let read = read.unwrap();
+            let expected = batch(0, next + read.num_rows()).slice(next, read.num_rows());
+            assert_eq!(read.column(0).as_ref(), expected.column(0).as_ref());
+            assert_eq!(read.column(1).to_data(), expected.column(1).to_data());
+            next += read.num_rows();
+        }
+        assert_eq!(next, batches * rows);
+    }
+
+    #[test]
+    fn a_failing_column_fails_the_file_and_releases_its_batches() {
+        let properties = writer_properties(Compression::Zstd(1), &[]).unwrap();
+        let released = Arc::new(AtomicUsize::new(0));
+        let mut encoder = ParquetEncoder::new(
+            Vec::new(),
+            schema(),
+            properties,
+            1 << 20,
+            1 << 20,
+            "t",
+            pool(),
+        )
+        .unwrap();
+        // A batch whose second column does not match the file's schema: its lane fails.
+        let wrong = RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("id", DataType::Int64, false),
+                Field::new("body", DataType::Int64, true),
+            ])),
+            vec![
+                Arc::new(Int64Array::from(vec![1, 2])),
+                Arc::new(Int64Array::from(vec![3, 4])),
+            ],
+        )
+        .unwrap();
+        let mut result = Ok(());
+        for b in 0..3 {
+            let token: Token = Arc::new(Counted(Arc::clone(&released)));
+            let input = if b == 1 { wrong.clone() } else { batch(b, 10) };
+            result = result.and_then(|_| encoder.write(&input, &token));
+        }
+        let result = result.and_then(|_| encoder.finish(Vec::new()).map(|_| ()));
+        let message = result.unwrap_err().to_string();
+        assert!(message.contains("column 2"), "{message}");
+        // The lanes drop the failed file's queued jobs (and their tokens) on the pool.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while released.load(Ordering::SeqCst) < 3 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(released.load(Ordering::SeqCst), 3);
     }
 }

@@ -291,9 +291,11 @@ async fn inputs(seed: u64) -> (Input, Input) {
 }
 
 /// A bigger input with a quote opened in its last record and never closed: the error comes at
-/// the end of the input, after two row groups were written and the upload started.
+/// the end of the input, after row groups were written and the upload started. Row groups reach
+/// the output a few chunks after they are cut (the column lanes lag by the chunks in flight), so
+/// the input is long enough to start the upload (two parts) well before its end.
 async fn bad_tail_input(seed: u64) -> Input {
-    let mut csv = generate_vec(Shape::Text, 16 * MIB as u64, seed);
+    let mut csv = generate_vec(Shape::Text, 24 * MIB as u64, seed);
     csv.extend_from_slice(b"\"this quote is never closed,1\n");
     prepare(csv, false).await
 }

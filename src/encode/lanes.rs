@@ -1,0 +1,195 @@
+//! Column lanes: each column's writer lives in a lane with a FIFO of jobs, drained by one task
+//! at a time on the worker pool. Columns of one batch no longer wait for each other (there is no
+//! per-batch barrier): the longest column (a text body, compressed with zstd) keeps a worker
+//! busy while the other columns, the next batches' decoding and chunking run beside it.
+//!
+//! Lanes never hold more work than the batches in flight: every job keeps a token of its batch,
+//! and the batch counts as in flight until the last token is dropped (see
+//! [`super::ParquetEncoder::write`]).
+
+use std::any::Any;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use arrow::array::ArrayRef;
+use arrow::datatypes::FieldRef;
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowColumnWriter};
+use parquet::errors::ParquetError;
+
+/// Keeps a batch in flight until dropped; the owner decides what dropping means.
+pub type Token = Arc<dyn Any + Send + Sync>;
+
+/// What a lane reports to the encoder.
+pub(super) enum Event {
+    /// Row group `row_group` of column `column` is closed.
+    Closed {
+        row_group: usize,
+        column: usize,
+        result: Result<Box<ArrowColumnChunk>, ParquetError>,
+    },
+    /// A write failed; the lane skips its later writes.
+    Failed { column: usize, error: ParquetError },
+}
+
+pub(super) enum Job {
+    Write {
+        array: ArrayRef,
+        _token: Token,
+    },
+    /// Close the open writer as row group `row_group` and continue with `next` (none after the
+    /// last row group).
+    Close {
+        row_group: usize,
+        next: Option<Box<ArrowColumnWriter>>,
+    },
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<Job>,
+    running: bool,
+}
+
+/// Buffered bytes of the lane's open writer, and which row group it belongs to.
+#[derive(Default, Clone, Copy)]
+pub(super) struct Buffered {
+    pub row_group: usize,
+    pub bytes: usize,
+}
+
+pub(super) struct Lane {
+    column: usize,
+    field: FieldRef,
+    queue: Mutex<Queue>,
+    /// Only the lane's running task locks it.
+    writer: Mutex<Option<Box<ArrowColumnWriter>>>,
+    buffered: Mutex<Buffered>,
+    failed: AtomicBool,
+    events: Mutex<Sender<Event>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A poisoned lock only means a task panicked while holding it; the panic is reported as a
+    // failure of the lane, and the data it guards stays consistent (plain values and queues).
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Lane {
+    pub(super) fn new(
+        column: usize,
+        field: FieldRef,
+        writer: ArrowColumnWriter,
+        events: Sender<Event>,
+    ) -> Self {
+        Lane {
+            column,
+            field,
+            queue: Mutex::new(Queue::default()),
+            writer: Mutex::new(Some(Box::new(writer))),
+            buffered: Mutex::new(Buffered::default()),
+            failed: AtomicBool::new(false),
+            events: Mutex::new(events),
+        }
+    }
+
+    pub(super) fn buffered(&self) -> Buffered {
+        *lock(&self.buffered)
+    }
+
+    /// Queue a job; starts a drain task on `pool` if none is running.
+    pub(super) fn push(self: &Arc<Self>, job: Job, pool: &rayon::ThreadPool) {
+        let start = {
+            let mut q = lock(&self.queue);
+            q.jobs.push_back(job);
+            !std::mem::replace(&mut q.running, true)
+        };
+        if start {
+            let lane = Arc::clone(self);
+            pool.spawn(move || lane.drain());
+        }
+    }
+
+    fn send(&self, event: Event) {
+        // The encoder only stops listening once it has failed, and then nothing waits for this.
+        let _ = lock(&self.events).send(event);
+    }
+
+    fn drain(&self) {
+        loop {
+            let job = {
+                let mut q = lock(&self.queue);
+                match q.jobs.pop_front() {
+                    Some(job) => job,
+                    None => {
+                        q.running = false;
+                        return;
+                    }
+                }
+            };
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run(job)));
+            if outcome.is_err() && !self.failed.swap(true, Ordering::Relaxed) {
+                self.send(Event::Failed {
+                    column: self.column,
+                    error: ParquetError::General("the column writer panicked".into()),
+                });
+            }
+        }
+    }
+
+    fn run(&self, job: Job) {
+        let mut writer = lock(&self.writer);
+        match job {
+            Job::Write { array, _token } => {
+                if self.failed.load(Ordering::Relaxed) {
+                    return;
+                }
+                let written = match writer.as_mut() {
+                    Some(w) => compute_leaves(&self.field, &array).and_then(|leaves| {
+                        for leaf in &leaves {
+                            w.write(leaf)?;
+                        }
+                        Ok(w.memory_size())
+                    }),
+                    None => Err(ParquetError::General(
+                        "a write after the last row group was closed".into(),
+                    )),
+                };
+                match written {
+                    Ok(bytes) => {
+                        lock(&self.buffered).bytes = bytes;
+                    }
+                    Err(error) => {
+                        self.failed.store(true, Ordering::Relaxed);
+                        self.send(Event::Failed {
+                            column: self.column,
+                            error,
+                        });
+                    }
+                }
+                // The token drops here, after the write: the batch stays in flight until then.
+            }
+            Job::Close { row_group, next } => {
+                let closed = std::mem::replace(&mut *writer, next);
+                *lock(&self.buffered) = Buffered {
+                    row_group: row_group + 1,
+                    bytes: 0,
+                };
+                let result = if self.failed.load(Ordering::Relaxed) {
+                    Err(ParquetError::General("the column failed earlier".into()))
+                } else {
+                    match closed {
+                        Some(w) => w.close().map(Box::new),
+                        None => Err(ParquetError::General("a row group closed twice".into())),
+                    }
+                };
+                self.send(Event::Closed {
+                    row_group,
+                    column: self.column,
+                    result,
+                });
+            }
+        }
+    }
+}
