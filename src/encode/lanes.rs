@@ -11,7 +11,7 @@ use std::any::Any;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use arrow::array::ArrayRef;
 use arrow::datatypes::FieldRef;
@@ -34,7 +34,9 @@ pub(super) enum Event {
 }
 
 pub(super) enum Job {
+    /// Write part `part` (numbered across the file) of a batch.
     Write {
+        part: u64,
         array: ArrayRef,
         _token: Token,
     },
@@ -52,11 +54,13 @@ struct Queue {
     running: bool,
 }
 
-/// Buffered bytes of the lane's open writer, and which row group it belongs to.
-#[derive(Default, Clone, Copy)]
-pub(super) struct Buffered {
-    pub row_group: usize,
-    pub bytes: usize,
+/// Buffered bytes of the lane's writer after each part it wrote, oldest first; the encoder
+/// takes them in order (see [`Lane::buffered_after`]).
+#[derive(Default)]
+struct Sizes {
+    after: VecDeque<(u64, usize)>,
+    /// Set when the lane failed or panicked: it may never report a part, so nobody waits.
+    failed: bool,
 }
 
 pub(super) struct Lane {
@@ -65,7 +69,8 @@ pub(super) struct Lane {
     queue: Mutex<Queue>,
     /// Only the lane's running task locks it.
     writer: Mutex<Option<Box<ArrowColumnWriter>>>,
-    buffered: Mutex<Buffered>,
+    sizes: Mutex<Sizes>,
+    reported: Condvar,
     failed: AtomicBool,
     events: Mutex<Sender<Event>>,
 }
@@ -88,14 +93,46 @@ impl Lane {
             field,
             queue: Mutex::new(Queue::default()),
             writer: Mutex::new(Some(Box::new(writer))),
-            buffered: Mutex::new(Buffered::default()),
+            sizes: Mutex::new(Sizes::default()),
+            reported: Condvar::new(),
             failed: AtomicBool::new(false),
             events: Mutex::new(events),
         }
     }
 
-    pub(super) fn buffered(&self) -> Buffered {
-        *lock(&self.buffered)
+    /// The writer's buffered bytes right after it wrote `part`, waiting until it has; 0 if the
+    /// lane failed (the failure is reported through the events). Sizes of earlier parts are
+    /// dropped, so `part` must not decrease from call to call.
+    pub(super) fn buffered_after(&self, part: u64) -> usize {
+        let mut sizes = lock(&self.sizes);
+        loop {
+            while sizes.after.front().is_some_and(|&(p, _)| p < part) {
+                sizes.after.pop_front();
+            }
+            match sizes.after.front() {
+                Some(&(p, bytes)) if p == part => return bytes,
+                _ if sizes.failed => return 0,
+                _ => {}
+            }
+            sizes = self.reported.wait(sizes).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn report(&self, part: u64, bytes: usize) {
+        lock(&self.sizes).after.push_back((part, bytes));
+        self.reported.notify_all();
+    }
+
+    fn fail(&self, error: ParquetError) {
+        let first = !self.failed.swap(true, Ordering::Relaxed);
+        lock(&self.sizes).failed = true;
+        self.reported.notify_all();
+        if first {
+            self.send(Event::Failed {
+                column: self.column,
+                error,
+            });
+        }
     }
 
     /// Queue a job; starts a drain task on `pool` if none is running.
@@ -129,11 +166,8 @@ impl Lane {
                 }
             };
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run(job)));
-            if outcome.is_err() && !self.failed.swap(true, Ordering::Relaxed) {
-                self.send(Event::Failed {
-                    column: self.column,
-                    error: ParquetError::General("the column writer panicked".into()),
-                });
+            if outcome.is_err() {
+                self.fail(ParquetError::General("the column writer panicked".into()));
             }
         }
     }
@@ -141,7 +175,11 @@ impl Lane {
     fn run(&self, job: Job) {
         let mut writer = lock(&self.writer);
         match job {
-            Job::Write { array, _token } => {
+            Job::Write {
+                part,
+                array,
+                _token,
+            } => {
                 if self.failed.load(Ordering::Relaxed) {
                     return;
                 }
@@ -157,25 +195,16 @@ impl Lane {
                     )),
                 };
                 match written {
-                    Ok(bytes) => {
-                        lock(&self.buffered).bytes = bytes;
-                    }
-                    Err(error) => {
-                        self.failed.store(true, Ordering::Relaxed);
-                        self.send(Event::Failed {
-                            column: self.column,
-                            error,
-                        });
-                    }
+                    Ok(bytes) => self.report(part, bytes),
+                    Err(error) => self.fail(error),
                 }
                 // The token drops here, after the write: the batch stays in flight until then.
             }
             Job::Close { row_group, next } => {
                 let closed = std::mem::replace(&mut *writer, next);
-                *lock(&self.buffered) = Buffered {
-                    row_group: row_group + 1,
-                    bytes: 0,
-                };
+                // The encoder only asks about parts of the open row group (it queued this
+                // close before any later part), so the sizes of this one are not needed.
+                lock(&self.sizes).after.clear();
                 let result = if self.failed.load(Ordering::Relaxed) {
                     Err(ParquetError::General("the column failed earlier".into()))
                 } else {

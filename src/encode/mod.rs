@@ -67,6 +67,12 @@ pub fn writer_properties(
     Ok(builder.build())
 }
 
+/// How many parts behind the newest the row-group size is judged (see
+/// [`ParquetEncoder::full_after`]). The lanes may fall that far behind the encoder thread
+/// without making it wait; a row group overshoots its budget by at most that many parts'
+/// encoded bytes. 4 parts of 4 MiB at the default limit: the default window is 5 chunks.
+const CUT_LAG_PARTS: u64 = 4;
+
 /// Streams batches into a Parquet file, one row group at a time.
 ///
 /// Each column has a lane (see [`lanes`]): a batch's arrays are queued to the lanes and encoded
@@ -86,6 +92,10 @@ pub struct ParquetEncoder<W: Write + Send> {
     row_groups: usize,
     /// Row groups appended to the file.
     written: usize,
+    /// Parts (batches, or pieces of one split by the row cap) queued so far.
+    parts: u64,
+    /// The first part of the open row group.
+    group_start: u64,
     row_group_bytes: usize,
     row_group_rows: usize,
     location: String,
@@ -136,6 +146,8 @@ impl<W: Write + Send> ParquetEncoder<W> {
             rows_in_group: 0,
             row_groups: 0,
             written: 0,
+            parts: 0,
+            group_start: 0,
             row_group_bytes,
             row_group_rows,
             location: location.to_string(),
@@ -161,8 +173,11 @@ impl<W: Write + Send> ParquetEncoder<W> {
             let room = self.row_group_rows - self.rows_in_group;
             let take = room.min(batch.num_rows() - offset);
             let part = batch.slice(offset, take);
+            let seq = self.parts;
+            self.parts += 1;
             for (lane, array) in self.lanes.iter().zip(part.columns()) {
                 let job = Job::Write {
+                    part: seq,
                     array: Arc::clone(array),
                     _token: Arc::clone(token),
                 };
@@ -170,24 +185,26 @@ impl<W: Write + Send> ParquetEncoder<W> {
             }
             self.rows_in_group += take;
             offset += take;
-            if self.rows_in_group >= self.row_group_rows
-                || self.buffered_bytes() >= self.row_group_bytes
-            {
+            if self.rows_in_group >= self.row_group_rows || self.full_after(seq) {
                 self.cut(true)?;
             }
         }
         self.poll(false)
     }
 
-    /// Bytes buffered in the open row group, as far as the lanes have got (they lag by the
-    /// batches in flight).
-    fn buffered_bytes(&self) -> usize {
-        self.lanes
-            .iter()
-            .map(|l| l.buffered())
-            .filter(|b| b.row_group == self.row_groups)
-            .map(|b| b.bytes)
-            .sum()
+    /// Whether the open row group is full, judged after part `seq` was queued: by the bytes
+    /// the lanes had buffered right after part `seq - CUT_LAG_PARTS` (waiting for them if a
+    /// lane is further behind). A fixed lag, rather than whatever the lanes have done by now,
+    /// keeps the cuts, and so the output bytes, the same from run to run.
+    fn full_after(&self, seq: u64) -> bool {
+        let Some(judged) = seq.checked_sub(CUT_LAG_PARTS) else {
+            return false;
+        };
+        if judged < self.group_start {
+            return false;
+        }
+        let bytes: usize = self.lanes.iter().map(|l| l.buffered_after(judged)).sum();
+        bytes >= self.row_group_bytes
     }
 
     /// Rows in the open row group.
@@ -204,7 +221,6 @@ impl<W: Write + Send> ParquetEncoder<W> {
     fn cut(&mut self, more: bool) -> Result<()> {
         tracing::debug!(
             rows = self.rows_in_group,
-            buffered_bytes = self.buffered_bytes(),
             "closing row group {}",
             self.row_groups
         );
@@ -227,6 +243,7 @@ impl<W: Write + Send> ParquetEncoder<W> {
         }
         self.row_groups += 1;
         self.rows_in_group = 0;
+        self.group_start = self.parts;
         Ok(())
     }
 
@@ -408,6 +425,42 @@ mod tests {
             next += read.num_rows();
         }
         assert_eq!(next, batches * rows);
+    }
+
+    /// Row groups are cut by sizes judged a fixed number of parts back, not by how far the
+    /// lanes happen to have got: the same batches give the same bytes every time.
+    #[test]
+    fn the_output_does_not_depend_on_timing() {
+        let encode = |workers: usize| {
+            let pool = Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(workers)
+                    .build()
+                    .unwrap(),
+            );
+            let properties = writer_properties(Compression::Zstd(1), &[]).unwrap();
+            let mut encoder = ParquetEncoder::new(
+                Vec::new(),
+                schema(),
+                properties,
+                48 * 1024,
+                1 << 20,
+                "t",
+                pool,
+            )
+            .unwrap();
+            let token: Token = Arc::new(());
+            for b in 0..60 {
+                encoder.write(&batch(b, 500), &token).unwrap();
+            }
+            let groups = encoder.row_groups();
+            (encoder.finish(Vec::new()).unwrap(), groups)
+        };
+        let (first, groups) = encode(2);
+        assert!(groups > 3, "{groups} row groups");
+        for workers in [1, 2, 3, 2, 1] {
+            assert!(encode(workers).0 == first, "{workers} workers");
+        }
     }
 
     #[test]
