@@ -274,18 +274,24 @@ impl Ordered {
     fn accept(
         &mut self,
         meta: ChunkMeta,
-        result: std::result::Result<Decoded, ChunkError>,
+        result: std::result::Result<Decoded, ChunkFailure>,
         token: &Token,
     ) -> Result<()> {
-        let decoded = result.map_err(|e| {
-            data_error(
+        let decoded = result.map_err(|e| match e {
+            ChunkFailure::Data(e) => data_error(
                 &self.location,
                 &self.names,
                 self.outcome.records,
                 meta.base_line,
                 meta.base_byte,
                 e,
-            )
+            ),
+            ChunkFailure::Panicked => Error::Internal(format!(
+                "{}: the decoder panicked on the chunk at byte {}, line {}",
+                self.location,
+                meta.base_byte,
+                meta.base_line + 1
+            )),
         })?;
         if !decoded.rejects.is_empty() {
             let Some(writer) = self.rejects.as_mut() else {
@@ -324,7 +330,15 @@ struct ChunkMeta {
     base_byte: u64,
 }
 
-type ChunkResult = (ChunkMeta, std::result::Result<Decoded, ChunkError>);
+/// Why a chunk has no batch.
+enum ChunkFailure {
+    /// Bad input, positioned in the chunk.
+    Data(ChunkError),
+    /// A bug: a panic on a pool thread would otherwise abort the process.
+    Panicked,
+}
+
+type ChunkResult = (ChunkMeta, std::result::Result<Decoded, ChunkFailure>);
 
 thread_local! {
     static SCRATCH: RefCell<Tokens> = RefCell::new(Tokens::default());
@@ -361,7 +375,17 @@ impl Workers {
                 base_line: chunk.base_line,
                 base_byte: chunk.base_byte,
             };
-            let result = SCRATCH.with(|t| decode_chunk(&ctx, &chunk, &mut t.borrow_mut()));
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                SCRATCH.with(|t| decode_chunk(&ctx, &chunk, &mut t.borrow_mut()))
+            }));
+            let result = match result {
+                Ok(decoded) => decoded.map_err(ChunkFailure::Data),
+                Err(_) => {
+                    // The scratch tokens may be half-written: start the next chunk afresh.
+                    SCRATCH.with(|t| *t.borrow_mut() = Tokens::default());
+                    Err(ChunkFailure::Panicked)
+                }
+            };
             // A closed channel means the encoder stopped on an error, which it has reported.
             let _ = to_encoder.send((meta, result));
         });
