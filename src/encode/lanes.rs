@@ -9,7 +9,6 @@
 
 use std::any::Any;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
@@ -59,7 +58,8 @@ struct Queue {
 #[derive(Default)]
 struct Sizes {
     after: VecDeque<(u64, usize)>,
-    /// Set when the lane failed or panicked: it may never report a part, so nobody waits.
+    /// Set when the lane failed or panicked: it skips its later writes and may never report a
+    /// part, so nobody waits for one.
     failed: bool,
 }
 
@@ -71,8 +71,7 @@ pub(super) struct Lane {
     writer: Mutex<Option<Box<ArrowColumnWriter>>>,
     sizes: Mutex<Sizes>,
     reported: Condvar,
-    failed: AtomicBool,
-    events: Mutex<Sender<Event>>,
+    events: Sender<Event>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -95,8 +94,7 @@ impl Lane {
             writer: Mutex::new(Some(Box::new(writer))),
             sizes: Mutex::new(Sizes::default()),
             reported: Condvar::new(),
-            failed: AtomicBool::new(false),
-            events: Mutex::new(events),
+            events,
         }
     }
 
@@ -124,8 +122,7 @@ impl Lane {
     }
 
     fn fail(&self, error: ParquetError) {
-        let first = !self.failed.swap(true, Ordering::Relaxed);
-        lock(&self.sizes).failed = true;
+        let first = !std::mem::replace(&mut lock(&self.sizes).failed, true);
         self.reported.notify_all();
         if first {
             self.send(Event::Failed {
@@ -148,9 +145,13 @@ impl Lane {
         }
     }
 
+    fn failed(&self) -> bool {
+        lock(&self.sizes).failed
+    }
+
     fn send(&self, event: Event) {
         // The encoder only stops listening once it has failed, and then nothing waits for this.
-        let _ = lock(&self.events).send(event);
+        let _ = self.events.send(event);
     }
 
     fn drain(&self) {
@@ -180,7 +181,7 @@ impl Lane {
                 array,
                 _token,
             } => {
-                if self.failed.load(Ordering::Relaxed) {
+                if self.failed() {
                     return;
                 }
                 let written = match writer.as_mut() {
@@ -205,7 +206,7 @@ impl Lane {
                 // The encoder only asks about parts of the open row group (it queued this
                 // close before any later part), so the sizes of this one are not needed.
                 lock(&self.sizes).after.clear();
-                let result = if self.failed.load(Ordering::Relaxed) {
+                let result = if self.failed() {
                     Err(ParquetError::General("the column failed earlier".into()))
                 } else {
                     match closed {
