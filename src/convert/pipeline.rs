@@ -77,6 +77,24 @@ fn too_long(location: &str, e: RecordTooLong) -> Error {
     }
 }
 
+/// The first prefix of the head that [`prepare`] tokenizes; it grows from there as needed.
+const INFER_FIRST_BYTES: usize = 1024 * 1024;
+
+/// The prefix to try next, having found `records` whole records in `bytes`: where `want`
+/// records should end at the bytes per record so far, plus an eighth; at least double
+/// `limit` when no record was complete yet, and always more than `limit`.
+fn next_limit(limit: usize, bytes: usize, records: usize, want: usize) -> usize {
+    if records == 0 {
+        return limit.saturating_mul(2).max(1);
+    }
+    let guess = (bytes as u128)
+        .saturating_mul(want as u128)
+        .saturating_mul(9)
+        / (8 * records as u128);
+    let guess = usize::try_from(guess).unwrap_or(usize::MAX);
+    guess.max(limit.saturating_add(1))
+}
+
 /// Read the sample, handle BOM and header, infer (from the head and the `samples` of other
 /// positions, dropped once used) and resolve the schema.
 pub(crate) fn prepare(
@@ -113,17 +131,22 @@ pub(crate) fn prepare(
     let tokenizer = Tokenizer::new(dialect);
     let mut tokens = Tokens::default();
     let need = if dialect.has_header { 2 } else { 1 };
-    // Finds where the last complete record ends as the sample grows (each byte scanned once);
+    // Records inference looks at; tokenizing stops once the prefix holds them (the rest of
+    // the head is decoded by the pipeline anyway), which keeps this serial step short.
+    let want = usize::from(dialect.has_header) + options.infer_records;
+    // Finds where the last complete record ends as the prefix grows (each byte scanned once);
     // a record over the limit fails here with its start. Positions count the BOM.
     let mut scan = Chunker::new(dialect, usize::MAX, budget.max_record_bytes, bom as u64, 0);
     let mut scanned = bom;
+    let mut limit = head.len().min(bom + INFER_FIRST_BYTES);
+    let mut complete;
     loop {
-        let complete = if eof {
+        complete = if eof && limit == head.len() {
             head.len()
         } else {
-            scan.push(&head[scanned..], &mut Vec::new())
+            scan.push(&head[scanned..limit], &mut Vec::new())
                 .map_err(|e| too_long(location, e))?;
-            scanned = head.len();
+            scanned = limit;
             bom + scan.last_record_start()
         };
         tokenizer
@@ -144,7 +167,15 @@ pub(crate) fn prepare(
                     reason: e.reason.to_string(),
                 }))
             })?;
-        if eof || tokens.records.len() >= need {
+        let records = tokens.records.len();
+        if records >= want || (eof && limit == head.len()) {
+            break;
+        }
+        if limit < head.len() {
+            limit = next_limit(limit, complete - bom, records, want).min(head.len());
+            continue;
+        }
+        if records >= need {
             break;
         }
         if head.len() > budget.max_record_bytes {
@@ -158,7 +189,10 @@ pub(crate) fn prepare(
             ));
         }
         match blocks.next()? {
-            Some(b) => head.extend_from_slice(&b),
+            Some(b) => {
+                head.extend_from_slice(&b);
+                limit = head.len();
+            }
             None => eof = true,
         }
     }
@@ -182,7 +216,14 @@ pub(crate) fn prepare(
     let end = tokens.records.len().min(first_data + options.infer_records);
     let mut inferrer = Inferrer::new(ncols, &options.null_values);
     inferrer.add(&tokens, first_data..end);
-    super::sample::add_samples(&mut inferrer, samples, options, ncols);
+    let tokenized = complete - bom;
+    // The other samples are cut to about the bytes the head needed for its records.
+    let sample_bytes = if tokens.records.len() >= want {
+        next_limit(0, tokenized, tokens.records.len(), want)
+    } else {
+        usize::MAX
+    };
+    super::sample::add_samples(&mut inferrer, samples, options, ncols, sample_bytes);
     let (schema, source) = schema::resolve(
         &names,
         options.schema.as_ref(),
@@ -196,7 +237,7 @@ pub(crate) fn prepare(
     let records = tokens.records.len().max(1) as u64;
     let csv_per_group = 4 * budget.row_group_bytes as u64;
     let rows_per_group =
-        (csv_per_group * records / (head.len().max(1) as u64)).min(options.row_group_rows as u64);
+        (csv_per_group * records / (tokenized.max(1) as u64)).min(options.row_group_rows as u64);
     let plain_columns =
         cardinality.plain_columns(&schema, rows_per_group, DEFAULT_DICTIONARY_PAGE_SIZE_LIMIT);
     tracing::debug!(
@@ -601,4 +642,109 @@ pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, mut prepared: Prepared) 
         outcome.rejects_bytes = r.finish().map_err(werr)?;
     }
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::MIB;
+    use crate::schema::ColumnType;
+
+    /// Run [`prepare`] on `csv`, handed over in 256 KiB blocks.
+    fn prepare_csv(csv: &[u8], options: &ConvertOptions) -> Result<Prepared> {
+        let budget = options.validate()?;
+        let (tx, rx) = mpsc::channel(csv.len() / (256 * 1024) + 2);
+        for block in csv.chunks(256 * 1024) {
+            tx.try_send(Ok(Bytes::copy_from_slice(block)))
+                .map_err(|_| Error::Internal("test channel full".into()))?;
+        }
+        drop(tx);
+        let mut blocks = Blocks::new(rx, CancellationToken::new());
+        prepare(&mut blocks, options, &budget, "test.csv", Vec::new())
+    }
+
+    /// `n` records `i,<i as text padded>` after a header.
+    fn numbered(n: usize) -> Vec<u8> {
+        let mut csv = b"id,name\n".to_vec();
+        for i in 0..n {
+            csv.extend_from_slice(format!("{i},name-{i:0>40}\n").as_bytes());
+        }
+        csv
+    }
+
+    fn types(p: &Prepared) -> Vec<ColumnType> {
+        p.schema.columns.iter().map(|c| c.ty.clone()).collect()
+    }
+
+    #[test]
+    fn next_limit_aims_past_the_wanted_records_and_always_grows() {
+        // 1,000 records in 100,000 bytes: 10,001 records need about 1,000,100 bytes, plus an
+        // eighth.
+        assert_eq!(next_limit(100_000, 100_000, 1_000, 10_001), 1_125_112);
+        assert_eq!(next_limit(1 << 20, 1 << 20, 0, 10), 2 << 20);
+        assert_eq!(next_limit(0, 0, 0, 10), 1);
+        // Enough records already: still more than `limit`, so a caller loop ends.
+        assert_eq!(next_limit(500, 400, 100, 10), 501);
+        assert_eq!(
+            next_limit(usize::MAX, usize::MAX, 1, usize::MAX),
+            usize::MAX
+        );
+    }
+
+    #[test]
+    fn inference_stops_at_its_records_in_a_large_head() {
+        // A 3 MB head, 60,000 records; a value that is no integer sits past the 10,000th
+        // record and a syntax error further on: neither is inference's business (the pipeline
+        // meets them), so the head is not tokenized that far.
+        let mut csv = numbered(30_000);
+        csv.extend_from_slice(b"x,late text\n");
+        csv.extend_from_slice(&numbered(10_000)[8..]);
+        csv.extend_from_slice(b"1,\"closed\"then more\n");
+        csv.extend_from_slice(&numbered(20_000)[8..]);
+        assert!(csv.len() > 2 * MIB);
+        let p = prepare_csv(&csv, &ConvertOptions::default()).expect("prepared");
+        assert_eq!(types(&p), vec![ColumnType::Int64, ColumnType::Utf8]);
+        // The whole head still goes to the pipeline, from the first data record.
+        assert_eq!(p.base_byte, 8);
+        assert_eq!(p.base_line, 1);
+        assert!(p.rest.starts_with(b"0,name-"));
+        assert_eq!(p.rest.len(), csv.len() - 8);
+    }
+
+    #[test]
+    fn a_syntax_error_among_the_inferred_records_fails_with_its_position() {
+        let mut csv = numbered(9_000);
+        csv.extend_from_slice(b"1,\"closed\"then more\n");
+        csv.extend_from_slice(&numbered(40_000)[8..]);
+        let e = prepare_csv(&csv, &ConvertOptions::default())
+            .err()
+            .expect("a syntax error");
+        let text = e.to_string();
+        assert!(text.contains("after a closing quote"), "{text}");
+        assert!(text.contains("line 9002"), "{text}");
+    }
+
+    #[test]
+    fn a_late_type_change_counts_when_inference_reads_that_far() {
+        let mut csv = numbered(30_000);
+        csv.extend_from_slice(b"x,late text\n");
+        csv.extend_from_slice(&numbered(10_000)[8..]);
+        let options = ConvertOptions {
+            infer_records: 40_000,
+            ..ConvertOptions::default()
+        };
+        let p = prepare_csv(&csv, &options).expect("prepared");
+        assert_eq!(types(&p), vec![ColumnType::Utf8, ColumnType::Utf8]);
+    }
+
+    #[test]
+    fn a_header_longer_than_the_first_prefix_is_read_whole() {
+        let long = "h".repeat(INFER_FIRST_BYTES + 1000);
+        let mut csv = format!("{long},b\n").into_bytes();
+        csv.extend_from_slice(&numbered(100)[8..]);
+        let p = prepare_csv(&csv, &ConvertOptions::default()).expect("prepared");
+        assert_eq!(p.schema.columns[0].name, long);
+        assert_eq!(types(&p), vec![ColumnType::Int64, ColumnType::Utf8]);
+        assert_eq!(p.base_byte, long.len() as u64 + 3);
+    }
 }

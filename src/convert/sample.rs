@@ -89,18 +89,20 @@ pub(crate) async fn read_samples(
 }
 
 /// Add the whole records of `samples` that have `columns` fields to `inferrer` (at most
-/// `max_records` per sample); returns how many samples were used. The samples are consumed.
+/// `options.infer_records` per sample, from its first `max_bytes` bytes); returns how many
+/// samples were used. The samples are consumed.
 pub(crate) fn add_samples(
     inferrer: &mut Inferrer,
     samples: Vec<Sample>,
     options: &ConvertOptions,
     columns: usize,
+    max_bytes: usize,
 ) -> usize {
     let tokenizer = Tokenizer::new(&options.dialect);
     let mut tokens = Tokens::default();
     let mut used = 0;
     for sample in samples {
-        let Some(records) = whole_records(&sample, options) else {
+        let Some(records) = whole_records(&sample, options, max_bytes) else {
             continue;
         };
         if tokenizer.tokenize(records, &mut tokens).is_err() {
@@ -124,12 +126,22 @@ pub(crate) fn add_samples(
 }
 
 /// The part of `sample` that holds whole records: after the first line break, up to where the
-/// last record starts (or to the end, when the sample ends the input).
-fn whole_records<'a>(sample: &'a Sample, options: &ConvertOptions) -> Option<&'a [u8]> {
+/// last record starts within `max_bytes` (or to the end, when the sample ends the input
+/// within them).
+fn whole_records<'a>(
+    sample: &'a Sample,
+    options: &ConvertOptions,
+    max_bytes: usize,
+) -> Option<&'a [u8]> {
     let data = &sample.bytes[..];
     let start = memchr::memchr2(b'\n', b'\r', data)? + 1;
     let rest = &data[start..];
-    if sample.at_end {
+    let (rest, at_end) = if rest.len() > max_bytes {
+        (&rest[..max_bytes], false)
+    } else {
+        (rest, sample.at_end)
+    };
+    if at_end {
         return Some(rest);
     }
     // The chunker's quote-aware scan finds where the last (partial) record starts.
@@ -155,7 +167,13 @@ mod tests {
 
     fn infer(samples: Vec<Sample>) -> (Vec<ColumnType>, usize) {
         let mut inferrer = Inferrer::new(2, &[String::new()]);
-        let used = add_samples(&mut inferrer, samples, &ConvertOptions::default(), 2);
+        let used = add_samples(
+            &mut inferrer,
+            samples,
+            &ConvertOptions::default(),
+            2,
+            usize::MAX,
+        );
         (inferrer.finish(), used)
     }
 
