@@ -6,14 +6,15 @@
 //! handler asks for a retry (a transient failure), so MinIO redelivers it; a redelivered event
 //! whose output is already up to date is skipped. Conversions run one at a time by default
 //! (`concurrency`): each one holds the configured memory budget. Bodies over [`MAX_BODY_BYTES`]
-//! are refused with `413`. Other methods (MinIO checks that the target is reachable) get `200`.
+//! are refused with `413` (after reading on, and dropping, up to [`MAX_DRAIN_BYTES`] of the rest,
+//! so that a client that writes its whole body first still reads the answer). Other methods (MinIO checks that the target is reachable) get `200`.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -94,6 +95,38 @@ impl Webhook {
     }
 }
 
+/// Bytes of an oversized body read (and dropped) before answering `413`, so that a client that
+/// sends its whole body before it reads the response gets the answer instead of a reset.
+const MAX_DRAIN_BYTES: usize = 8 * MAX_BODY_BYTES;
+
+enum BodyError {
+    /// Over [`MAX_BODY_BYTES`]: how many bytes were read before giving up.
+    TooLarge(usize),
+    Read(hyper::Error),
+}
+
+/// The body, up to [`MAX_BODY_BYTES`]; a larger one is read on (and dropped) up to
+/// [`MAX_DRAIN_BYTES`] more, so at most [`MAX_BODY_BYTES`] is ever held.
+async fn read_body(mut body: Incoming) -> std::result::Result<Bytes, BodyError> {
+    let mut kept = bytes::BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(BodyError::Read)?.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen <= MAX_BODY_BYTES {
+            kept.extend_from_slice(&data);
+        } else if seen > MAX_BODY_BYTES + MAX_DRAIN_BYTES {
+            break;
+        }
+    }
+    if seen > MAX_BODY_BYTES {
+        return Err(BodyError::TooLarge(seen));
+    }
+    Ok(kept.freeze())
+}
+
 fn reply(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
     *response.status_mut() = status;
@@ -112,18 +145,21 @@ async fn respond(
     if req.method() != Method::POST {
         return reply(StatusCode::OK, serde_json::json!({"ok": true}));
     }
-    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES)
-        .collect()
-        .await
-    {
-        Ok(body) => body.to_bytes(),
-        Err(e) => {
-            let status = if e.is::<http_body_util::LengthLimitError>() {
-                StatusCode::PAYLOAD_TOO_LARGE
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            return reply(status, serde_json::json!({"error": e.to_string()}));
+    let body = match read_body(req.into_body()).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge(bytes)) => {
+            return reply(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                serde_json::json!({
+                    "error": format!("the body is larger than {MAX_BODY_BYTES} bytes (read {bytes})")
+                }),
+            );
+        }
+        Err(BodyError::Read(e)) => {
+            return reply(
+                StatusCode::BAD_REQUEST,
+                serde_json::json!({"error": e.to_string()}),
+            );
         }
     };
     let payload: serde_json::Value = match serde_json::from_slice(&body) {
