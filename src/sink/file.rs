@@ -1,5 +1,9 @@
 //! Local files (written to a temporary name beside the target and renamed on success) and
 //! standard output.
+//!
+//! A target that exists and is no regular file (a device such as `/dev/null`, a FIFO) is
+//! written in place: renaming a temporary file over it would replace the device node or pipe
+//! with a plain file. Like standard output, such a target cannot take back bytes on error.
 
 use std::path::{Path, PathBuf};
 
@@ -9,31 +13,54 @@ use tokio::io::AsyncWriteExt;
 use super::ByteSink;
 use crate::error::{Error, Result};
 
-/// A local file, published by rename.
+/// A local file, published by rename (or a special file, written in place).
 #[derive(Debug)]
 pub struct FileSink {
     path: PathBuf,
-    temp: PathBuf,
+    /// The temporary file renamed to `path` on success; `None` for a special file.
+    temp: Option<PathBuf>,
     location: String,
     file: Option<tokio::fs::File>,
     written: u64,
 }
 
 impl FileSink {
-    /// Create the temporary file beside `path`.
+    /// Create the temporary file beside `path`, or open `path` itself when it is a special
+    /// file (device, FIFO, socket). A directory is refused before anything is written.
     pub async fn create(path: impl Into<PathBuf>) -> Result<Self> {
         let path = path.into();
         let location = path.display().to_string();
-        let temp = temp_name(&path);
-        let file = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-            .await
-            .map_err(|source| Error::Write {
-                location: location.clone(),
-                source,
-            })?;
+        let write_error = |source| Error::Write {
+            location: location.clone(),
+            source,
+        };
+        let special = match tokio::fs::metadata(&path).await {
+            Ok(m) if m.is_dir() => {
+                return Err(write_error(std::io::Error::new(
+                    std::io::ErrorKind::IsADirectory,
+                    "the output is a directory; name a file",
+                )))
+            }
+            Ok(m) => !m.is_file(),
+            Err(_) => false,
+        };
+        let (temp, file) = if special {
+            let file = tokio::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .await
+                .map_err(write_error)?;
+            (None, file)
+        } else {
+            let temp = temp_name(&path);
+            let file = tokio::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&temp)
+                .await
+                .map_err(write_error)?;
+            (Some(temp), file)
+        };
         Ok(FileSink {
             path,
             temp,
@@ -41,6 +68,12 @@ impl FileSink {
             file: Some(file),
             written: 0,
         })
+    }
+
+    /// Whether [`FileSink::create`] would write `path` in place: it exists and is a special file
+    /// (device, FIFO, socket), so bytes written cannot be taken back.
+    pub fn writes_in_place(path: &Path) -> bool {
+        std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
     }
 
     fn write_error(&self, source: std::io::Error) -> Error {
@@ -80,6 +113,13 @@ impl ByteSink for FileSink {
     }
 
     async fn complete(&mut self) -> Result<u64> {
+        let Some(temp) = self.temp.clone() else {
+            // A special file: flushed, nothing to sync (a device may refuse fsync) or rename.
+            if let Some(mut file) = self.file.take() {
+                file.flush().await.map_err(|e| self.write_error(e))?;
+            }
+            return Ok(self.written);
+        };
         if let Some(mut file) = self.file.take() {
             let res = async {
                 file.flush().await?;
@@ -88,14 +128,17 @@ impl ByteSink for FileSink {
             .await;
             res.map_err(|e| self.write_error(e))?;
         }
-        let res = tokio::fs::rename(&self.temp, &self.path).await;
+        let res = tokio::fs::rename(&temp, &self.path).await;
         res.map_err(|e| self.write_error(e))?;
         Ok(self.written)
     }
 
     async fn abort(&mut self) -> Result<()> {
         self.file.take();
-        match tokio::fs::remove_file(&self.temp).await {
+        let Some(temp) = self.temp.as_ref() else {
+            return Ok(());
+        };
+        match tokio::fs::remove_file(temp).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(self.write_error(e)),
@@ -106,8 +149,8 @@ impl ByteSink for FileSink {
 impl Drop for FileSink {
     fn drop(&mut self) {
         // Dropped without complete/abort (a panic or a cancelled future): leave nothing behind.
-        if self.file.take().is_some() {
-            let _ = std::fs::remove_file(&self.temp);
+        if let (Some(_), Some(temp)) = (self.file.take(), self.temp.as_ref()) {
+            let _ = std::fs::remove_file(temp);
         }
     }
 }
@@ -164,5 +207,92 @@ impl ByteSink for StdoutSink {
     async fn abort(&mut self) -> Result<()> {
         let _ = self.out.flush().await;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::FileTypeExt;
+
+    use super::*;
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn a_fifo_is_written_in_place_and_stays_a_fifo() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("out.pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).unwrap())
+        };
+        let mut sink = FileSink::create(&fifo).await.unwrap();
+        sink.put_part(Bytes::from_static(b"PAR1 ")).await.unwrap();
+        sink.put_part(Bytes::from_static(b"rest")).await.unwrap();
+        assert_eq!(sink.complete().await.unwrap(), 9);
+        drop(sink);
+        // Checked before joining: had the FIFO been replaced, the reader would wait forever.
+        let kind = std::fs::metadata(&fifo).unwrap().file_type();
+        assert!(kind.is_fifo(), "{kind:?}");
+        assert!(FileSink::writes_in_place(&fifo));
+        assert!(!FileSink::writes_in_place(dir.path()));
+        assert!(!FileSink::writes_in_place(&dir.path().join("absent")));
+        assert_eq!(reader.join().unwrap(), b"PAR1 rest");
+        assert_eq!(entries(dir.path()), vec!["out.pipe".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn a_directory_is_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = FileSink::create(dir.path()).await.unwrap_err();
+        assert!(err.to_string().contains("is a directory"), "{err}");
+        assert!(entries(dir.path()).is_empty());
+        let parent = dir.path().parent().unwrap();
+        let name = dir
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            !entries(parent)
+                .iter()
+                .any(|e| e.starts_with(&format!(".{name}.tmp-"))),
+            "a temporary file was left beside the directory"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_regular_file_is_replaced_by_rename_and_an_abort_leaves_the_old_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.parquet");
+        std::fs::write(&target, b"old").unwrap();
+        let mut sink = FileSink::create(&target).await.unwrap();
+        sink.put_part(Bytes::from_static(b"new")).await.unwrap();
+        assert_eq!(
+            entries(dir.path()).len(),
+            2,
+            "the temporary file sits beside it"
+        );
+        sink.abort().await.unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"old");
+        assert_eq!(entries(dir.path()), vec!["out.parquet".to_string()]);
+        let mut sink = FileSink::create(&target).await.unwrap();
+        sink.put_part(Bytes::from_static(b"new")).await.unwrap();
+        sink.complete().await.unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+        assert_eq!(entries(dir.path()), vec!["out.parquet".to_string()]);
     }
 }

@@ -118,3 +118,58 @@ fn rejects_file_beside_the_output() {
         "line,byte,reason,record\n3,4,\"cannot parse as Int64\",\"x\"\n"
     );
 }
+
+/// An OUTPUT that is a FIFO (as `/dev/null` is a device) is written in place: the pipe stays a
+/// pipe and gets the Parquet bytes, and no temporary file is left beside it. `widen`, which
+/// would need to take bytes back, is refused for it.
+#[test]
+fn a_fifo_output_is_written_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("out.parquet");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let input = dir.path().join("in.csv");
+    std::fs::write(&input, "a,b\n1,x\n2,y\n").unwrap();
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let s = Command::new(bin())
+        .arg("convert")
+        .arg(&input)
+        .arg(&fifo)
+        .output()
+        .unwrap();
+    assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
+    // Checked before joining: had the FIFO been replaced, the reader would wait forever.
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    let bytes = reader.join().unwrap();
+    assert_eq!(
+        dump(Bytes::from(bytes)),
+        "a: Int64\nb: Utf8\n--\n1 | \"x\"\n2 | \"y\"\n"
+    );
+    assert_eq!(
+        dir_entries(dir.path()).len(),
+        2,
+        "{:?}",
+        dir_entries(dir.path())
+    );
+
+    let s = Command::new(bin())
+        .arg("convert")
+        .arg(&input)
+        .arg(&fifo)
+        .args(["--on-error", "widen"])
+        .output()
+        .unwrap();
+    assert_eq!(s.status.code(), Some(2), "config");
+    assert!(
+        String::from_utf8_lossy(&s.stderr).contains("a device or FIFO"),
+        "{}",
+        String::from_utf8_lossy(&s.stderr)
+    );
+}

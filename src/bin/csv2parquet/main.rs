@@ -525,11 +525,15 @@ async fn convert(
         (OnError::Reject, None) => Some(format!("{output}.rejects.csv")),
         _ => None,
     };
-    if opts.on_error == OnError::Widen && (input == "-" || output == "-") {
+    let in_place = matches!(
+        Location::parse(&output, "OUTPUT")?,
+        Location::Local(ref p) if FileSink::writes_in_place(p)
+    );
+    if opts.on_error == OnError::Widen && (input == "-" || output == "-" || in_place) {
         return Err(Error::config(
             "--on-error",
             "widen reads the input again and rewrites the output: it needs a file or s3:// \
-             INPUT and OUTPUT, not stdin/stdout",
+             INPUT and OUTPUT, not stdin/stdout or a device or FIFO",
         ));
     }
     let sink = endpoints.sink(&output, "OUTPUT", &budget).await?;
