@@ -7,7 +7,8 @@
 //! whose output is already up to date is skipped. Conversions run one at a time by default
 //! (`concurrency`): each one holds the configured memory budget. Bodies over [`MAX_BODY_BYTES`]
 //! are refused with `413` (after reading on, and dropping, up to [`MAX_DRAIN_BYTES`] of the rest,
-//! so that a client that writes its whole body first still reads the answer). Other methods (MinIO checks that the target is reachable) get `200`.
+//! so that a client that writes its whole body first still reads the answer). Other methods
+//! (MinIO checks that the target is reachable) get `200`.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

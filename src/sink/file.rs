@@ -41,7 +41,7 @@ impl FileSink {
                     "the output is a directory; name a file",
                 )))
             }
-            Ok(m) => !m.is_file(),
+            Ok(m) => is_special(&m),
             Err(_) => false,
         };
         let (temp, file) = if special {
@@ -73,7 +73,7 @@ impl FileSink {
     /// Whether [`FileSink::create`] would write `path` in place: it exists and is a special file
     /// (device, FIFO, socket), so bytes written cannot be taken back.
     pub fn writes_in_place(path: &Path) -> bool {
-        std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+        std::fs::metadata(path).is_ok_and(|m| is_special(&m))
     }
 
     fn write_error(&self, source: std::io::Error) -> Error {
@@ -82,6 +82,11 @@ impl FileSink {
             source,
         }
     }
+}
+
+/// Neither a regular file nor a directory: a device, FIFO or socket, written in place.
+fn is_special(m: &std::fs::Metadata) -> bool {
+    !m.is_file() && !m.is_dir()
 }
 
 /// `dir/.name.tmp-PID-NANOS`: hidden, unique, on the same file system as the target.
