@@ -4,5 +4,6 @@ pub mod chunker;
 pub mod columns;
 pub mod compression;
 pub mod encoding;
+mod quotemask;
 pub mod tokenizer;
 pub mod values;

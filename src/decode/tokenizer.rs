@@ -13,6 +13,7 @@
 //! start with the comment byte are skipped.
 
 use crate::config::Dialect;
+use crate::decode::quotemask;
 
 /// Byte classes for the scanning fast paths.
 const ORDINARY: u8 = 0;
@@ -128,6 +129,8 @@ pub struct Tokenizer {
     quoted_needles: Option<(u8, u8, u8)>,
     /// `tokenize_quote_free` on (only tests turn it off, to compare it with the state machine).
     quote_free_fast_path: bool,
+    /// `quotemask::tokenize` for quoted input (only tests turn it off).
+    mask_path: bool,
 }
 
 /// See `Tokenizer::quoted_needles`.
@@ -195,7 +198,16 @@ impl Tokenizer {
             quoted_class,
             quoted_needles: quoted_needles(dialect.quote, escape),
             quote_free_fast_path: true,
+            mask_path: true,
         }
+    }
+
+    /// This tokenizer with only the state machine (tests compare the fast paths with it).
+    #[cfg(test)]
+    pub(crate) fn state_machine_only(mut self) -> Self {
+        self.quote_free_fast_path = false;
+        self.mask_path = false;
+        self
     }
 
     /// Tokenize `input`, which holds whole records (the last one may lack its line break).
@@ -213,10 +225,25 @@ impl Tokenizer {
                 .all(|b| memchr::memchr(b, input).is_none());
         if quote_free {
             self.tokenize_quote_free(input, out);
-            Ok(())
-        } else {
-            self.tokenize_general(input, out)
+            return Ok(());
         }
+        if let (Some(quote), None, true) = (self.quote, self.escape, self.mask_path) {
+            if self
+                .comment
+                .is_none_or(|c| memchr::memchr(c, input).is_none())
+            {
+                if quotemask::tokenize(input, self.delimiter, quote, out) {
+                    return Ok(());
+                }
+                // A misplaced quote or an unterminated field: start over on the state machine.
+                out.data.clear();
+                out.data.extend_from_slice(input);
+                out.fields.clear();
+                out.quoted.clear();
+                out.records.clear();
+            }
+        }
+        self.tokenize_general(input, out)
     }
 
     /// [`Tokenizer::tokenize`] for input without a quote or comment byte: fields are what lies
@@ -276,7 +303,7 @@ impl Tokenizer {
                 start_record(out, line, field_start);
             }
             push_field(out, field_start, n, false);
-            self.end_record(out, n);
+            end_record(out, n);
         }
         out.lines = line;
     }
@@ -332,7 +359,7 @@ impl Tokenizer {
                         i += 1;
                     } else if b == b'\n' || b == b'\r' {
                         push_field(out, i, i, false);
-                        self.end_record(out, i);
+                        end_record(out, i);
                         state = State::RecordStart;
                     } else {
                         field_quoted = false;
@@ -350,7 +377,7 @@ impl Tokenizer {
                             state = State::FieldStart;
                             i += 1;
                         } else {
-                            self.end_record(out, i);
+                            end_record(out, i);
                             state = State::RecordStart;
                         }
                     }
@@ -405,7 +432,7 @@ impl Tokenizer {
                         i += 1;
                     } else if b == b'\n' || b == b'\r' {
                         end_quoted(out, field_start, w, i - 1, field_quoted);
-                        self.end_record(out, i);
+                        end_record(out, i);
                         state = State::RecordStart;
                     } else {
                         return Err(self.error(out, "unexpected character after a closing quote"));
@@ -427,26 +454,19 @@ impl Tokenizer {
             }
             State::FieldStart => {
                 push_field(out, n, n, false);
-                self.end_record(out, n);
+                end_record(out, n);
             }
             State::Unquoted => {
                 push_field(out, field_start, n, false);
-                self.end_record(out, n);
+                end_record(out, n);
             }
             State::QuoteSeen => {
                 end_quoted(out, field_start, w, n - 1, field_quoted);
-                self.end_record(out, n);
+                end_record(out, n);
             }
         }
         out.lines = line;
         Ok(())
-    }
-
-    #[inline]
-    fn end_record(&self, out: &mut Tokens, end: usize) {
-        if let Some(r) = out.records.last_mut() {
-            r.end = end as u32;
-        }
     }
 
     fn error(&self, out: &Tokens, reason: &'static str) -> SyntaxError {
@@ -472,8 +492,16 @@ impl Tokenizer {
     }
 }
 
+/// Ends the last record at `end` (where its line break is, or the input's end).
+#[inline]
+pub(crate) fn end_record(out: &mut Tokens, end: usize) {
+    if let Some(r) = out.records.last_mut() {
+        r.end = end as u32;
+    }
+}
+
 #[inline(always)]
-fn start_record(out: &mut Tokens, line: u32, start: usize) {
+pub(crate) fn start_record(out: &mut Tokens, line: u32, start: usize) {
     out.records.push(RecordSpan {
         first_field: out.fields.len() as u32,
         line,
@@ -483,7 +511,7 @@ fn start_record(out: &mut Tokens, line: u32, start: usize) {
 }
 
 #[inline(always)]
-fn push_field(out: &mut Tokens, start: usize, end: usize, quoted: bool) {
+pub(crate) fn push_field(out: &mut Tokens, start: usize, end: usize, quoted: bool) {
     out.fields.push(FieldSpan {
         start: start as u32,
         end: end as u32,
@@ -495,7 +523,7 @@ fn push_field(out: &mut Tokens, start: usize, end: usize, quoted: bool) {
 /// `close`. What unescaping left behind (`data[w..close]`, stale input bytes that may start in
 /// the middle of a character) is overwritten with spaces, to keep `data` valid UTF-8.
 #[inline]
-fn end_quoted(out: &mut Tokens, start: usize, w: usize, close: usize, quoted: bool) {
+pub(crate) fn end_quoted(out: &mut Tokens, start: usize, w: usize, close: usize, quoted: bool) {
     if w < close {
         out.data[w..close].fill(b' ');
     }
@@ -639,10 +667,7 @@ mod tests {
             },
         ] {
             let fast = Tokenizer::new(&dialect);
-            let slow = Tokenizer {
-                quote_free_fast_path: false,
-                ..fast.clone()
-            };
+            let slow = fast.clone().state_machine_only();
             for _ in 0..2000 {
                 let mut input = Vec::new();
                 let len = next() % 90;
