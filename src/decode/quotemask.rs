@@ -271,20 +271,22 @@ fn push_unescaped(
         return;
     }
     let (from, close) = (start + 1, end - 1);
-    let mut w = from;
+    let mut w = close;
     if quotes > 2 {
-        // Each `""` becomes one quote: copy up to and including its first byte, skip the second.
-        let mut r = from;
-        while let Some(off) = memchr::memchr(quote, &input[r..close]) {
-            let to = r + off + 1;
-            out.data[w..w + (to - r)].copy_from_slice(&input[r..to]);
-            w += to - r;
-            r = to + 1;
+        // Each `""` becomes one quote: keep up to and including its first byte, drop the
+        // second. Up to the first pair, `data` (a copy of `input`) is already right.
+        if let Some(first) = memchr::memchr(quote, &input[from..close]) {
+            w = from + first + 1;
+            let mut r = w + 1;
+            while let Some(off) = memchr::memchr(quote, &input[r..close]) {
+                let to = r + off + 1;
+                out.data[w..w + (to - r)].copy_from_slice(&input[r..to]);
+                w += to - r;
+                r = to + 1;
+            }
+            out.data[w..w + (close - r)].copy_from_slice(&input[r..close]);
+            w += close - r;
         }
-        out.data[w..w + (close - r)].copy_from_slice(&input[r..close]);
-        w += close - r;
-    } else {
-        w = close;
     }
     end_quoted(out, from, w, close, true);
 }
