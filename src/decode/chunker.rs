@@ -500,6 +500,28 @@ mod tests {
         check_chunking(&e, b"#c \"x\n\"a\\\"\\\nb\",1\n#\r\n2,\"3\"\n");
     }
 
+    /// Chunks (sequence, bytes, first byte, first line) of `input` pushed in `block`-byte pieces
+    /// into a chunker of `chunk_bytes` set up by `setup`, starting at byte 5, line 2.
+    fn cut(
+        dialect: &Dialect,
+        input: &[u8],
+        block: usize,
+        chunk_bytes: usize,
+        setup: impl Fn(&mut Chunker),
+    ) -> Vec<(u64, Vec<u8>, u64, u64)> {
+        let mut c = Chunker::new(dialect, chunk_bytes, 1 << 20, 5, 2);
+        setup(&mut c);
+        let mut chunks = Vec::new();
+        for piece in input.chunks(block) {
+            c.push(piece, &mut chunks).unwrap();
+        }
+        chunks.extend(c.finish());
+        chunks
+            .into_iter()
+            .map(|ch| (ch.seq, ch.data.to_vec(), ch.base_byte, ch.base_line))
+            .collect()
+    }
+
     /// The quote-free fast path cuts the same chunks (bytes, lines, offsets) as the state
     /// machine, for every block size, on inputs of LF, CR, CRLF, blank lines, delimiters and
     /// text, with and without quoted fields elsewhere in the stream.
@@ -508,13 +530,9 @@ mod tests {
         let alphabet: &[&[u8]] = &[
             b"a", b"bc", b",", b",,", b"\n", b"\r", b"\r\n", b"\n\n", b"x1",
         ];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let seed = 0x2545_f491_4f6c_dd1du64;
+        println!("seed {seed:#x}");
+        let mut next = crate::decode::xorshift(seed);
         for case in 0..300 {
             let mut input = Vec::new();
             let len = 1 + next() % 60;
@@ -529,17 +547,9 @@ mod tests {
             for block in [1usize, 2, 3, 5, 8, 1000] {
                 for chunk_bytes in [1usize, 3, 16] {
                     let run = |fast: bool| {
-                        let mut c = Chunker::new(&Dialect::default(), chunk_bytes, 1 << 20, 5, 2);
-                        c.quote_free_fast_path = fast;
-                        let mut chunks = Vec::new();
-                        for piece in input.chunks(block) {
-                            c.push(piece, &mut chunks).unwrap();
-                        }
-                        chunks.extend(c.finish());
-                        chunks
-                            .into_iter()
-                            .map(|ch| (ch.seq, ch.data.to_vec(), ch.base_byte, ch.base_line))
-                            .collect::<Vec<_>>()
+                        cut(&Dialect::default(), &input, block, chunk_bytes, |c| {
+                            c.quote_free_fast_path = fast;
+                        })
                     };
                     assert_eq!(
                         run(true),
@@ -575,14 +585,9 @@ mod tests {
             b"#",
             b"0123456789abcdef",
         ];
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let seed = 0x9e37_79b9_7f4a_7c15u64;
         println!("seed {seed:#x}");
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::decode::xorshift(seed);
         let dialects = [
             Dialect::default(),
             Dialect {
@@ -620,18 +625,10 @@ mod tests {
             for block in [1usize, 7, 64, 100, 1000] {
                 for chunk_bytes in [1usize, 16, 200] {
                     let run = |fast: bool| {
-                        let mut c = Chunker::new(dialect, chunk_bytes, 1 << 20, 3, 1);
-                        c.quote_free_fast_path = fast;
-                        c.mask_scan = fast;
-                        let mut chunks = Vec::new();
-                        for piece in input.chunks(block) {
-                            c.push(piece, &mut chunks).unwrap();
-                        }
-                        chunks.extend(c.finish());
-                        chunks
-                            .into_iter()
-                            .map(|ch| (ch.seq, ch.data.to_vec(), ch.base_byte, ch.base_line))
-                            .collect::<Vec<_>>()
+                        cut(dialect, &input, block, chunk_bytes, |c| {
+                            c.quote_free_fast_path = fast;
+                            c.mask_scan = fast;
+                        })
                     };
                     assert_eq!(
                         run(true),

@@ -659,13 +659,9 @@ mod tests {
             b"x1",
             b"0123456789abcdef",
         ];
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let seed = 0x9e37_79b9_7f4a_7c15u64;
+        println!("seed {seed:#x}");
+        let mut next = crate::decode::xorshift(seed);
         for dialect in [
             Dialect::default(),
             Dialect {
