@@ -450,6 +450,10 @@ impl Converter {
         let location = info.location.clone();
         let cpu = tokio::task::spawn_blocking(move || {
             let prepared = pipeline::prepare(&mut blocks, &opts, &budget, &location, samples)?;
+            let mut job = job;
+            if opts.chunk_bytes.is_none() {
+                job.budget = job.budget.fit_chunks(prepared.record_bytes);
+            }
             if let Some(cell) = &schema_used {
                 if let Ok(mut used) = cell.lock() {
                     *used = Some(prepared.schema.clone());
@@ -459,6 +463,7 @@ impl Converter {
                 prepared.schema.clone(),
                 prepared.source,
                 prepared.warnings.clone(),
+                job.budget,
             );
             pipeline::run(job, blocks, prepared).map(|o| (o, summary))
         });
@@ -495,7 +500,7 @@ impl Converter {
             (_, _, Err(e)) | (_, _, Ok(Err(e))) => Err(e),
             (Ok(()), Ok(()), Ok(Ok(o))) => Ok(o),
         };
-        let (outcome, (schema, schema_source, warnings)) = match outcome {
+        let (outcome, (schema, schema_source, warnings, budget)) = match outcome {
             Ok(o) => o,
             Err(e) => return Err(abort_all(e, sink, rejects).await),
         };

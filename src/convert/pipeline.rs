@@ -59,6 +59,8 @@ pub(crate) struct Prepared {
     pub warnings: Vec<String>,
     /// Columns written without a dictionary (see [`Cardinality`]).
     pub plain_columns: Vec<String>,
+    /// Average bytes per record in the sample (header included), at least 1.
+    pub record_bytes: usize,
     /// Sampled bytes after the header, to decode first.
     rest: Bytes,
     base_byte: u64,
@@ -258,6 +260,7 @@ pub(crate) fn prepare(
         source,
         warnings,
         plain_columns,
+        record_bytes: (tokenized / tokens.records.len().max(1)).max(1),
         rest: head.slice(bom + header_end..),
         base_byte: (bom + header_end) as u64,
         base_line: header_lines,
@@ -542,7 +545,8 @@ pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, mut prepared: Prepared) 
         options.row_group_rows,
         &output_location,
         Arc::clone(&pool),
-    )?;
+    )?
+    .with_cut_lag(budget.cut_lag_parts);
     let ordered = Ordered {
         encoder,
         rejects: rejects.map(|tx| RejectWriter::new(PartWriter::new(budget.part_bytes, tx))),

@@ -67,10 +67,8 @@ pub fn writer_properties(
     Ok(builder.build())
 }
 
-/// How many parts behind the newest the row-group size is judged (see
-/// [`ParquetEncoder::full_after`]). The lanes may fall that far behind the encoder thread
-/// without making it wait; a row group overshoots its budget by at most that many parts'
-/// encoded bytes. 4 parts of 4 MiB at the default limit: the default window is 5 chunks.
+/// How many parts behind the newest the row-group size is judged by default (see
+/// [`ParquetEncoder::with_cut_lag`]).
 const CUT_LAG_PARTS: u64 = 4;
 
 /// Streams batches into a Parquet file, one row group at a time.
@@ -92,6 +90,8 @@ pub struct ParquetEncoder<W: Write + Send> {
     row_groups: usize,
     /// Row groups appended to the file.
     written: usize,
+    /// See [`ParquetEncoder::with_cut_lag`].
+    cut_lag: u64,
     /// Parts (batches, or pieces of one split by the row cap) queued so far.
     parts: u64,
     /// The first part of the open row group.
@@ -146,6 +146,7 @@ impl<W: Write + Send> ParquetEncoder<W> {
             rows_in_group: 0,
             row_groups: 0,
             written: 0,
+            cut_lag: CUT_LAG_PARTS,
             parts: 0,
             group_start: 0,
             row_group_bytes,
@@ -153,6 +154,16 @@ impl<W: Write + Send> ParquetEncoder<W> {
             location: location.to_string(),
             pool,
         })
+    }
+
+    /// Judge the row-group size `parts` parts behind the newest (default 4; see
+    /// [`ParquetEncoder::full_after`]). The lanes may fall that far behind the encoder thread
+    /// without making it wait; a row group overshoots its budget by at most that many parts'
+    /// encoded bytes. The pipeline keeps it at 16 MiB of input at the default memory limit
+    /// whatever the chunk size ([`crate::config::MemoryBudget::fit_chunks`]).
+    pub fn with_cut_lag(mut self, parts: usize) -> Self {
+        self.cut_lag = (parts as u64).max(1);
+        self
     }
 
     fn perr(&self, source: parquet::errors::ParquetError) -> Error {
@@ -193,11 +204,11 @@ impl<W: Write + Send> ParquetEncoder<W> {
     }
 
     /// Whether the open row group is full, judged after part `seq` was queued: by the bytes
-    /// the lanes had buffered right after part `seq - CUT_LAG_PARTS` (waiting for them if a
+    /// the lanes had buffered right after part `seq - cut_lag` (waiting for them if a
     /// lane is further behind). A fixed lag, rather than whatever the lanes have done by now,
     /// keeps the cuts, and so the output bytes, the same from run to run.
     fn full_after(&self, seq: u64) -> bool {
-        let Some(judged) = seq.checked_sub(CUT_LAG_PARTS) else {
+        let Some(judged) = seq.checked_sub(self.cut_lag) else {
             return false;
         };
         if judged < self.group_start {
