@@ -620,9 +620,10 @@ impl MemoryBudget {
     ///
     /// Why smaller chunks: a chunk, its tokens and its Arrow arrays are read column by column
     /// several times over, and that stays in a core's L2 (2 MiB here) at 1 MiB of text, not at
-    /// 4 MiB. Measured on 1 GiB files, 2 workers, 3-4 alternating runs, medians against 4 MiB
-    /// chunks (5 in flight, lag 4): text 1 MiB wall -8%, user CPU -9%, peak RSS 205 -> 155
-    /// MiB; taxi 512 KiB wall -12%, user -16%, RSS 220 -> 157 MiB. Wide records keep large
+    /// 4 MiB. Measured on 1 GiB files, 2 workers, 3 alternating runs, medians against 4 MiB
+    /// chunks (5 in flight, lag 4): text (1.1 MiB chunks) wall 3.31 -> 3.12 s, user CPU 5.42
+    /// -> 4.87 s, peak RSS ~205 -> 157 MiB; taxi (436 KiB) wall 3.68 -> 3.31 s, user 6.57 ->
+    /// 5.45 s, RSS ~230 -> 176 MiB. Wide records keep large
     /// chunks: a 300-column file of ~1.8 KB records was 6% slower at 1 MiB, with twice the
     /// row groups (20% larger output), since each chunk is then few records per column.
     pub fn fit_chunks(self, record_bytes: usize) -> Self {

@@ -159,8 +159,8 @@ impl<W: Write + Send> ParquetEncoder<W> {
     /// Judge the row-group size `parts` parts behind the newest (default 4; see
     /// [`ParquetEncoder::full_after`]). The lanes may fall that far behind the encoder thread
     /// without making it wait; a row group overshoots its budget by at most that many parts'
-    /// encoded bytes. The pipeline keeps it at 16 MiB of input at the default memory limit
-    /// whatever the chunk size ([`crate::config::MemoryBudget::fit_chunks`]).
+    /// encoded bytes. The pipeline sets 16 MiB of input at the default memory limit, or 8 MiB
+    /// when chunks are smaller than the derived size ([`crate::config::MemoryBudget::fit_chunks`]).
     pub fn with_cut_lag(mut self, parts: usize) -> Self {
         self.cut_lag = (parts as u64).max(1);
         self
