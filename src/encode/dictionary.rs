@@ -94,7 +94,7 @@ impl Cardinality {
     }
 
     /// Names of the columns whose dictionary would outgrow `dictionary_limit` bytes in a row
-    /// group of about `rows_per_group` rows, or hold more than [`MAX_DISTINCT_SHARE`] of its
+    /// group of about `rows_per_group` rows, or hold more than `MAX_DISTINCT_SHARE` (half) of its
     /// rows as distinct values: write them plain.
     pub fn plain_columns(
         &self,
