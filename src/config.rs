@@ -614,9 +614,9 @@ const CUT_LAG_CHUNKS: usize = 4;
 
 impl MemoryBudget {
     /// Chunks sized for records of about `record_bytes` (the schema sample's average): about
-    /// `CHUNK_RECORDS` (4096) records, at least `MIN_CHUNK_BYTES` (256 KiB) and at most the derived size.
-    /// Smaller chunks are more in flight and a longer row-group lag in parts, but only half as
-    /// many bytes as the derived ones: the budget holds with room to spare.
+    /// 4096 records, at least 256 KiB and at most the derived size. Smaller chunks are more in
+    /// flight and a longer row-group lag in parts, but only half as many bytes as the derived
+    /// ones: the budget holds with room to spare.
     ///
     /// Why smaller chunks: a chunk, its tokens and its Arrow arrays are read column by column
     /// several times over, and that stays in a core's L2 (2 MiB here) at 1 MiB of text, not at

@@ -73,7 +73,7 @@ const CUT_LAG_PARTS: u64 = 4;
 
 /// Streams batches into a Parquet file, one row group at a time.
 ///
-/// Each column has a lane (see [`lanes`]): a batch's arrays are queued to the lanes and encoded
+/// Each column has a lane (see the `lanes` module): a batch's arrays are queued to the lanes and encoded
 /// there, in order, while the caller goes on. A row group is cut when the rows reach the cap or
 /// the lanes' buffered bytes reach the row-group budget; the lanes close their writers in
 /// parallel and the encoder appends the finished row groups to the file in order, on the
@@ -156,11 +156,11 @@ impl<W: Write + Send> ParquetEncoder<W> {
         })
     }
 
-    /// Judge the row-group size `parts` parts behind the newest (default 4; see
-    /// [`ParquetEncoder::full_after`]). The lanes may fall that far behind the encoder thread
-    /// without making it wait; a row group overshoots its budget by at most that many parts'
-    /// encoded bytes. The pipeline sets 16 MiB of input at the default memory limit, or 8 MiB
-    /// when chunks are smaller than the derived size ([`crate::config::MemoryBudget::fit_chunks`]).
+    /// Judge the row-group size `parts` parts behind the newest (default 4). The lanes may fall
+    /// that far behind the encoder thread without making it wait; a row group overshoots its
+    /// budget by at most that many parts' encoded bytes. The pipeline sets 16 MiB of input at
+    /// the default memory limit, or 8 MiB when chunks are smaller than the derived size
+    /// ([`crate::config::MemoryBudget::fit_chunks`]).
     pub fn with_cut_lag(mut self, parts: usize) -> Self {
         self.cut_lag = (parts as u64).max(1);
         self

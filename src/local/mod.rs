@@ -1,6 +1,7 @@
-//! Running the function's flow locally: an embedded S3-compatible server ([`server`]), uploads
-//! that produce the same S3 event notification AWS would deliver ([`upload`],
-//! [`s3_notification`]), and a webhook endpoint for MinIO bucket notifications ([`webhook`]).
+//! Running the function's flow locally: an embedded S3-compatible server ([`server`]),
+//! uploads that produce the same S3 event notification AWS would deliver ([`upload_bytes`],
+//! [`upload_file`], [`s3_notification`]), and a webhook endpoint for MinIO bucket
+//! notifications ([`webhook`]).
 //!
 //! `csv2parquet local` and `csv2parquet serve` are thin shells over these.
 

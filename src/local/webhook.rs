@@ -6,7 +6,7 @@
 //! handler asks for a retry (a transient failure), so MinIO redelivers it; a redelivered event
 //! whose output is already up to date is skipped. Conversions run one at a time by default
 //! (`concurrency`): each one holds the configured memory budget. Bodies over [`MAX_BODY_BYTES`]
-//! are refused with `413` (after reading on, and dropping, up to [`MAX_DRAIN_BYTES`] of the rest,
+//! are refused with `413` (after reading on, and dropping, up to `MAX_DRAIN_BYTES` of the rest,
 //! so that a client that writes its whole body first still reads the answer). Other methods
 //! (MinIO checks that the target is reachable) get `200`.
 
