@@ -24,8 +24,9 @@ pub struct LambdaConfig {
     pub schema: Option<(String, String)>,
     /// Stop this long before the invocation deadline.
     pub deadline_margin: Duration,
-    /// Bytes per ranged GET.
-    pub range_bytes: usize,
+    /// Bytes per ranged GET (`None`: planned from the read-ahead, see
+    /// [`plan_ranges`](crate::s3::plan_ranges)).
+    pub range_bytes: Option<usize>,
 }
 
 /// Memory left to the runtime, the allocator and the AWS SDK when the budget is derived from the
@@ -137,10 +138,13 @@ impl LambdaConfig {
             })?),
             None => Duration::from_secs(10),
         };
-        let range_bytes = match get("CSV2PQ_RANGE_BYTES") {
-            Some(r) => parse_size(&r).map_err(|e| Error::config("CSV2PQ_RANGE_BYTES", e))?,
-            None => crate::s3::DEFAULT_RANGE_BYTES,
-        };
+        let range_bytes = get("CSV2PQ_RANGE_BYTES")
+            .map(|r| {
+                parse_size(&r)
+                    .and_then(crate::s3::check_range_bytes)
+                    .map_err(|e| Error::config("CSV2PQ_RANGE_BYTES", e))
+            })
+            .transpose()?;
         options.validate().map_err(|e| match e {
             Error::Config { key, message } => Error::config(format!("CSV2PQ_* ({key})"), message),
             other => other,

@@ -12,7 +12,7 @@ use crate::error::{error_chain, Error, ErrorKind, Result};
 use crate::lambda::config::LambdaConfig;
 use crate::lambda::event::{parse_event, ObjectRef, Trigger};
 use crate::lambda::keys::Route;
-use crate::s3::{S3Sink, S3Source};
+use crate::s3::{plan_ranges, S3Sink, S3Source};
 use crate::schema::SchemaSpec;
 use crate::source::ByteSource;
 use crate::Converter;
@@ -174,12 +174,21 @@ impl Handler {
             .clone()
             .unwrap_or_else(|| object.bucket.clone());
         let output = format!("s3://{out_bucket}/{output_key}");
+        let mut options = self.config.options.clone();
+        if let Some(s) = &self.schema {
+            options.schema = Some(s.clone());
+        }
+        let budget = match options.validate() {
+            Ok(b) => b,
+            Err(e) => return self.failed(&input, &output, e, started),
+        };
+        let (range_bytes, ranges) = plan_ranges(budget.read_ahead_bytes, self.config.range_bytes);
         let source = S3Source::new(
             self.client.clone(),
             &object.bucket,
             &object.key,
-            self.config.range_bytes,
-            2,
+            range_bytes,
+            ranges,
         )
         .with_version_id(object.version_id.clone());
         let info = match source.head().await {
@@ -202,14 +211,6 @@ impl Handler {
                 );
             }
         }
-        let mut options = self.config.options.clone();
-        if let Some(s) = &self.schema {
-            options.schema = Some(s.clone());
-        }
-        let budget = match options.validate() {
-            Ok(b) => b,
-            Err(e) => return self.failed(&input, &output, e, started),
-        };
         // An abort at the deadline must fit the margin: a third of it for in-flight parts.
         let drain = self.config.deadline_margin / 3;
         let new_sink = {

@@ -7,7 +7,8 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
 
-/// Default size of one ranged GET.
+/// Default size of one ranged GET, when the read-ahead holds enough of them (see
+/// [`plan_ranges`](super::plan_ranges)).
 pub const DEFAULT_RANGE_BYTES: usize = 8 * 1024 * 1024;
 /// Default limit on one request attempt, from sending it to its response (an UploadPart
 /// attempt includes sending the part). The SDK sets none, so a store that accepts a request
@@ -32,8 +33,9 @@ pub struct S3Options {
     pub sse_kms_key_id: Option<String>,
     /// Expected bucket owner account id, sent on every request.
     pub expected_bucket_owner: Option<String>,
-    /// Bytes per ranged GET.
-    pub range_bytes: usize,
+    /// Bytes per ranged GET (`None`: planned from the read-ahead, see
+    /// [`plan_ranges`](super::plan_ranges)).
+    pub range_bytes: Option<usize>,
     /// Attempts per request (SDK retries with jittered backoff).
     pub max_attempts: u32,
     /// Limit on one request attempt (`None`: no limit).
@@ -50,7 +52,7 @@ impl Default for S3Options {
             sse: None,
             sse_kms_key_id: None,
             expected_bucket_owner: None,
-            range_bytes: DEFAULT_RANGE_BYTES,
+            range_bytes: None,
             max_attempts: 5,
             attempt_timeout: Some(DEFAULT_ATTEMPT_TIMEOUT),
         }

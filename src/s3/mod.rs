@@ -7,7 +7,10 @@ mod source;
 
 pub use client::{build_client, S3Options, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_RANGE_BYTES};
 pub use sink::{S3Sink, RUN_ID_METADATA};
-pub use source::S3Source;
+pub use source::{
+    check_range_bytes, plan_ranges, S3Source, MAX_RANGES_IN_FLIGHT, MIN_DEFAULT_RANGE_BYTES,
+    MIN_RANGES_IN_FLIGHT, MIN_RANGE_BYTES,
+};
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 

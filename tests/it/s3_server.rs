@@ -216,6 +216,10 @@ pub struct Seen {
     pub status: Option<u16>,
     /// The fault applied to this request, if any.
     pub fault: Option<Fault>,
+    /// Its `x-amz-checksum-crc32c` header, if any.
+    pub checksum_crc32c: Option<String>,
+    /// Its `x-amz-content-sha256` header (the SigV4 payload hash), if any.
+    pub content_sha256: Option<String>,
 }
 
 struct ArmedRule {
@@ -378,7 +382,19 @@ impl Faults {
 
     /// Count the request, pick the fault to apply, log it. Returns the log
     /// index (for [`Faults::record_status`]) and the fault.
-    fn observe(&self, op: Op, method: &Method, uri: &Uri) -> (usize, Option<Fault>) {
+    fn observe(
+        &self,
+        op: Op,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> (usize, Option<Fault>) {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
         let mut s = self.lock();
         s.total += 1;
         *s.counts.entry(op).or_insert(0) += 1;
@@ -418,6 +434,8 @@ impl Faults {
                 .map_or_else(|| uri.path().to_owned(), ToString::to_string),
             status: None,
             fault: fault.clone(),
+            checksum_crc32c: header("x-amz-checksum-crc32c"),
+            content_sha256: header("x-amz-content-sha256"),
         });
         (s.log.len() - 1, fault)
     }
@@ -804,7 +822,7 @@ impl Gateway {
             return Ok(self.forward(req).await?.map(FaultBody::plain));
         };
         let op = classify(req.method(), req.uri(), req.headers());
-        let (idx, fault) = faults.observe(op, req.method(), req.uri());
+        let (idx, fault) = faults.observe(op, req.method(), req.uri(), req.headers());
         let result = self.apply(req, fault).await;
         if let Ok(resp) = &result {
             faults.record_status(idx, resp.status());

@@ -17,7 +17,9 @@ use s3_csv2parquet::config::{
 };
 use s3_csv2parquet::error::error_chain;
 use s3_csv2parquet::location::Location;
-use s3_csv2parquet::s3::{build_client, S3Options, S3Sink, S3Source};
+use s3_csv2parquet::s3::{
+    build_client, check_range_bytes, plan_ranges, S3Options, S3Sink, S3Source,
+};
 use s3_csv2parquet::sink::{ByteSink, FileSink, StdoutSink};
 use s3_csv2parquet::source::{ByteSource, FileSource, StdinSource};
 use s3_csv2parquet::{peak_rss_bytes, Converter, Error, ErrorKind, Progress, SchemaSpec};
@@ -187,9 +189,11 @@ struct S3Args {
     /// Fail unless the buckets belong to this account id.
     #[arg(long)]
     expected_bucket_owner: Option<String>,
-    /// Bytes per ranged GET of S3 inputs.
-    #[arg(long, default_value = "8MiB", value_parser = parse_size)]
-    range_bytes: usize,
+    /// Bytes per ranged GET of S3 inputs, at least 64KiB (default: 8MiB, or a quarter of the
+    /// read-ahead when that is smaller, so that 4 ranges are in flight; 4MiB at the default
+    /// memory limit).
+    #[arg(long, value_parser = parse_range_bytes)]
+    range_bytes: Option<usize>,
 }
 
 impl S3Args {
@@ -237,16 +241,11 @@ impl Endpoints {
             Location::Stdio => Box::new(StdinSource::new()),
             Location::Local(p) => Box::new(FileSource::new(p)),
             Location::S3 { bucket, key } => {
-                let in_flight = (budget.read_ahead_bytes / self.s3.range_bytes.max(1)).max(1);
+                let (range_bytes, in_flight) =
+                    plan_ranges(budget.read_ahead_bytes, self.s3.range_bytes);
                 Box::new(
-                    S3Source::new(
-                        self.client().await,
-                        bucket,
-                        key,
-                        self.s3.range_bytes,
-                        in_flight,
-                    )
-                    .with_expected_bucket_owner(self.s3.expected_bucket_owner.clone()),
+                    S3Source::new(self.client().await, bucket, key, range_bytes, in_flight)
+                        .with_expected_bucket_owner(self.s3.expected_bucket_owner.clone()),
                 )
             }
         })
@@ -304,6 +303,10 @@ struct OutputArgs {
 
 fn parse_size(text: &str) -> Result<usize, String> {
     s3_csv2parquet::config::parse_size(text)
+}
+
+fn parse_range_bytes(text: &str) -> Result<usize, String> {
+    parse_size(text).and_then(check_range_bytes)
 }
 
 fn one_byte(key: &str, text: &str) -> Result<u8, Error> {
