@@ -214,6 +214,8 @@ mod tests {
             ("CSV2PQ_ENCODING", "utf-16"),
             ("CSV2PQ_INVALID_UTF8", "ignore"),
             ("CSV2PQ_SAMPLE_POSITIONS", "tail"),
+            ("CSV2PQ_RANGE_BYTES", "4KiB"),
+            ("CSV2PQ_RANGE_BYTES", "big"),
         ] {
             let err = with(&[(k, v)]).unwrap_err().to_string();
             assert!(err.contains(k), "{k}: {err}");
@@ -225,6 +227,10 @@ mod tests {
         .unwrap();
         assert_eq!(c.options.dialect.delimiter, b'\t');
         assert_eq!(c.options.null_values, ["", "NA"]);
+        // Ranges: planned from the budget unless set.
+        assert_eq!(with(&[]).unwrap().range_bytes, None);
+        let c = with(&[("CSV2PQ_RANGE_BYTES", "16MiB")]).unwrap();
+        assert_eq!(c.range_bytes, Some(16 * MIB));
     }
 
     #[test]
