@@ -99,8 +99,8 @@ fn new_run_id() -> String {
 ///
 /// The sink sets it on every UploadPart and PutObject itself. The SDK would compute it too, but
 /// not with `RequestChecksumCalculation::WhenRequired` (our setting for custom endpoints): it
-/// then sends `x-amz-sdk-checksum-algorithm: CRC32C` with no checksum, which stores that
-/// check the body answer with 400 InvalidRequest. With the checksum in the request, the body
+/// then sends `x-amz-sdk-checksum-algorithm: CRC32C` with no checksum, a request AWS S3 answers
+/// with 400 InvalidRequest. With the checksum in the request, the body
 /// needs no SigV4 payload hash (`UNSIGNED-PAYLOAD`): the store checks the CRC32C instead, and
 /// neither side spends a SHA-256 pass on it.
 fn crc32c_base64(data: &[u8]) -> String {

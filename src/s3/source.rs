@@ -41,14 +41,15 @@ pub fn check_range_bytes(bytes: usize) -> std::result::Result<usize, String> {
 }
 
 /// The size of one ranged GET and how many are in flight, for a read-ahead of `read_ahead`
-/// bytes. `requested` (`--range-bytes`) is kept as it is; by default ranges are
+/// bytes. `requested` (`--range-bytes`) is kept, up to the read-ahead (a larger range would
+/// hold more than the budget gives the read-ahead); by default ranges are
 /// [`DEFAULT_RANGE_BYTES`](super::DEFAULT_RANGE_BYTES) (AWS's guidance is 8-16 MiB), cut down
 /// so that the read-ahead holds [`MIN_RANGES_IN_FLIGHT`] of them, but not below
 /// [`MIN_DEFAULT_RANGE_BYTES`]. The ranges in flight never hold more than the read-ahead (at
 /// least one range is always in flight, and at most [`MAX_RANGES_IN_FLIGHT`]).
 pub fn plan_ranges(read_ahead: usize, requested: Option<usize>) -> (usize, usize) {
     let range = match requested {
-        Some(r) => r.max(1),
+        Some(r) => r.clamp(1, read_ahead.max(MIN_RANGE_BYTES)),
         None => (read_ahead / MIN_RANGES_IN_FLIGHT)
             .clamp(MIN_DEFAULT_RANGE_BYTES, super::DEFAULT_RANGE_BYTES),
     };
@@ -374,7 +375,9 @@ mod tests {
     #[test]
     fn requested_ranges_are_kept() {
         assert_eq!(plan_ranges(16 * MIB, Some(8 * MIB)), (8 * MIB, 2));
-        assert_eq!(plan_ranges(16 * MIB, Some(64 * MIB)), (64 * MIB, 1));
+        assert_eq!(plan_ranges(16 * MIB, Some(16 * MIB)), (16 * MIB, 1));
+        // Not beyond the read-ahead's budget.
+        assert_eq!(plan_ranges(16 * MIB, Some(64 * MIB)), (16 * MIB, 1));
         assert_eq!(plan_ranges(16 * MIB, Some(MIB / 2)), (MIB / 2, 32));
         assert_eq!(
             plan_ranges(16 * MIB, Some(MIN_RANGE_BYTES)),

@@ -189,9 +189,9 @@ struct S3Args {
     /// Fail unless the buckets belong to this account id.
     #[arg(long)]
     expected_bucket_owner: Option<String>,
-    /// Bytes per ranged GET of S3 inputs, at least 64KiB (default: 8MiB, or a quarter of the
-    /// read-ahead when that is smaller, so that 4 ranges are in flight; 4MiB at the default
-    /// memory limit).
+    /// Bytes per ranged GET of S3 inputs, at least 64KiB and at most the read-ahead (L/16, up
+    /// to 32MiB) (default: 8MiB, or a quarter of the read-ahead when that is smaller, so that
+    /// 4 ranges are in flight; 4MiB at the default memory limit).
     #[arg(long, value_parser = parse_range_bytes)]
     range_bytes: Option<usize>,
 }
