@@ -33,9 +33,6 @@ pub struct S3Options {
     pub sse_kms_key_id: Option<String>,
     /// Expected bucket owner account id, sent on every request.
     pub expected_bucket_owner: Option<String>,
-    /// Bytes per ranged GET (`None`: planned from the read-ahead, see
-    /// [`plan_ranges`](super::plan_ranges)).
-    pub range_bytes: Option<usize>,
     /// Attempts per request (SDK retries with jittered backoff).
     pub max_attempts: u32,
     /// Limit on one request attempt (`None`: no limit).
@@ -52,7 +49,6 @@ impl Default for S3Options {
             sse: None,
             sse_kms_key_id: None,
             expected_bucket_owner: None,
-            range_bytes: None,
             max_attempts: 5,
             attempt_timeout: Some(DEFAULT_ATTEMPT_TIMEOUT),
         }

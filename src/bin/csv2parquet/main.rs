@@ -205,7 +205,6 @@ impl S3Args {
             sse: self.sse.clone(),
             sse_kms_key_id: self.sse_kms_key_id.clone(),
             expected_bucket_owner: self.expected_bucket_owner.clone(),
-            range_bytes: self.range_bytes,
             ..S3Options::default()
         }
     }
