@@ -11,12 +11,100 @@ use tokio::sync::mpsc;
 use tokio_util::io::StreamReader;
 use tokio_util::sync::CancellationToken;
 
-use super::Progress;
-use crate::config::Encoding;
+use super::report::Progress;
+use crate::config::{ConvertOptions, Encoding, MemoryBudget};
+use crate::decode::chunker::RecordTooLong;
 use crate::decode::compression::{self, Codec, MAGIC_LEN};
 use crate::decode::encoding::transcode;
 use crate::error::{Error, Result};
-use crate::source::ByteStream;
+use crate::source::{ByteSource, ByteStream, SourceInfo};
+
+/// Blocks from the reading stage, with cancellation: what the CPU side reads.
+pub(crate) struct Blocks {
+    rx: mpsc::Receiver<Result<Bytes>>,
+    cancel: CancellationToken,
+}
+
+impl Blocks {
+    pub(crate) fn new(rx: mpsc::Receiver<Result<Bytes>>, cancel: CancellationToken) -> Self {
+        Blocks { rx, cancel }
+    }
+
+    /// The next block (blocking the calling thread), `None` at the end of the input.
+    pub(crate) fn next(&mut self) -> Result<Option<Bytes>> {
+        if self.cancel.is_cancelled() {
+            return Err(Error::Cancelled("conversion cancelled".into()));
+        }
+        match self.rx.blocking_recv() {
+            Some(Ok(b)) => Ok(Some(b)),
+            Some(Err(e)) => Err(e),
+            None if self.cancel.is_cancelled() => {
+                Err(Error::Cancelled("conversion cancelled".into()))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// The reading stage, started: the input's codec, its blocks, and the task that reads them
+/// (abort it when the conversion ends early).
+pub(crate) struct Reading {
+    pub codec: Codec,
+    pub blocks: Blocks,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// Open `source`, choose its decompressor from the first bytes, and start the task that reads
+/// it into blocks (at most the read-ahead budget of them waiting).
+pub(crate) async fn start_reading(
+    source: &dyn ByteSource,
+    info: &SourceInfo,
+    options: &ConvertOptions,
+    budget: &MemoryBudget,
+    progress: Arc<Progress>,
+    cancel: CancellationToken,
+) -> Result<Reading> {
+    let stream = source.open(0).await?;
+    let (prefix, stream) = peek(stream, &info.location).await?;
+    let codec = compression::choose(
+        options.input_compression,
+        &prefix,
+        &info.location,
+        info.content_encoding.as_deref(),
+        &info.location,
+    )?;
+    let capacity = (budget.read_ahead_bytes / budget.block_bytes).max(1);
+    let (tx, rx) = mpsc::channel(capacity);
+    let task = tokio::spawn(read_blocks(
+        stream,
+        codec,
+        options.encoding,
+        info.location.clone(),
+        budget.read_block_bytes(options.encoding),
+        tx,
+        progress,
+        cancel.clone(),
+    ));
+    Ok(Reading {
+        codec,
+        blocks: Blocks::new(rx, cancel),
+        task,
+    })
+}
+
+/// A record longer than the budget allows: the error names where it starts and how to raise
+/// the limit.
+pub(crate) fn too_long(location: &str, e: RecordTooLong) -> Error {
+    Error::Limit {
+        location: location.to_string(),
+        message: format!(
+            "line {}, byte {}: a record is longer than {} MiB, the most this memory limit allows (raise --memory-limit, or check the quoting: an unbalanced quote makes the rest of the file one field)",
+            e.line + 1,
+            e.byte,
+            e.limit / (1024 * 1024)
+        ),
+    }
+}
 
 /// Pull pieces until at least `MAGIC_LEN` bytes are known (or the stream ends); returns them
 /// and a stream that yields them again followed by the rest.

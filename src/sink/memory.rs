@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
 
+use super::factory::{no_such_output, Output, SinkFactory};
 use super::ByteSink;
 use crate::error::{Error, Result};
 
@@ -41,6 +42,60 @@ impl MemorySink {
             },
             target,
         )
+    }
+}
+
+/// A [`SinkFactory`] of [`MemorySink`]s that keeps every sink's target, one per output opened.
+#[derive(Debug, Clone, Default)]
+pub struct MemorySinks {
+    data_location: String,
+    rejects_location: Option<String>,
+    data: Vec<MemoryTarget>,
+    rejects: Vec<MemoryTarget>,
+}
+
+impl MemorySinks {
+    /// Data sinks named `location`; no rejects output.
+    pub fn new(location: impl Into<String>) -> Self {
+        MemorySinks {
+            data_location: location.into(),
+            ..MemorySinks::default()
+        }
+    }
+
+    /// Also a rejects output, named `location`.
+    pub fn with_rejects(mut self, location: impl Into<String>) -> Self {
+        self.rejects_location = Some(location.into());
+        self
+    }
+
+    /// What the last data sink published, if it completed.
+    pub fn data(&self) -> Option<Bytes> {
+        self.data.last().and_then(MemoryTarget::get)
+    }
+
+    /// What the rejects sink published, if it completed.
+    pub fn rejects(&self) -> Option<Bytes> {
+        self.rejects.last().and_then(MemoryTarget::get)
+    }
+
+    /// The target of every data sink opened, in order (one per attempt).
+    pub fn data_targets(&self) -> &[MemoryTarget] {
+        &self.data
+    }
+}
+
+#[async_trait::async_trait]
+impl SinkFactory for MemorySinks {
+    async fn open(&mut self, output: Output) -> Result<Box<dyn ByteSink>> {
+        let (location, targets) = match output {
+            Output::Data => (Some(&self.data_location), &mut self.data),
+            Output::Rejects => (self.rejects_location.as_ref(), &mut self.rejects),
+        };
+        let location = location.ok_or_else(|| no_such_output(output))?;
+        let (sink, target) = MemorySink::new(location.clone());
+        targets.push(target);
+        Ok(Box::new(sink))
     }
 }
 

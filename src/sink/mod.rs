@@ -7,11 +7,14 @@ use bytes::Bytes;
 
 use crate::error::Result;
 
+mod factory;
 mod file;
 mod memory;
 
+pub(crate) use factory::no_such_output;
+pub use factory::{FromFn, OneShot, Output, SinkFactory};
 pub use file::{FileSink, StdoutSink};
-pub use memory::{MemorySink, MemoryTarget};
+pub use memory::{MemorySink, MemorySinks, MemoryTarget};
 
 /// A destination written in parts.
 #[async_trait::async_trait]

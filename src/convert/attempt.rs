@@ -1,0 +1,225 @@
+//! One pass over the input, from opening the outputs to publishing them: plan the budget, start
+//! reading, read the head, run the pipeline, publish. Any error or cancellation aborts every
+//! output opened.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use tokio_util::sync::CancellationToken;
+
+use super::infer::read_head;
+use super::order::Counts;
+use super::pipeline::{self, PipelineJob};
+use super::publish::Outputs;
+use super::read::{start_reading, Reading};
+use super::report::{source_metadata, ConvertReport, Progress};
+use super::sample::read_samples;
+use crate::config::{ConvertOptions, MemoryBudget};
+use crate::decode::compression::Codec;
+use crate::error::Result;
+use crate::schema::{SchemaSource, SchemaSpec};
+use crate::sink::SinkFactory;
+use crate::source::{ByteSource, SourceInfo};
+
+/// One attempt's settings.
+pub(super) struct Attempt<'a> {
+    pub options: &'a ConvertOptions,
+    /// Stops the conversion (the outputs are aborted).
+    pub cancel: &'a CancellationToken,
+    pub progress: &'a Arc<Progress>,
+    /// When the conversion (its first attempt) started.
+    pub started: Instant,
+    /// Extra footer metadata (the widenings so far).
+    pub footer: Vec<(String, String)>,
+    /// Receives the schema the attempt used, once inferred (for widening).
+    pub schema_used: Arc<OnceLock<SchemaSpec>>,
+}
+
+/// What the pipeline thread returns besides the counts.
+struct HeadSummary {
+    schema: SchemaSpec,
+    source: SchemaSource,
+    warnings: Vec<String>,
+    budget: MemoryBudget,
+}
+
+impl Attempt<'_> {
+    /// Convert `source` into sinks opened from `outputs`.
+    pub(super) async fn run(
+        &self,
+        source: &dyn ByteSource,
+        outputs: &mut dyn SinkFactory,
+    ) -> Result<ConvertReport> {
+        let budget = self.options.validate()?;
+        let mut sinks = Outputs::open(outputs, self.options.on_error).await?;
+        let info = match source.head().await {
+            Ok(info) => info,
+            Err(e) => return Err(sinks.abort(e).await),
+        };
+        let mut footer = source_metadata(&info);
+        // Object metadata (S3 headers: ASCII, 2 KB in all) gets the source only; the widenings
+        // (column names, values) go to the Parquet footer.
+        sinks.set_metadata(&footer);
+        footer.extend(self.footer.iter().cloned());
+        let cancel = self.cancel.child_token();
+        let reading = start_reading(
+            source,
+            &info,
+            self.options,
+            &budget,
+            Arc::clone(self.progress),
+            cancel.clone(),
+        )
+        .await;
+        let reading = match reading {
+            Ok(r) => r,
+            Err(e) => return Err(sinks.abort(e).await),
+        };
+        let mut budget = budget;
+        if self.options.part_bytes.is_none() {
+            budget.part_bytes = plan_part_bytes(info.size, reading.codec, &budget);
+        }
+        let codec = reading.codec;
+        let result = self
+            .pipeline(source, &info, budget, footer, &mut sinks, reading, &cancel)
+            .await;
+        let (counts, head) = match result {
+            Ok(x) => x,
+            Err(e) => return Err(sinks.abort(e).await),
+        };
+        let (bytes_out, rejects) = sinks.publish(counts.rejected, self.cancel).await?;
+        Ok(self.report(info, codec, counts, head, bytes_out, rejects))
+    }
+
+    /// Read the samples, then run the pipeline (read the head, decode, encode) on a blocking
+    /// thread while its parts go to the sinks.
+    #[allow(clippy::too_many_arguments)]
+    async fn pipeline(
+        &self,
+        source: &dyn ByteSource,
+        info: &SourceInfo,
+        budget: MemoryBudget,
+        footer: Vec<(String, String)>,
+        sinks: &mut Outputs,
+        reading: Reading,
+        cancel: &CancellationToken,
+    ) -> Result<(Counts, HeadSummary)> {
+        let Reading {
+            codec,
+            mut blocks,
+            task,
+        } = reading;
+        let ((parts, rejects), pumps) = sinks.channels(budget.parts_in_flight);
+        let job = PipelineJob {
+            options: self.options.clone(),
+            budget,
+            location: info.location.clone(),
+            output_location: sinks.data_location().to_string(),
+            metadata: footer,
+            parts,
+            rejects,
+            progress: Arc::clone(self.progress),
+        };
+        // Best effort and bounded (two small ranges); a cancellation leaves them out and the
+        // pipeline then stops on it.
+        let samples = tokio::select! {
+            s = read_samples(source, info, codec, self.options) => s,
+            () = cancel.cancelled() => Vec::new(),
+        };
+        let location = info.location.clone();
+        let schema_used = Arc::clone(&self.schema_used);
+        let cpu = tokio::task::spawn_blocking(move || {
+            let mut job = job;
+            let head = read_head(&mut blocks, &job.options, &job.budget, &location, samples)?;
+            if job.options.chunk_bytes.is_none() {
+                job.budget = job.budget.fit_chunks(head.record_bytes);
+            }
+            let _ = schema_used.set(head.schema.clone());
+            let summary = HeadSummary {
+                schema: head.schema.clone(),
+                source: head.source,
+                warnings: head.warnings.clone(),
+                budget: job.budget,
+            };
+            pipeline::run(job, blocks, head).map(|counts| (counts, summary))
+        });
+        let result = sinks.drive(pumps, cpu, self.cancel).await;
+        cancel.cancel();
+        task.abort();
+        result
+    }
+
+    fn report(
+        &self,
+        info: SourceInfo,
+        codec: Codec,
+        counts: Counts,
+        head: HeadSummary,
+        bytes_out: u64,
+        rejects: Option<String>,
+    ) -> ConvertReport {
+        use std::sync::atomic::Ordering::Relaxed;
+        let seconds = self.started.elapsed().as_secs_f64();
+        let decoded = self.progress.bytes_decoded.load(Relaxed);
+        ConvertReport {
+            input: info.location,
+            output: String::new(),
+            rows: counts.rows,
+            rejected: counts.rejected,
+            nulled: counts.nulled,
+            utf8_replaced: counts.utf8_replaced,
+            bytes_in: self.progress.bytes_in.load(Relaxed),
+            bytes_decompressed: decoded,
+            bytes_out,
+            row_groups: counts.row_groups,
+            schema: head.schema,
+            schema_source: head.source,
+            input_compression: codec,
+            rejects,
+            widened: Vec::new(),
+            warnings: head.warnings,
+            seconds,
+            mib_per_s: decoded as f64 / (1024.0 * 1024.0) / seconds.max(1e-9),
+            budget: head.budget,
+        }
+    }
+}
+
+/// Multipart uploads allow 10,000 parts: plan the part size from the input size (assuming the
+/// output is no larger than the decompressed input, estimated at 10x a compressed one) with
+/// headroom, never below the default and never above an eighth of the memory limit. Past that
+/// size the sink fails at part 10,001 with an error that says to raise the memory limit.
+fn plan_part_bytes(input_size: Option<u64>, codec: Codec, budget: &MemoryBudget) -> usize {
+    const MIB: u64 = 1024 * 1024;
+    let Some(size) = input_size else {
+        return budget.part_bytes;
+    };
+    let estimate = if codec == Codec::None {
+        size
+    } else {
+        size.saturating_mul(10)
+    };
+    let needed = estimate.div_ceil(9_000).div_ceil(MIB) * MIB;
+    let cap = (budget.limit / 8).max(budget.part_bytes) as u64;
+    needed.clamp(budget.part_bytes as u64, cap) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_size_is_planned_from_the_input() {
+        let b = ConvertOptions::default().validate().unwrap();
+        let gib = 1u64 << 30;
+        assert_eq!(plan_part_bytes(None, Codec::None, &b), 8 << 20);
+        assert_eq!(plan_part_bytes(Some(50 * gib), Codec::None, &b), 8 << 20);
+        // 200 GiB needs 23 MiB parts to stay under 10,000.
+        let p = plan_part_bytes(Some(200 * gib), Codec::None, &b) as u64;
+        assert!(p * 10_000 >= 200 * gib && p <= 32 << 20, "{p}");
+        assert_eq!(
+            plan_part_bytes(Some(5 * 1024 * gib), Codec::Gzip, &b),
+            32 << 20
+        );
+    }
+}
