@@ -8,8 +8,6 @@ pub const MIB: usize = 1024 * 1024;
 
 /// Default `--memory-limit`.
 pub const DEFAULT_MEMORY_LIMIT: usize = 256 * MIB;
-/// Smallest accepted `--memory-limit`.
-pub const MIN_MEMORY_LIMIT: usize = 16 * MIB;
 /// Default number of records sampled for schema inference.
 pub const DEFAULT_INFER_RECORDS: usize = 10_000;
 /// Default number of bytes sampled for schema inference.
@@ -390,6 +388,9 @@ pub struct ConvertOptions {
     pub block_bytes: Option<usize>,
     /// Output part size (multipart upload parts; default planned from the input size).
     pub part_bytes: Option<usize>,
+    /// Tuning: bytes per ranged GET of a source read in ranges (S3); default planned from the
+    /// read-ahead (see [`crate::budget::plan_ranges`]).
+    pub range_bytes: Option<usize>,
     /// Character encoding of the input.
     pub encoding: Encoding,
     /// Invalid UTF-8 in string values: a bad value, or replaced with U+FFFD.
@@ -416,6 +417,7 @@ impl Default for ConvertOptions {
             chunk_bytes: None,
             block_bytes: None,
             part_bytes: None,
+            range_bytes: None,
             encoding: Encoding::Utf8,
             invalid_utf8: InvalidUtf8::Fail,
             sample_positions: SamplePositions::Spread,
@@ -455,15 +457,10 @@ impl ConvertOptions {
         self
     }
 
-    /// Check every option and derive the memory budget.
-    pub fn validate(&self) -> Result<MemoryBudget> {
+    /// The checks of options that do not size buffers (the memory limit and the sizes are
+    /// checked by [`ConvertOptions::validate`], in `budget.rs`, as it plans the budget).
+    pub(crate) fn check(&self) -> Result<()> {
         self.dialect.validate()?;
-        if self.memory_limit < MIN_MEMORY_LIMIT {
-            return Err(Error::config(
-                "--memory-limit",
-                format!("must be at least {} MiB", MIN_MEMORY_LIMIT / MIB),
-            ));
-        }
         if self.infer_records == 0 || self.infer_bytes == 0 {
             return Err(Error::config(
                 "--infer-records/--infer-bytes",
@@ -473,230 +470,13 @@ impl ConvertOptions {
         if self.row_group_rows == 0 {
             return Err(Error::config("--row-group-rows", "must be > 0"));
         }
-        let workers = if self.workers == 0 {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        } else {
-            self.workers
-        };
-        let mut budget = MemoryBudget::derive(self.memory_limit, workers, self.row_group_bytes);
-        if let Some(chunk) = self.chunk_bytes {
-            if chunk == 0 || chunk > budget.chunk_bytes * 4 {
-                return Err(Error::config(
-                    "--chunk-bytes",
-                    format!(
-                        "must be between 1 and {} at this memory limit",
-                        budget.chunk_bytes * 4
-                    ),
-                ));
-            }
-            budget.chunk_bytes = chunk;
-        }
-        if let Some(part) = self.part_bytes {
-            if !(5 * MIB..=self.memory_limit / 4).contains(&part) {
-                return Err(Error::config(
-                    "--part-bytes",
-                    format!(
-                        "must be between 5 MiB (the S3 minimum) and a quarter of the memory limit ({} MiB)",
-                        self.memory_limit / 4 / MIB
-                    ),
-                ));
-            }
-            budget.part_bytes = part;
-        }
-        if let Some(block) = self.block_bytes {
-            if block == 0 || block > budget.read_ahead_bytes {
-                return Err(Error::config(
-                    "--block-bytes",
-                    format!("must be between 1 and {}", budget.read_ahead_bytes),
-                ));
-            }
-            budget.block_bytes = block;
-        }
-        if self.infer_bytes > budget.max_record_bytes.max(DEFAULT_INFER_BYTES) {
-            return Err(Error::config(
-                "--infer-bytes",
-                format!(
-                    "must be at most {} MiB at this memory limit",
-                    budget.max_record_bytes.max(DEFAULT_INFER_BYTES) / MIB
-                ),
-            ));
-        }
-        if let Some(rg) = self.row_group_bytes {
-            if rg < MIB || rg > self.memory_limit / 2 {
-                return Err(Error::config(
-                    "--row-group-bytes",
-                    format!(
-                        "must be between 1 MiB and half the memory limit ({} MiB)",
-                        self.memory_limit / 2 / MIB
-                    ),
-                ));
-            }
-        }
-        Ok(budget)
-    }
-}
-
-/// How the memory limit is divided between the pipeline's buffers. Every buffer that can grow
-/// with the input is capped by one of these numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct MemoryBudget {
-    /// The whole limit.
-    pub limit: usize,
-    /// Worker threads.
-    pub workers: usize,
-    /// Decompressed bytes read ahead of the chunker (blocks in the read channel).
-    pub read_ahead_bytes: usize,
-    /// Size of one read block.
-    pub block_bytes: usize,
-    /// Target size of one chunk of whole records handed to a decode worker.
-    pub chunk_bytes: usize,
-    /// Chunks being decoded or waiting to be encoded at once.
-    pub chunks_in_flight: usize,
-    /// Parts (chunks) the row-group size is judged behind the newest (see
-    /// [`crate::encode::ParquetEncoder::with_cut_lag`]).
-    pub cut_lag_parts: usize,
-    /// Longest record accepted; longer is an error naming its line.
-    pub max_record_bytes: usize,
-    /// Encoded bytes buffered per row group before it is flushed.
-    pub row_group_bytes: usize,
-    /// Output bytes buffered before they are handed to the sink as one part.
-    pub part_bytes: usize,
-    /// Parts queued for the sink.
-    pub parts_in_flight: usize,
-}
-
-impl MemoryBudget {
-    /// Input bytes per read block: a transcoded block grows by up to
-    /// [`Encoding::max_growth`], so the reading stage reads that much less per block and a block
-    /// in the read-ahead channel never exceeds `block_bytes` (the read-ahead budget holds for
-    /// every encoding).
-    pub fn read_block_bytes(&self, encoding: Encoding) -> usize {
-        (self.block_bytes / encoding.max_growth()).max(1)
-    }
-
-    /// Split `limit` between the stages (see the README's memory table).
-    pub fn derive(limit: usize, workers: usize, row_group_bytes: Option<usize>) -> Self {
-        let workers = workers.max(1);
-        let chunk_bytes = (limit / 64).clamp(256 * 1024, 4 * MIB);
-        // A chunk's decoded form (tokens + Arrow arrays) takes about 3x its text.
-        let chunks_in_flight = (workers * 2 + 1)
-            .min((limit / 4) / (chunk_bytes * 3))
-            .max(2);
-        let read_ahead_bytes = (limit / 16).clamp(MIB, 32 * MIB);
-        // Closing a row group briefly holds its pages twice (column writers, then the file).
-        // L/16: with high-cardinality columns written plain (no per-row-group dictionary
-        // attempt) the output is the same size as at L/8 (1 GiB text 262.69 vs 262.66 MB, taxi
-        // +0.07%) and peak RSS falls by 25-60 MiB at the default limit.
-        let row_group_bytes = row_group_bytes.unwrap_or((limit / 16).clamp(2 * MIB, 128 * MIB));
-        MemoryBudget {
-            limit,
-            workers,
-            read_ahead_bytes,
-            block_bytes: DEFAULT_BLOCK_BYTES.min(read_ahead_bytes / 2),
-            chunk_bytes,
-            chunks_in_flight,
-            cut_lag_parts: CUT_LAG_CHUNKS,
-            max_record_bytes: limit / 8,
-            row_group_bytes,
-            part_bytes: 8 * MIB,
-            parts_in_flight: 2,
-        }
-    }
-}
-
-/// Records a chunk holds when [`MemoryBudget::fit_chunks`] sizes it.
-const CHUNK_RECORDS: usize = 4096;
-/// The smallest chunk [`MemoryBudget::fit_chunks`] chooses.
-const MIN_CHUNK_BYTES: usize = 256 * 1024;
-/// Chunks of the derived (largest) size the row-group size is judged behind: 16 MiB at the
-/// default limit (8 MiB once [`MemoryBudget::fit_chunks`] makes chunks smaller).
-const CUT_LAG_CHUNKS: usize = 4;
-
-impl MemoryBudget {
-    /// Chunks sized for records of about `record_bytes` (the schema sample's average): about
-    /// 4096 records, at least 256 KiB and at most the derived size. Smaller chunks are more in
-    /// flight and a longer row-group lag in parts, but only half as many bytes as the derived
-    /// ones: the budget holds with room to spare.
-    ///
-    /// Why smaller chunks: a chunk, its tokens and its Arrow arrays are read column by column
-    /// several times over, and that stays in a core's L2 (2 MiB here) at 1 MiB of text, not at
-    /// 4 MiB. Measured on 1 GiB files, 2 workers, 3 alternating runs, medians against 4 MiB
-    /// chunks (5 in flight, lag 4): text (1.1 MiB chunks) wall 3.31 -> 3.12 s, user CPU 5.42
-    /// -> 4.87 s, peak RSS ~205 -> 157 MiB; taxi (436 KiB) wall 3.68 -> 3.31 s, user 6.57 ->
-    /// 5.45 s, RSS ~230 -> 176 MiB. Wide records keep large
-    /// chunks: a 300-column file of ~1.8 KB records was 6% slower at 1 MiB, with twice the
-    /// row groups (20% larger output), since each chunk is then few records per column.
-    pub fn fit_chunks(self, record_bytes: usize) -> Self {
-        let chunk_bytes = record_bytes
-            .saturating_mul(CHUNK_RECORDS)
-            .clamp(MIN_CHUNK_BYTES.min(self.chunk_bytes), self.chunk_bytes);
-        // Half the bytes: as many smaller chunks in flight as the derived window in bytes gave
-        // no more speed and a larger peak RSS (taxi 235-260 MiB against 155-205).
-        let half = |n: usize| (n * self.chunk_bytes / (2 * chunk_bytes)).max(n);
-        MemoryBudget {
-            chunk_bytes,
-            chunks_in_flight: half(self.chunks_in_flight),
-            cut_lag_parts: half(self.cut_lag_parts),
-            ..self
-        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn default_budget_fits_the_limit() {
-        let b = ConvertOptions::default().validate().unwrap();
-        let worst = b.read_ahead_bytes
-            + b.chunks_in_flight * b.chunk_bytes * 3
-            + b.max_record_bytes
-            + b.row_group_bytes * 2
-            + b.part_bytes * (b.parts_in_flight + 2);
-        assert!(worst <= b.limit, "{worst} > {}", b.limit);
-    }
-
-    #[test]
-    fn fitted_chunks_halve_the_window_and_the_lag_in_bytes() {
-        let b = ConvertOptions::default().validate().unwrap();
-        assert_eq!(
-            (b.chunk_bytes, b.chunks_in_flight, b.cut_lag_parts),
-            (4 * MIB, 5, 4)
-        );
-        for (record, chunk, in_flight, lag) in [
-            (10, MIN_CHUNK_BYTES, 40, 32),
-            (110, 110 * CHUNK_RECORDS, 23, 18),
-            (285, 285 * CHUNK_RECORDS, 8, 7),
-            (1800, 4 * MIB, 5, 4),
-            (usize::MAX, 4 * MIB, 5, 4),
-        ] {
-            let f = b.fit_chunks(record);
-            assert_eq!(
-                (f.chunk_bytes, f.chunks_in_flight, f.cut_lag_parts),
-                (chunk, in_flight, lag),
-                "{record}"
-            );
-            assert!(f.chunks_in_flight * f.chunk_bytes * 3 <= b.limit / 4);
-            assert_eq!((f.limit, f.row_group_bytes), (b.limit, b.row_group_bytes));
-        }
-        // A small limit: the derived chunk is below the minimum and stays as it is.
-        let small = MemoryBudget::derive(MIN_MEMORY_LIMIT, 2, None);
-        assert_eq!(small.fit_chunks(10), small);
-    }
-
-    #[test]
-    fn transcoded_blocks_stay_within_the_block_size() {
-        let b = ConvertOptions::default().validate().unwrap();
-        for e in [Encoding::Utf8, Encoding::Latin1, Encoding::Windows1252] {
-            assert!(
-                b.read_block_bytes(e) * e.max_growth() <= b.block_bytes,
-                "{e:?}"
-            );
-            assert!(b.read_block_bytes(e) >= b.block_bytes / 3);
-        }
-        assert_eq!(b.read_block_bytes(Encoding::Utf8), b.block_bytes);
-    }
 
     #[test]
     fn encoding_and_sampling_options_parse() {
@@ -772,15 +552,5 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("--quote"));
-    }
-
-    #[test]
-    fn memory_limit_floor() {
-        let o = ConvertOptions::default().with_memory_limit(MIB);
-        assert!(o
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("--memory-limit"));
     }
 }

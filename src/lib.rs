@@ -5,12 +5,13 @@
 //!            ─▶ re-order ─▶ encode Parquet row groups (columns in parallel) ─▶ ByteSink parts
 //! ```
 //! Every stage is bounded: the memory limit ([`config::ConvertOptions::memory_limit`]) is split
-//! into a [`config::MemoryBudget`] that sizes the read-ahead, the chunks in flight, the row-group
+//! into a [`budget::MemoryBudget`] that sizes the read-ahead, the chunks in flight, the row-group
 //! buffer and the output parts. Peak memory depends on the budget, not on the input's size.
 //!
 //! The entry point is [`convert()`]; sources and sinks are small traits with file, stdin/stdout
 //! and in-memory implementations.
 
+pub mod budget;
 pub mod config;
 pub mod convert;
 pub mod decode;

@@ -14,7 +14,8 @@ use super::publish::Outputs;
 use super::read::{start_reading, Reading};
 use super::report::{source_metadata, ConvertReport, Progress};
 use super::sample::read_samples;
-use crate::config::{ConvertOptions, MemoryBudget};
+use crate::budget::MemoryBudget;
+use crate::config::ConvertOptions;
 use crate::decode::compression::Codec;
 use crate::error::Result;
 use crate::schema::{SchemaSource, SchemaSpec};
@@ -75,10 +76,7 @@ impl Attempt<'_> {
             Ok(r) => r,
             Err(e) => return Err(sinks.abort(e).await),
         };
-        let mut budget = budget;
-        if self.options.part_bytes.is_none() {
-            budget.part_bytes = plan_part_bytes(info.size, reading.codec, &budget);
-        }
+        let budget = budget.for_input(info.size, reading.codec);
         let codec = reading.codec;
         let result = self
             .pipeline(source, &info, budget, footer, &mut sinks, reading, &cancel)
@@ -131,9 +129,7 @@ impl Attempt<'_> {
         let cpu = tokio::task::spawn_blocking(move || {
             let mut job = job;
             let head = read_head(&mut blocks, &job.options, &job.budget, &location, samples)?;
-            if job.options.chunk_bytes.is_none() {
-                job.budget = job.budget.fit_chunks(head.record_bytes);
-            }
+            job.budget = job.budget.for_records(head.record_bytes);
             let _ = schema_used.set(head.schema.clone());
             let summary = HeadSummary {
                 schema: head.schema.clone(),
@@ -182,44 +178,5 @@ impl Attempt<'_> {
             mib_per_s: decoded as f64 / (1024.0 * 1024.0) / seconds.max(1e-9),
             budget: head.budget,
         }
-    }
-}
-
-/// Multipart uploads allow 10,000 parts: plan the part size from the input size (assuming the
-/// output is no larger than the decompressed input, estimated at 10x a compressed one) with
-/// headroom, never below the default and never above an eighth of the memory limit. Past that
-/// size the sink fails at part 10,001 with an error that says to raise the memory limit.
-fn plan_part_bytes(input_size: Option<u64>, codec: Codec, budget: &MemoryBudget) -> usize {
-    const MIB: u64 = 1024 * 1024;
-    let Some(size) = input_size else {
-        return budget.part_bytes;
-    };
-    let estimate = if codec == Codec::None {
-        size
-    } else {
-        size.saturating_mul(10)
-    };
-    let needed = estimate.div_ceil(9_000).div_ceil(MIB) * MIB;
-    let cap = (budget.limit / 8).max(budget.part_bytes) as u64;
-    needed.clamp(budget.part_bytes as u64, cap) as usize
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn part_size_is_planned_from_the_input() {
-        let b = ConvertOptions::default().validate().unwrap();
-        let gib = 1u64 << 30;
-        assert_eq!(plan_part_bytes(None, Codec::None, &b), 8 << 20);
-        assert_eq!(plan_part_bytes(Some(50 * gib), Codec::None, &b), 8 << 20);
-        // 200 GiB needs 23 MiB parts to stay under 10,000.
-        let p = plan_part_bytes(Some(200 * gib), Codec::None, &b) as u64;
-        assert!(p * 10_000 >= 200 * gib && p <= 32 << 20, "{p}");
-        assert_eq!(
-            plan_part_bytes(Some(5 * 1024 * gib), Codec::Gzip, &b),
-            32 << 20
-        );
     }
 }

@@ -9,7 +9,8 @@ use parquet::file::properties::DEFAULT_DICTIONARY_PAGE_SIZE_LIMIT;
 
 use super::read::{too_long, Blocks};
 use super::sample::{add_samples, Sample};
-use crate::config::{ConvertOptions, MemoryBudget};
+use crate::budget::MemoryBudget;
+use crate::config::ConvertOptions;
 use crate::decode::chunker::{Chunker, RecordTooLong};
 use crate::decode::compression::binary_format;
 use crate::decode::tokenizer::{SyntaxError, Tokenizer, Tokens};

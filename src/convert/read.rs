@@ -12,7 +12,8 @@ use tokio_util::io::StreamReader;
 use tokio_util::sync::CancellationToken;
 
 use super::report::Progress;
-use crate::config::{ConvertOptions, Encoding, MemoryBudget};
+use crate::budget::MemoryBudget;
+use crate::config::{ConvertOptions, Encoding};
 use crate::decode::chunker::RecordTooLong;
 use crate::decode::compression::{self, Codec, MAGIC_LEN};
 use crate::decode::encoding::transcode;
@@ -127,7 +128,7 @@ pub(crate) async fn peek(mut stream: ByteStream, location: &str) -> Result<(Vec<
 
 /// Read, decompress and cut into blocks of `block_bytes` until the end or an error, transcoding
 /// each block from `encoding` to UTF-8 (a block then grows by up to
-/// [`Encoding::max_growth`]: pass [`crate::config::MemoryBudget::read_block_bytes`]); errors are
+/// [`Encoding::max_growth`]: pass [`crate::budget::MemoryBudget::read_block_bytes`]); errors are
 /// sent down the channel so the pipeline stops on them.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn read_blocks(

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use crate::config::MemoryBudget;
+use crate::budget::MemoryBudget;
 use crate::decode::compression::Codec;
 use crate::schema::{ColumnType, SchemaSource, SchemaSpec};
 use crate::source::SourceInfo;

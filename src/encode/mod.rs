@@ -160,7 +160,7 @@ impl<W: Write + Send> ParquetEncoder<W> {
     /// that far behind the encoder thread without making it wait; a row group overshoots its
     /// budget by at most that many parts' encoded bytes. The pipeline sets 16 MiB of input at
     /// the default memory limit, or 8 MiB when chunks are smaller than the derived size
-    /// ([`crate::config::MemoryBudget::fit_chunks`]).
+    /// ([`crate::budget::MemoryBudget::for_records`]).
     pub fn with_cut_lag(mut self, parts: usize) -> Self {
         self.cut_lag = (parts as u64).max(1);
         self

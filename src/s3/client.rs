@@ -7,9 +7,6 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
 
-/// Default size of one ranged GET, when the read-ahead holds enough of them (see
-/// [`plan_ranges`](super::plan_ranges)).
-pub const DEFAULT_RANGE_BYTES: usize = 8 * 1024 * 1024;
 /// Default limit on one request attempt, from sending it to its response (an UploadPart
 /// attempt includes sending the part). The SDK sets none, so a store that accepts a request
 /// and never answers would hold the conversion forever; a timed-out attempt is retried. Bodies

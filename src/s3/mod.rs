@@ -5,11 +5,13 @@ mod client;
 mod sink;
 mod source;
 
-pub use client::{build_client, S3Options, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_RANGE_BYTES};
+pub use client::{build_client, S3Options, DEFAULT_ATTEMPT_TIMEOUT};
 pub use sink::{S3Sink, RUN_ID_METADATA};
-pub use source::{
-    check_range_bytes, plan_ranges, S3Source, MAX_RANGES_IN_FLIGHT, MIN_DEFAULT_RANGE_BYTES,
-    MIN_RANGES_IN_FLIGHT, MIN_RANGE_BYTES,
+pub use source::S3Source;
+// The range plan is the memory budget's (the read-ahead's share); re-exported for callers.
+pub use crate::budget::{
+    check_range_bytes, plan_ranges, DEFAULT_RANGE_BYTES, MAX_RANGES_IN_FLIGHT,
+    MIN_DEFAULT_RANGE_BYTES, MIN_RANGES_IN_FLIGHT, MIN_RANGE_BYTES,
 };
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};

@@ -16,46 +16,6 @@ use crate::source::{ByteSource, ByteStream, SourceInfo};
 /// Retries of one range after a failed body read (the SDK retries failed requests itself).
 const BODY_RETRIES: u32 = 5;
 
-/// Ranges the read-ahead holds at least, unless `--range-bytes` says otherwise. One connection
-/// carries roughly 85-90 MB/s from S3 (FACTS.md), and the embedded s3s-fs server, which reads
-/// files 4 KiB at a time, serves one GET at about 100 MiB/s with a full core; the decoder takes
-/// 300+ MiB/s on two cores. Measured s3 -> s3 on 1 GiB of text at the default limit (16 MiB
-/// read-ahead): 2 ranges of 8 MiB 7.7-8.6 s, 3 of 8 MiB 6.3 s, 4 of 4 or 8 MiB 6.2-6.4 s, 8 of
-/// 2 MiB 6.2 s.
-pub const MIN_RANGES_IN_FLIGHT: usize = 4;
-/// The smallest range the read-ahead is cut into by default.
-pub const MIN_DEFAULT_RANGE_BYTES: usize = 1 << 20;
-/// The smallest range `--range-bytes` accepts (smaller ones are mostly request overhead).
-pub const MIN_RANGE_BYTES: usize = 64 << 10;
-/// The most ranges in flight, whatever the read-ahead and range sizes.
-pub const MAX_RANGES_IN_FLIGHT: usize = 64;
-
-/// Check a `--range-bytes` value: at least [`MIN_RANGE_BYTES`].
-pub fn check_range_bytes(bytes: usize) -> std::result::Result<usize, String> {
-    if bytes < MIN_RANGE_BYTES {
-        return Err(format!(
-            "{bytes} bytes is too small: ranged GETs must be at least 64 KiB"
-        ));
-    }
-    Ok(bytes)
-}
-
-/// The size of one ranged GET and how many are in flight, for a read-ahead of `read_ahead`
-/// bytes. `requested` (`--range-bytes`) is kept, up to the read-ahead (a larger range would
-/// hold more than the budget gives the read-ahead); by default ranges are
-/// [`DEFAULT_RANGE_BYTES`](super::DEFAULT_RANGE_BYTES) (AWS's guidance is 8-16 MiB), cut down
-/// so that the read-ahead holds [`MIN_RANGES_IN_FLIGHT`] of them, but not below
-/// [`MIN_DEFAULT_RANGE_BYTES`]. The ranges in flight never hold more than the read-ahead (at
-/// least one range is always in flight, and at most [`MAX_RANGES_IN_FLIGHT`]).
-pub fn plan_ranges(read_ahead: usize, requested: Option<usize>) -> (usize, usize) {
-    let range = match requested {
-        Some(r) => r.clamp(1, read_ahead.max(MIN_RANGE_BYTES)),
-        None => (read_ahead / MIN_RANGES_IN_FLIGHT)
-            .clamp(MIN_DEFAULT_RANGE_BYTES, super::DEFAULT_RANGE_BYTES),
-    };
-    (range, (read_ahead / range).clamp(1, MAX_RANGES_IN_FLIGHT))
-}
-
 /// An S3 object read with ranged GETs.
 #[derive(Debug, Clone)]
 pub struct S3Source {
@@ -345,60 +305,7 @@ fn changed(pin: &Pin) -> Error {
 
 #[cfg(test)]
 mod tests {
-    use super::{
-        check_range_bytes, content_range_total, plan_ranges, MAX_RANGES_IN_FLIGHT,
-        MIN_RANGES_IN_FLIGHT, MIN_RANGE_BYTES,
-    };
-    use crate::s3::DEFAULT_RANGE_BYTES;
-
-    const MIB: usize = 1 << 20;
-
-    #[test]
-    fn default_ranges_keep_four_in_flight_within_the_read_ahead() {
-        // The default limit's 16 MiB read-ahead: 4 ranges of 4 MiB.
-        assert_eq!(plan_ranges(16 * MIB, None), (4 * MIB, 4));
-        // 32 MiB (limits of 512 MiB and more): AWS's 8 MiB ranges, 4 of them.
-        assert_eq!(plan_ranges(32 * MIB, None), (DEFAULT_RANGE_BYTES, 4));
-        // Small limits: not below 1 MiB, and still one range at least.
-        assert_eq!(plan_ranges(2 * MIB, None), (MIB, 2));
-        assert_eq!(plan_ranges(MIB, None), (MIB, 1));
-        for read_ahead in [MIB, 3 * MIB, 5 * MIB + 17, 16 * MIB, 32 * MIB, 100 * MIB] {
-            let (range, in_flight) = plan_ranges(read_ahead, None);
-            assert!(range * in_flight <= read_ahead.max(range), "{read_ahead}");
-            assert!(
-                in_flight >= MIN_RANGES_IN_FLIGHT || range == MIB,
-                "{read_ahead}"
-            );
-        }
-    }
-
-    #[test]
-    fn requested_ranges_are_kept() {
-        assert_eq!(plan_ranges(16 * MIB, Some(8 * MIB)), (8 * MIB, 2));
-        assert_eq!(plan_ranges(16 * MIB, Some(16 * MIB)), (16 * MIB, 1));
-        // Not beyond the read-ahead's budget.
-        assert_eq!(plan_ranges(16 * MIB, Some(64 * MIB)), (16 * MIB, 1));
-        assert_eq!(plan_ranges(16 * MIB, Some(MIB / 2)), (MIB / 2, 32));
-        assert_eq!(
-            plan_ranges(16 * MIB, Some(MIN_RANGE_BYTES)),
-            (MIN_RANGE_BYTES, 64)
-        );
-        assert_eq!(
-            plan_ranges(32 * MIB, Some(MIN_RANGE_BYTES)).1,
-            MAX_RANGES_IN_FLIGHT
-        );
-    }
-
-    #[test]
-    fn tiny_ranges_are_refused() {
-        assert_eq!(check_range_bytes(MIN_RANGE_BYTES), Ok(MIN_RANGE_BYTES));
-        let err = check_range_bytes(4096).err();
-        assert!(
-            err.as_deref()
-                .is_some_and(|e| e.contains("4096") && e.contains("64 KiB")),
-            "{err:?}"
-        );
-    }
+    use super::content_range_total;
 
     #[test]
     fn content_range_total_is_parsed() {

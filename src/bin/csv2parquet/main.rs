@@ -11,9 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use s3_csv2parquet::budget::MemoryBudget;
 use s3_csv2parquet::config::{
-    Compression, ConvertOptions, Dialect, Encoding, InputCompression, InvalidUtf8, MemoryBudget,
-    OnError, SamplePositions, MIB,
+    Compression, ConvertOptions, Dialect, Encoding, InputCompression, InvalidUtf8, OnError,
+    SamplePositions, MIB,
 };
 use s3_csv2parquet::error::error_chain;
 use s3_csv2parquet::location::Location;

@@ -1,0 +1,499 @@
+//! The memory budget: how `--memory-limit` is divided between the pipeline's buffers. Every
+//! buffer that can grow with the input is capped by one of its numbers (the README's memory
+//! table is this file in words).
+//!
+//! It is planned in the order knowledge arrives:
+//! 1. [`MemoryBudget::for_options`] (also [`ConvertOptions::validate`]): from the limit, the
+//!    worker count and the tuning overrides, each checked against the limit;
+//! 2. [`MemoryBudget::for_input`]: the output part size, from the input's size and codec (a
+//!    multipart upload holds at most 10,000 parts);
+//! 3. [`MemoryBudget::for_records`]: chunk sizes, from the head's bytes per record.
+//!
+//! The read-ahead is cut into ranged GETs by [`MemoryBudget::read_ahead`]; a source that reads
+//! ranges (S3) is handed that plan, so no caller plans ranges of its own.
+
+use crate::config::{ConvertOptions, Encoding, DEFAULT_BLOCK_BYTES, DEFAULT_INFER_BYTES, MIB};
+use crate::decode::compression::Codec;
+use crate::error::{Error, Result};
+
+/// Smallest accepted `--memory-limit`.
+pub const MIN_MEMORY_LIMIT: usize = 16 * MIB;
+/// Default size of one ranged GET, when the read-ahead holds enough of them (AWS's guidance is
+/// 8-16 MiB).
+pub const DEFAULT_RANGE_BYTES: usize = 8 * MIB;
+/// Ranges the read-ahead holds at least, unless `--range-bytes` says otherwise. One connection
+/// carries roughly 85-90 MB/s from S3 (AWS's performance guidelines), and the embedded s3s-fs server, which
+/// reads files 4 KiB at a time, serves one GET at about 100 MiB/s with a full core; the
+/// decoder takes 300+ MiB/s on two cores. Measured s3 -> s3 on 1 GiB of text at the default
+/// limit (16 MiB read-ahead): 2 ranges of 8 MiB 7.7-8.6 s, 3 of 8 MiB 6.3 s, 4 of 4 or 8 MiB
+/// 6.2-6.4 s, 8 of 2 MiB 6.2 s.
+pub const MIN_RANGES_IN_FLIGHT: usize = 4;
+/// The smallest range the read-ahead is cut into by default.
+pub const MIN_DEFAULT_RANGE_BYTES: usize = MIB;
+/// The smallest range `--range-bytes` accepts (smaller ones are mostly request overhead).
+pub const MIN_RANGE_BYTES: usize = 64 << 10;
+/// The most ranges in flight, whatever the read-ahead and range sizes.
+pub const MAX_RANGES_IN_FLIGHT: usize = 64;
+/// Records a chunk holds when [`MemoryBudget::for_records`] sizes it.
+const CHUNK_RECORDS: usize = 4096;
+/// The smallest chunk [`MemoryBudget::for_records`] chooses.
+const MIN_CHUNK_BYTES: usize = 256 * 1024;
+/// Chunks of the derived (largest) size the row-group size is judged behind: 16 MiB at the
+/// default limit (8 MiB once [`MemoryBudget::for_records`] makes chunks smaller).
+pub const CUT_LAG_CHUNKS: usize = 4;
+
+/// How the memory limit is divided between the pipeline's buffers. Every buffer that can grow
+/// with the input is capped by one of these numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct MemoryBudget {
+    /// The whole limit.
+    pub limit: usize,
+    /// Worker threads.
+    pub workers: usize,
+    /// Decompressed bytes read ahead of the chunker (blocks in the read channel).
+    pub read_ahead_bytes: usize,
+    /// Size of one read block.
+    pub block_bytes: usize,
+    /// Bytes per ranged GET of a source read in ranges (S3).
+    pub range_bytes: usize,
+    /// Ranged GETs in flight: together at most the read-ahead.
+    pub ranges_in_flight: usize,
+    /// Target size of one chunk of whole records handed to a decode worker.
+    pub chunk_bytes: usize,
+    /// Chunks being decoded or waiting to be encoded at once.
+    pub chunks_in_flight: usize,
+    /// Parts (chunks) the row-group size is judged behind the newest (see
+    /// [`crate::encode::ParquetEncoder::with_cut_lag`]).
+    pub cut_lag_parts: usize,
+    /// Longest record accepted; longer is an error naming its line.
+    pub max_record_bytes: usize,
+    /// Encoded bytes buffered per row group before it is flushed.
+    pub row_group_bytes: usize,
+    /// Output bytes buffered before they are handed to the sink as one part.
+    pub part_bytes: usize,
+    /// Parts queued for the sink.
+    pub parts_in_flight: usize,
+    /// Which sizes were set by an option, and are kept as set.
+    #[serde(skip)]
+    fixed: Fixed,
+}
+
+/// Sizes set by options, which the later planning steps keep.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Fixed {
+    chunks: bool,
+    parts: bool,
+}
+
+/// How a source reads ahead in ranges: `ranges` GETs of `range_bytes` in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadAhead {
+    /// Bytes per ranged GET.
+    pub range_bytes: usize,
+    /// GETs in flight.
+    pub ranges: usize,
+}
+
+impl Default for ReadAhead {
+    /// The plan at the default memory limit.
+    fn default() -> Self {
+        let (range_bytes, ranges) = plan_ranges(16 * MIB, None);
+        ReadAhead {
+            range_bytes,
+            ranges,
+        }
+    }
+}
+
+impl ConvertOptions {
+    /// Check every option and plan the memory budget ([`MemoryBudget::for_options`]).
+    pub fn validate(&self) -> Result<MemoryBudget> {
+        MemoryBudget::for_options(self)
+    }
+}
+
+impl MemoryBudget {
+    /// Check every option and split the memory limit between the stages: derived from the
+    /// limit and the worker count, then each tuning override checked against the limit.
+    pub fn for_options(options: &ConvertOptions) -> Result<Self> {
+        options.check()?;
+        if options.memory_limit < MIN_MEMORY_LIMIT {
+            return Err(Error::config(
+                "--memory-limit",
+                format!("must be at least {} MiB", MIN_MEMORY_LIMIT / MIB),
+            ));
+        }
+        let workers = if options.workers == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            options.workers
+        };
+        let mut budget = MemoryBudget::derive(options.memory_limit, workers);
+        budget.override_sizes(options)?;
+        let largest_head = budget.max_record_bytes.max(DEFAULT_INFER_BYTES);
+        if options.infer_bytes > largest_head {
+            return Err(Error::config(
+                "--infer-bytes",
+                format!(
+                    "must be at most {} MiB at this memory limit",
+                    largest_head / MIB
+                ),
+            ));
+        }
+        Ok(budget)
+    }
+
+    /// Apply the tuning overrides of `options`, each within what the limit allows.
+    fn override_sizes(&mut self, options: &ConvertOptions) -> Result<()> {
+        let limit = options.memory_limit;
+        if let Some(chunk) = options.chunk_bytes {
+            if chunk == 0 || chunk > self.chunk_bytes * 4 {
+                return Err(Error::config(
+                    "--chunk-bytes",
+                    format!(
+                        "must be between 1 and {} at this memory limit",
+                        self.chunk_bytes * 4
+                    ),
+                ));
+            }
+            self.chunk_bytes = chunk;
+            self.fixed.chunks = true;
+        }
+        if let Some(part) = options.part_bytes {
+            if !(5 * MIB..=limit / 4).contains(&part) {
+                return Err(Error::config(
+                    "--part-bytes",
+                    format!(
+                        "must be between 5 MiB (the S3 minimum) and a quarter of the memory limit ({} MiB)",
+                        limit / 4 / MIB
+                    ),
+                ));
+            }
+            self.part_bytes = part;
+            self.fixed.parts = true;
+        }
+        if let Some(block) = options.block_bytes {
+            if block == 0 || block > self.read_ahead_bytes {
+                return Err(Error::config(
+                    "--block-bytes",
+                    format!("must be between 1 and {}", self.read_ahead_bytes),
+                ));
+            }
+            self.block_bytes = block;
+        }
+        if let Some(rg) = options.row_group_bytes {
+            if rg < MIB || rg > limit / 2 {
+                return Err(Error::config(
+                    "--row-group-bytes",
+                    format!(
+                        "must be between 1 MiB and half the memory limit ({} MiB)",
+                        limit / 2 / MIB
+                    ),
+                ));
+            }
+            self.row_group_bytes = rg;
+        }
+        if let Some(range) = options.range_bytes {
+            let range = check_range_bytes(range).map_err(|e| Error::config("--range-bytes", e))?;
+            (self.range_bytes, self.ranges_in_flight) =
+                plan_ranges(self.read_ahead_bytes, Some(range));
+        }
+        Ok(())
+    }
+
+    /// Split `limit` between the stages (see the README's memory table).
+    fn derive(limit: usize, workers: usize) -> Self {
+        let workers = workers.max(1);
+        let chunk_bytes = (limit / 64).clamp(256 * 1024, 4 * MIB);
+        // A chunk's decoded form (tokens + Arrow arrays) takes about 3x its text.
+        let chunks_in_flight = (workers * 2 + 1)
+            .min((limit / 4) / (chunk_bytes * 3))
+            .max(2);
+        let read_ahead_bytes = (limit / 16).clamp(MIB, 32 * MIB);
+        let (range_bytes, ranges_in_flight) = plan_ranges(read_ahead_bytes, None);
+        // Closing a row group briefly holds its pages twice (column writers, then the file).
+        // L/16: with high-cardinality columns written plain (no per-row-group dictionary
+        // attempt) the output is the same size as at L/8 (1 GiB text 262.69 vs 262.66 MB, taxi
+        // +0.07%) and peak RSS falls by 25-60 MiB at the default limit.
+        let row_group_bytes = (limit / 16).clamp(2 * MIB, 128 * MIB);
+        MemoryBudget {
+            limit,
+            workers,
+            read_ahead_bytes,
+            block_bytes: DEFAULT_BLOCK_BYTES.min(read_ahead_bytes / 2),
+            range_bytes,
+            ranges_in_flight,
+            chunk_bytes,
+            chunks_in_flight,
+            cut_lag_parts: CUT_LAG_CHUNKS,
+            max_record_bytes: limit / 8,
+            row_group_bytes,
+            part_bytes: 8 * MIB,
+            parts_in_flight: 2,
+            fixed: Fixed::default(),
+        }
+    }
+
+    /// Input bytes per read block: a transcoded block grows by up to
+    /// [`Encoding::max_growth`], so the reading stage reads that much less per block and a block
+    /// in the read-ahead channel never exceeds `block_bytes` (the read-ahead budget holds for
+    /// every encoding).
+    pub fn read_block_bytes(&self, encoding: Encoding) -> usize {
+        (self.block_bytes / encoding.max_growth()).max(1)
+    }
+
+    /// The ranged GETs a source keeps in flight.
+    pub fn read_ahead(&self) -> ReadAhead {
+        ReadAhead {
+            range_bytes: self.range_bytes,
+            ranges: self.ranges_in_flight,
+        }
+    }
+
+    /// The part size for an input of `size` bytes (when known) compressed with `codec`, unless
+    /// `--part-bytes` set it. Multipart uploads allow 10,000 parts: the size is planned
+    /// assuming the output is no larger than the decompressed input (estimated at 10x a
+    /// compressed one), with headroom, never below the default and never above an eighth of
+    /// the memory limit. Past that size the sink fails at part 10,001 with an error that says
+    /// to raise the memory limit.
+    pub fn for_input(self, size: Option<u64>, codec: Codec) -> Self {
+        let (Some(size), false) = (size, self.fixed.parts) else {
+            return self;
+        };
+        let estimate = if codec == Codec::None {
+            size
+        } else {
+            size.saturating_mul(10)
+        };
+        let needed = estimate.div_ceil(9_000).div_ceil(MIB as u64) * MIB as u64;
+        let cap = (self.limit / 8).max(self.part_bytes) as u64;
+        MemoryBudget {
+            part_bytes: needed.clamp(self.part_bytes as u64, cap) as usize,
+            ..self
+        }
+    }
+
+    /// Chunks sized for records of about `record_bytes` (the head's average), unless
+    /// `--chunk-bytes` set them: about 4096 records, at least 256 KiB and at most the derived
+    /// size. Smaller chunks are more in flight and a longer row-group lag in parts, but only
+    /// half as many bytes as the derived ones: the budget holds with room to spare.
+    ///
+    /// Why smaller chunks: a chunk, its tokens and its Arrow arrays are read column by column
+    /// several times over, and that stays in a core's L2 (2 MiB here) at 1 MiB of text, not at
+    /// 4 MiB. Measured on 1 GiB files, 2 workers, 3 alternating runs, medians against 4 MiB
+    /// chunks (5 in flight, lag 4): text (1.1 MiB chunks) wall 3.31 -> 3.12 s, user CPU 5.42
+    /// -> 4.87 s, peak RSS ~205 -> 157 MiB; taxi (436 KiB) wall 3.68 -> 3.31 s, user 6.57 ->
+    /// 5.45 s, RSS ~230 -> 176 MiB. Wide records keep large chunks: a 300-column file of ~1.8
+    /// KB records was 6% slower at 1 MiB, with twice the row groups (20% larger output), since
+    /// each chunk is then few records per column.
+    pub fn for_records(self, record_bytes: usize) -> Self {
+        if self.fixed.chunks {
+            return self;
+        }
+        let chunk_bytes = record_bytes
+            .saturating_mul(CHUNK_RECORDS)
+            .clamp(MIN_CHUNK_BYTES.min(self.chunk_bytes), self.chunk_bytes);
+        // Half the bytes: as many smaller chunks in flight as the derived window in bytes gave
+        // no more speed and a larger peak RSS (taxi 235-260 MiB against 155-205).
+        let half = |n: usize| (n * self.chunk_bytes / (2 * chunk_bytes)).max(n);
+        MemoryBudget {
+            chunk_bytes,
+            chunks_in_flight: half(self.chunks_in_flight),
+            cut_lag_parts: half(self.cut_lag_parts),
+            ..self
+        }
+    }
+}
+
+/// Check a `--range-bytes` value: at least [`MIN_RANGE_BYTES`].
+pub fn check_range_bytes(bytes: usize) -> std::result::Result<usize, String> {
+    if bytes < MIN_RANGE_BYTES {
+        return Err(format!(
+            "{bytes} bytes is too small: ranged GETs must be at least 64 KiB"
+        ));
+    }
+    Ok(bytes)
+}
+
+/// The size of one ranged GET and how many are in flight, for a read-ahead of `read_ahead`
+/// bytes. `requested` (`--range-bytes`) is kept, up to the read-ahead (a larger range would
+/// hold more than the budget gives the read-ahead); by default ranges are
+/// [`DEFAULT_RANGE_BYTES`], cut down so that the read-ahead holds [`MIN_RANGES_IN_FLIGHT`] of
+/// them, but not below [`MIN_DEFAULT_RANGE_BYTES`]. The ranges in flight never hold more than
+/// the read-ahead (at least one range is always in flight, and at most
+/// [`MAX_RANGES_IN_FLIGHT`]).
+pub fn plan_ranges(read_ahead: usize, requested: Option<usize>) -> (usize, usize) {
+    let range = match requested {
+        Some(r) => r.clamp(1, read_ahead.max(MIN_RANGE_BYTES)),
+        None => {
+            (read_ahead / MIN_RANGES_IN_FLIGHT).clamp(MIN_DEFAULT_RANGE_BYTES, DEFAULT_RANGE_BYTES)
+        }
+    };
+    (range, (read_ahead / range).clamp(1, MAX_RANGES_IN_FLIGHT))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_budget_fits_the_limit() {
+        let b = ConvertOptions::default().validate().unwrap();
+        let worst = b.read_ahead_bytes
+            + b.chunks_in_flight * b.chunk_bytes * 3
+            + b.max_record_bytes
+            + b.row_group_bytes * 2
+            + b.part_bytes * (b.parts_in_flight + 2);
+        assert!(worst <= b.limit, "{worst} > {}", b.limit);
+        assert!(b.range_bytes * b.ranges_in_flight <= b.read_ahead_bytes);
+    }
+
+    #[test]
+    fn fitted_chunks_halve_the_window_and_the_lag_in_bytes() {
+        let b = ConvertOptions::default().validate().unwrap();
+        assert_eq!(
+            (b.chunk_bytes, b.chunks_in_flight, b.cut_lag_parts),
+            (4 * MIB, 5, 4)
+        );
+        for (record, chunk, in_flight, lag) in [
+            (10, MIN_CHUNK_BYTES, 40, 32),
+            (110, 110 * CHUNK_RECORDS, 23, 18),
+            (285, 285 * CHUNK_RECORDS, 8, 7),
+            (1800, 4 * MIB, 5, 4),
+            (usize::MAX, 4 * MIB, 5, 4),
+        ] {
+            let f = b.for_records(record);
+            assert_eq!(
+                (f.chunk_bytes, f.chunks_in_flight, f.cut_lag_parts),
+                (chunk, in_flight, lag),
+                "{record}"
+            );
+            assert!(f.chunks_in_flight * f.chunk_bytes * 3 <= b.limit / 4);
+            assert_eq!((f.limit, f.row_group_bytes), (b.limit, b.row_group_bytes));
+        }
+        // A small limit: the derived chunk is below the minimum and stays as it is.
+        let small = MemoryBudget::derive(MIN_MEMORY_LIMIT, 2);
+        assert_eq!(small.for_records(10), small);
+        // Chunks set by an option stay as set.
+        let set = ConvertOptions {
+            chunk_bytes: Some(MIB),
+            ..ConvertOptions::default()
+        };
+        let set = set.validate().unwrap();
+        assert_eq!(set.for_records(10), set);
+    }
+
+    #[test]
+    fn transcoded_blocks_stay_within_the_block_size() {
+        let b = ConvertOptions::default().validate().unwrap();
+        for e in [Encoding::Utf8, Encoding::Latin1, Encoding::Windows1252] {
+            assert!(
+                b.read_block_bytes(e) * e.max_growth() <= b.block_bytes,
+                "{e:?}"
+            );
+            assert!(b.read_block_bytes(e) >= b.block_bytes / 3);
+        }
+        assert_eq!(b.read_block_bytes(Encoding::Utf8), b.block_bytes);
+    }
+
+    #[test]
+    fn memory_limit_floor() {
+        let o = ConvertOptions::default().with_memory_limit(MIB);
+        assert!(o
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("--memory-limit"));
+    }
+
+    #[test]
+    fn part_size_is_planned_from_the_input() {
+        let b = ConvertOptions::default().validate().unwrap();
+        let gib = 1u64 << 30;
+        let part = |size, codec| b.for_input(size, codec).part_bytes;
+        assert_eq!(part(None, Codec::None), 8 << 20);
+        assert_eq!(part(Some(50 * gib), Codec::None), 8 << 20);
+        // 200 GiB needs 23 MiB parts to stay under 10,000.
+        let p = part(Some(200 * gib), Codec::None) as u64;
+        assert!(p * 10_000 >= 200 * gib && p <= 32 << 20, "{p}");
+        assert_eq!(part(Some(5 * 1024 * gib), Codec::Gzip), 32 << 20);
+        // Set by --part-bytes: kept.
+        let set = ConvertOptions {
+            part_bytes: Some(6 * MIB),
+            ..ConvertOptions::default()
+        };
+        let set = set.validate().unwrap();
+        assert_eq!(
+            set.for_input(Some(200 * gib), Codec::None).part_bytes,
+            6 * MIB
+        );
+    }
+
+    #[test]
+    fn default_ranges_keep_four_in_flight_within_the_read_ahead() {
+        // The default limit's 16 MiB read-ahead: 4 ranges of 4 MiB.
+        assert_eq!(plan_ranges(16 * MIB, None), (4 * MIB, 4));
+        assert_eq!(ReadAhead::default().range_bytes, 4 * MIB);
+        // 32 MiB (limits of 512 MiB and more): AWS's 8 MiB ranges, 4 of them.
+        assert_eq!(plan_ranges(32 * MIB, None), (DEFAULT_RANGE_BYTES, 4));
+        // Small limits: not below 1 MiB, and still one range at least.
+        assert_eq!(plan_ranges(2 * MIB, None), (MIB, 2));
+        assert_eq!(plan_ranges(MIB, None), (MIB, 1));
+        for read_ahead in [MIB, 3 * MIB, 5 * MIB + 17, 16 * MIB, 32 * MIB, 100 * MIB] {
+            let (range, in_flight) = plan_ranges(read_ahead, None);
+            assert!(range * in_flight <= read_ahead.max(range), "{read_ahead}");
+            assert!(
+                in_flight >= MIN_RANGES_IN_FLIGHT || range == MIB,
+                "{read_ahead}"
+            );
+        }
+    }
+
+    #[test]
+    fn requested_ranges_are_kept() {
+        assert_eq!(plan_ranges(16 * MIB, Some(8 * MIB)), (8 * MIB, 2));
+        assert_eq!(plan_ranges(16 * MIB, Some(16 * MIB)), (16 * MIB, 1));
+        // Not beyond the read-ahead's budget.
+        assert_eq!(plan_ranges(16 * MIB, Some(64 * MIB)), (16 * MIB, 1));
+        assert_eq!(plan_ranges(16 * MIB, Some(MIB / 2)), (MIB / 2, 32));
+        assert_eq!(
+            plan_ranges(16 * MIB, Some(MIN_RANGE_BYTES)),
+            (MIN_RANGE_BYTES, 64)
+        );
+        assert_eq!(
+            plan_ranges(32 * MIB, Some(MIN_RANGE_BYTES)).1,
+            MAX_RANGES_IN_FLIGHT
+        );
+        let set = ConvertOptions {
+            range_bytes: Some(8 * MIB),
+            ..ConvertOptions::default()
+        };
+        assert_eq!(
+            set.validate().unwrap().read_ahead(),
+            ReadAhead {
+                range_bytes: 8 * MIB,
+                ranges: 2
+            }
+        );
+    }
+
+    #[test]
+    fn tiny_ranges_are_refused() {
+        assert_eq!(check_range_bytes(MIN_RANGE_BYTES), Ok(MIN_RANGE_BYTES));
+        let err = check_range_bytes(4096).err();
+        assert!(
+            err.as_deref()
+                .is_some_and(|e| e.contains("4096") && e.contains("64 KiB")),
+            "{err:?}"
+        );
+        let o = ConvertOptions {
+            range_bytes: Some(4096),
+            ..ConvertOptions::default()
+        };
+        assert!(o
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("--range-bytes"));
+    }
+}
