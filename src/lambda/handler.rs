@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::{error_chain, Error, ErrorKind, Result};
 use crate::lambda::config::LambdaConfig;
 use crate::lambda::event::{parse_event, ObjectRef, Trigger};
-use crate::lambda::keys::Route;
+use crate::lambda::routing::Route;
 use crate::s3::{plan_ranges, S3Sink, S3Source};
 use crate::schema::SchemaSpec;
 use crate::source::ByteSource;
