@@ -28,23 +28,23 @@ pub(super) fn eventbridge_item(value: &Value) -> std::result::Result<Item, Strin
         ));
     }
     if detail_type != "Object Created" {
-        return Ok(Item::ignore(format!(
+        return Ok(Item::Ignored(format!(
             "EventBridge {detail_type:?} is not an object creation"
         )));
     }
     let object = &detail["object"];
     let Some(bucket) = non_empty(detail["bucket"]["name"].as_str().map(str::to_owned)) else {
-        return Ok(Item::malformed(
-            "EventBridge event has no detail.bucket.name",
+        return Ok(Item::Malformed(
+            "EventBridge event has no detail.bucket.name".into(),
         ));
     };
     // Used verbatim: EventBridge keys are not URL-encoded (`event` module docs).
     let Some(key) = non_empty(object["key"].as_str().map(str::to_owned)) else {
-        return Ok(Item::malformed(
-            "EventBridge event has no detail.object.key",
+        return Ok(Item::Malformed(
+            "EventBridge event has no detail.object.key".into(),
         ));
     };
-    Ok(Item::convert(ObjectRef {
+    Ok(Item::Convert(ObjectRef {
         bucket,
         key,
         size: object["size"].as_u64(),
@@ -58,7 +58,7 @@ pub(super) fn eventbridge_item(value: &Value) -> std::result::Result<Item, Strin
 mod tests {
     use super::*;
     use crate::lambda::event::testing::{fixture, obj, reason};
-    use crate::lambda::event::{parse_event, Trigger};
+    use crate::lambda::event::{parse_event, Record, Trigger};
 
     #[test]
     fn eventbridge_fixture() {
@@ -66,18 +66,18 @@ mod tests {
             "../../../fixtures/events/eventbridge-object-created.json"
         ));
         assert_eq!(parsed.trigger, Trigger::EventBridge);
-        assert_eq!(parsed.items.len(), 1);
-        let item = &parsed.items[0];
+        assert_eq!(parsed.records.len(), 1);
+        let record = &parsed.records[0];
         // Not URL-decoded: '+' stays '+', the space and ':' are literal.
         assert_eq!(
-            item,
-            &Item::convert(obj(
+            record,
+            &Record::new(Item::Convert(obj(
                 "incoming/q1 report+final 10:30.csv",
                 Some(5),
                 Some("b1946ac92492d2347c6235b4d2611184"),
                 Some("IYV3p45BT0ac8hjHg1houSdS1a.Mro8e"),
                 "Object Created",
-            ))
+            )))
         );
     }
 
@@ -96,8 +96,8 @@ mod tests {
         let Ok(parsed) = parsed else {
             panic!("{parsed:?}")
         };
-        assert!(reason(&parsed.items[0]).contains("Object Deleted"));
-        assert!(!parsed.items[0].malformed);
+        assert!(reason(&parsed.records[0]).contains("Object Deleted"));
+        assert!(!parsed.records[0].item.is_malformed());
 
         // Minimal event, an unparseable time, a %-sign in the key (kept as is).
         let minimal = json!({
@@ -105,9 +105,9 @@ mod tests {
             "detail": {"bucket": {"name": "data"}, "object": {"key": "incoming/100%25 a+b.csv"}}
         });
         let parsed = parse_event(&minimal).ok();
-        let item = parsed.as_ref().map(|p| &p.items[0]);
+        let record = parsed.as_ref().map(|p| &p.records[0]);
         assert_eq!(
-            item.and_then(|i| i.object.as_ref()),
+            record.and_then(|r| r.item.object()),
             Some(&obj(
                 "incoming/100%25 a+b.csv",
                 None,
@@ -120,6 +120,6 @@ mod tests {
         let no_key = json!({"detail-type": "Object Created", "source": "aws.s3",
                             "detail": {"bucket": {"name": "data"}, "object": {}}});
         let parsed = parse_event(&no_key).ok();
-        assert!(parsed.is_some_and(|p| p.items[0].malformed));
+        assert!(parsed.is_some_and(|p| p.records[0].item.is_malformed()));
     }
 }

@@ -9,10 +9,14 @@
 //!   EventBridge event);
 //! - an EventBridge event from `aws.s3` (`"detail-type": "Object Created"`).
 //!
-//! It yields one [`Item`] per S3 record (or EventBridge event): the object to convert, or the
-//! reason it is ignored. Items from SQS carry their message id, and items that could not be
-//! understood are [`Item::malformed`], so that the handler can report those messages as batch
-//! item failures instead of silently deleting them.
+//! It yields one [`Record`] per S3 record (or EventBridge event), whose [`Item`] is the object to
+//! convert or the reason there is none. Records from SQS carry their message id, and records that
+//! could not be understood are [`Item::Malformed`], so that the handler can report those messages
+//! as batch item failures instead of silently deleting them.
+//!
+//! One file per envelope: `s3` (the notification record, AWS's and MinIO's, and the test
+//! event), `sqs` (the message wrapping, SNS inside it), `eventbridge`; `record` holds the types
+//! they yield and `key` the decoding of notification keys.
 //!
 //! # Object keys
 //! S3 event notifications carry the key form-URL-encoded: AWS's "Event message structure" page
@@ -45,10 +49,10 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use eventbridge::{eventbridge_item, is_eventbridge};
 use s3::{is_s3_record, is_test_event, s3_record_item, test_event_item};
-use sqs::{is_sqs_message, sqs_message_items};
+use sqs::{is_sqs_message, sqs_message_records};
 
 pub use key::{decode_notification_key, KeyDecodeError};
-pub use record::{Item, ObjectRef};
+pub use record::{Item, ObjectRef, Record};
 
 /// The `location` of errors about the payload itself.
 const EVENT_LOCATION: &str = "invocation event";
@@ -80,22 +84,28 @@ impl Trigger {
 pub struct ParsedEvent {
     /// How the function was invoked.
     pub trigger: Trigger,
-    /// One item per record, in payload order.
-    pub items: Vec<Item>,
+    /// One entry per record (per S3 record inside an SQS message), in payload order.
+    pub records: Vec<Record>,
 }
 
 impl ParsedEvent {
     /// The objects to convert, in payload order.
     pub fn objects(&self) -> impl Iterator<Item = &ObjectRef> + '_ {
-        self.items.iter().filter_map(|item| item.object.as_ref())
+        self.records
+            .iter()
+            .filter_map(|record| record.item.object())
     }
 
-    /// The SQS message ids with a malformed item, each once, in payload order: the messages to
+    /// The SQS message ids with a malformed record, each once, in payload order: the messages to
     /// report as batch item failures regardless of how conversions go.
     pub fn malformed_message_ids(&self) -> Vec<&str> {
         let mut ids: Vec<&str> = Vec::new();
-        for item in self.items.iter().filter(|item| item.malformed) {
-            if let Some(id) = item.sqs_message_id.as_deref() {
+        for record in self
+            .records
+            .iter()
+            .filter(|record| record.item.is_malformed())
+        {
+            if let Some(id) = record.sqs_message_id.as_deref() {
                 if !ids.contains(&id) {
                     ids.push(id);
                 }
@@ -116,7 +126,7 @@ pub fn parse_event_slice(payload: &[u8]) -> Result<ParsedEvent> {
 ///
 /// A payload that is none of the accepted shapes (module docs) is an error of kind
 /// [`crate::ErrorKind::BadInput`]; records inside an accepted payload never fail the whole
-/// payload: they become ignored or malformed [`Item`]s.
+/// payload: they become [`Item::Ignored`] or [`Item::Malformed`].
 pub fn parse_event(payload: &Value) -> Result<ParsedEvent> {
     let Some(fields) = payload.as_object() else {
         return Err(unrecognized(format!(
@@ -132,41 +142,41 @@ pub fn parse_event(payload: &Value) -> Result<ParsedEvent> {
             return Err(unrecognized("\"Records\" is empty".into()));
         }
         if records.iter().any(is_sqs_message) {
-            let items = records
+            let records = records
                 .iter()
                 .flat_map(|record| {
                     if is_sqs_message(record) {
-                        sqs_message_items(record)
+                        sqs_message_records(record)
                     } else {
-                        vec![Item::ignore(format!(
+                        vec![Record::new(Item::Ignored(format!(
                             "a record from {:?} in an SQS batch is not an SQS message",
                             source_of(record)
-                        ))]
+                        )))]
                     }
                 })
                 .collect();
             return Ok(ParsedEvent {
                 trigger: Trigger::Sqs,
-                items,
+                records,
             });
         }
         if records.iter().any(is_s3_record) {
-            let items = records
+            let records = records
                 .iter()
                 .map(|record| {
-                    if is_s3_record(record) {
+                    Record::new(if is_s3_record(record) {
                         s3_record_item(record)
                     } else {
-                        Item::ignore(format!(
+                        Item::Ignored(format!(
                             "a record from {:?} is not an S3 notification",
                             source_of(record)
                         ))
-                    }
+                    })
                 })
                 .collect();
             return Ok(ParsedEvent {
                 trigger: Trigger::S3,
-                items,
+                records,
             });
         }
         let mut sources: Vec<&str> = records.iter().map(source_of).collect();
@@ -179,14 +189,14 @@ pub fn parse_event(payload: &Value) -> Result<ParsedEvent> {
     if is_test_event(payload) {
         return Ok(ParsedEvent {
             trigger: Trigger::S3,
-            items: vec![test_event_item(payload)],
+            records: vec![Record::new(test_event_item(payload))],
         });
     }
     if is_eventbridge(payload) {
         let item = eventbridge_item(payload).map_err(unrecognized)?;
         return Ok(ParsedEvent {
             trigger: Trigger::EventBridge,
-            items: vec![item],
+            records: vec![Record::new(item)],
         });
     }
     Err(unrecognized(format!(

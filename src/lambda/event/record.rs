@@ -1,5 +1,5 @@
-//! What an event asks for: one [`Item`] per record, the object to convert ([`ObjectRef`]) or
-//! the reason there is none.
+//! What an event asks for: one [`Record`] per record of the payload, whose [`Item`] is the object
+//! to convert ([`ObjectRef`]) or the reason there is none.
 
 /// One object that an event reports as created.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,51 +26,58 @@ impl ObjectRef {
     }
 }
 
-/// One record of an event: an object to convert, or the reason there is none.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Item {
-    /// The object to convert; `None` when the record is ignored.
-    pub object: Option<ObjectRef>,
-    /// Why the record is ignored (set exactly when `object` is `None`).
-    pub ignored: Option<String>,
+/// What one record of an event asks for: an object to convert, or the reason there is none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// Convert this object.
+    Convert(ObjectRef),
+    /// The record is deliberately ignored (not a creation, a metadata-only change, a test
+    /// event...), for this reason.
+    Ignored(String),
     /// The record could not be understood (bad JSON in an SQS body, a key that is not valid URL
-    /// encoding, missing fields). Unlike other ignored records (deletions, test events), its SQS
-    /// message should be reported as failed so that it reaches the dead-letter queue.
-    pub malformed: bool,
+    /// encoding, missing fields), for this reason. Unlike an ignored record, its SQS message
+    /// should be reported as failed so that it reaches the dead-letter queue.
+    Malformed(String),
+}
+
+impl Item {
+    /// The object to convert, if there is one.
+    pub fn object(&self) -> Option<&ObjectRef> {
+        match self {
+            Item::Convert(object) => Some(object),
+            Item::Ignored(_) | Item::Malformed(_) => None,
+        }
+    }
+
+    /// Why there is nothing to convert: `Some` exactly when [`Item::object`] is `None`.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Item::Convert(_) => None,
+            Item::Ignored(reason) | Item::Malformed(reason) => Some(reason),
+        }
+    }
+
+    /// Whether the record could not be understood.
+    pub fn is_malformed(&self) -> bool {
+        matches!(self, Item::Malformed(_))
+    }
+}
+
+/// One record of an event: its [`Item`] and the SQS message it came in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// What the record asks for.
+    pub item: Item,
     /// The SQS message the record came in, for partial batch failure reports.
     pub sqs_message_id: Option<String>,
 }
 
-impl Item {
-    /// An item to convert.
-    pub fn convert(object: ObjectRef) -> Self {
-        Item {
-            object: Some(object),
-            ..Item::default()
-        }
-    }
-
-    /// A record that is deliberately ignored (not a creation, a test event...).
-    pub fn ignore(reason: impl Into<String>) -> Self {
-        Item {
-            ignored: Some(reason.into()),
-            ..Item::default()
-        }
-    }
-
-    /// A record that could not be understood.
-    pub fn malformed(reason: impl Into<String>) -> Self {
-        Item {
-            ignored: Some(reason.into()),
-            malformed: true,
-            ..Item::default()
-        }
-    }
-
-    pub(super) fn in_message(self, message_id: Option<String>) -> Self {
-        Item {
-            sqs_message_id: message_id,
-            ..self
+impl Record {
+    /// A record that did not come in an SQS message.
+    pub fn new(item: Item) -> Self {
+        Record {
+            item,
+            sqs_message_id: None,
         }
     }
 }
@@ -106,5 +113,32 @@ mod tests {
         assert_eq!(normalize_etag(Some("\"\"".into())), None);
         assert_eq!(normalize_etag(Some(String::new())), None);
         assert_eq!(normalize_etag(Some("\"".into())).as_deref(), Some("\""));
+    }
+
+    #[test]
+    fn item_accessors_agree_with_the_variant() {
+        let object = ObjectRef {
+            bucket: "data".into(),
+            key: "incoming/a.csv".into(),
+            size: None,
+            etag: None,
+            version_id: None,
+            event_name: "ObjectCreated:Put".into(),
+        };
+        let convert = Item::Convert(object.clone());
+        assert_eq!(convert.object(), Some(&object));
+        assert_eq!(convert.reason(), None);
+        assert!(!convert.is_malformed());
+        let ignored = Item::Ignored("a deletion".into());
+        assert_eq!(ignored.object(), None);
+        assert_eq!(ignored.reason(), Some("a deletion"));
+        assert!(!ignored.is_malformed());
+        let malformed = Item::Malformed("no key".into());
+        assert_eq!(malformed.object(), None);
+        assert_eq!(malformed.reason(), Some("no key"));
+        assert!(malformed.is_malformed());
+        let record = Record::new(malformed.clone());
+        assert_eq!(record.item, malformed);
+        assert_eq!(record.sqs_message_id, None);
     }
 }

@@ -32,7 +32,7 @@ pub(super) fn is_test_event(value: &Value) -> bool {
 
 pub(super) fn test_event_item(value: &Value) -> Item {
     let bucket = value.get("Bucket").and_then(Value::as_str).unwrap_or("?");
-    Item::ignore(format!(
+    Item::Ignored(format!(
         "s3:TestEvent for bucket {bucket:?} (sent when notifications are configured)"
     ))
 }
@@ -83,28 +83,30 @@ pub(super) fn s3_record_item(record: &Value) -> Item {
         Err(_) => RecordFields::from_value(record),
     };
     let Some(event_name) = non_empty(fields.event_name) else {
-        return Item::malformed("S3 record has no eventName");
+        return Item::Malformed("S3 record has no eventName".into());
     };
     if let Err(why) = check_created(&event_name) {
         let key = fields.key.as_deref().unwrap_or("?");
-        return Item::ignore(format!("{why} (key {key:?})"));
+        return Item::Ignored(format!("{why} (key {key:?})"));
     }
     let Some(bucket) = non_empty(fields.bucket) else {
-        return Item::malformed("S3 record has no s3.bucket.name");
+        return Item::Malformed("S3 record has no s3.bucket.name".into());
     };
     let Some(raw_key) = fields.key else {
-        return Item::malformed("S3 record has no s3.object.key");
+        return Item::Malformed("S3 record has no s3.object.key".into());
     };
     let key = match decode_notification_key(&raw_key) {
-        Ok(key) if key.is_empty() => return Item::malformed("S3 record has an empty object key"),
+        Ok(key) if key.is_empty() => {
+            return Item::Malformed("S3 record has an empty object key".into())
+        }
         Ok(key) => key,
         Err(e) => {
-            return Item::malformed(format!(
+            return Item::Malformed(format!(
                 "object key {raw_key:?} is not valid URL encoding: {e}"
             ))
         }
     };
-    Item::convert(ObjectRef {
+    Item::Convert(ObjectRef {
         bucket,
         key,
         size: fields.size,
@@ -131,28 +133,28 @@ fn check_created(event_name: &str) -> std::result::Result<(), String> {
 mod tests {
     use super::*;
     use crate::lambda::event::testing::{fixture, obj, object, reason};
-    use crate::lambda::event::{parse_event, Trigger};
+    use crate::lambda::event::{parse_event, Record, Trigger};
 
     #[test]
     fn s3_put_fixture() {
         let parsed = fixture(include_str!("../../../fixtures/events/s3-put.json"));
         assert_eq!(parsed.trigger, Trigger::S3);
-        assert_eq!(parsed.items.len(), 1);
-        let item = &parsed.items[0];
+        assert_eq!(parsed.records.len(), 1);
+        let record = &parsed.records[0];
         assert_eq!(
-            item,
-            &Item::convert(obj(
+            record,
+            &Record::new(Item::Convert(obj(
                 "incoming/2024/sales report été+final.csv",
                 Some(1024),
                 Some("d41d8cd98f00b204e9800998ecf8427e"),
                 Some("096fKKXTRTtl3on89fVO.nfljtsv6qko"),
                 "ObjectCreated:Put",
-            ))
+            )))
         );
-        assert!(!item.malformed);
-        assert_eq!(item.sqs_message_id, None);
+        assert!(!record.item.is_malformed());
+        assert_eq!(record.sqs_message_id, None);
         assert_eq!(
-            object(item).url(),
+            object(record).url(),
             "s3://data/incoming/2024/sales report été+final.csv"
         );
         assert!(parsed.malformed_message_ids().is_empty());
@@ -162,9 +164,9 @@ mod tests {
     fn s3_multi_fixture() {
         let parsed = fixture(include_str!("../../../fixtures/events/s3-multi.json"));
         assert_eq!(parsed.trigger, Trigger::S3);
-        assert_eq!(parsed.items.len(), 3);
+        assert_eq!(parsed.records.len(), 3);
         assert_eq!(
-            object(&parsed.items[0]),
+            object(&parsed.records[0]),
             &obj(
                 "incoming/a.csv",
                 Some(5),
@@ -174,7 +176,7 @@ mod tests {
             )
         );
         assert_eq!(
-            object(&parsed.items[1]),
+            object(&parsed.records[1]),
             &obj(
                 "incoming/big/trips=2024.csv.gz",
                 Some(104_857_600),
@@ -183,11 +185,11 @@ mod tests {
                 "ObjectCreated:CompleteMultipartUpload"
             )
         );
-        let removed = &parsed.items[2];
+        let removed = &parsed.records[2];
         assert!(reason(removed).contains("ObjectRemoved:Delete is not an object creation"));
         assert!(reason(removed).contains("incoming/old.csv"));
-        assert!(!removed.malformed);
-        assert!(parsed.items.iter().all(|i| i.sqs_message_id.is_none()));
+        assert!(!removed.item.is_malformed());
+        assert!(parsed.records.iter().all(|r| r.sqs_message_id.is_none()));
         let keys: Vec<&str> = parsed.objects().map(|o| o.key.as_str()).collect();
         assert_eq!(keys, ["incoming/a.csv", "incoming/big/trips=2024.csv.gz"]);
     }
@@ -196,11 +198,11 @@ mod tests {
     fn s3_test_event_fixture() {
         let parsed = fixture(include_str!("../../../fixtures/events/s3-test-event.json"));
         assert_eq!(parsed.trigger, Trigger::S3);
-        assert_eq!(parsed.items.len(), 1);
-        let item = &parsed.items[0];
-        assert!(reason(item).contains("s3:TestEvent"));
-        assert!(reason(item).contains("\"data\""));
-        assert!(!item.malformed);
+        assert_eq!(parsed.records.len(), 1);
+        let record = &parsed.records[0];
+        assert!(reason(record).contains("s3:TestEvent"));
+        assert!(reason(record).contains("\"data\""));
+        assert!(!record.item.is_malformed());
         assert_eq!(parsed.objects().count(), 0);
     }
 
@@ -208,16 +210,16 @@ mod tests {
     fn minio_fixture() {
         let parsed = fixture(include_str!("../../../fixtures/events/minio-put.json"));
         assert_eq!(parsed.trigger, Trigger::S3);
-        assert_eq!(parsed.items.len(), 1);
+        assert_eq!(parsed.records.len(), 1);
         assert_eq!(
-            parsed.items[0],
-            Item::convert(obj(
+            parsed.records[0],
+            Record::new(Item::Convert(obj(
                 "incoming/q1 report+v2.csv",
                 Some(210),
                 Some("775ff5def9531772a2bb12853cd46fce"),
                 None,
                 "s3:ObjectCreated:Put",
-            ))
+            )))
         );
     }
 
@@ -245,10 +247,10 @@ mod tests {
             panic!("{parsed:?}")
         };
         assert_eq!(parsed.trigger, Trigger::S3);
-        let items = &parsed.items;
-        assert_eq!(items.len(), 9);
+        let records = &parsed.records;
+        assert_eq!(records.len(), 9);
         assert_eq!(
-            object(&items[0]),
+            object(&records[0]),
             &obj(
                 "incoming/a+b c.csv",
                 None,
@@ -257,15 +259,18 @@ mod tests {
                 "ObjectCreated:Put"
             )
         );
-        assert!(reason(&items[1]).contains("only metadata"));
-        assert!(!items[1].malformed);
-        assert!(items[2].malformed && reason(&items[2]).contains("not UTF-8"));
-        assert!(items[3].malformed && reason(&items[3]).contains("byte 9"));
-        assert!(items[4].malformed && reason(&items[4]).contains("empty object key"));
-        assert!(items[5].malformed && reason(&items[5]).contains("no s3.object.key"));
-        assert!(!items[6].malformed && reason(&items[6]).contains("not an object creation"));
-        assert!(items[7].malformed && reason(&items[7]).contains("no eventName"));
-        assert!(!items[8].malformed && reason(&items[8]).contains("aws:kinesis"));
+        assert!(reason(&records[1]).contains("only metadata"));
+        assert!(!records[1].item.is_malformed());
+        assert!(records[2].item.is_malformed() && reason(&records[2]).contains("not UTF-8"));
+        assert!(records[3].item.is_malformed() && reason(&records[3]).contains("byte 9"));
+        assert!(records[4].item.is_malformed() && reason(&records[4]).contains("empty object key"));
+        assert!(records[5].item.is_malformed() && reason(&records[5]).contains("no s3.object.key"));
+        assert!(
+            !records[6].item.is_malformed()
+                && reason(&records[6]).contains("not an object creation")
+        );
+        assert!(records[7].item.is_malformed() && reason(&records[7]).contains("no eventName"));
+        assert!(!records[8].item.is_malformed() && reason(&records[8]).contains("aws:kinesis"));
     }
 
     #[test]

@@ -1,13 +1,13 @@
 //! The SQS message wrapping: an SQS batch (`{"Records": [{"eventSource": "aws:sqs", "body":
 //! "...", ...}]}`) whose message bodies are S3 notifications, S3's `s3:TestEvent`, an SNS
-//! envelope around a notification, or an EventBridge event. Every item carries the id of its
+//! envelope around a notification, or an EventBridge event. Every record carries the id of its
 //! message, for partial batch failure reports.
 
 use aws_lambda_events::sqs::SqsMessage;
 use serde_json::Value;
 
 use super::eventbridge::{eventbridge_item, is_eventbridge};
-use super::record::Item;
+use super::record::{Item, Record};
 use super::s3::{is_s3_record, is_test_event, s3_record_item, test_event_item};
 use super::{field_list, source_of};
 use crate::error::quote_value;
@@ -16,8 +16,8 @@ pub(super) fn is_sqs_message(record: &Value) -> bool {
     record.get("eventSource").and_then(Value::as_str) == Some("aws:sqs")
 }
 
-/// The items of one SQS message, each tagged with its message id.
-pub(super) fn sqs_message_items(record: &Value) -> Vec<Item> {
+/// The records of one SQS message, each tagged with its message id.
+pub(super) fn sqs_message_records(record: &Value) -> Vec<Record> {
     let raw_id = record
         .get("messageId")
         .and_then(Value::as_str)
@@ -25,32 +25,35 @@ pub(super) fn sqs_message_items(record: &Value) -> Vec<Item> {
     let message: SqsMessage = match serde_json::from_value(record.clone()) {
         Ok(message) => message,
         Err(e) => {
-            return vec![
-                Item::malformed(format!("SQS message does not have the SQS shape: {e}"))
-                    .in_message(raw_id),
-            ]
+            return vec![Record {
+                item: Item::Malformed(format!("SQS message does not have the SQS shape: {e}")),
+                sqs_message_id: raw_id,
+            }]
         }
     };
     let id = message.message_id.or(raw_id);
     let items = match message.body.as_deref() {
-        None => vec![Item::malformed("SQS message has no body")],
+        None => vec![Item::Malformed("SQS message has no body".into())],
         Some(body) => match serde_json::from_str::<Value>(body) {
-            Err(e) => vec![Item::malformed(format!(
+            Err(e) => vec![Item::Malformed(format!(
                 "SQS message body is not JSON ({e}): \"{}\"",
                 quote_value(body.as_bytes())
             ))],
             Ok(body) => match notification_items(&body, 0) {
                 Ok(items) if items.is_empty() => {
-                    vec![Item::ignore("SQS message body has no records")]
+                    vec![Item::Ignored("SQS message body has no records".into())]
                 }
                 Ok(items) => items,
-                Err(why) => vec![Item::malformed(format!("SQS message body: {why}"))],
+                Err(why) => vec![Item::Malformed(format!("SQS message body: {why}"))],
             },
         },
     };
     items
         .into_iter()
-        .map(|item| item.in_message(id.clone()))
+        .map(|item| Record {
+            item,
+            sqs_message_id: id.clone(),
+        })
         .collect()
 }
 
@@ -66,7 +69,7 @@ fn notification_items(body: &Value, depth: u8) -> std::result::Result<Vec<Item>,
                 if is_s3_record(record) {
                     s3_record_item(record)
                 } else {
-                    Item::malformed(format!(
+                    Item::Malformed(format!(
                         "a record from {:?} is not an S3 notification",
                         source_of(record)
                     ))
@@ -138,12 +141,12 @@ mod tests {
                 ),
             ),
         ];
-        assert_eq!(parsed.items.len(), expected.len());
-        for (item, (id, want)) in parsed.items.iter().zip(expected) {
-            assert_eq!(item.sqs_message_id.as_deref(), Some(id));
-            assert_eq!(object(item), &want);
-            assert_eq!(item.ignored, None);
-            assert!(!item.malformed);
+        assert_eq!(parsed.records.len(), expected.len());
+        for (record, (id, want)) in parsed.records.iter().zip(expected) {
+            assert_eq!(record.sqs_message_id.as_deref(), Some(id));
+            assert_eq!(object(record), &want);
+            assert_eq!(record.item.reason(), None);
+            assert!(!record.item.is_malformed());
         }
         assert!(parsed.malformed_message_ids().is_empty());
     }
@@ -152,10 +155,10 @@ mod tests {
     fn sqs_malformed_fixture() {
         let parsed = fixture(include_str!("../../../fixtures/events/sqs-malformed.json"));
         assert_eq!(parsed.trigger, Trigger::Sqs);
-        assert_eq!(parsed.items.len(), 4);
+        assert_eq!(parsed.records.len(), 4);
         let id = |n: u8| format!("a1b2c3d4-0000-4000-8000-00000000000{n}");
 
-        let ok = &parsed.items[0];
+        let ok = &parsed.records[0];
         assert_eq!(ok.sqs_message_id, Some(id(1)));
         assert_eq!(
             object(ok),
@@ -167,25 +170,25 @@ mod tests {
                 "ObjectCreated:Put"
             )
         );
-        assert!(!ok.malformed);
+        assert!(!ok.item.is_malformed());
 
-        let not_json = &parsed.items[1];
+        let not_json = &parsed.records[1];
         assert_eq!(not_json.sqs_message_id, Some(id(2)));
-        assert!(not_json.malformed);
+        assert!(not_json.item.is_malformed());
         assert!(reason(not_json).contains("not JSON"), "{not_json:?}");
         assert!(
             reason(not_json).contains("this is not JSON"),
             "{not_json:?}"
         );
 
-        let test_event = &parsed.items[2];
+        let test_event = &parsed.records[2];
         assert_eq!(test_event.sqs_message_id, Some(id(3)));
-        assert!(!test_event.malformed);
+        assert!(!test_event.item.is_malformed());
         assert!(reason(test_event).contains("s3:TestEvent"));
 
-        let bad_key = &parsed.items[3];
+        let bad_key = &parsed.records[3];
         assert_eq!(bad_key.sqs_message_id, Some(id(4)));
-        assert!(bad_key.malformed);
+        assert!(bad_key.item.is_malformed());
         assert!(
             reason(bad_key).contains("incoming/bad%zzname.csv"),
             "{bad_key:?}"
@@ -225,9 +228,12 @@ mod tests {
             panic!("{parsed:?}")
         };
         assert_eq!(parsed.trigger, Trigger::Sqs);
-        let items = &parsed.items;
-        assert_eq!(items.len(), 9);
-        let ids: Vec<Option<&str>> = items.iter().map(|i| i.sqs_message_id.as_deref()).collect();
+        let records = &parsed.records;
+        assert_eq!(records.len(), 9);
+        let ids: Vec<Option<&str>> = records
+            .iter()
+            .map(|r| r.sqs_message_id.as_deref())
+            .collect();
         assert_eq!(
             ids,
             [
@@ -243,17 +249,20 @@ mod tests {
             ]
         );
         assert_eq!(
-            object(&items[0]).key,
+            object(&records[0]).key,
             "incoming/2024/sales report été+final.csv"
         );
-        assert_eq!(object(&items[1]).key, "incoming/q1 report+final 10:30.csv");
-        assert!(items[2].malformed && reason(&items[2]).contains("SNS message"));
-        assert!(!items[3].malformed && reason(&items[3]).contains("no records"));
-        assert!(items[4].malformed && reason(&items[4]).contains("\"hello\""));
-        assert!(items[5].malformed && reason(&items[5]).contains("no body"));
-        assert!(items[6].malformed && reason(&items[6]).contains("aws:kinesis"));
-        assert!(items[7].malformed && reason(&items[7]).contains("SQS shape"));
-        assert!(!items[8].malformed);
+        assert_eq!(
+            object(&records[1]).key,
+            "incoming/q1 report+final 10:30.csv"
+        );
+        assert!(records[2].item.is_malformed() && reason(&records[2]).contains("SNS message"));
+        assert!(!records[3].item.is_malformed() && reason(&records[3]).contains("no records"));
+        assert!(records[4].item.is_malformed() && reason(&records[4]).contains("\"hello\""));
+        assert!(records[5].item.is_malformed() && reason(&records[5]).contains("no body"));
+        assert!(records[6].item.is_malformed() && reason(&records[6]).contains("aws:kinesis"));
+        assert!(records[7].item.is_malformed() && reason(&records[7]).contains("SQS shape"));
+        assert!(!records[8].item.is_malformed());
         assert_eq!(
             parsed.malformed_message_ids(),
             ["sns-bad", "other", "nobody", "kinesis", "weird"]

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{parse_event, Item, ObjectRef, ParsedEvent};
+use super::{parse_event, Item, ObjectRef, ParsedEvent, Record};
 use crate::error::ErrorKind;
 
 pub(super) fn fixture(text: &str) -> ParsedEvent {
@@ -16,16 +16,20 @@ pub(super) fn fixture(text: &str) -> ParsedEvent {
     }
 }
 
-pub(super) fn object(item: &Item) -> &ObjectRef {
-    match &item.object {
-        Some(object) => object,
-        None => panic!("item is ignored: {:?}", item.ignored),
+/// The object of a record to convert; panics on an ignored or malformed record.
+pub(super) fn object(record: &Record) -> &ObjectRef {
+    match &record.item {
+        Item::Convert(object) => object,
+        Item::Ignored(_) | Item::Malformed(_) => panic!("record is ignored: {record:?}"),
     }
 }
 
-pub(super) fn reason(item: &Item) -> &str {
-    assert!(item.object.is_none(), "{item:?}");
-    item.ignored.as_deref().unwrap_or_default()
+/// Why a record is ignored or malformed; panics on a record to convert.
+pub(super) fn reason(record: &Record) -> &str {
+    match &record.item {
+        Item::Ignored(reason) | Item::Malformed(reason) => reason,
+        Item::Convert(_) => panic!("record is not ignored: {record:?}"),
+    }
 }
 
 pub(super) fn obj(
