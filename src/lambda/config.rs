@@ -8,7 +8,7 @@ use crate::config::{
     OnError, SamplePositions, MIB,
 };
 use crate::error::{Error, Result};
-use crate::lambda::keys::KeyRules;
+use crate::lambda::routing::KeyRules;
 use crate::location::Location;
 
 /// Configuration of the handler.

@@ -10,8 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{error_chain, Error, ErrorKind, Result};
 use crate::lambda::config::LambdaConfig;
-use crate::lambda::event::{parse_event, ObjectRef, Trigger};
-use crate::lambda::keys::Route;
+use crate::lambda::event::{parse_event, Item, ObjectRef, Trigger};
+use crate::lambda::routing::Route;
 use crate::s3::{plan_ranges, S3Sink, S3Source};
 use crate::schema::SchemaSpec;
 use crate::source::ByteSource;
@@ -103,24 +103,26 @@ impl Handler {
         let mut results = Vec::new();
         let mut failures = Vec::new();
         let mut retry = None;
-        for item in &parsed.items {
-            let (outcome, result) = match (&item.object, &item.ignored) {
-                (Some(object), _) => self.handle_object(object, &cancel).await,
-                (None, reason) => {
-                    tracing::info!(reason = reason.as_deref().unwrap_or(""), "ignored record");
-                    let outcome = if item.malformed {
-                        Outcome::Failed
-                    } else {
-                        Outcome::Skipped
-                    };
+        for record in &parsed.records {
+            let (outcome, result) = match &record.item {
+                Item::Convert(object) => self.handle_object(object, &cancel).await,
+                Item::Ignored(reason) => {
+                    tracing::info!(reason = reason.as_str(), "ignored record");
                     (
-                        outcome,
-                        json!({"outcome": if item.malformed {"malformed"} else {"ignored"}, "reason": reason}),
+                        Outcome::Skipped,
+                        json!({"outcome": "ignored", "reason": reason}),
+                    )
+                }
+                Item::Malformed(reason) => {
+                    tracing::info!(reason = reason.as_str(), "ignored record");
+                    (
+                        Outcome::Failed,
+                        json!({"outcome": "malformed", "reason": reason}),
                     )
                 }
             };
             if outcome == Outcome::Failed {
-                match &item.sqs_message_id {
+                match &record.sqs_message_id {
                     Some(id) => failures.push(id.clone()),
                     None => retry = Some(result.to_string()),
                 }

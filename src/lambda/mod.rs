@@ -2,21 +2,22 @@
 //! a Parquet object under an output prefix.
 //!
 //! - [`event`] turns an invocation payload (an S3 event notification, an SQS batch of them, an
-//!   EventBridge "Object Created" event, or a MinIO webhook notification) into the objects to
-//!   convert, with the SQS message ids needed for partial batch failure reports.
-//! - [`keys`] decides, for each object key, whether to convert it and where the Parquet object
-//!   (or the error report of a failed conversion) goes, with a loop guard so that the function's
-//!   own output never triggers another conversion.
+//!   EventBridge "Object Created" event, or a MinIO webhook notification) into one [`Record`]
+//!   per record: an [`Item`] (an object to convert, a record ignored on purpose, or a malformed
+//!   one) with the SQS message id needed for partial batch failure reports.
+//! - [`routing`] decides, for each object key, whether to convert it and where the Parquet
+//!   object (or the error report of a failed conversion) goes, with a loop guard so that the
+//!   function's own output never triggers another conversion.
 //!
 //! - [`config`] reads the `CSV2PQ_*` variables; [`handler`] runs the conversions.
 
 pub mod config;
 pub mod event;
 pub mod handler;
-pub mod keys;
+pub mod routing;
 
 pub use event::{
     decode_notification_key, parse_event, parse_event_slice, Item, KeyDecodeError, ObjectRef,
-    ParsedEvent, Trigger,
+    ParsedEvent, Record, Trigger,
 };
-pub use keys::{KeyRules, Route, MAX_KEY_BYTES};
+pub use routing::{KeyRules, Route, MAX_KEY_BYTES};
