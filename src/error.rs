@@ -167,19 +167,23 @@ pub enum Error {
         message: String,
     },
 
-    /// An object store request failed (step, object and cause).
-    #[error("{step} {location}: {message}")]
+    /// An object store request failed: the request, the object and the cause (for S3, a
+    /// `s3::Cause` whose own source is the SDK's error).
+    #[error("{op} {location}: {source}")]
     Store {
-        /// The request that failed, e.g. `GetObject`, `UploadPart 3`.
-        step: String,
+        /// The request that failed, with its range or part where it has one, e.g.
+        /// `HeadObject`, `GetObject bytes=0-99`, `UploadPart 3`.
+        op: String,
         /// `s3://bucket/key`.
         location: String,
-        /// The whole cause chain.
-        message: String,
         /// Whether retrying the whole conversion may succeed (5xx, throttling, network).
         retryable: bool,
-        /// Classification: `Io` for network and server errors, `BadInput` for a changed object.
+        /// Classification: `Io` for network and server errors, `Config` for a refused
+        /// request that retrying cannot fix (403, 404).
         kind: ErrorKind,
+        /// What went wrong.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// Encoding Parquet failed.
@@ -363,11 +367,11 @@ mod tests {
     #[test]
     fn a_failed_cleanup_keeps_the_original_classification() {
         let err = Error::data("in.csv", None, "bad").with_cleanup_failure(Error::Store {
-            step: "AbortMultipartUpload".into(),
+            op: "AbortMultipartUpload".into(),
             location: "s3://b/k".into(),
-            message: "HTTP 500".into(),
             retryable: true,
             kind: ErrorKind::Io,
+            source: "HTTP 500".into(),
         });
         assert_eq!(err.kind(), ErrorKind::BadInput);
         assert!(!err.is_retryable());

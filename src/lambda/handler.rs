@@ -12,7 +12,7 @@ use crate::error::{error_chain, Error, ErrorKind, Result};
 use crate::lambda::config::LambdaConfig;
 use crate::lambda::event::{parse_event, Item, ObjectRef, Trigger};
 use crate::lambda::routing::Route;
-use crate::s3::{plan_ranges, S3Sink, S3Source};
+use crate::s3::{plan_ranges, Op, S3Error, S3Sink, S3Source};
 use crate::schema::SchemaSpec;
 use crate::source::ByteSource;
 use crate::Converter;
@@ -53,11 +53,8 @@ impl Handler {
                     .send()
                     .await
                     .map_err(|e| {
-                        crate::s3::store_error(
-                            "GetObject (CSV2PQ_SCHEMA)",
-                            &format!("s3://{bucket}/{key}"),
-                            e,
-                        )
+                        S3Error::request(Op::GetObject, format!("s3://{bucket}/{key}"), e)
+                            .for_purpose("CSV2PQ_SCHEMA")
                     })?;
                 let bytes = out
                     .body
@@ -355,7 +352,9 @@ impl Handler {
             .await;
         let report_location = format!("s3://{bucket}/{report_key}");
         if let Err(err) = put {
-            let err = crate::s3::store_error("PutObject (error report)", &report_location, err);
+            let err = S3Error::request(Op::PutObject, &report_location, err)
+                .for_purpose("error report")
+                .into();
             return self.failed(input, &report_location, err, started);
         }
         tracing::warn!(outcome = "bad_input", input = %input, error = %message, report = %report_location, seconds = started.elapsed().as_secs_f64(), "object");

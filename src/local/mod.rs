@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use tokio::io::AsyncReadExt;
 
 use crate::error::{Error, Result};
-use crate::s3::{store_error, S3Sink};
+use crate::s3::{Op, S3Error, S3Sink};
 use crate::sink::ByteSink;
 
 /// Create `bucket` unless it exists (and is ours).
@@ -34,7 +34,7 @@ pub async fn ensure_bucket(client: &aws_sdk_s3::Client, bucket: &str) -> Result<
         {
             Ok(())
         }
-        Err(e) => Err(store_error("CreateBucket", &format!("s3://{bucket}"), e)),
+        Err(e) => Err(S3Error::request(Op::CreateBucket, format!("s3://{bucket}"), e).into()),
     }
 }
 
@@ -69,7 +69,7 @@ pub async fn upload_bytes(
         .body(bytes.into())
         .send()
         .await
-        .map_err(|e| store_error("PutObject", &format!("s3://{bucket}/{key}"), e))?;
+        .map_err(|e| S3Error::request(Op::PutObject, format!("s3://{bucket}/{key}"), e))?;
     Ok(Uploaded {
         bucket: bucket.into(),
         key: key.into(),
@@ -133,7 +133,7 @@ pub async fn upload_file(
         .key(key)
         .send()
         .await
-        .map_err(|e| store_error("HeadObject", &format!("s3://{bucket}/{key}"), e))?;
+        .map_err(|e| S3Error::request(Op::HeadObject, format!("s3://{bucket}/{key}"), e))?;
     Ok(Uploaded {
         bucket: bucket.into(),
         key: key.into(),

@@ -32,8 +32,8 @@ use aws_sdk_s3::types::{
 use bytes::Bytes;
 use tokio::task::JoinSet;
 
-use super::store_error;
-use crate::error::{Error, ErrorKind, Result};
+use super::error::{status_and_code, Cause, Op, S3Error};
+use crate::error::{Error, Result};
 use crate::sink::ByteSink;
 
 /// The most parts S3 accepts in one upload.
@@ -198,13 +198,13 @@ impl S3Sink {
             .content_type("application/vnd.apache.parquet")
             .send()
             .await
-            .map_err(|e| store_error("CreateMultipartUpload", &self.location, e))?;
-        let id = out.upload_id().ok_or_else(|| Error::Store {
-            step: "CreateMultipartUpload".into(),
-            location: self.location.clone(),
-            message: "the response has no upload id".into(),
-            retryable: true,
-            kind: ErrorKind::Io,
+            .map_err(|e| S3Error::request(Op::CreateUpload, &self.location, e))?;
+        let id = out.upload_id().ok_or_else(|| {
+            S3Error::new(
+                Op::CreateUpload,
+                &self.location,
+                Cause::Missing("upload id"),
+            )
         })?;
         self.upload = Some(Upload {
             id: id.to_string(),
@@ -257,7 +257,7 @@ impl S3Sink {
                 .disable_payload_signing()
                 .send()
                 .await
-                .map_err(|e| store_error(format!("UploadPart {number}"), &location, e))?;
+                .map_err(|e| S3Error::request(Op::UploadPart(number), &location, e))?;
             Ok(CompletedPart::builder()
                 .part_number(number)
                 .set_e_tag(out.e_tag().map(str::to_string))
@@ -286,7 +286,7 @@ impl S3Sink {
             .disable_payload_signing()
             .send()
             .await
-            .map_err(|e| store_error("PutObject", &self.location, e))?;
+            .map_err(|e| S3Error::request(Op::PutObject, &self.location, e))?;
         Ok(len)
     }
 
@@ -317,11 +317,7 @@ impl S3Sink {
         let Err(e) = completed else {
             return Ok(bytes);
         };
-        let err = store_error(
-            format!("CompleteMultipartUpload ({count} parts)"),
-            &self.location,
-            e,
-        );
+        let err: Error = S3Error::request(Op::CompleteUpload(count), &self.location, e).into();
         // A lost response to an applied Complete is retried by the SDK and answered 404
         // NoSuchUpload (FACTS.md, "S3 multipart upload"): the object may be ours already.
         if self.is_our_object(count, bytes).await {
@@ -345,11 +341,8 @@ impl S3Sink {
         {
             Ok(head) => head,
             Err(e) => {
-                let err = store_error(
-                    "HeadObject (settling a failed completion)",
-                    &self.location,
-                    e,
-                );
+                let err = S3Error::request(Op::HeadObject, &self.location, e)
+                    .for_purpose("settling a failed completion");
                 tracing::debug!(error = %err, "no object of ours after a failed completion");
                 return false;
             }
@@ -406,15 +399,12 @@ impl S3Sink {
             {
                 Ok(_) => return Ok(()),
                 Err(e) => {
-                    let (status, _) = super::status_and_code(&e);
+                    let (status, _) = status_and_code(&e);
                     if status == Some(404) {
                         return Ok(()); // already gone (also: a retry after a lost response)
                     }
-                    last = Some(store_error(
-                        format!(
-                            "AbortMultipartUpload (upload {} may be left open until the bucket's lifecycle rule removes it)",
-                            upload.id
-                        ),
+                    last = Some(S3Error::request(
+                        Op::AbortUpload(upload.id.clone()),
                         &self.location,
                         e,
                     ));
@@ -424,7 +414,7 @@ impl S3Sink {
                 }
             }
         }
-        Err(last.unwrap_or_else(|| Error::Internal("abort failed".into())))
+        Err(last.map_or_else(|| Error::Internal("abort failed".into()), Error::from))
     }
 }
 

@@ -9,8 +9,8 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures::{StreamExt, TryStreamExt};
 
-use super::store_error;
-use crate::error::{Error, ErrorKind, Result};
+use super::error::{status_and_code, Cause, Op, S3Error};
+use crate::error::{Error, Result};
 use crate::source::{ByteSource, ByteStream, SourceInfo};
 
 /// Retries of one range after a failed body read (the SDK retries failed requests itself).
@@ -89,7 +89,7 @@ impl ByteSource for S3Source {
             .set_expected_bucket_owner(self.expected_bucket_owner.clone())
             .send()
             .await
-            .map_err(|e| store_error("HeadObject", &self.location, e))?;
+            .map_err(|e| S3Error::request(Op::HeadObject, &self.location, e))?;
         let info = SourceInfo {
             location: self.location.clone(),
             size: out.content_length().and_then(|n| u64::try_from(n).ok()),
@@ -185,7 +185,13 @@ async fn fetch_range(pin: Arc<Pin>, range: Range<u64>) -> Result<Bytes> {
 }
 
 async fn get_into(pin: &Pin, range: Range<u64>, buf: &mut BytesMut) -> Result<(), Attempt> {
-    let step = format!("GetObject bytes={}-{}", range.start, range.end - 1);
+    let fail = |cause| {
+        Error::from(S3Error::new(
+            Op::GetRange(range.clone()),
+            &pin.location,
+            cause,
+        ))
+    };
     let mut request = pin
         .client
         .get_object()
@@ -202,13 +208,13 @@ async fn get_into(pin: &Pin, range: Range<u64>, buf: &mut BytesMut) -> Result<()
     let out = match request.send().await {
         Ok(out) => out,
         Err(e) => {
-            let (status, _) = super::status_and_code(&e);
+            let (status, _) = status_and_code(&e);
             // 412: the ETag no longer matches. 416: a range inside the size HeadObject gave is
             // no longer satisfiable, so the object was replaced by a shorter one.
             if status == Some(412) || status == Some(416) {
                 return Err(Attempt::Fatal(changed(pin)));
             }
-            let err = store_error(step, &pin.location, e);
+            let err: Error = S3Error::request(Op::GetRange(range.clone()), &pin.location, e).into();
             return Err(if err.is_retryable() {
                 Attempt::Resume(err)
             } else {
@@ -229,16 +235,13 @@ async fn get_into(pin: &Pin, range: Range<u64>, buf: &mut BytesMut) -> Result<()
         return Err(Attempt::Fatal(changed(pin)));
     }
     if out.content_range() != Some(expected.as_str()) {
-        return Err(Attempt::Fatal(Error::Store {
-            step,
-            location: pin.location.clone(),
-            message: format!(
-                "the response covers {:?}, not the range asked for ({expected:?})",
-                out.content_range().unwrap_or("the whole object")
-            ),
-            retryable: false,
-            kind: ErrorKind::Io,
-        }));
+        return Err(Attempt::Fatal(fail(Cause::RangeMismatch {
+            expected,
+            actual: out
+                .content_range()
+                .unwrap_or("the whole object")
+                .to_string(),
+        })));
     }
     let mut body = out.body;
     let start_len = buf.len();
@@ -248,39 +251,27 @@ async fn get_into(pin: &Pin, range: Range<u64>, buf: &mut BytesMut) -> Result<()
             Ok(Some(piece)) => {
                 if buf.len() - start_len + piece.len() > want {
                     return Err(Attempt::Fatal(Error::Internal(format!(
-                        "{}: {step} returned more bytes than asked for",
-                        pin.location
+                        "{}: {} returned more bytes than asked for",
+                        pin.location,
+                        Op::GetRange(range.clone())
                     ))));
                 }
                 buf.extend_from_slice(&piece);
             }
             Ok(None) => break,
             Err(e) => {
-                return Err(Attempt::Resume(Error::Store {
-                    step,
-                    location: pin.location.clone(),
-                    message: format!(
-                        "reading the body failed after {} bytes: {}",
-                        buf.len() - start_len,
-                        crate::error::error_chain(&e)
-                    ),
-                    retryable: true,
-                    kind: ErrorKind::Io,
-                }))
+                return Err(Attempt::Resume(fail(Cause::Body {
+                    received: buf.len() - start_len,
+                    source: Box::new(e),
+                })))
             }
         }
     }
     if buf.len() - start_len != want {
-        return Err(Attempt::Resume(Error::Store {
-            step,
-            location: pin.location.clone(),
-            message: format!(
-                "the body ended after {} of {want} bytes",
-                buf.len() - start_len
-            ),
-            retryable: true,
-            kind: ErrorKind::Io,
-        }));
+        return Err(Attempt::Resume(fail(Cause::ShortBody {
+            received: buf.len() - start_len,
+            expected: want,
+        })));
     }
     Ok(())
 }
@@ -291,16 +282,8 @@ fn content_range_total(header: Option<&str>) -> Option<u64> {
 }
 
 fn changed(pin: &Pin) -> Error {
-    Error::Store {
-        step: "GetObject".into(),
-        location: pin.location.clone(),
-        message: format!(
-            "the object changed while reading (its ETag is no longer {}); nothing was written — run again to convert the new version",
-            pin.etag.as_deref().unwrap_or("?")
-        ),
-        retryable: true,
-        kind: ErrorKind::Io,
-    }
+    let etag = pin.etag.as_deref().unwrap_or("?").to_string();
+    S3Error::new(Op::GetObject, &pin.location, Cause::ObjectChanged { etag }).into()
 }
 
 #[cfg(test)]
