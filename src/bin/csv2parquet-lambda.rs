@@ -34,7 +34,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             handler
                 .handle(&event.payload, deadline)
                 .await
-                .map_err(lambda_runtime::Error::from)
+                .map_err(lambda_runtime::Diagnostic::from)
         }
     }))
     .await

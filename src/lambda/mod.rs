@@ -9,12 +9,19 @@
 //!   object (or the error report of a failed conversion) goes, with a loop guard so that the
 //!   function's own output never triggers another conversion.
 //!
-//! - [`config`] reads the `CSV2PQ_*` variables; [`handler`] runs the conversions.
+//! - [`config`] reads the `CSV2PQ_*` variables.
+//! - [`handler`] runs an invocation: [`object`] converts each object through a small
+//!   [`store::ObjectStore`] seam (S3, or an in-memory twin in tests) and answers with the typed
+//!   [`response`]s; a failed invocation reports the error's stable kind ([`error`]).
 
 pub mod config;
+pub mod error;
 pub mod event;
 pub mod handler;
+mod object;
+pub mod response;
 pub mod routing;
+pub mod store;
 
 pub use event::{
     decode_notification_key, parse_event, parse_event_slice, Item, KeyDecodeError, ObjectRef,

@@ -108,8 +108,10 @@ fn crc32c_base64(data: &[u8]) -> String {
     aws_smithy_types::base64::encode(crc.to_be_bytes())
 }
 
-/// Metadata keys are sent as `x-amz-meta-<key>`; S3 wants them lowercase ASCII without dots.
-fn meta_key(key: &str) -> String {
+/// The name under which S3 keeps metadata entry `key` of an object we write (sent as
+/// `x-amz-meta-<name>`; S3 wants names in lowercase ASCII without dots): for example
+/// [`crate::convert::metadata::SOURCE_ETAG`] is kept as `csv2parquet-source-etag`.
+pub fn object_metadata_name(key: &str) -> String {
     key.to_ascii_lowercase().replace(['.', '_'], "-")
 }
 
@@ -449,7 +451,7 @@ impl ByteSink for S3Sink {
             .iter()
             .map(|(k, v)| {
                 (
-                    meta_key(k),
+                    object_metadata_name(k),
                     v.chars()
                         .filter(|c| c.is_ascii() && !c.is_ascii_control())
                         .collect(),

@@ -1,0 +1,362 @@
+//! The function's wire format: what one invocation answers ([`Response`]: a result per record,
+//! and for SQS the messages to redeliver), and the error report a failed conversion leaves
+//! under the failed prefix ([`ErrorReport`]).
+
+use serde::Serialize;
+
+use crate::config::{ConvertOptions, Encoding, InvalidUtf8, OnError};
+use crate::convert::{ConvertReport, Widening};
+use crate::error::{error_chain, Error, Position};
+use crate::schema::SchemaSpec;
+
+/// What happened to one record of an event.
+#[derive(Debug, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ObjectResult {
+    /// Converted.
+    Converted(Box<Converted>),
+    /// Not converted: the loop guard, the prefix or the key's shape ruled it out.
+    Skipped {
+        /// `s3://bucket/key`.
+        input: String,
+        /// Why.
+        reason: String,
+    },
+    /// The output already holds the conversion of this version of the input.
+    UpToDate {
+        /// `s3://bucket/key`.
+        input: String,
+        /// The output.
+        output: String,
+        /// The input's ETag.
+        etag: String,
+    },
+    /// Bad input: the error report is written and the record completes (no retry).
+    BadInput {
+        /// `s3://bucket/key`.
+        input: String,
+        /// The error, with its cause chain.
+        error: String,
+        /// Where the error report went.
+        report: String,
+    },
+    /// A transient or internal failure: the record is retried.
+    Failed(Failed),
+    /// A record this function does not handle (another event type, a test event).
+    Ignored {
+        /// Why.
+        reason: String,
+    },
+    /// A record that cannot be read: retried (SQS: redelivered), so that it is not lost.
+    Malformed {
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// A converted object.
+#[derive(Debug, Serialize)]
+pub struct Converted {
+    /// `s3://bucket/key`.
+    pub input: String,
+    /// The input's ETag.
+    pub etag: Option<String>,
+    /// The output.
+    pub output: String,
+    /// Rows written.
+    pub rows: u64,
+    /// Values stored as null (`--on-error null`).
+    pub nulled: u64,
+    /// Records rejected (`--on-error reject`).
+    pub rejected: u64,
+    /// Values whose invalid UTF-8 was replaced.
+    pub utf8_replaced: u64,
+    /// Columns widened (`--on-error widen`).
+    pub widened: Vec<Widening>,
+    /// Where the rejected records went.
+    pub rejects: Option<String>,
+    /// Bytes read.
+    pub bytes_in: u64,
+    /// Parquet bytes written.
+    pub bytes_out: u64,
+    /// Row groups written.
+    pub row_groups: usize,
+    /// The schema written.
+    pub schema: SchemaSpec,
+    /// Seconds from the record's start.
+    pub seconds: f64,
+}
+
+impl Converted {
+    /// The result of `report`, converting `input` (of `etag`) into `output`.
+    pub fn new(
+        input: String,
+        etag: Option<String>,
+        output: String,
+        report: ConvertReport,
+        seconds: f64,
+    ) -> Self {
+        Converted {
+            input,
+            etag,
+            output,
+            rows: report.rows,
+            nulled: report.nulled,
+            rejected: report.rejected,
+            utf8_replaced: report.utf8_replaced,
+            widened: report.widened,
+            rejects: report.rejects,
+            bytes_in: report.bytes_in,
+            bytes_out: report.bytes_out,
+            row_groups: report.row_groups,
+            schema: report.schema,
+            seconds,
+        }
+    }
+}
+
+/// A failed record.
+#[derive(Debug, Serialize)]
+pub struct Failed {
+    /// `s3://bucket/key`.
+    pub input: String,
+    /// The error's stable kind (`io`, `config`, `limit`, `cancelled`, `internal`, ...).
+    pub kind: &'static str,
+    /// Whether a retry may succeed.
+    pub retryable: bool,
+    /// The error, with its cause chain.
+    pub error: String,
+    /// The error itself: what the invocation fails with when it asks for a retry.
+    #[serde(skip)]
+    pub cause: Option<Error>,
+}
+
+impl Failed {
+    /// `error` converting `input`.
+    pub fn new(input: String, error: Error) -> Self {
+        Failed {
+            input,
+            kind: error.kind().as_str(),
+            retryable: error.is_retryable(),
+            error: error_chain(&error),
+            cause: Some(error),
+        }
+    }
+}
+
+impl ObjectResult {
+    /// Whether the record must be retried (SQS: reported as a batch item failure).
+    pub fn needs_retry(&self) -> bool {
+        matches!(
+            self,
+            ObjectResult::Failed(_) | ObjectResult::Malformed { .. }
+        )
+    }
+
+    /// The error to fail the invocation with, for a record that needs a retry.
+    pub fn take_error(&mut self) -> Option<Error> {
+        match self {
+            ObjectResult::Failed(f) => f.cause.take(),
+            ObjectResult::Malformed { reason } => Some(Error::data(
+                "the event",
+                None,
+                format!("a malformed record: {reason}"),
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// One invocation's answer.
+#[derive(Debug, Default, Serialize)]
+pub struct Response {
+    /// One result per record, in order.
+    pub results: Vec<ObjectResult>,
+    /// SQS: the messages to redeliver (partial batch response); absent for other triggers.
+    #[serde(rename = "batchItemFailures", skip_serializing_if = "Option::is_none")]
+    pub batch_item_failures: Option<Vec<BatchItemFailure>>,
+    /// Why the whole event was ignored (not an event this function handles).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<String>,
+}
+
+/// An SQS message to redeliver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchItemFailure {
+    /// The message id.
+    #[serde(rename = "itemIdentifier")]
+    pub item_identifier: String,
+}
+
+/// The error report written for bad input: `<failed prefix><relative key>.error.json`.
+#[derive(Debug, Serialize)]
+pub struct ErrorReport {
+    /// The error, with its cause chain.
+    pub error: String,
+    /// Its stable kind.
+    pub kind: &'static str,
+    /// `s3://bucket/key`.
+    pub input: String,
+    /// The input's ETag.
+    pub etag: Option<String>,
+    /// The input's version id.
+    pub version_id: Option<String>,
+    /// Where in the input, for a data error.
+    pub position: Option<Position>,
+    /// Which column, for a data error.
+    pub column: Option<ColumnRef>,
+    /// The options the conversion ran with.
+    pub config: ReportConfig,
+    /// The tool and its version.
+    pub tool: String,
+}
+
+/// A column named in an error report.
+#[derive(Debug, Serialize)]
+pub struct ColumnRef {
+    /// 1-based.
+    pub index: usize,
+    /// Its name.
+    pub name: String,
+}
+
+/// The options that decide how an input is read, in an error report.
+#[derive(Debug, Serialize)]
+pub struct ReportConfig {
+    /// `--on-error`.
+    pub on_error: OnError,
+    /// The Parquet codec.
+    pub compression: &'static str,
+    /// The memory budget.
+    pub memory_limit: usize,
+    /// The field delimiter.
+    pub delimiter: String,
+    /// Whether the first record is a header.
+    pub has_header: bool,
+    /// The input's character encoding.
+    pub encoding: Encoding,
+    /// What invalid UTF-8 does.
+    pub invalid_utf8: InvalidUtf8,
+}
+
+impl ErrorReport {
+    /// The report of `error` converting `input` with `options`.
+    pub fn new(
+        error: &Error,
+        input: String,
+        etag: Option<String>,
+        version_id: Option<String>,
+        options: &ConvertOptions,
+    ) -> Self {
+        let data = error.as_data();
+        ErrorReport {
+            error: error_chain(error),
+            kind: error.kind().as_str(),
+            input,
+            etag,
+            version_id,
+            position: data.and_then(|d| d.position),
+            column: data.and_then(|d| {
+                d.column.as_ref().map(|(index, name)| ColumnRef {
+                    index: *index,
+                    name: name.clone(),
+                })
+            }),
+            config: ReportConfig {
+                on_error: options.on_error,
+                compression: options.compression.name(),
+                memory_limit: options.memory_limit,
+                delimiter: (options.dialect.delimiter as char).to_string(),
+                has_header: options.dialect.has_header,
+                encoding: options.encoding,
+                invalid_utf8: options.invalid_utf8,
+            },
+            tool: format!("csv2parquet {}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn results_are_tagged_by_outcome() {
+        let skipped = ObjectResult::Skipped {
+            input: "s3://b/k".into(),
+            reason: "not under incoming/".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&skipped).unwrap(),
+            json!({"outcome": "skipped", "input": "s3://b/k", "reason": "not under incoming/"})
+        );
+        let failed = ObjectResult::Failed(Failed::new(
+            "s3://b/k".into(),
+            Error::Cancelled("deadline".into()),
+        ));
+        assert_eq!(
+            serde_json::to_value(&failed).unwrap(),
+            json!({"outcome": "failed", "input": "s3://b/k", "kind": "cancelled",
+                   "retryable": false, "error": "cancelled: deadline"})
+        );
+        let up = ObjectResult::UpToDate {
+            input: "i".into(),
+            output: "o".into(),
+            etag: "e".into(),
+        };
+        assert_eq!(serde_json::to_value(&up).unwrap()["outcome"], "up_to_date");
+    }
+
+    #[test]
+    fn the_response_lists_batch_failures_only_for_sqs() {
+        let plain = Response {
+            results: vec![ObjectResult::Ignored {
+                reason: "a test event".into(),
+            }],
+            ..Response::default()
+        };
+        assert_eq!(
+            serde_json::to_value(&plain).unwrap(),
+            json!({"results": [{"outcome": "ignored", "reason": "a test event"}]})
+        );
+        let sqs = Response {
+            batch_item_failures: Some(vec![BatchItemFailure {
+                item_identifier: "m1".into(),
+            }]),
+            ..Response::default()
+        };
+        assert_eq!(
+            serde_json::to_value(&sqs).unwrap(),
+            json!({"results": [], "batchItemFailures": [{"itemIdentifier": "m1"}]})
+        );
+    }
+
+    #[test]
+    fn error_reports_locate_data_errors() {
+        let err = Error::Data(Box::new(crate::error::DataError {
+            location: "s3://b/in.csv".into(),
+            position: Some(Position {
+                record: 2,
+                line: 3,
+                byte: 20,
+            }),
+            column: Some((1, "id".into())),
+            value: None,
+            reason: "cannot parse as Int64".into(),
+        }));
+        let report = ErrorReport::new(
+            &err,
+            "s3://b/in.csv".into(),
+            Some("e1".into()),
+            None,
+            &ConvertOptions::default(),
+        );
+        let v = serde_json::to_value(&report).unwrap();
+        assert_eq!(v["kind"], "bad_input");
+        assert_eq!(v["position"]["line"], 3);
+        assert_eq!(v["column"], json!({"index": 1, "name": "id"}));
+        assert_eq!(v["config"]["on_error"], "fail");
+        assert_eq!(v["config"]["delimiter"], ",");
+    }
+}
