@@ -113,6 +113,15 @@ impl ObjectStore for S3Store {
     }
 }
 
+/// The key of `output`: the data's, or the rejects' (which an input may not have).
+fn output_key<'a>(output: Output, key: &'a str, rejects_key: Option<&'a str>) -> Result<&'a str> {
+    match output {
+        Output::Data => Ok(key),
+        Output::Rejects => rejects_key
+            .ok_or_else(|| Error::config("CSV2PQ_ON_ERROR", "no rejects key for this input")),
+    }
+}
+
 /// The sinks of one conversion into S3.
 struct S3Outputs {
     store: S3Store,
@@ -124,13 +133,7 @@ struct S3Outputs {
 #[async_trait::async_trait]
 impl SinkFactory for S3Outputs {
     async fn open(&mut self, output: Output) -> Result<Box<dyn ByteSink>> {
-        let key = match output {
-            Output::Data => &self.key,
-            Output::Rejects => self
-                .rejects_key
-                .as_ref()
-                .ok_or_else(|| Error::config("CSV2PQ_ON_ERROR", "no rejects key for this input"))?,
-        };
+        let key = output_key(output, &self.key, self.rejects_key.as_deref())?;
         let sink = S3Sink::new(
             self.store.client.clone(),
             &self.bucket,
@@ -284,13 +287,7 @@ pub(crate) mod memory {
     #[async_trait::async_trait]
     impl SinkFactory for StoredOutputs {
         async fn open(&mut self, output: Output) -> Result<Box<dyn ByteSink>> {
-            let key = match output {
-                Output::Data => self.key.clone(),
-                Output::Rejects => self
-                    .rejects_key
-                    .clone()
-                    .ok_or_else(|| Error::config("CSV2PQ_ON_ERROR", "no rejects key"))?,
-            };
+            let key = output_key(output, &self.key, self.rejects_key.as_deref())?.to_string();
             Ok(Box::new(StoredSink {
                 store: self.store.clone(),
                 location: format!("s3://{}/{key}", self.bucket),
