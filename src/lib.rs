@@ -19,8 +19,6 @@ pub mod error;
 pub mod gen;
 #[cfg(feature = "lambda")]
 pub mod lambda;
-#[cfg(feature = "local")]
-pub mod local;
 pub mod location;
 #[cfg(feature = "s3")]
 pub mod s3;

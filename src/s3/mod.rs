@@ -43,7 +43,7 @@ impl HttpStatus for aws_sdk_s3::config::http::HttpResponse {
 
 /// Map an SDK error to a store error naming the step and the object, with the whole cause
 /// chain; network errors, 5xx, 429 and throttling codes are retryable.
-pub(crate) fn store_error<E>(
+pub fn store_error<E>(
     step: impl Into<String>,
     location: &str,
     err: SdkError<E, aws_sdk_s3::config::http::HttpResponse>,

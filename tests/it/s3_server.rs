@@ -66,6 +66,8 @@ use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper::http::{header, Extensions, HeaderMap, Method, Request, Response, StatusCode, Uri};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use s3_csv2parquet::s3::S3Sink;
+use s3_csv2parquet::sink::ByteSink;
 use s3s::auth::SimpleAuth;
 use s3s::dto::{
     AbortMultipartUploadInput, AbortMultipartUploadOutput, CompleteMultipartUploadInput,
@@ -1115,6 +1117,37 @@ impl TestS3 {
             }
             Err(e) => panic!("get {bucket}/{key}: {e:?}"),
         }
+    }
+
+    /// Upload a local file of any size to `bucket/key` through `endpoint` (counted, faults
+    /// applied) with bounded memory: 8 MiB parts through the library's [`S3Sink`] (one
+    /// PutObject when it fits in one part, else a multipart upload). Returns its size.
+    pub async fn upload_file(&self, path: &Path, bucket: &str, key: &str) -> u64 {
+        use std::io::Read;
+        const PART_BYTES: usize = 8 << 20;
+        let mut file =
+            std::fs::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+        let mut sink = S3Sink::new(self.client().await, bucket, key, 2);
+        for first in std::iter::once(true).chain(std::iter::repeat(false)) {
+            let mut part = Vec::with_capacity(PART_BYTES);
+            (&mut file)
+                .take(PART_BYTES as u64)
+                .read_to_end(&mut part)
+                .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+            let last = part.len() < PART_BYTES;
+            // An empty part only for an empty file.
+            if !part.is_empty() || first {
+                sink.put_part(Bytes::from(part))
+                    .await
+                    .unwrap_or_else(|e| panic!("upload {bucket}/{key}: {e}"));
+            }
+            if last {
+                break;
+            }
+        }
+        sink.complete()
+            .await
+            .unwrap_or_else(|e| panic!("upload {bucket}/{key}: {e}"))
     }
 
     /// Open multipart uploads: `.upload-<uuid>.json` files under `root`

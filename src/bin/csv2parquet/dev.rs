@@ -8,13 +8,13 @@ use std::path::PathBuf;
 use clap::Args;
 use s3_csv2parquet::lambda::config::LambdaConfig;
 use s3_csv2parquet::lambda::handler::Handler;
-use s3_csv2parquet::local::server::{EmbeddedS3, ACCESS_KEY, REGION, SECRET_KEY};
-use s3_csv2parquet::local::{ensure_bucket, upload_file};
 use s3_csv2parquet::location::Location;
 use s3_csv2parquet::s3::build_client;
 use s3_csv2parquet::Error;
 
 use crate::args::{parse_size, S3Args};
+use crate::local::server::{EmbeddedS3, ACCESS_KEY, REGION, SECRET_KEY};
+use crate::local::upload::{ensure_bucket, upload_file};
 
 /// Arguments of `csv2parquet generate`.
 #[derive(Args, Debug)]

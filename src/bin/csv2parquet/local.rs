@@ -1,5 +1,11 @@
 //! `csv2parquet local` (the function's whole flow on this machine) and `csv2parquet serve` (a
-//! MinIO webhook target).
+//! MinIO webhook target), over an embedded S3-compatible server ([`server`]), uploads that
+//! produce the same S3 event notification AWS would deliver ([`upload`]), and a webhook endpoint
+//! for MinIO bucket notifications ([`webhook`]).
+
+pub(crate) mod server;
+pub(crate) mod upload;
+pub(crate) mod webhook;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -7,15 +13,15 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use s3_csv2parquet::lambda::config::LambdaConfig;
 use s3_csv2parquet::lambda::handler::Handler;
-use s3_csv2parquet::local::server::EmbeddedS3;
-use s3_csv2parquet::local::webhook::Webhook;
-use s3_csv2parquet::local::{ensure_bucket, s3_notification, upload_bytes, upload_file, Uploaded};
 use s3_csv2parquet::s3::build_client;
 use s3_csv2parquet::{Error, SchemaSpec};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::args::S3Args;
+use server::{EmbeddedS3, ACCESS_KEY, REGION, SECRET_KEY};
+use upload::{ensure_bucket, s3_notification, upload_bytes, upload_file, Uploaded};
+use webhook::Webhook;
 
 /// A small CSV with one ragged row, to show the bad-input path of the demo.
 const BROKEN_SAMPLE: &[u8] =
@@ -132,11 +138,9 @@ async fn run_local(args: LocalArgs) -> Result<bool, Error> {
     if let Some(server) = server {
         if args.keep_serving {
             eprintln!(
-                "serving {} until Ctrl-C (access key {}, secret key {}, region {}, path-style)",
+                "serving {} until Ctrl-C (access key {ACCESS_KEY}, secret key {SECRET_KEY}, \
+                 region {REGION}, path-style)",
                 server.endpoint(),
-                s3_csv2parquet::local::server::ACCESS_KEY,
-                s3_csv2parquet::local::server::SECRET_KEY,
-                s3_csv2parquet::local::server::REGION
             );
             let _ = tokio::signal::ctrl_c().await;
         }
