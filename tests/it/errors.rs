@@ -131,8 +131,8 @@ async fn compressed_inputs() {
     let zst = zstd::encode_all(&[a.clone(), b.clone()].concat()[..], 3).unwrap();
     assert_eq!(convert_ok(zst, &ConvertOptions::default()).await.1.rows, 3);
     // Truncated gzip: an error, nothing published, even though most data decoded.
-    let whole = gzip(&s3_csv2parquet::gen::generate_vec(
-        s3_csv2parquet::gen::Shape::Taxi,
+    let whole = gzip(&s3_csv2parquet::testkit::generate_vec(
+        s3_csv2parquet::testkit::Shape::Taxi,
         200_000,
         1,
     ));

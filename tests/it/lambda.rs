@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use s3_csv2parquet::gen::{generate_vec, Shape};
 use s3_csv2parquet::lambda::config::LambdaConfig;
 use s3_csv2parquet::lambda::handler::Handler;
+use s3_csv2parquet::testkit::{generate_vec, Shape};
 use serde_json::{json, Value};
 
 use crate::harness::{bin, dump, gzip};

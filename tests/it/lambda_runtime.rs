@@ -310,7 +310,8 @@ async fn function_binary_converts_a_large_object_in_512_mb() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.csv");
     let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    s3_csv2parquet::gen::generate(s3_csv2parquet::gen::Shape::Taxi, size, 5, &mut file).unwrap();
+    s3_csv2parquet::testkit::generate(s3_csv2parquet::testkit::Shape::Taxi, size, 5, &mut file)
+        .unwrap();
     drop(file);
     let uploaded = s3
         .upload_file(&path, BUCKET, "incoming/big/trips.csv")

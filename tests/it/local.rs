@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use s3_csv2parquet::config::ConvertOptions;
-use s3_csv2parquet::gen::{generate_vec, Shape};
+use s3_csv2parquet::testkit::{generate_vec, Shape};
 use serde_json::Value;
 
 use crate::harness::{bin, convert_ok, dump, read_parquet, repo};

@@ -68,6 +68,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3_csv2parquet::s3::S3Sink;
 use s3_csv2parquet::sink::ByteSink;
+use s3_csv2parquet::testkit::Rng;
 use s3s::auth::SimpleAuth;
 use s3s::dto::{
     AbortMultipartUploadInput, AbortMultipartUploadOutput, CompleteMultipartUploadInput,
@@ -241,7 +242,7 @@ struct State {
     random: Vec<RandomRule>,
     counts: HashMap<Op, usize>,
     total: usize,
-    rng: u64,
+    rng: Rng,
     log: Vec<Seen>,
 }
 
@@ -266,7 +267,7 @@ impl Default for Faults {
                 random: Vec::new(),
                 counts: HashMap::new(),
                 total: 0,
-                rng: DEFAULT_SEED,
+                rng: Rng::new(DEFAULT_SEED),
                 log: Vec::new(),
             }),
         }
@@ -329,7 +330,7 @@ impl Faults {
 
     /// Reset the random generator used by [`Faults::push_random`].
     pub fn reseed(&self, seed: u64) {
-        self.lock().rng = seed;
+        self.lock().rng = Rng::new(seed);
     }
 
     /// Requests seen for `op` since start / the last [`Faults::clear`]
@@ -421,7 +422,7 @@ impl Faults {
         if fault.is_none() {
             let State { random, rng, .. } = &mut *s;
             for r in random.iter().filter(|r| r.op.matches(op)) {
-                if splitmix64(rng) % r.one_in == 0 {
+                if rng.below(r.one_in) == 0 {
                     fault = Some(r.fault.clone());
                     break;
                 }
@@ -447,14 +448,6 @@ impl Faults {
             seen.status = Some(status.as_u16());
         }
     }
-}
-
-fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// Classify a path-style request.

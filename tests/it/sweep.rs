@@ -1,7 +1,7 @@
 //! Chunk-boundary sweep: the same bytes, delivered in pieces of 1, 2, 3, 7, ... bytes and cut
 //! into chunks of 1 byte up to 1 MiB, must give identical output.
 
-use s3_csv2parquet::gen::{generate_vec, Shape};
+use s3_csv2parquet::testkit::{generate_vec, Shape};
 use s3_csv2parquet::ConvertOptions;
 
 use crate::harness::{convert_mem_pieces, dump};

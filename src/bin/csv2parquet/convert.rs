@@ -11,7 +11,8 @@ use s3_csv2parquet::config::{MemoryBudget, OnError, MIB};
 use s3_csv2parquet::location::Location;
 use s3_csv2parquet::sink::{ByteSink, FileSink};
 use s3_csv2parquet::source::ByteSource;
-use s3_csv2parquet::{peak_rss_bytes, ConvertReport, Converter, Error, Progress};
+use s3_csv2parquet::testkit::peak_rss_bytes;
+use s3_csv2parquet::{ConvertReport, Converter, Error, Progress};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 

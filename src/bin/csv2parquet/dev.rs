@@ -75,7 +75,7 @@ pub(crate) fn generate(args: GenerateArgs) -> Result<(), Error> {
         seed,
         output,
     } = args;
-    let shape: s3_csv2parquet::gen::Shape = shape
+    let shape: s3_csv2parquet::testkit::Shape = shape
         .parse()
         .map_err(|e: String| Error::config("--shape", e))?;
     let werr = |source| Error::Write {
@@ -87,7 +87,7 @@ pub(crate) fn generate(args: GenerateArgs) -> Result<(), Error> {
     } else {
         Box::new(std::fs::File::create(&output).map_err(werr)?)
     };
-    s3_csv2parquet::gen::generate(shape, size as u64, seed, &mut out).map_err(werr)?;
+    s3_csv2parquet::testkit::generate(shape, size as u64, seed, &mut out).map_err(werr)?;
     Ok(())
 }
 

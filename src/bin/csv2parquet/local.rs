@@ -179,8 +179,11 @@ async fn upload_inputs(
 ) -> Result<Vec<Uploaded>, Error> {
     let mut uploads = Vec::new();
     if args.files.is_empty() {
-        let sample =
-            s3_csv2parquet::gen::generate_vec(s3_csv2parquet::gen::Shape::Taxi, 4 * 1024 * 1024, 1);
+        let sample = s3_csv2parquet::testkit::generate_vec(
+            s3_csv2parquet::testkit::Shape::Taxi,
+            4 * 1024 * 1024,
+            1,
+        );
         let key = format!("{prefix}trips.csv");
         uploads.push(upload_bytes(client, &args.bucket, &key, sample.into()).await?);
         let key = format!("{prefix}broken.csv");
