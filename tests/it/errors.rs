@@ -4,7 +4,8 @@ use s3_csv2parquet::sink::FileSink;
 use s3_csv2parquet::source::MemorySource;
 use s3_csv2parquet::{ConvertOptions, Converter, ErrorKind, OnError};
 
-use crate::harness::{convert_mem_pieces, convert_ok, dir_entries, dump, gzip, kv_metadata};
+use crate::harness::parquet::{dump, kv_metadata};
+use crate::harness::{convert_mem_pieces, convert_ok, dir_entries, gzip};
 
 #[tokio::test]
 async fn bad_value_names_position_column_and_value() {

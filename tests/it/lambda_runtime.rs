@@ -18,8 +18,8 @@ use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
-use crate::harness::dump;
-use crate::s3_server::{Fault, Op, Rule, TestS3, ACCESS_KEY, REGION, SECRET_KEY};
+use crate::harness::parquet::dump;
+use crate::harness::s3::{Fault, Op, Rule, TestS3, ACCESS_KEY, REGION, SECRET_KEY};
 
 const BUCKET: &str = "data";
 

@@ -12,8 +12,9 @@ use s3_csv2parquet::config::ConvertOptions;
 use s3_csv2parquet::testkit::{generate_vec, Shape};
 use serde_json::Value;
 
-use crate::harness::{bin, convert_ok, dump, read_parquet, repo};
-use crate::s3_server::{Fault, Op, Rule, TestS3, ACCESS_KEY, REGION, SECRET_KEY};
+use crate::harness::parquet::{dump, read_parquet};
+use crate::harness::s3::{Fault, Op, Rule, TestS3, ACCESS_KEY, REGION, SECRET_KEY};
+use crate::harness::{bin, convert_ok, repo};
 
 fn rows(parquet: Bytes) -> usize {
     read_parquet(parquet).1.iter().map(|b| b.num_rows()).sum()
@@ -251,7 +252,7 @@ async fn the_webhook_converts_minio_notifications() {
         &std::fs::read(repo().join("fixtures/events/minio-put.json")).unwrap(),
     )
     .unwrap();
-    // s3s-fs stores a literal '+' as a space: use a key without one (see tests/it/s3_server.rs).
+    // s3s-fs stores a literal '+' as a space: use a key without one (see tests/it/harness/s3.rs).
     event["Key"] = "data/incoming/q1 report.csv".into();
     event["Records"][0]["s3"]["object"]["key"] = "incoming%2Fq1+report.csv".into();
     let body = Arc::new(serde_json::to_vec(&event).unwrap());

@@ -12,8 +12,9 @@ use s3_csv2parquet::source::{ByteSource, MemorySource};
 use s3_csv2parquet::testkit::{generate_vec, Shape};
 use s3_csv2parquet::{Compression, ConvertOptions, ConvertReport, Converter, ErrorKind, Result};
 
-use crate::harness::{bin, convert_ok, dump, kv_metadata};
-use crate::s3_server::{Fault, Op, Rule, TestS3, ACCESS_KEY, REGION, SECRET_KEY};
+use crate::harness::parquet::{dump, kv_metadata};
+use crate::harness::s3::{Fault, Op, Rule, TestS3, ACCESS_KEY, REGION, SECRET_KEY};
+use crate::harness::{bin, convert_ok};
 
 const BUCKET: &str = "data";
 const MIB: usize = 1 << 20;

@@ -42,9 +42,6 @@
 //! Quirk: s3s-fs 0.14.1 stores a literal `+` in a key as a space; avoid `+`
 //! in test keys.
 
-// A shared harness: not every helper is used by every test binary build.
-#![allow(dead_code)]
-
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -1495,8 +1492,11 @@ mod tests {
         assert_eq!(s3.faults.count(Op::GetObject), 2);
         assert_eq!(s3.faults.fired(), 1);
         assert_eq!(s3.faults.pending(), 0);
-        let statuses: Vec<Option<u16>> = s3.faults.log().iter().map(|s| s.status).collect();
+        let log = s3.faults.log();
+        let statuses: Vec<Option<u16>> = log.iter().map(|s| s.status).collect();
         assert_eq!(statuses, vec![Some(503), Some(200)]);
+        let methods: Vec<&str> = log.iter().map(|s| s.method.as_str()).collect();
+        assert_eq!(methods, ["GET", "GET"]);
 
         // nth counts from when the rule is pushed, per op.
         s3.faults
