@@ -1,6 +1,6 @@
 //! Decision bench: which CSV decoder?
 //!
-//! On the same seeded generated data (`gen::generate_vec`, 32 MiB per shape, `taxi` = numbers
+//! On the same seeded generated data (`testkit::generate_vec`, 32 MiB per shape, `taxi` = numbers
 //! and timestamps, `text` = quoted text with commas, doubled quotes and embedded newlines), all
 //! single-threaded, with throughput in input bytes (header included):
 //!
@@ -30,8 +30,8 @@ use criterion::{
 use s3_csv2parquet::decode::chunker::{Chunk, Chunker};
 use s3_csv2parquet::decode::columns::{decode_chunk, DecodeContext};
 use s3_csv2parquet::decode::tokenizer::{Tokenizer, Tokens};
-use s3_csv2parquet::gen::{generate_vec, Shape};
 use s3_csv2parquet::source::MemorySource;
+use s3_csv2parquet::testkit::{generate_vec, Shape};
 use s3_csv2parquet::{ConvertOptions, Dialect, OnError, SchemaSpec};
 
 /// Input size per shape.

@@ -1,7 +1,7 @@
 //! Whole-pipeline bench: `convert(&MemorySource, Box::new(MemorySink), &options)`.
 //!
 //! Measures end-to-end conversion throughput (input bytes per second, header included) of
-//! seeded generated CSV (`gen::generate_vec`, 32 MiB per shape) into Parquet held in memory:
+//! seeded generated CSV (`testkit::generate_vec`, 32 MiB per shape) into Parquet held in memory:
 //! decompression detection, chunking, parallel decode, re-ordering, parallel column encoding and
 //! part upload are all included, the storage I/O is not (both ends are in memory), so this is the
 //! CPU-bound ceiling of the converter. Groups:
@@ -22,9 +22,9 @@ use bytes::Bytes;
 use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
-use s3_csv2parquet::gen::{generate_vec, Shape};
 use s3_csv2parquet::sink::MemorySink;
 use s3_csv2parquet::source::MemorySource;
+use s3_csv2parquet::testkit::{generate_vec, Shape};
 use s3_csv2parquet::{Compression, ConvertOptions};
 use tokio::runtime::Runtime;
 
@@ -136,7 +136,7 @@ fn pipeline(c: &mut Criterion) {
     }
     group.finish();
 
-    match s3_csv2parquet::peak_rss_bytes() {
+    match s3_csv2parquet::testkit::peak_rss_bytes() {
         Some(rss) => println!("peak RSS after pipeline benches: {} MiB", rss >> 20),
         None => println!("peak RSS after pipeline benches: unavailable (no /proc/self/status)"),
     }

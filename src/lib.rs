@@ -17,17 +17,16 @@ pub mod convert;
 pub mod decode;
 pub mod encode;
 pub mod error;
-pub mod gen;
 #[cfg(feature = "lambda")]
 pub mod lambda;
-#[cfg(feature = "local")]
-pub mod local;
 pub mod location;
 #[cfg(feature = "s3")]
 pub mod s3;
 pub mod schema;
 pub mod sink;
 pub mod source;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 
 pub use config::{Compression, ConvertOptions, Dialect, OnError};
 pub use convert::{convert, infer_schema, ConvertReport, Converter, Progress};
@@ -35,11 +34,3 @@ pub use error::{Error, ErrorKind, Result};
 pub use schema::SchemaSpec;
 pub use sink::ByteSink;
 pub use source::ByteSource;
-
-/// Peak resident set size of this process in bytes (Linux `VmHWM`), if available.
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}

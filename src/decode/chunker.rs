@@ -532,7 +532,7 @@ mod tests {
         ];
         let seed = 0x2545_f491_4f6c_dd1du64;
         println!("seed {seed:#x}");
-        let mut next = crate::decode::xorshift(seed);
+        let mut next = crate::testkit::rng::draws(seed);
         for case in 0..300 {
             let mut input = Vec::new();
             let len = 1 + next() % 60;
@@ -587,7 +587,7 @@ mod tests {
         ];
         let seed = 0x9e37_79b9_7f4a_7c15u64;
         println!("seed {seed:#x}");
-        let mut next = crate::decode::xorshift(seed);
+        let mut next = crate::testkit::rng::draws(seed);
         let dialects = [
             Dialect::default(),
             Dialect {

@@ -326,7 +326,7 @@ mod tests {
         ];
         let seed = 0x2545_f491_4f6c_dd1du64;
         println!("seed {seed:#x}");
-        let mut next = crate::decode::xorshift(seed);
+        let mut next = crate::testkit::rng::draws(seed);
         let fast = Tokenizer::new(&Dialect::default());
         let slow = fast.clone().state_machine_only();
         let (mut gave_up, mut errors) = (0, 0);

@@ -661,7 +661,7 @@ mod tests {
         ];
         let seed = 0x9e37_79b9_7f4a_7c15u64;
         println!("seed {seed:#x}");
-        let mut next = crate::decode::xorshift(seed);
+        let mut next = crate::testkit::rng::draws(seed);
         for dialect in [
             Dialect::default(),
             Dialect {

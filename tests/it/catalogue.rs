@@ -6,7 +6,8 @@ use std::io::Write;
 use s3_csv2parquet::config::{Encoding, InvalidUtf8};
 use s3_csv2parquet::{ConvertOptions, ErrorKind, OnError};
 
-use crate::harness::{convert_mem_pieces, convert_ok, dump, gzip, kv_metadata, read_parquet};
+use crate::harness::parquet::{dump, kv_metadata, read_parquet};
+use crate::harness::{convert_mem_pieces, convert_ok, gzip};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_columns() {

@@ -5,7 +5,8 @@ use std::process::{Command, Stdio};
 
 use bytes::Bytes;
 
-use crate::harness::{bin, dir_entries, dump, repo};
+use crate::harness::parquet::dump;
+use crate::harness::{bin, dir_entries, repo};
 
 #[test]
 fn stdin_to_stdout_round_trip() {

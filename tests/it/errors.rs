@@ -4,7 +4,8 @@ use s3_csv2parquet::sink::FileSink;
 use s3_csv2parquet::source::MemorySource;
 use s3_csv2parquet::{ConvertOptions, Converter, ErrorKind, OnError};
 
-use crate::harness::{convert_mem_pieces, convert_ok, dir_entries, dump, gzip, kv_metadata};
+use crate::harness::parquet::{dump, kv_metadata};
+use crate::harness::{convert_mem_pieces, convert_ok, dir_entries, gzip};
 
 #[tokio::test]
 async fn bad_value_names_position_column_and_value() {
@@ -131,8 +132,8 @@ async fn compressed_inputs() {
     let zst = zstd::encode_all(&[a.clone(), b.clone()].concat()[..], 3).unwrap();
     assert_eq!(convert_ok(zst, &ConvertOptions::default()).await.1.rows, 3);
     // Truncated gzip: an error, nothing published, even though most data decoded.
-    let whole = gzip(&s3_csv2parquet::gen::generate_vec(
-        s3_csv2parquet::gen::Shape::Taxi,
+    let whole = gzip(&s3_csv2parquet::testkit::generate_vec(
+        s3_csv2parquet::testkit::Shape::Taxi,
         200_000,
         1,
     ));

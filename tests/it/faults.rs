@@ -21,11 +21,11 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use bytes::Bytes;
-use s3_csv2parquet::gen::{generate_vec, Rng, Shape};
 use s3_csv2parquet::s3::{S3Sink, S3Source};
+use s3_csv2parquet::testkit::{generate_vec, Rng, Shape};
 use s3_csv2parquet::{Compression, ConvertOptions, Converter, Error, ErrorKind};
 
-use crate::s3_server::{Fault, Op, Rule, TestS3};
+use crate::harness::s3::{Fault, Op, Rule, TestS3};
 
 const BUCKET: &str = "data";
 const IN_KEY: &str = "in/data.csv";

@@ -6,13 +6,14 @@ use std::collections::HashMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use s3_csv2parquet::gen::{generate_vec, Shape};
 use s3_csv2parquet::lambda::config::LambdaConfig;
 use s3_csv2parquet::lambda::handler::Handler;
+use s3_csv2parquet::testkit::{generate_vec, Shape};
 use serde_json::{json, Value};
 
-use crate::harness::{bin, dump, gzip};
-use crate::s3_server::{Fault, Op, Rule, TestS3, ACCESS_KEY, REGION, SECRET_KEY};
+use crate::harness::parquet::dump;
+use crate::harness::s3::{Fault, Op, Rule, TestS3, ACCESS_KEY, REGION, SECRET_KEY};
+use crate::harness::{bin, gzip};
 
 const BUCKET: &str = "data";
 

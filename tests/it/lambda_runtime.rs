@@ -18,8 +18,8 @@ use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
-use crate::harness::dump;
-use crate::s3_server::{Fault, Op, Rule, TestS3, ACCESS_KEY, REGION, SECRET_KEY};
+use crate::harness::parquet::dump;
+use crate::harness::s3::{Fault, Op, Rule, TestS3, ACCESS_KEY, REGION, SECRET_KEY};
 
 const BUCKET: &str = "data";
 
@@ -310,16 +310,12 @@ async fn function_binary_converts_a_large_object_in_512_mb() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.csv");
     let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    s3_csv2parquet::gen::generate(s3_csv2parquet::gen::Shape::Taxi, size, 5, &mut file).unwrap();
+    s3_csv2parquet::testkit::generate(s3_csv2parquet::testkit::Shape::Taxi, size, 5, &mut file)
+        .unwrap();
     drop(file);
-    let uploaded = s3_csv2parquet::local::upload_file(
-        &s3.client().await,
-        &path,
-        BUCKET,
-        "incoming/big/trips.csv",
-    )
-    .await
-    .unwrap();
+    let uploaded = s3
+        .upload_file(&path, BUCKET, "incoming/big/trips.csv")
+        .await;
     drop(dir);
     let api = RuntimeApi::default();
     let addr = api.start().await;
@@ -334,7 +330,7 @@ async fn function_binary_converts_a_large_object_in_512_mb() {
     assert_eq!(answer.kind, "response", "{answer:?}");
     let result = &answer.body["results"][0];
     assert_eq!(result["outcome"], "converted", "{result}");
-    assert_eq!(result["bytes_in"], uploaded.size, "{result}");
+    assert_eq!(result["bytes_in"], uploaded, "{result}");
     println!(
         "function (512 MB) s3 -> s3 {} MiB: {} rows, {} row groups, {seconds:.1} s, {:.1} MiB/s, peak RSS {peak} MiB",
         size >> 20,

@@ -1,27 +1,28 @@
 //! `csv2parquet local` (embedded S3 server, or a configured endpoint) and the MinIO webhook
 //! (`serve`), end to end over real HTTP.
 
-use std::io::{Read, Write};
-use std::process::{Command, Output};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::Arc;
 
 use bytes::Bytes;
 use s3_csv2parquet::config::ConvertOptions;
-use s3_csv2parquet::gen::{generate_vec, Shape};
-use s3_csv2parquet::lambda::config::LambdaConfig;
-use s3_csv2parquet::lambda::handler::Handler;
-use s3_csv2parquet::local::webhook::Webhook;
+use s3_csv2parquet::testkit::{generate_vec, Shape};
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
 
-use crate::harness::{bin, convert_ok, dump, read_parquet, repo};
-use crate::s3_server::{Fault, Op, Rule, TestS3, ACCESS_KEY, REGION, SECRET_KEY};
+use crate::harness::parquet::{dump, read_parquet};
+use crate::harness::s3::{Fault, Op, Rule, TestS3, ACCESS_KEY, REGION, SECRET_KEY};
+use crate::harness::{bin, convert_ok, repo};
 
 fn rows(parquet: Bytes) -> usize {
     read_parquet(parquet).1.iter().map(|b| b.num_rows()).sum()
 }
 
-fn run(args: &[&str], dir: &std::path::Path, endpoint: Option<&str>) -> Output {
+/// The CLI with `args` in `dir`, configured only by the arguments (no `CSV2PQ_*`, no AWS
+/// configuration files); with `endpoint`, against that S3 server with its credentials.
+fn command(args: &[&str], dir: &Path, endpoint: Option<&str>) -> Command {
     let mut cmd = Command::new(bin());
     cmd.args(args)
         .current_dir(dir)
@@ -40,7 +41,11 @@ fn run(args: &[&str], dir: &std::path::Path, endpoint: Option<&str>) -> Output {
             .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
             .env("AWS_REGION", REGION);
     }
-    cmd.output().unwrap()
+    cmd
+}
+
+fn run(args: &[&str], dir: &Path, endpoint: Option<&str>) -> Output {
+    command(args, dir, endpoint).output().unwrap()
 }
 
 #[test]
@@ -175,6 +180,60 @@ fn http(addr: std::net::SocketAddr, method: &str, body: &[u8]) -> (u16, String) 
     (status, body)
 }
 
+/// `csv2parquet serve` against an S3 endpoint, on a loopback port of its own choosing (the
+/// address it prints); killed when dropped.
+struct Serve {
+    child: Option<Child>,
+    addr: SocketAddr,
+}
+
+impl Serve {
+    fn start(dir: &Path, endpoint: &str) -> Serve {
+        let mut child = command(&["serve", "--listen", "127.0.0.1:0"], dir, Some(endpoint))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let addr = loop {
+            let Some(line) = lines.next() else {
+                let status = child.wait().unwrap();
+                panic!("serve exited ({status}) before listening");
+            };
+            let line = line.unwrap();
+            if let Some(rest) = line.strip_prefix("listening on http://") {
+                break rest.split_whitespace().next().unwrap().parse().unwrap();
+            }
+        };
+        // Keep reading its stderr, so that it never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Serve {
+            child: Some(child),
+            addr,
+        }
+    }
+
+    /// Send SIGINT (Ctrl-C) and wait for the exit.
+    fn interrupt(mut self) -> ExitStatus {
+        let mut child = self.child.take().unwrap();
+        let kill = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        child.wait().unwrap()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_webhook_converts_minio_notifications() {
     let s3 = TestS3::start().await;
@@ -185,20 +244,15 @@ async fn the_webhook_converts_minio_notifications() {
         b"id,v\n1,a\n2,b\n".to_vec(),
     )
     .await;
-    let config = LambdaConfig::from_vars(|_| None).unwrap();
-    let handler = Handler::new(s3.client().await, config).await.unwrap();
-    let webhook = Webhook::bind("127.0.0.1:0".parse().unwrap(), handler, 1)
-        .await
-        .unwrap();
-    let addr = webhook.local_addr().unwrap();
-    let shutdown = CancellationToken::new();
-    let server = tokio::spawn(webhook.run(shutdown.clone()));
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), &s3.endpoint);
+    let addr = serve.addr;
 
     let mut event: Value = serde_json::from_slice(
         &std::fs::read(repo().join("fixtures/events/minio-put.json")).unwrap(),
     )
     .unwrap();
-    // s3s-fs stores a literal '+' as a space: use a key without one (see tests/it/s3_server.rs).
+    // s3s-fs stores a literal '+' as a space: use a key without one (see tests/it/harness/s3.rs).
     event["Key"] = "data/incoming/q1 report.csv".into();
     event["Records"][0]["s3"]["object"]["key"] = "incoming%2Fq1+report.csv".into();
     let body = Arc::new(serde_json::to_vec(&event).unwrap());
@@ -244,6 +298,7 @@ async fn the_webhook_converts_minio_notifications() {
         "{response}"
     );
 
-    shutdown.cancel();
-    server.await.unwrap();
+    // Ctrl-C stops it cleanly.
+    let status = serve.interrupt();
+    assert!(status.success(), "{status}");
 }

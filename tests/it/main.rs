@@ -1,18 +1,32 @@
 //! Integration tests: one binary, one module per concern.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-mod catalogue;
-mod cli;
-mod errors;
-mod faults;
-mod fixtures;
+// Shared helpers: conversion, reading Parquet back, the in-process S3 server with faults.
 mod harness;
+
+// The rest of the bad-input catalogue: wide and huge inputs, NUL bytes, encodings, damage.
+mod catalogue;
+// Every file in fixtures/cases through the CLI, against its expected dump or error.
+mod cases;
+// The CLI: stdin/stdout, exit codes, summary and JSON report.
+mod cli;
+// Bad input: errors that say what and where, and nothing published.
+mod errors;
+// The fault matrix: s3 -> s3 with one injected fault per run.
+mod faults;
+// The Lambda handler against the in-process S3 server.
 mod lambda;
+// The csv2parquet-lambda binary through a Lambda Runtime API stub.
 mod lambda_runtime;
+// `csv2parquet local` and the MinIO webhook (`serve`), end to end.
 mod local;
+// S3 sources and sinks end to end, with faults.
 mod s3;
-mod s3_server;
+// Schema sampling from the head, the middle and the tail of seekable inputs.
 mod sampling;
+// The csv-spectrum corpus.
 mod spectrum;
+// Chunk-boundary sweep: every piece and chunk size gives the same output.
 mod sweep;
+// `--on-error widen`: widening a column and converting again.
 mod widen;

@@ -6,14 +6,15 @@
 use std::process::{Command, Stdio};
 
 use bytes::Bytes;
-use s3_csv2parquet::gen::{generate_vec, Shape};
 use s3_csv2parquet::s3::{S3Sink, S3Source};
 use s3_csv2parquet::sink::{ByteSink, FileSink, MemorySink};
 use s3_csv2parquet::source::{ByteSource, MemorySource};
+use s3_csv2parquet::testkit::{generate_vec, Shape};
 use s3_csv2parquet::{Compression, ConvertOptions, ConvertReport, Converter, ErrorKind, Result};
 
-use crate::harness::{bin, convert_ok, dump, kv_metadata};
-use crate::s3_server::{Fault, Op, Rule, TestS3, ACCESS_KEY, REGION, SECRET_KEY};
+use crate::harness::parquet::{dump, kv_metadata};
+use crate::harness::s3::{Fault, Op, Rule, TestS3, ACCESS_KEY, REGION, SECRET_KEY};
+use crate::harness::{bin, convert_ok};
 
 const BUCKET: &str = "data";
 const MIB: usize = 1 << 20;
@@ -418,7 +419,7 @@ fn s3_large_object_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.csv");
     let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    s3_csv2parquet::gen::generate(Shape::Taxi, size, 11, &mut file).unwrap();
+    s3_csv2parquet::testkit::generate(Shape::Taxi, size, 11, &mut file).unwrap();
     drop(file);
     rt.block_on(async {
         let client = s3.client().await;

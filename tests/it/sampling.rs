@@ -11,8 +11,9 @@ use s3_csv2parquet::schema::ColumnType;
 use s3_csv2parquet::source::MemorySource;
 use s3_csv2parquet::{infer_schema, ConvertOptions, Converter, ErrorKind, OnError};
 
-use crate::harness::{bin, convert_mem_pieces, convert_ok, dump, gzip};
-use crate::s3_server::{Op, TestS3};
+use crate::harness::parquet::dump;
+use crate::harness::s3::{Op, TestS3};
+use crate::harness::{bin, convert_mem_pieces, convert_ok, gzip};
 
 /// Head sample of this test: the input (about 2.2 MB) is far over four of them, so the middle
 /// and the tail (32 KiB each) are sampled too.

@@ -7,7 +7,8 @@ use s3_csv2parquet::ConvertOptions;
 
 use arrow::array::{Array, AsArray};
 
-use crate::harness::{convert_ok, read_parquet, repo};
+use crate::harness::parquet::read_parquet;
+use crate::harness::{convert_ok, repo};
 
 #[tokio::test]
 async fn csv_spectrum_corpus() {

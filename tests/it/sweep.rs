@@ -1,10 +1,11 @@
 //! Chunk-boundary sweep: the same bytes, delivered in pieces of 1, 2, 3, 7, ... bytes and cut
 //! into chunks of 1 byte up to 1 MiB, must give identical output.
 
-use s3_csv2parquet::gen::{generate_vec, Shape};
+use s3_csv2parquet::testkit::{generate_vec, Shape};
 use s3_csv2parquet::ConvertOptions;
 
-use crate::harness::{convert_mem_pieces, dump};
+use crate::harness::convert_mem_pieces;
+use crate::harness::parquet::dump;
 
 /// Tricky input: BOM, CRLF, CR, quoted CRLF, doubled quotes, unicode, blank lines, nulls.
 const TRICKY: &[u8] = b"\xef\xbb\xbfid,text,when,amount\r\n1,\"a\r\nb\",2024-01-01 00:00:00,1.5\r\n2,\"say \"\"x\"\"\",2024-01-02T01:02:03.25Z,\r\n\r\n3,caf\xc3\xa9 \xe6\x9d\xb1,,-2\r4,\"\",2024-01-03 00:00:00,3\n5,\"x,\ny\",2024-01-04 00:00:00,4";

@@ -8,7 +8,8 @@ use s3_csv2parquet::sink::{ByteSink, MemorySink, MemoryTarget};
 use s3_csv2parquet::source::MemorySource;
 use s3_csv2parquet::{ConvertOptions, Converter, ErrorKind, OnError};
 
-use crate::harness::{bin, dump, kv_metadata};
+use crate::harness::bin;
+use crate::harness::parquet::{dump, kv_metadata};
 
 fn opts() -> ConvertOptions {
     ConvertOptions {

@@ -1,5 +1,11 @@
 //! `csv2parquet local` (the function's whole flow on this machine) and `csv2parquet serve` (a
-//! MinIO webhook target).
+//! MinIO webhook target), over an embedded S3-compatible server ([`server`]), uploads that
+//! produce the same S3 event notification AWS would deliver ([`upload`]), and a webhook endpoint
+//! for MinIO bucket notifications ([`webhook`]).
+
+pub(crate) mod server;
+pub(crate) mod upload;
+pub(crate) mod webhook;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -7,15 +13,15 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use s3_csv2parquet::lambda::config::LambdaConfig;
 use s3_csv2parquet::lambda::handler::Handler;
-use s3_csv2parquet::local::server::EmbeddedS3;
-use s3_csv2parquet::local::webhook::Webhook;
-use s3_csv2parquet::local::{ensure_bucket, s3_notification, upload_bytes, upload_file, Uploaded};
 use s3_csv2parquet::s3::build_client;
 use s3_csv2parquet::{Error, SchemaSpec};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::S3Args;
+use crate::args::S3Args;
+use server::{EmbeddedS3, ACCESS_KEY, REGION, SECRET_KEY};
+use upload::{ensure_bucket, s3_notification, upload_bytes, upload_file, Uploaded};
+use webhook::Webhook;
 
 /// A small CSV with one ragged row, to show the bad-input path of the demo.
 const BROKEN_SAMPLE: &[u8] =
@@ -23,7 +29,7 @@ const BROKEN_SAMPLE: &[u8] =
 
 /// Options of `csv2parquet local`.
 #[derive(clap::Args, Debug)]
-pub struct LocalArgs {
+pub(crate) struct LocalArgs {
     /// CSV files to upload (default: a generated taxi-like sample and a small broken CSV).
     files: Vec<PathBuf>,
     /// Directory the embedded S3 server keeps its objects in (`DIR/BUCKET/KEY`).
@@ -48,7 +54,7 @@ pub struct LocalArgs {
 
 /// Options of `csv2parquet serve`.
 #[derive(clap::Args, Debug)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Address to listen on for MinIO webhook notifications.
     #[arg(long, default_value = "127.0.0.1:9090")]
     listen: SocketAddr,
@@ -59,47 +65,6 @@ pub struct ServeArgs {
     s3: S3Args,
 }
 
-/// Options of `csv2parquet s3-server`.
-#[derive(clap::Args, Debug)]
-pub struct S3ServerArgs {
-    /// Directory of the objects (`DIR/BUCKET/KEY`).
-    #[arg(long, default_value = "local-s3")]
-    dir: PathBuf,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:9000")]
-    listen: SocketAddr,
-    /// Create this bucket at start (repeatable).
-    #[arg(long = "bucket")]
-    buckets: Vec<String>,
-}
-
-/// `csv2parquet s3-server`: runs until Ctrl-C (or SIGTERM).
-pub async fn s3_server(args: S3ServerArgs) -> Result<(), Error> {
-    let server = EmbeddedS3::start(&args.dir, args.listen).await?;
-    let client = server.client();
-    for bucket in &args.buckets {
-        ensure_bucket(&client, bucket).await?;
-    }
-    // One line on stdout, for scripts: the endpoint.
-    println!("{}", server.endpoint());
-    eprintln!(
-        "S3-compatible server on {} over {}/ (access key {}, secret key {}, region {}, path-style)",
-        server.endpoint(),
-        args.dir.display(),
-        s3_csv2parquet::local::server::ACCESS_KEY,
-        s3_csv2parquet::local::server::SECRET_KEY,
-        s3_csv2parquet::local::server::REGION
-    );
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| Error::Internal(format!("SIGTERM handler: {e}")))?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    server.stop().await;
-    Ok(())
-}
-
 fn configured_endpoint(s3: &S3Args) -> Option<String> {
     s3.endpoint_url
         .clone()
@@ -108,57 +73,26 @@ fn configured_endpoint(s3: &S3Args) -> Option<String> {
         .filter(|e| !e.is_empty())
 }
 
-/// `csv2parquet local`: returns whether every user-given file converted.
-pub async fn local(args: LocalArgs) -> Result<bool, Error> {
+/// `csv2parquet local`: an error (bad input) unless every user-given file converted.
+pub(crate) async fn local(args: LocalArgs) -> Result<(), Error> {
+    if run_local(args).await? {
+        Ok(())
+    } else {
+        Err(Error::data(
+            "csv2parquet local",
+            None,
+            "not every input was converted (see above)",
+        ))
+    }
+}
+
+/// The flow of `csv2parquet local`; returns whether every user-given file converted.
+async fn run_local(args: LocalArgs) -> Result<bool, Error> {
     let config = LambdaConfig::from_env()?;
-    let (client, server) = match configured_endpoint(&args.s3) {
-        Some(endpoint) => {
-            eprintln!("S3 endpoint: {endpoint}");
-            (build_client(&args.s3.options()).await, None)
-        }
-        None => {
-            let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
-            let server = EmbeddedS3::start(&args.dir, addr).await?;
-            eprintln!(
-                "embedded S3 server: {} over {}/",
-                server.endpoint(),
-                args.dir.display()
-            );
-            (server.client(), Some(server))
-        }
-    };
+    let (client, server) = connect(&args).await?;
     ensure_bucket(&client, &args.bucket).await?;
     let handler = Handler::new(client.clone(), config.clone()).await?;
-    let prefix = &config.rules.input_prefix;
-    let mut uploads = Vec::new();
-    if args.files.is_empty() {
-        let sample =
-            s3_csv2parquet::gen::generate_vec(s3_csv2parquet::gen::Shape::Taxi, 4 * 1024 * 1024, 1);
-        uploads.push(
-            upload_bytes(
-                &client,
-                &args.bucket,
-                &format!("{prefix}trips.csv"),
-                sample.into(),
-            )
-            .await?,
-        );
-        uploads.push(
-            upload_bytes(
-                &client,
-                &args.bucket,
-                &format!("{prefix}broken.csv"),
-                Bytes::from_static(BROKEN_SAMPLE),
-            )
-            .await?,
-        );
-    } else {
-        for file in &args.files {
-            let name = file_name(file)?;
-            uploads
-                .push(upload_file(&client, file, &args.bucket, &format!("{prefix}{name}")).await?);
-        }
-    }
+    let uploads = upload_inputs(&client, &args, &config.rules.input_prefix).await?;
     let region = client
         .config()
         .region()
@@ -173,8 +107,7 @@ pub async fn local(args: LocalArgs) -> Result<bool, Error> {
             human_bytes(object.size)
         );
         let event = s3_notification(object, &region);
-        let result = handler.handle(&event, None).await;
-        let result = match result {
+        let result = match handler.handle(&event, None).await {
             Ok(r) => r,
             Err(e) => {
                 all_converted = false;
@@ -205,11 +138,9 @@ pub async fn local(args: LocalArgs) -> Result<bool, Error> {
     if let Some(server) = server {
         if args.keep_serving {
             eprintln!(
-                "serving {} until Ctrl-C (access key {}, secret key {}, region {}, path-style)",
+                "serving {} until Ctrl-C (access key {ACCESS_KEY}, secret key {SECRET_KEY}, \
+                 region {REGION}, path-style)",
                 server.endpoint(),
-                s3_csv2parquet::local::server::ACCESS_KEY,
-                s3_csv2parquet::local::server::SECRET_KEY,
-                s3_csv2parquet::local::server::REGION
             );
             let _ = tokio::signal::ctrl_c().await;
         }
@@ -217,6 +148,54 @@ pub async fn local(args: LocalArgs) -> Result<bool, Error> {
     }
     // The built-in samples include a broken file on purpose.
     Ok(all_converted || args.files.is_empty())
+}
+
+/// A client for the configured endpoint, or for an embedded server started over `--dir`.
+async fn connect(args: &LocalArgs) -> Result<(aws_sdk_s3::Client, Option<EmbeddedS3>), Error> {
+    Ok(match configured_endpoint(&args.s3) {
+        Some(endpoint) => {
+            eprintln!("S3 endpoint: {endpoint}");
+            (build_client(&args.s3.options()).await, None)
+        }
+        None => {
+            let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
+            let server = EmbeddedS3::start(&args.dir, addr).await?;
+            eprintln!(
+                "embedded S3 server: {} over {}/",
+                server.endpoint(),
+                args.dir.display()
+            );
+            (server.client(), Some(server))
+        }
+    })
+}
+
+/// Upload the user's files under `prefix`, or the built-in samples (a generated taxi-like CSV
+/// and a broken one).
+async fn upload_inputs(
+    client: &aws_sdk_s3::Client,
+    args: &LocalArgs,
+    prefix: &str,
+) -> Result<Vec<Uploaded>, Error> {
+    let mut uploads = Vec::new();
+    if args.files.is_empty() {
+        let sample = s3_csv2parquet::testkit::generate_vec(
+            s3_csv2parquet::testkit::Shape::Taxi,
+            4 * 1024 * 1024,
+            1,
+        );
+        let key = format!("{prefix}trips.csv");
+        uploads.push(upload_bytes(client, &args.bucket, &key, sample.into()).await?);
+        let key = format!("{prefix}broken.csv");
+        let broken = Bytes::from_static(BROKEN_SAMPLE);
+        uploads.push(upload_bytes(client, &args.bucket, &key, broken).await?);
+    } else {
+        for file in &args.files {
+            let key = format!("{prefix}{}", file_name(file)?);
+            uploads.push(upload_file(client, file, &args.bucket, &key).await?);
+        }
+    }
+    Ok(uploads)
 }
 
 fn file_name(path: &Path) -> Result<String, Error> {
@@ -306,7 +285,7 @@ fn print_result(r: &Value, object: &Uploaded, server: Option<&EmbeddedS3>) {
 }
 
 /// `csv2parquet serve`: runs until Ctrl-C.
-pub async fn serve(args: ServeArgs) -> Result<(), Error> {
+pub(crate) async fn serve(args: ServeArgs) -> Result<(), Error> {
     let config = LambdaConfig::from_env()?;
     let client = build_client(&args.s3.options()).await;
     let handler = Handler::new(client, config).await?;

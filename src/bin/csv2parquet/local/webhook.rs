@@ -24,15 +24,15 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::{error_chain, Error, Result};
-use crate::lambda::handler::Handler;
+use s3_csv2parquet::error::{error_chain, Error, Result};
+use s3_csv2parquet::lambda::handler::Handler;
 
 /// Largest notification body accepted.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// A bound listener; [`Webhook::run`] serves it.
 #[derive(Debug)]
-pub struct Webhook {
+pub(crate) struct Webhook {
     listener: tokio::net::TcpListener,
     handler: Arc<Handler>,
     permits: Arc<Semaphore>,
@@ -40,7 +40,11 @@ pub struct Webhook {
 
 impl Webhook {
     /// Bind `addr`; up to `concurrency` (at least 1) conversions at once.
-    pub async fn bind(addr: SocketAddr, handler: Handler, concurrency: usize) -> Result<Self> {
+    pub(crate) async fn bind(
+        addr: SocketAddr,
+        handler: Handler,
+        concurrency: usize,
+    ) -> Result<Self> {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| Error::Write {
@@ -55,7 +59,7 @@ impl Webhook {
     }
 
     /// The bound address (to learn the port after binding port 0).
-    pub fn local_addr(&self) -> Result<SocketAddr> {
+    pub(crate) fn local_addr(&self) -> Result<SocketAddr> {
         self.listener
             .local_addr()
             .map_err(|e| Error::Internal(format!("listener address: {e}")))
@@ -63,7 +67,7 @@ impl Webhook {
 
     /// Serve until `shutdown` is cancelled; in-flight requests are then dropped, which cancels
     /// their conversions (their uploads are aborted).
-    pub async fn run(self, shutdown: CancellationToken) {
+    pub(crate) async fn run(self, shutdown: CancellationToken) {
         let http = ConnBuilder::new(TokioExecutor::new());
         let mut conns = JoinSet::new();
         loop {

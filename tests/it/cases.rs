@@ -9,7 +9,8 @@ use std::process::Command;
 
 use bytes::Bytes;
 
-use crate::harness::{bin, dir_entries, dump, repo};
+use crate::harness::parquet::dump;
+use crate::harness::{bin, dir_entries, repo};
 
 fn run_case(csv: &Path, update: bool) -> Result<(), String> {
     let stem = csv.file_name().unwrap().to_string_lossy().into_owned();

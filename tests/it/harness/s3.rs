@@ -42,9 +42,6 @@
 //! Quirk: s3s-fs 0.14.1 stores a literal `+` in a key as a space; avoid `+`
 //! in test keys.
 
-// A shared harness: not every helper is used by every test binary build.
-#![allow(dead_code)]
-
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -66,6 +63,9 @@ use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper::http::{header, Extensions, HeaderMap, Method, Request, Response, StatusCode, Uri};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use s3_csv2parquet::s3::S3Sink;
+use s3_csv2parquet::sink::ByteSink;
+use s3_csv2parquet::testkit::Rng;
 use s3s::auth::SimpleAuth;
 use s3s::dto::{
     AbortMultipartUploadInput, AbortMultipartUploadOutput, CompleteMultipartUploadInput,
@@ -239,7 +239,7 @@ struct State {
     random: Vec<RandomRule>,
     counts: HashMap<Op, usize>,
     total: usize,
-    rng: u64,
+    rng: Rng,
     log: Vec<Seen>,
 }
 
@@ -264,7 +264,7 @@ impl Default for Faults {
                 random: Vec::new(),
                 counts: HashMap::new(),
                 total: 0,
-                rng: DEFAULT_SEED,
+                rng: Rng::new(DEFAULT_SEED),
                 log: Vec::new(),
             }),
         }
@@ -327,7 +327,7 @@ impl Faults {
 
     /// Reset the random generator used by [`Faults::push_random`].
     pub fn reseed(&self, seed: u64) {
-        self.lock().rng = seed;
+        self.lock().rng = Rng::new(seed);
     }
 
     /// Requests seen for `op` since start / the last [`Faults::clear`]
@@ -419,7 +419,7 @@ impl Faults {
         if fault.is_none() {
             let State { random, rng, .. } = &mut *s;
             for r in random.iter().filter(|r| r.op.matches(op)) {
-                if splitmix64(rng) % r.one_in == 0 {
+                if rng.below(r.one_in) == 0 {
                     fault = Some(r.fault.clone());
                     break;
                 }
@@ -445,14 +445,6 @@ impl Faults {
             seen.status = Some(status.as_u16());
         }
     }
-}
-
-fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// Classify a path-style request.
@@ -1117,6 +1109,37 @@ impl TestS3 {
         }
     }
 
+    /// Upload a local file of any size to `bucket/key` through `endpoint` (counted, faults
+    /// applied) with bounded memory: 8 MiB parts through the library's [`S3Sink`] (one
+    /// PutObject when it fits in one part, else a multipart upload). Returns its size.
+    pub async fn upload_file(&self, path: &Path, bucket: &str, key: &str) -> u64 {
+        use std::io::Read;
+        const PART_BYTES: usize = 8 << 20;
+        let mut file =
+            std::fs::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+        let mut sink = S3Sink::new(self.client().await, bucket, key, 2);
+        for first in std::iter::once(true).chain(std::iter::repeat(false)) {
+            let mut part = Vec::with_capacity(PART_BYTES);
+            (&mut file)
+                .take(PART_BYTES as u64)
+                .read_to_end(&mut part)
+                .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+            let last = part.len() < PART_BYTES;
+            // An empty part only for an empty file.
+            if !part.is_empty() || first {
+                sink.put_part(Bytes::from(part))
+                    .await
+                    .unwrap_or_else(|e| panic!("upload {bucket}/{key}: {e}"));
+            }
+            if last {
+                break;
+            }
+        }
+        sink.complete()
+            .await
+            .unwrap_or_else(|e| panic!("upload {bucket}/{key}: {e}"))
+    }
+
     /// Open multipart uploads: `.upload-<uuid>.json` files under `root`
     /// (s3s-fs keeps them directly in the root; counted recursively).
     pub fn open_uploads(&self) -> usize {
@@ -1469,8 +1492,11 @@ mod tests {
         assert_eq!(s3.faults.count(Op::GetObject), 2);
         assert_eq!(s3.faults.fired(), 1);
         assert_eq!(s3.faults.pending(), 0);
-        let statuses: Vec<Option<u16>> = s3.faults.log().iter().map(|s| s.status).collect();
+        let log = s3.faults.log();
+        let statuses: Vec<Option<u16>> = log.iter().map(|s| s.status).collect();
         assert_eq!(statuses, vec![Some(503), Some(200)]);
+        let methods: Vec<&str> = log.iter().map(|s| s.method.as_str()).collect();
+        assert_eq!(methods, ["GET", "GET"]);
 
         // nth counts from when the rule is pushed, per op.
         s3.faults

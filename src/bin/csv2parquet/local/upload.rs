@@ -1,26 +1,18 @@
-//! Running the function's flow locally: an embedded S3-compatible server ([`server`]),
-//! uploads that produce the same S3 event notification AWS would deliver ([`upload_bytes`],
-//! [`upload_file`], [`s3_notification`]), and a webhook endpoint for MinIO bucket
-//! notifications ([`webhook`]).
-//!
-//! `csv2parquet local` and `csv2parquet serve` are thin shells over these.
-
-pub mod server;
-pub mod webhook;
+//! Uploads that produce the same S3 event notification AWS would deliver ([`upload_bytes`],
+//! [`upload_file`], [`s3_notification`]), and the bucket they go to ([`ensure_bucket`]).
 
 use std::path::Path;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use bytes::Bytes;
+use s3_csv2parquet::error::{Error, Result};
+use s3_csv2parquet::s3::{Op, S3Error, S3Sink};
+use s3_csv2parquet::sink::ByteSink;
 use serde_json::{json, Value};
 use tokio::io::AsyncReadExt;
 
-use crate::error::{Error, Result};
-use crate::s3::{Op, S3Error, S3Sink};
-use crate::sink::ByteSink;
-
 /// Create `bucket` unless it exists (and is ours).
-pub async fn ensure_bucket(client: &aws_sdk_s3::Client, bucket: &str) -> Result<()> {
+pub(crate) async fn ensure_bucket(client: &aws_sdk_s3::Client, bucket: &str) -> Result<()> {
     if client.head_bucket().bucket(bucket).send().await.is_ok() {
         return Ok(());
     }
@@ -39,23 +31,23 @@ pub async fn ensure_bucket(client: &aws_sdk_s3::Client, bucket: &str) -> Result<
 }
 
 /// Size of the parts [`upload_file`] sends.
-pub const UPLOAD_PART_BYTES: usize = 8 * 1024 * 1024;
+pub(crate) const UPLOAD_PART_BYTES: usize = 8 * 1024 * 1024;
 
 /// What an upload produced: what a notification carries.
 #[derive(Debug, Clone)]
-pub struct Uploaded {
+pub(crate) struct Uploaded {
     /// Bucket.
-    pub bucket: String,
+    pub(crate) bucket: String,
     /// Key.
-    pub key: String,
+    pub(crate) key: String,
     /// Bytes.
-    pub size: u64,
+    pub(crate) size: u64,
     /// ETag as S3 reports it (quotes removed).
-    pub etag: String,
+    pub(crate) etag: String,
 }
 
 /// Upload `bytes` to `s3://bucket/key` with one PutObject.
-pub async fn upload_bytes(
+pub(crate) async fn upload_bytes(
     client: &aws_sdk_s3::Client,
     bucket: &str,
     key: &str,
@@ -80,7 +72,7 @@ pub async fn upload_bytes(
 
 /// Upload a local file of any size with bounded memory: [`UPLOAD_PART_BYTES`] parts through
 /// [`S3Sink`] (one PutObject when it fits in one part, else a multipart upload, aborted on error).
-pub async fn upload_file(
+pub(crate) async fn upload_file(
     client: &aws_sdk_s3::Client,
     path: &Path,
     bucket: &str,
@@ -144,7 +136,7 @@ pub async fn upload_file(
 
 /// Percent-encode a key the way S3 writes it into event notifications
 /// (`application/x-www-form-urlencoded`: a space is `+`, `/` and unreserved characters stay).
-pub fn encode_notification_key(key: &str) -> String {
+pub(crate) fn encode_notification_key(key: &str) -> String {
     let mut out = String::with_capacity(key.len());
     for &byte in key.as_bytes() {
         match byte {
@@ -159,7 +151,7 @@ pub fn encode_notification_key(key: &str) -> String {
 }
 
 /// The S3 event notification (`ObjectCreated:Put`, event version 2.1) S3 sends for an upload.
-pub fn s3_notification(object: &Uploaded, region: &str) -> Value {
+pub(crate) fn s3_notification(object: &Uploaded, region: &str) -> Value {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -219,7 +211,7 @@ fn format_event_time(nanos: u128) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lambda::event::{decode_notification_key, parse_event};
+    use s3_csv2parquet::lambda::event::{decode_notification_key, parse_event};
 
     #[test]
     fn encoded_keys_decode_back() {

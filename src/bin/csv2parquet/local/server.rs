@@ -21,18 +21,18 @@ use s3s::service::{S3Service, S3ServiceBuilder};
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::error::{Error, Result};
+use s3_csv2parquet::error::{Error, Result};
 
 /// Access key the embedded server accepts.
-pub const ACCESS_KEY: &str = "csv2parquet";
+pub(crate) const ACCESS_KEY: &str = "csv2parquet";
 /// Secret key the embedded server accepts.
-pub const SECRET_KEY: &str = "csv2parquet-local-secret";
+pub(crate) const SECRET_KEY: &str = "csv2parquet-local-secret";
 /// Region clients sign for.
-pub const REGION: &str = "us-east-1";
+pub(crate) const REGION: &str = "us-east-1";
 
 /// A running embedded server; stopped when dropped (or with [`EmbeddedS3::stop`]).
 #[derive(Debug)]
-pub struct EmbeddedS3 {
+pub(crate) struct EmbeddedS3 {
     endpoint: String,
     root: PathBuf,
     shutdown: Option<oneshot::Sender<()>>,
@@ -42,7 +42,7 @@ pub struct EmbeddedS3 {
 impl EmbeddedS3 {
     /// Serve the directory `root` (created if missing) on `addr` (port 0: any free port). Must be
     /// called inside a tokio runtime; the server runs as tasks of that runtime.
-    pub async fn start(root: &Path, addr: SocketAddr) -> Result<Self> {
+    pub(crate) async fn start(root: &Path, addr: SocketAddr) -> Result<Self> {
         let io = |what: &str, source: std::io::Error| Error::Write {
             location: format!("{what} {}", root.display()),
             source,
@@ -74,23 +74,18 @@ impl EmbeddedS3 {
     }
 
     /// `http://127.0.0.1:PORT`.
-    pub fn endpoint(&self) -> &str {
+    pub(crate) fn endpoint(&self) -> &str {
         &self.endpoint
     }
 
-    /// The served directory (canonical path).
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// Where the object `bucket/key` lives on disk.
-    pub fn object_path(&self, bucket: &str, key: &str) -> PathBuf {
+    pub(crate) fn object_path(&self, bucket: &str, key: &str) -> PathBuf {
         self.root.join(bucket).join(key)
     }
 
     /// A client for this server: its credentials, path-style addressing, checksums only when
     /// required (s3s-fs, like several S3-compatible stores, predates the newer default checksums).
-    pub fn client(&self) -> aws_sdk_s3::Client {
+    pub(crate) fn client(&self) -> aws_sdk_s3::Client {
         let config = aws_sdk_s3::config::Builder::new()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(REGION))
@@ -110,7 +105,7 @@ impl EmbeddedS3 {
     }
 
     /// Stop accepting connections and close the open ones.
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         self.signal();
         if let Some(task) = self.task.take() {
             let _ = task.await;

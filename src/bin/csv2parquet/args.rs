@@ -1,0 +1,220 @@
+//! The flags the subcommands share: the CSV dialect and inference ([`CsvArgs`]), the Parquet
+//! output ([`OutputArgs`]) and S3 access ([`S3Args`]), and their translation into the library's
+//! [`ConvertOptions`] and [`S3Options`].
+
+use std::path::PathBuf;
+
+use clap::Args;
+use s3_csv2parquet::config::{
+    Compression, ConvertOptions, Dialect, Encoding, InputCompression, InvalidUtf8, OnError,
+    SamplePositions,
+};
+use s3_csv2parquet::s3::{check_range_bytes, S3Options};
+use s3_csv2parquet::{Error, SchemaSpec};
+
+/// How to read the CSV input: dialect, nulls, inference, schema, budget.
+#[derive(Args, Debug)]
+pub(crate) struct CsvArgs {
+    /// The input has no header row (columns are named column_1..N).
+    #[arg(long)]
+    no_header: bool,
+    /// Field delimiter (one byte; `\t` or `tab` for tab).
+    #[arg(long, default_value = ",")]
+    delimiter: String,
+    /// Quote character, or `none`.
+    #[arg(long, default_value = "\"")]
+    quote: String,
+    /// Escape character inside quotes (default: quotes are escaped by doubling).
+    #[arg(long)]
+    escape: Option<String>,
+    /// Skip lines starting with this character.
+    #[arg(long)]
+    comment: Option<String>,
+    /// A value read as null (repeatable). Default: the empty string. In string columns only
+    /// unquoted fields match, so `""` stays an empty string.
+    #[arg(long = "null", value_name = "VALUE")]
+    nulls: Vec<String>,
+    /// Records sampled for schema inference.
+    #[arg(long, default_value_t = s3_csv2parquet::config::DEFAULT_INFER_RECORDS)]
+    infer_records: usize,
+    /// Bytes sampled for schema inference (e.g. 8MiB).
+    #[arg(long, default_value = "8MiB", value_parser = parse_size)]
+    infer_bytes: usize,
+    /// Explicit schema file (JSON list of {name, type, nullable}); may cover some columns.
+    #[arg(long, value_name = "FILE")]
+    schema: Option<PathBuf>,
+    /// Input compression: auto (magic bytes), none, gzip, zstd, bzip2, xz.
+    #[arg(long, default_value = "auto")]
+    input_compression: String,
+    /// Character encoding of the input: utf8, latin1 (ISO-8859-1) or windows-1252 (the last two
+    /// are transcoded to UTF-8; error byte offsets then count UTF-8 bytes).
+    #[arg(long, default_value = "utf8")]
+    encoding: String,
+    /// Invalid UTF-8 in a string value: fail (a bad value, see --on-error) or replace (with
+    /// U+FFFD, counted in the summary).
+    #[arg(long, default_value = "fail", value_name = "fail|replace")]
+    invalid_utf8: String,
+    /// Where inference samples a seekable, uncompressed input: head, or spread (also a range
+    /// from the middle and one from the end, when the input is over 4x --infer-bytes).
+    #[arg(long, default_value = "spread", value_name = "head|spread")]
+    sample_positions: String,
+    /// Memory budget every buffer is sized from (e.g. 256MiB, 1GiB).
+    #[arg(long, default_value = "256MiB", value_parser = parse_size)]
+    memory_limit: usize,
+    /// Worker threads (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    workers: usize,
+    /// Tuning: bytes of whole records per decode task (default: from the memory limit).
+    #[arg(long, value_parser = parse_size)]
+    chunk_bytes: Option<usize>,
+}
+
+/// How to write the Parquet output and report on the run.
+#[derive(Args, Debug)]
+pub(crate) struct OutputArgs {
+    /// What to do with a value that does not parse, or a ragged row: fail, null, reject, or widen
+    /// (widen the column's type and convert again from the start).
+    #[arg(long, default_value = "fail")]
+    pub(crate) on_error: String,
+    /// Where rejected records go (default: OUTPUT.rejects.csv).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) rejects: Option<String>,
+    /// Parquet codec: zstd, snappy, lz4, gzip, none.
+    #[arg(long, default_value = "zstd")]
+    pub(crate) compression: String,
+    /// Codec level (zstd 1..=22, gzip 0..=10).
+    #[arg(long)]
+    pub(crate) compression_level: Option<i32>,
+    /// Target encoded bytes per row group (default: a sixteenth of the memory limit, max 128MiB).
+    #[arg(long, value_parser = parse_size)]
+    pub(crate) row_group_bytes: Option<usize>,
+    /// Output part size for multipart uploads (default: 8MiB, or larger as the input size needs).
+    #[arg(long, value_parser = parse_size)]
+    pub(crate) part_bytes: Option<usize>,
+    /// Maximum rows per row group.
+    #[arg(long, default_value_t = s3_csv2parquet::config::DEFAULT_ROW_GROUP_ROWS)]
+    pub(crate) row_group_rows: usize,
+    /// No progress bar and no summary line.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+    /// Print a JSON report (to stdout, or stderr when the data goes to stdout).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// How to reach S3 (or an S3-compatible store) and how to write to it.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct S3Args {
+    /// S3-compatible endpoint (MinIO, ...); also read from AWS_ENDPOINT_URL. Implies path-style.
+    #[arg(long, value_name = "URL")]
+    pub(crate) endpoint_url: Option<String>,
+    /// AWS region (default: the AWS configuration chain, else us-east-1).
+    #[arg(long)]
+    pub(crate) region: Option<String>,
+    /// Do not sign requests (public buckets).
+    #[arg(long)]
+    pub(crate) no_sign_request: bool,
+    /// Server-side encryption of S3 outputs: AES256 or aws:kms.
+    #[arg(long)]
+    pub(crate) sse: Option<String>,
+    /// KMS key id for --sse aws:kms.
+    #[arg(long)]
+    pub(crate) sse_kms_key_id: Option<String>,
+    /// Fail unless the buckets belong to this account id.
+    #[arg(long)]
+    pub(crate) expected_bucket_owner: Option<String>,
+    /// Bytes per ranged GET of S3 inputs, at least 64KiB and at most the read-ahead (L/16, up
+    /// to 32MiB) (default: 8MiB, or a quarter of the read-ahead when that is smaller, so that
+    /// 4 ranges are in flight; 4MiB at the default memory limit).
+    #[arg(long, value_parser = parse_range_bytes)]
+    pub(crate) range_bytes: Option<usize>,
+}
+
+impl S3Args {
+    /// The S3 client options these flags give.
+    pub(crate) fn options(&self) -> S3Options {
+        S3Options {
+            endpoint_url: self.endpoint_url.clone(),
+            region: self.region.clone(),
+            no_sign_request: self.no_sign_request,
+            sse: self.sse.clone(),
+            sse_kms_key_id: self.sse_kms_key_id.clone(),
+            expected_bucket_owner: self.expected_bucket_owner.clone(),
+            ..S3Options::default()
+        }
+    }
+}
+
+impl CsvArgs {
+    /// The conversion options these flags give (reading the --schema file); the output's own
+    /// flags are added by [`OutputArgs::apply`].
+    pub(crate) fn options(&self) -> Result<ConvertOptions, Error> {
+        let quote = match self.quote.as_str() {
+            "none" | "" => None,
+            q => Some(one_byte("--quote", q)?),
+        };
+        let dialect = Dialect {
+            delimiter: one_byte("--delimiter", &self.delimiter)?,
+            quote,
+            escape: self
+                .escape
+                .as_deref()
+                .map(|e| one_byte("--escape", e))
+                .transpose()?,
+            comment: self
+                .comment
+                .as_deref()
+                .map(|c| one_byte("--comment", c))
+                .transpose()?,
+            has_header: !self.no_header,
+        };
+        let schema = match &self.schema {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Error::config("--schema", format!("{}: {e}", path.display())))?;
+                Some(SchemaSpec::from_json(&text)?)
+            }
+            None => None,
+        };
+        let mut o = ConvertOptions::default().with_dialect(dialect);
+        if !self.nulls.is_empty() {
+            o.null_values = self.nulls.clone();
+        }
+        o.infer_records = self.infer_records;
+        o.infer_bytes = self.infer_bytes;
+        o.schema = schema;
+        o.input_compression = self.input_compression.parse::<InputCompression>()?;
+        o.encoding = self.encoding.parse::<Encoding>()?;
+        o.invalid_utf8 = self.invalid_utf8.parse::<InvalidUtf8>()?;
+        o.sample_positions = self.sample_positions.parse::<SamplePositions>()?;
+        o.memory_limit = self.memory_limit;
+        o.workers = self.workers;
+        o.chunk_bytes = self.chunk_bytes;
+        Ok(o)
+    }
+}
+
+impl OutputArgs {
+    /// Set the output's options (error policy, codec, row groups, parts) in `opts`.
+    pub(crate) fn apply(&self, opts: &mut ConvertOptions) -> Result<(), Error> {
+        opts.on_error = self.on_error.parse::<OnError>()?;
+        opts.compression = Compression::parse(&self.compression, self.compression_level)?;
+        opts.row_group_bytes = self.row_group_bytes;
+        opts.row_group_rows = self.row_group_rows;
+        opts.part_bytes = self.part_bytes;
+        Ok(())
+    }
+}
+
+/// `--size`-style arguments: `1GiB`, `256MiB`, `4096`.
+pub(crate) fn parse_size(text: &str) -> Result<usize, String> {
+    s3_csv2parquet::config::parse_size(text)
+}
+
+fn parse_range_bytes(text: &str) -> Result<usize, String> {
+    parse_size(text).and_then(check_range_bytes)
+}
+
+fn one_byte(key: &str, text: &str) -> Result<u8, Error> {
+    s3_csv2parquet::config::parse_byte(key, text)
+}

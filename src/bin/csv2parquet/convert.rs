@@ -1,0 +1,289 @@
+//! `csv2parquet convert` (one conversion, its progress bar and its summary line or JSON report)
+//! and `csv2parquet schema` (the schema `convert` would use).
+
+use std::io::IsTerminal;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use s3_csv2parquet::budget::MemoryBudget;
+use s3_csv2parquet::config::{OnError, MIB};
+use s3_csv2parquet::location::Location;
+use s3_csv2parquet::sink::{ByteSink, FileSink};
+use s3_csv2parquet::source::ByteSource;
+use s3_csv2parquet::testkit::peak_rss_bytes;
+use s3_csv2parquet::{ConvertReport, Converter, Error, Progress};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::args::{CsvArgs, OutputArgs, S3Args};
+use crate::endpoints::Endpoints;
+
+/// Arguments of `csv2parquet convert`.
+#[derive(Args, Debug)]
+pub(crate) struct ConvertArgs {
+    /// CSV input: a path, or `-` for standard input.
+    input: String,
+    /// Parquet output: a path, or `-` for standard output.
+    output: String,
+    #[command(flatten)]
+    csv: CsvArgs,
+    #[command(flatten)]
+    out: OutputArgs,
+    #[command(flatten)]
+    s3: S3Args,
+}
+
+/// Arguments of `csv2parquet schema`.
+#[derive(Args, Debug)]
+pub(crate) struct SchemaArgs {
+    /// CSV input: a path, or `-` for standard input.
+    input: String,
+    #[command(flatten)]
+    csv: CsvArgs,
+    #[command(flatten)]
+    s3: S3Args,
+}
+
+/// `csv2parquet schema`: print the inferred (or completed) schema as a `--schema` file.
+pub(crate) async fn schema(args: SchemaArgs) -> Result<(), Error> {
+    let opts = args.csv.options()?;
+    let budget = opts.validate()?;
+    let source = Endpoints::new(args.s3).source(&args.input, &budget).await?;
+    let (schema, _, warnings) = s3_csv2parquet::infer_schema(source.as_ref(), &opts).await?;
+    for w in warnings {
+        eprintln!("csv2parquet: warning: {w}");
+    }
+    println!("{}", schema.to_json());
+    Ok(())
+}
+
+/// `csv2parquet convert`: open the endpoints, run the conversion (Ctrl-C cancels it, aborting
+/// the outputs), then print the summary or the JSON report.
+pub(crate) async fn convert(args: ConvertArgs) -> Result<(), Error> {
+    let ConvertArgs {
+        input,
+        output,
+        csv,
+        out,
+        s3,
+    } = args;
+    let mut endpoints = Endpoints::new(s3);
+    let mut opts = csv.options()?;
+    out.apply(&mut opts)?;
+    let budget = opts.validate()?;
+    let source = endpoints.source(&input, &budget).await?;
+    let rejects_path = rejects_path(opts.on_error, out.rejects.as_deref(), &output)?;
+    check_rewritable(opts.on_error, &input, &output)?;
+    let sink = endpoints.sink(&output, "OUTPUT", &budget).await?;
+    let rejects: Option<Box<dyn ByteSink>> = match rejects_path {
+        Some(p) => Some(endpoints.sink(&p, "--rejects", &budget).await?),
+        None => None,
+    };
+    let cancel = CancellationToken::new();
+    let on_error = opts.on_error;
+    let converter = Converter::new(opts).with_cancel(cancel.clone());
+    let progress = converter.progress();
+    let show_bar = !out.quiet && std::io::stderr().is_terminal();
+    let size = source.head().await.ok().and_then(|i| i.size);
+    let bar = show_bar.then(|| spawn_progress(progress, size));
+    let ctrl_c = cancel_on_ctrl_c(cancel);
+    let result = if on_error == OnError::Widen {
+        let sinks = Sinks {
+            first: Some(sink),
+            endpoints,
+            output: output.clone(),
+            budget,
+        };
+        run_widening(&converter, source.as_ref(), sinks).await
+    } else {
+        converter.run(source.as_ref(), sink, rejects).await
+    };
+    ctrl_c.abort();
+    if let Some((handle, bar)) = bar {
+        handle.abort();
+        bar.finish_and_clear();
+    }
+    let mut report = result?;
+    report.output = output.clone();
+    print_report(&report, &out, &output)
+}
+
+/// Where `--on-error reject` writes rejected records: `--rejects`, else `OUTPUT.rejects.csv`
+/// (an error when OUTPUT is stdout); `None` under the other policies.
+fn rejects_path(
+    on_error: OnError,
+    rejects: Option<&str>,
+    output: &str,
+) -> Result<Option<String>, Error> {
+    Ok(match (on_error, rejects) {
+        (OnError::Reject, Some(p)) => Some(p.to_string()),
+        (OnError::Reject, None) if output == "-" => {
+            return Err(Error::config(
+                "--rejects",
+                "is required with --on-error reject when OUTPUT is stdout",
+            ))
+        }
+        (OnError::Reject, None) => Some(format!("{output}.rejects.csv")),
+        _ => None,
+    })
+}
+
+/// `--on-error widen` reads the input again and rewrites the output: refuse stdin, stdout and
+/// outputs written in place (devices, FIFOs).
+fn check_rewritable(on_error: OnError, input: &str, output: &str) -> Result<(), Error> {
+    let in_place = matches!(
+        Location::parse(output, "OUTPUT")?,
+        Location::Local(ref p) if FileSink::writes_in_place(p)
+    );
+    if on_error == OnError::Widen && (input == "-" || output == "-" || in_place) {
+        return Err(Error::config(
+            "--on-error",
+            "widen reads the input again and rewrites the output: it needs a file or s3:// \
+             INPUT and OUTPUT, not stdin/stdout or a device or FIFO",
+        ));
+    }
+    Ok(())
+}
+
+/// The sinks of a widening run: the one already made, then a new one per restart.
+struct Sinks {
+    first: Option<Box<dyn ByteSink>>,
+    endpoints: Endpoints,
+    output: String,
+    budget: MemoryBudget,
+}
+
+/// Run with `--on-error widen`: each attempt gets a new sink; the first one is already made.
+async fn run_widening(
+    converter: &Converter,
+    source: &dyn ByteSource,
+    sinks: Sinks,
+) -> Result<ConvertReport, Error> {
+    let Sinks {
+        mut first,
+        endpoints,
+        output,
+        budget,
+    } = sinks;
+    converter
+        .run_restartable(source, || {
+            let first = first.take();
+            let (mut endpoints, output) = (endpoints.clone(), output.clone());
+            let budget = &budget;
+            async move {
+                match first {
+                    Some(sink) => Ok(sink),
+                    None => endpoints.sink(&output, "OUTPUT", budget).await,
+                }
+            }
+        })
+        .await
+}
+
+/// Cancel `cancel` on Ctrl-C (abort the returned task once the run is over).
+fn cancel_on_ctrl_c(cancel: CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.cancel();
+        }
+    })
+}
+
+/// The JSON report (to stdout, or stderr when the data went to stdout) or, unless `--quiet`,
+/// the summary line and the warnings on stderr.
+fn print_report(report: &ConvertReport, out: &OutputArgs, output: &str) -> Result<(), Error> {
+    let peak = peak_rss_bytes();
+    if out.json {
+        let mut value = serde_json::to_value(report).map_err(|e| Error::Internal(e.to_string()))?;
+        value["peak_rss_bytes"] = serde_json::json!(peak);
+        let text = value.to_string();
+        if output == "-" {
+            eprintln!("{text}");
+        } else {
+            println!("{text}");
+        }
+    } else if !out.quiet {
+        eprintln!("{}", summary_line(report, peak));
+        for w in &report.warnings {
+            eprintln!("csv2parquet: warning: {w}");
+        }
+    }
+    Ok(())
+}
+
+/// `csv2parquet: IN -> OUT: N rows[, ...], X MiB -> Y MiB, ...`: one line per run.
+fn summary_line(report: &ConvertReport, peak: Option<u64>) -> String {
+    let rejected = if report.rejected > 0 {
+        format!(
+            ", {} rejected (see {})",
+            report.rejected,
+            report.rejects.clone().unwrap_or_default()
+        )
+    } else {
+        String::new()
+    };
+    let nulled = if report.nulled > 0 {
+        format!(", {} bad values stored as null", report.nulled)
+    } else {
+        String::new()
+    };
+    let replaced = if report.utf8_replaced > 0 {
+        format!(
+            ", {} values with invalid UTF-8 replaced",
+            report.utf8_replaced
+        )
+    } else {
+        String::new()
+    };
+    let widened: String = report
+        .widened
+        .iter()
+        .map(|w| {
+            format!(
+                ", widened {:?} from {} to {} (line {})",
+                w.column, w.from, w.to, w.line
+            )
+        })
+        .collect();
+    format!(
+        "csv2parquet: {} -> {}: {} rows{rejected}{nulled}{replaced}{widened}, {:.1} MiB -> {:.1} MiB, \
+         {} row group(s), {:.2} s, {:.1} MiB/s, peak RSS {} MiB",
+        report.input,
+        report.output,
+        report.rows,
+        report.bytes_decompressed as f64 / MIB as f64,
+        report.bytes_out as f64 / MIB as f64,
+        report.row_groups,
+        report.seconds,
+        report.mib_per_s,
+        peak.map_or("?".to_string(), |p| (p / MIB as u64).to_string()),
+    )
+}
+
+/// A progress bar (bytes of `size`, or a spinner; rows as its message) redrawn every 200 ms.
+fn spawn_progress(
+    progress: Arc<Progress>,
+    size: Option<u64>,
+) -> (JoinHandle<()>, indicatif::ProgressBar) {
+    let bar = match size {
+        Some(n) => indicatif::ProgressBar::new(n),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    let style = indicatif::ProgressStyle::with_template(
+        "{spinner} {bytes}/{total_bytes} {bytes_per_sec} {msg} [{elapsed_precise}]",
+    );
+    if let Ok(style) = style {
+        bar.set_style(style);
+    }
+    let b = bar.clone();
+    let handle = tokio::spawn(async move {
+        loop {
+            b.set_position(progress.bytes_in.load(Ordering::Relaxed));
+            b.set_message(format!("{} rows", progress.rows.load(Ordering::Relaxed)));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    (handle, bar)
+}

@@ -1,0 +1,18 @@
+//! Test support, behind the `testkit` feature (and always in the crate's own unit tests):
+//! seeded generated CSV ([`data`]), one seeded generator ([`Rng`]) and the process's peak
+//! memory ([`peak_rss_bytes`]). The integration tests, the benches and the CLI's `generate`,
+//! `local` and summary line use it; the conversion itself never does.
+
+pub mod data;
+pub mod rng;
+
+pub use data::{generate, generate_vec, Shape};
+pub use rng::Rng;
+
+/// Peak resident set size of this process in bytes (Linux `VmHWM`), if available.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
