@@ -1,4 +1,4 @@
-//! Whole-pipeline bench: `convert(&MemorySource, Box::new(MemorySink), &options)`.
+//! Whole-pipeline bench: `convert(&MemorySource, &mut OneShot::new(MemorySink), &options)`.
 //!
 //! Measures end-to-end conversion throughput (input bytes per second, header included) of
 //! seeded generated CSV (`testkit::generate_vec`, 32 MiB per shape) into Parquet held in memory:
@@ -52,7 +52,7 @@ fn inputs(rt: &Runtime) -> Vec<Input> {
             let report = rt
                 .block_on(s3_csv2parquet::convert(
                     &source,
-                    Box::new(sink),
+                    &mut s3_csv2parquet::sink::OneShot::new(Box::new(sink)),
                     &ConvertOptions::default(),
                 ))
                 .expect("reference conversion");
@@ -78,9 +78,13 @@ fn inputs(rt: &Runtime) -> Vec<Input> {
 
 async fn run(input: &Input, options: &ConvertOptions) {
     let (sink, _target) = MemorySink::new("out.parquet");
-    let report = s3_csv2parquet::convert(&input.source, Box::new(sink), options)
-        .await
-        .expect("convert");
+    let report = s3_csv2parquet::convert(
+        &input.source,
+        &mut s3_csv2parquet::sink::OneShot::new(Box::new(sink)),
+        options,
+    )
+    .await
+    .expect("convert");
     assert_eq!(report.rows, input.rows);
 }
 

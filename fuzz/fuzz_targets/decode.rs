@@ -74,7 +74,10 @@ fn run(csv: &[u8], opts: &ConvertOptions, piece: usize) -> Outcome {
     let rejects: Option<Box<dyn s3_csv2parquet::ByteSink>> =
         (opts.on_error == OnError::Reject).then(|| Box::new(rejects_sink) as _);
     let result =
-        runtime().block_on(Converter::new(opts.clone()).run(&source, Box::new(sink), rejects));
+        runtime().block_on(Converter::new(opts.clone()).run(
+        &source,
+        &mut s3_csv2parquet::sink::OneShot::new(Box::new(sink)).with_rejects(rejects),
+    ));
     match result {
         Ok(report) => {
             let bytes = target

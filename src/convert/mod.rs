@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::ConvertOptions;
 use crate::error::{Error, Result};
 use crate::schema::{SchemaSource, SchemaSpec};
-use crate::sink::{ByteSink, FromFn, OneShot, SinkFactory};
+use crate::sink::SinkFactory;
 use crate::source::ByteSource;
 
 mod attempt;
@@ -47,15 +47,16 @@ pub struct Converter {
     progress: Arc<Progress>,
 }
 
-/// Convert `source` into `sink` with `options`.
+/// Convert `source` into sinks opened from `outputs` with `options` (see [`Converter::run`]).
+/// For one sink made up front: `convert(&source, &mut OneShot::new(sink), &options)`.
+///
+/// [`OneShot`]: crate::sink::OneShot
 pub async fn convert(
     source: &dyn ByteSource,
-    sink: Box<dyn ByteSink>,
+    outputs: &mut dyn SinkFactory,
     options: &ConvertOptions,
 ) -> Result<ConvertReport> {
-    Converter::new(options.clone())
-        .run(source, sink, None)
-        .await
+    Converter::new(options.clone()).run(source, outputs).await
 }
 
 /// Infer the schema of `source` (as `convert` would) without converting.
@@ -116,39 +117,11 @@ impl Converter {
     /// column's type widens the column and the conversion starts again into a new data sink
     /// (see [`MAX_WIDENINGS`]); the source must then be readable more than once (not stdin).
     /// On any error every sink opened is aborted.
-    pub async fn run_with(
+    pub async fn run(
         &self,
         source: &dyn ByteSource,
         outputs: &mut dyn SinkFactory,
     ) -> Result<ConvertReport> {
         widen::convert_widening(&self.options, &self.cancel, &self.progress, source, outputs).await
-    }
-
-    /// Convert `source` into `sink`; rejected records go to `rejects` (required for
-    /// `--on-error reject`). On any error both sinks are aborted.
-    ///
-    /// `--on-error widen` needs a new sink for each attempt: use [`Converter::run_restartable`].
-    pub async fn run(
-        &self,
-        source: &dyn ByteSource,
-        sink: Box<dyn ByteSink>,
-        rejects: Option<Box<dyn ByteSink>>,
-    ) -> Result<ConvertReport> {
-        self.run_with(source, &mut OneShot::new(sink).with_rejects(rejects))
-            .await
-    }
-
-    /// Convert `source` into a sink made by `make_sink` (a new one for each restart of
-    /// `--on-error widen`).
-    pub async fn run_restartable<F, Fut>(
-        &self,
-        source: &dyn ByteSource,
-        make_sink: F,
-    ) -> Result<ConvertReport>
-    where
-        F: FnMut() -> Fut + Send,
-        Fut: std::future::Future<Output = Result<Box<dyn ByteSink>>> + Send,
-    {
-        self.run_with(source, &mut FromFn(make_sink)).await
     }
 }

@@ -65,7 +65,7 @@ pub(crate) async fn start_reading(
     progress: Arc<Progress>,
     cancel: CancellationToken,
 ) -> Result<Reading> {
-    let stream = source.open(0).await?;
+    let stream = source.open(0, &budget.read_ahead()).await?;
     let (prefix, stream) = peek(stream, &info.location).await?;
     let codec = compression::choose(
         options.input_compression,

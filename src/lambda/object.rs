@@ -46,11 +46,10 @@ pub(crate) async fn convert_object(
         Err(result) => return *result,
     };
     let options = deps.options();
-    let budget = match options.validate() {
-        Ok(b) => b,
-        Err(e) => return failed(&target, e, started),
-    };
-    let source = deps.store.source(object, budget.read_ahead());
+    if let Err(e) = options.validate() {
+        return failed(&target, e, started);
+    }
+    let source = deps.store.source(object);
     let info = match source.head().await {
         Ok(i) => i,
         Err(e) => return failed(&target, e, started),
@@ -76,7 +75,7 @@ pub(crate) async fn convert_object(
     let mut outputs = deps.store.outputs(&target.bucket, &target.key, rejects_key);
     let result = Converter::new(options)
         .with_cancel(cancel.child_token())
-        .run_with(source.as_ref(), outputs.as_mut())
+        .run(source.as_ref(), outputs.as_mut())
         .await;
     match result {
         Ok(report) => converted(target, &info, etag, report, started),

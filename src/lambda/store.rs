@@ -9,7 +9,6 @@ use aws_sdk_s3::primitives::ByteStream;
 
 use super::event::ObjectRef;
 use super::response::ErrorReport;
-use crate::budget::ReadAhead;
 use crate::convert::metadata;
 use crate::error::{Error, Result};
 use crate::s3::{object_metadata_name, Op, S3Error, S3Sink, S3Source};
@@ -20,7 +19,7 @@ use crate::source::ByteSource;
 #[async_trait::async_trait]
 pub trait ObjectStore: Send + Sync {
     /// A source reading `object` (that version, when the event names one).
-    fn source(&self, object: &ObjectRef, read_ahead: ReadAhead) -> Box<dyn ByteSource>;
+    fn source(&self, object: &ObjectRef) -> Box<dyn ByteSource>;
     /// The outputs of a conversion: the data at `bucket/key`, the rejected records (if
     /// asked for) at `bucket/rejects_key`.
     fn outputs(&self, bucket: &str, key: &str, rejects_key: Option<String>)
@@ -53,16 +52,10 @@ impl S3Store {
 
 #[async_trait::async_trait]
 impl ObjectStore for S3Store {
-    fn source(&self, object: &ObjectRef, read_ahead: ReadAhead) -> Box<dyn ByteSource> {
+    fn source(&self, object: &ObjectRef) -> Box<dyn ByteSource> {
         Box::new(
-            S3Source::new(
-                self.client.clone(),
-                &object.bucket,
-                &object.key,
-                read_ahead.range_bytes,
-                read_ahead.ranges,
-            )
-            .with_version_id(object.version_id.clone()),
+            S3Source::new(self.client.clone(), &object.bucket, &object.key)
+                .with_version_id(object.version_id.clone()),
         )
     }
 
@@ -156,6 +149,7 @@ pub(crate) mod memory {
     use bytes::{Bytes, BytesMut};
 
     use super::*;
+    use crate::budget::ReadAhead;
     use crate::source::{ByteStream, MemorySource, SourceInfo};
 
     /// An object: its bytes, ETag and metadata (under the names S3 keeps).
@@ -206,8 +200,8 @@ pub(crate) mod memory {
             info.etag = Some(format!("\"{}\"", self.etag));
             Ok(info)
         }
-        async fn open(&self, offset: u64) -> Result<ByteStream> {
-            self.inner.open(offset).await
+        async fn open(&self, offset: u64, read_ahead: &ReadAhead) -> Result<ByteStream> {
+            self.inner.open(offset, read_ahead).await
         }
     }
 
@@ -228,7 +222,7 @@ pub(crate) mod memory {
                 source: "HTTP 404, NoSuchKey".into(),
             })
         }
-        async fn open(&self, _offset: u64) -> Result<ByteStream> {
+        async fn open(&self, _offset: u64, _read_ahead: &ReadAhead) -> Result<ByteStream> {
             Err(Error::Internal("open before head".into()))
         }
     }
@@ -301,7 +295,7 @@ pub(crate) mod memory {
 
     #[async_trait::async_trait]
     impl ObjectStore for MemoryStore {
-        fn source(&self, object: &ObjectRef, _read_ahead: ReadAhead) -> Box<dyn ByteSource> {
+        fn source(&self, object: &ObjectRef) -> Box<dyn ByteSource> {
             let location = object.url();
             match self.get(&object.bucket, &object.key) {
                 Some(o) => Box::new(StoredSource {

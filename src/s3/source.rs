@@ -10,6 +10,7 @@ use bytes::{Bytes, BytesMut};
 use futures::{StreamExt, TryStreamExt};
 
 use super::error::{status_and_code, Cause, Op, S3Error};
+use crate::budget::ReadAhead;
 use crate::error::{Error, Result};
 use crate::source::{ByteSource, ByteStream, SourceInfo};
 
@@ -25,19 +26,18 @@ pub struct S3Source {
     location: String,
     version_id: Option<String>,
     expected_bucket_owner: Option<String>,
-    range_bytes: usize,
-    ranges_in_flight: usize,
+    /// Ranges set by [`S3Source::with_ranges`], else the read-ahead's.
+    ranges: Option<ReadAhead>,
     head: Arc<Mutex<Option<SourceInfo>>>,
 }
 
 impl S3Source {
-    /// Read `s3://bucket/key` with `client`, `range_bytes` per GET, `ranges_in_flight` at once.
+    /// Read `s3://bucket/key` with `client`, with the ranges the conversion's read-ahead plans
+    /// (see [`ReadAhead`]).
     pub fn new(
         client: aws_sdk_s3::Client,
         bucket: impl Into<String>,
         key: impl Into<String>,
-        range_bytes: usize,
-        ranges_in_flight: usize,
     ) -> Self {
         let (bucket, key) = (bucket.into(), key.into());
         S3Source {
@@ -47,10 +47,19 @@ impl S3Source {
             key,
             version_id: None,
             expected_bucket_owner: None,
-            range_bytes: range_bytes.max(1),
-            ranges_in_flight: ranges_in_flight.max(1),
+            ranges: None,
             head: Arc::default(),
         }
+    }
+
+    /// Read `range_bytes` per GET with `ranges_in_flight` at once, whatever the read-ahead
+    /// (tests use it to make many small ranges).
+    pub fn with_ranges(mut self, range_bytes: usize, ranges_in_flight: usize) -> Self {
+        self.ranges = Some(ReadAhead {
+            range_bytes: range_bytes.max(1),
+            ranges: ranges_in_flight.max(1),
+        });
+        self
     }
 
     /// Read this version of the object.
@@ -103,16 +112,18 @@ impl ByteSource for S3Source {
         Ok(info)
     }
 
-    async fn open(&self, offset: u64) -> Result<ByteStream> {
+    async fn open(&self, offset: u64, read_ahead: &ReadAhead) -> Result<ByteStream> {
+        let plan = self.ranges.unwrap_or(*read_ahead);
+        let (range_bytes, in_flight) = (plan.range_bytes.max(1), plan.ranges.max(1));
         let pin = self.pin().await?;
         let size = pin.size;
-        let step = self.range_bytes as u64;
+        let step = range_bytes as u64;
         let ranges = (offset..size)
-            .step_by(self.range_bytes)
+            .step_by(range_bytes)
             .map(move |start| start..(start + step).min(size));
         Ok(futures::stream::iter(ranges)
             .map(move |range| fetch_range(Arc::clone(&pin), range))
-            .buffered(self.ranges_in_flight)
+            .buffered(in_flight)
             .map_err(Error::into_io)
             .boxed())
     }

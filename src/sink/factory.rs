@@ -78,20 +78,3 @@ impl SinkFactory for OneShot {
         false
     }
 }
-
-/// Sinks made by a function, for [`Output::Data`] only (no rejects output).
-pub struct FromFn<F>(pub F);
-
-#[async_trait::async_trait]
-impl<F, Fut> SinkFactory for FromFn<F>
-where
-    F: FnMut() -> Fut + Send,
-    Fut: std::future::Future<Output = Result<Box<dyn ByteSink>>> + Send,
-{
-    async fn open(&mut self, output: Output) -> Result<Box<dyn ByteSink>> {
-        match output {
-            Output::Data => (self.0)().await,
-            Output::Rejects => Err(no_such_output(output)),
-        }
-    }
-}

@@ -12,7 +12,7 @@ mod file;
 mod memory;
 
 pub(crate) use factory::no_such_output;
-pub use factory::{FromFn, OneShot, Output, SinkFactory};
+pub use factory::{OneShot, Output, SinkFactory};
 pub use file::{FileSink, StdoutSink};
 pub use memory::{MemorySink, MemorySinks, MemoryTarget};
 

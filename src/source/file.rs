@@ -9,6 +9,7 @@ use futures::StreamExt;
 use tokio::io::AsyncSeekExt;
 
 use super::{read_error, ByteSource, ByteStream, SourceInfo};
+use crate::budget::ReadAhead;
 use crate::error::{Error, Result};
 
 /// Pieces read from files and stdin.
@@ -56,7 +57,7 @@ impl ByteSource for FileSource {
         })
     }
 
-    async fn open(&self, offset: u64) -> Result<ByteStream> {
+    async fn open(&self, offset: u64, _read_ahead: &ReadAhead) -> Result<ByteStream> {
         let mut file = tokio::fs::File::open(&self.path)
             .await
             .map_err(|source| Error::Read {
@@ -104,7 +105,7 @@ impl ByteSource for StdinSource {
         })
     }
 
-    async fn open(&self, offset: u64) -> Result<ByteStream> {
+    async fn open(&self, offset: u64, _read_ahead: &ReadAhead) -> Result<ByteStream> {
         let mut opened = self
             .opened
             .lock()

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 
 use super::{ByteSource, ByteStream, SourceInfo};
+use crate::budget::ReadAhead;
 use crate::error::{Error, Result};
 
 /// Bytes in memory, streamed in pieces of `piece` bytes.
@@ -46,7 +47,7 @@ impl ByteSource for MemorySource {
         })
     }
 
-    async fn open(&self, offset: u64) -> Result<ByteStream> {
+    async fn open(&self, offset: u64, _read_ahead: &ReadAhead) -> Result<ByteStream> {
         let start = usize::try_from(offset)
             .ok()
             .filter(|o| *o <= self.data.len())

@@ -8,6 +8,7 @@ use bytes::{Bytes, BytesMut};
 use futures::stream::BoxStream;
 use futures::StreamExt;
 
+use crate::budget::ReadAhead;
 use crate::error::{Error, Result};
 
 mod file;
@@ -41,8 +42,9 @@ pub trait ByteSource: Send + Sync {
     fn location(&self) -> &str;
     /// Size and version information. Called once, before `open`.
     async fn head(&self) -> Result<SourceInfo>;
-    /// Stream the bytes from `offset` to the end.
-    async fn open(&self, offset: u64) -> Result<ByteStream>;
+    /// Stream the bytes from `offset` to the end. A source that reads in ranges (S3) keeps
+    /// `read_ahead` (the memory budget's plan) in flight; the others ignore it.
+    async fn open(&self, offset: u64, read_ahead: &ReadAhead) -> Result<ByteStream>;
 
     /// The bytes of `range` (fewer if the input ends first), for inference samples; memory is
     /// bounded by the range's length. The default reads [`ByteSource::open`] from the range's
@@ -50,7 +52,7 @@ pub trait ByteSource: Send + Sync {
     async fn read_range(&self, range: std::ops::Range<u64>) -> Result<Bytes> {
         let want = usize::try_from(range.end.saturating_sub(range.start))
             .map_err(|_| Error::Internal(format!("range {range:?} does not fit in memory")))?;
-        let mut stream = self.open(range.start).await?;
+        let mut stream = self.open(range.start, &ReadAhead::default()).await?;
         let mut buf = BytesMut::with_capacity(want);
         while buf.len() < want {
             match stream.next().await {

@@ -1,6 +1,7 @@
 //! Bad input: clear errors that say what and where, and nothing published.
 
 use s3_csv2parquet::sink::FileSink;
+use s3_csv2parquet::sink::OneShot;
 use s3_csv2parquet::source::MemorySource;
 use s3_csv2parquet::{ConvertOptions, Converter, ErrorKind, OnError};
 
@@ -55,7 +56,10 @@ async fn rejects_go_to_their_own_sink() {
         ..ConvertOptions::default().with_on_error(OnError::Reject)
     };
     let report = Converter::new(opts)
-        .run(&source, Box::new(sink), Some(Box::new(rsink)))
+        .run(
+            &source,
+            &mut OneShot::new(Box::new(sink)).with_rejects(Some(Box::new(rsink))),
+        )
         .await
         .unwrap();
     assert_eq!((report.rows, report.rejected), (2, 2));
@@ -171,7 +175,7 @@ async fn failed_file_conversion_leaves_no_file() {
         ..ConvertOptions::default()
     };
     let r = Converter::new(opts)
-        .run(&source, Box::new(sink), None)
+        .run(&source, &mut OneShot::new(Box::new(sink)))
         .await;
     assert!(r.is_err());
     assert!(
@@ -183,7 +187,7 @@ async fn failed_file_conversion_leaves_no_file() {
     let sink = FileSink::create(&target).await.unwrap();
     let source = MemorySource::new("mem://ok.csv", b"a\n1\n2\n".to_vec());
     Converter::new(ConvertOptions::default())
-        .run(&source, Box::new(sink), None)
+        .run(&source, &mut OneShot::new(Box::new(sink)))
         .await
         .unwrap();
     assert_eq!(dir_entries(dir.path()), ["out.parquet"]);

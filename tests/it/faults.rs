@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use bytes::Bytes;
 use s3_csv2parquet::s3::{S3Sink, S3Source};
+use s3_csv2parquet::sink::OneShot;
 use s3_csv2parquet::testkit::{generate_vec, Rng, Shape};
 use s3_csv2parquet::{Compression, ConvertOptions, Converter, Error, ErrorKind};
 
@@ -246,10 +247,10 @@ fn client(s3: &TestS3, attempt_timeout: Duration) -> aws_sdk_s3::Client {
 }
 
 async fn convert(client: aws_sdk_s3::Client) -> Result<u64, Error> {
-    let source = S3Source::new(client.clone(), BUCKET, IN_KEY, RANGE_BYTES, 3);
+    let source = S3Source::new(client.clone(), BUCKET, IN_KEY).with_ranges(RANGE_BYTES, 3);
     let sink = S3Sink::new(client, BUCKET, OUT_KEY, 2);
     Converter::new(options())
-        .run(&source, Box::new(sink), None)
+        .run(&source, &mut OneShot::new(Box::new(sink)))
         .await
         .map(|r| r.rows)
 }

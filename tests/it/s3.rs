@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 
 use bytes::Bytes;
 use s3_csv2parquet::s3::{S3Sink, S3Source};
+use s3_csv2parquet::sink::OneShot;
 use s3_csv2parquet::sink::{ByteSink, FileSink, MemorySink};
 use s3_csv2parquet::source::{ByteSource, MemorySource};
 use s3_csv2parquet::testkit::{generate_vec, Shape};
@@ -38,10 +39,10 @@ async fn setup(csv: &[u8]) -> TestS3 {
 
 async fn s3_to_s3(s3: &TestS3, opts: &ConvertOptions, range: usize) -> Result<ConvertReport> {
     let client = s3.client().await;
-    let source = S3Source::new(client.clone(), BUCKET, "in/data.csv", range, 3);
+    let source = S3Source::new(client.clone(), BUCKET, "in/data.csv").with_ranges(range, 3);
     let sink = S3Sink::new(client, BUCKET, "out/data.parquet", 2);
     Converter::new(opts.clone())
-        .run(&source, Box::new(sink), None)
+        .run(&source, &mut OneShot::new(Box::new(sink)))
         .await
 }
 
@@ -133,14 +134,14 @@ async fn uploads_carry_their_crc32c_and_no_payload_hash() {
                 .request_checksum_calculation(calc)
                 .build(),
         );
-        let source = S3Source::new(client.clone(), BUCKET, "in/data.csv", MIB, 3);
+        let source = S3Source::new(client.clone(), BUCKET, "in/data.csv").with_ranges(MIB, 3);
         for (key, opts) in [
             ("out/parts.parquet", small_pieces()),
             ("out/single.parquet", ConvertOptions::default()),
         ] {
             let sink = S3Sink::new(client.clone(), BUCKET, key, 2);
             Converter::new(opts)
-                .run(&source, Box::new(sink), None)
+                .run(&source, &mut OneShot::new(Box::new(sink)))
                 .await
                 .unwrap();
         }
@@ -308,10 +309,10 @@ async fn s3_and_local_combinations() {
     // s3 -> file
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("o.parquet");
-    let source = S3Source::new(client.clone(), BUCKET, "in/data.csv", MIB, 2);
+    let source = S3Source::new(client.clone(), BUCKET, "in/data.csv").with_ranges(MIB, 2);
     let sink: Box<dyn ByteSink> = Box::new(FileSink::create(&path).await.unwrap());
     Converter::new(ConvertOptions::default())
-        .run(&source, sink, None)
+        .run(&source, &mut OneShot::new(sink))
         .await
         .unwrap();
     assert_eq!(dump(Bytes::from(std::fs::read(&path).unwrap())), want);
@@ -319,7 +320,7 @@ async fn s3_and_local_combinations() {
     let source = MemorySource::new("mem://x.csv", csv.clone());
     let sink = S3Sink::new(client.clone(), BUCKET, "out/from-mem.parquet", 2);
     Converter::new(ConvertOptions::default())
-        .run(&source, Box::new(sink), None)
+        .run(&source, &mut OneShot::new(Box::new(sink)))
         .await
         .unwrap();
     assert_eq!(
@@ -327,14 +328,14 @@ async fn s3_and_local_combinations() {
         want
     );
     // s3 -> memory, and the schema command's path
-    let source = S3Source::new(client, BUCKET, "in/data.csv", MIB, 2);
+    let source = S3Source::new(client, BUCKET, "in/data.csv").with_ranges(MIB, 2);
     let (schema, _, _) = s3_csv2parquet::infer_schema(&source, &ConvertOptions::default())
         .await
         .unwrap();
     assert_eq!(schema.columns.len(), 19);
     let (sink, target) = MemorySink::new("mem://o");
     Converter::new(ConvertOptions::default())
-        .run(&source, Box::new(sink), None)
+        .run(&source, &mut OneShot::new(Box::new(sink)))
         .await
         .unwrap();
     assert_eq!(dump(target.get().unwrap()), want);
@@ -486,10 +487,14 @@ async fn cancelling_mid_upload_aborts_it() {
     s3.faults.push(Rule::nth(Op::UploadPart, 2, Fault::Hang));
     let cancel = tokio_util::sync::CancellationToken::new();
     let client = s3.client().await;
-    let source = S3Source::new(client.clone(), BUCKET, "in/data.csv", MIB, 2);
+    let source = S3Source::new(client.clone(), BUCKET, "in/data.csv").with_ranges(MIB, 2);
     let sink = S3Sink::new(client, BUCKET, "out/data.parquet", 2);
     let converter = Converter::new(small_pieces()).with_cancel(cancel.clone());
-    let run = tokio::spawn(async move { converter.run(&source, Box::new(sink), None).await });
+    let run = tokio::spawn(async move {
+        converter
+            .run(&source, &mut OneShot::new(Box::new(sink)))
+            .await
+    });
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while s3.faults.count(Op::UploadPart) < 2 {
         assert!(std::time::Instant::now() < deadline, "no upload started");

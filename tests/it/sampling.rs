@@ -8,6 +8,7 @@ use std::process::Command;
 use s3_csv2parquet::config::SamplePositions;
 use s3_csv2parquet::s3::{S3Sink, S3Source};
 use s3_csv2parquet::schema::ColumnType;
+use s3_csv2parquet::sink::OneShot;
 use s3_csv2parquet::source::MemorySource;
 use s3_csv2parquet::{infer_schema, ConvertOptions, Converter, ErrorKind, OnError};
 
@@ -123,10 +124,10 @@ async fn widen_still_widens_what_the_samples_missed() {
     };
     let source = MemorySource::new("mem://in.csv", csv);
     let report = Converter::new(o)
-        .run_restartable(&source, || async {
-            let (sink, _) = s3_csv2parquet::sink::MemorySink::new("mem://out.parquet");
-            Ok(Box::new(sink) as Box<dyn s3_csv2parquet::ByteSink>)
-        })
+        .run(
+            &source,
+            &mut s3_csv2parquet::sink::MemorySinks::new("mem://out.parquet"),
+        )
         .await
         .unwrap();
     let widened: Vec<(&str, &str)> = report
@@ -196,10 +197,10 @@ async fn s3_inputs_are_sampled_with_one_ranged_get_each() {
     let run = |positions: SamplePositions, key: &'static str| {
         let client = client.clone();
         async move {
-            let source = S3Source::new(client.clone(), BUCKET, "in/late.csv", RANGE, 2);
+            let source = S3Source::new(client.clone(), BUCKET, "in/late.csv").with_ranges(RANGE, 2);
             let sink = S3Sink::new(client, BUCKET, key, 2);
             Converter::new(opts(positions))
-                .run(&source, Box::new(sink), None)
+                .run(&source, &mut OneShot::new(Box::new(sink)))
                 .await
         }
     };

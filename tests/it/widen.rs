@@ -2,9 +2,8 @@
 //! the conversion restarts from the beginning into a new sink; bounded, reported, recorded.
 
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 
-use s3_csv2parquet::sink::{ByteSink, MemorySink, MemoryTarget};
+use s3_csv2parquet::sink::{MemorySink, MemorySinks, MemoryTarget, OneShot};
 use s3_csv2parquet::source::MemorySource;
 use s3_csv2parquet::{ConvertOptions, Converter, ErrorKind, OnError};
 
@@ -27,16 +26,9 @@ async fn run(
     Vec<MemoryTarget>,
 ) {
     let source = MemorySource::new("mem://in.csv", csv.to_vec());
-    let targets = Arc::new(Mutex::new(Vec::new()));
-    let result = Converter::new(opts.clone())
-        .run_restartable(&source, || {
-            let (sink, target) = MemorySink::new("mem://out.parquet");
-            targets.lock().unwrap().push(target);
-            async move { Ok(Box::new(sink) as Box<dyn ByteSink>) }
-        })
-        .await;
-    let targets = targets.lock().unwrap().clone();
-    (result, targets)
+    let mut sinks = MemorySinks::new("mem://out.parquet");
+    let result = Converter::new(opts.clone()).run(&source, &mut sinks).await;
+    (result, sinks.data_targets().to_vec())
 }
 
 #[tokio::test]
@@ -86,7 +78,7 @@ async fn what_widening_cannot_fix_still_fails() {
         "{err}"
     );
     assert!(targets.iter().all(|t| t.get().is_none()));
-    // Without widen, run_restartable is run: one attempt, the usual error.
+    // Without widen, a conversion is one attempt: the usual error.
     let (r, targets) = run(
         b"a\n1\n2\nx\n",
         &ConvertOptions {
@@ -97,11 +89,11 @@ async fn what_widening_cannot_fix_still_fails() {
     .await;
     assert!(r.unwrap_err().to_string().contains("cannot parse as Int64"));
     assert_eq!(targets.len(), 1);
-    // `run` (one sink) refuses widen rather than half-doing it.
+    // One sink made up front (which cannot be opened again) refuses widen rather than half-doing it.
     let source = MemorySource::new("mem://in.csv", b"a\n1\n".to_vec());
     let (sink, _) = MemorySink::new("mem://o");
     let err = Converter::new(opts())
-        .run(&source, Box::new(sink), None)
+        .run(&source, &mut OneShot::new(Box::new(sink)))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);

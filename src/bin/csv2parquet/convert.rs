@@ -7,18 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use s3_csv2parquet::budget::MemoryBudget;
 use s3_csv2parquet::config::{OnError, MIB};
 use s3_csv2parquet::location::Location;
-use s3_csv2parquet::sink::{ByteSink, FileSink};
-use s3_csv2parquet::source::ByteSource;
+use s3_csv2parquet::sink::FileSink;
 use s3_csv2parquet::testkit::peak_rss_bytes;
 use s3_csv2parquet::{ConvertReport, Converter, Error, Progress};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::args::{CsvArgs, OutputArgs, S3Args};
-use crate::endpoints::Endpoints;
+use crate::endpoints::{Endpoints, Outputs};
 
 /// Arguments of `csv2parquet convert`.
 #[derive(Args, Debug)]
@@ -48,9 +46,9 @@ pub(crate) struct SchemaArgs {
 
 /// `csv2parquet schema`: print the inferred (or completed) schema as a `--schema` file.
 pub(crate) async fn schema(args: SchemaArgs) -> Result<(), Error> {
-    let opts = args.csv.options()?;
-    let budget = opts.validate()?;
-    let source = Endpoints::new(args.s3).source(&args.input, &budget).await?;
+    let mut opts = args.csv.options()?;
+    opts.range_bytes = args.s3.range_bytes;
+    let source = Endpoints::new(args.s3).source(&args.input).await?;
     let (schema, _, warnings) = s3_csv2parquet::infer_schema(source.as_ref(), &opts).await?;
     for w in warnings {
         eprintln!("csv2parquet: warning: {w}");
@@ -69,37 +67,28 @@ pub(crate) async fn convert(args: ConvertArgs) -> Result<(), Error> {
         out,
         s3,
     } = args;
-    let mut endpoints = Endpoints::new(s3);
     let mut opts = csv.options()?;
     out.apply(&mut opts)?;
+    opts.range_bytes = s3.range_bytes;
     let budget = opts.validate()?;
-    let source = endpoints.source(&input, &budget).await?;
-    let rejects_path = rejects_path(opts.on_error, out.rejects.as_deref(), &output)?;
+    let mut endpoints = Endpoints::new(s3);
+    let source = endpoints.source(&input).await?;
+    let rejects = rejects_path(opts.on_error, out.rejects.as_deref(), &output)?;
     check_rewritable(opts.on_error, &input, &output)?;
-    let sink = endpoints.sink(&output, "OUTPUT", &budget).await?;
-    let rejects: Option<Box<dyn ByteSink>> = match rejects_path {
-        Some(p) => Some(endpoints.sink(&p, "--rejects", &budget).await?),
-        None => None,
+    let mut outputs = Outputs {
+        endpoints,
+        output: output.clone(),
+        rejects,
+        parts_in_flight: budget.parts_in_flight,
     };
     let cancel = CancellationToken::new();
-    let on_error = opts.on_error;
     let converter = Converter::new(opts).with_cancel(cancel.clone());
     let progress = converter.progress();
     let show_bar = !out.quiet && std::io::stderr().is_terminal();
     let size = source.head().await.ok().and_then(|i| i.size);
     let bar = show_bar.then(|| spawn_progress(progress, size));
     let ctrl_c = cancel_on_ctrl_c(cancel);
-    let result = if on_error == OnError::Widen {
-        let sinks = Sinks {
-            first: Some(sink),
-            endpoints,
-            output: output.clone(),
-            budget,
-        };
-        run_widening(&converter, source.as_ref(), sinks).await
-    } else {
-        converter.run(source.as_ref(), sink, rejects).await
-    };
+    let result = converter.run(source.as_ref(), &mut outputs).await;
     ctrl_c.abort();
     if let Some((handle, bar)) = bar {
         handle.abort();
@@ -145,41 +134,6 @@ fn check_rewritable(on_error: OnError, input: &str, output: &str) -> Result<(), 
         ));
     }
     Ok(())
-}
-
-/// The sinks of a widening run: the one already made, then a new one per restart.
-struct Sinks {
-    first: Option<Box<dyn ByteSink>>,
-    endpoints: Endpoints,
-    output: String,
-    budget: MemoryBudget,
-}
-
-/// Run with `--on-error widen`: each attempt gets a new sink; the first one is already made.
-async fn run_widening(
-    converter: &Converter,
-    source: &dyn ByteSource,
-    sinks: Sinks,
-) -> Result<ConvertReport, Error> {
-    let Sinks {
-        mut first,
-        endpoints,
-        output,
-        budget,
-    } = sinks;
-    converter
-        .run_restartable(source, || {
-            let first = first.take();
-            let (mut endpoints, output) = (endpoints.clone(), output.clone());
-            let budget = &budget;
-            async move {
-                match first {
-                    Some(sink) => Ok(sink),
-                    None => endpoints.sink(&output, "OUTPUT", budget).await,
-                }
-            }
-        })
-        .await
 }
 
 /// Cancel `cancel` on Ctrl-C (abort the returned task once the run is over).

@@ -1,10 +1,9 @@
 //! Opening the sources and sinks the command line names: a path, `-` (stdin/stdout) or
 //! `s3://bucket/key`.
 
-use s3_csv2parquet::budget::MemoryBudget;
 use s3_csv2parquet::location::Location;
-use s3_csv2parquet::s3::{build_client, plan_ranges, S3Sink, S3Source};
-use s3_csv2parquet::sink::{ByteSink, FileSink, StdoutSink};
+use s3_csv2parquet::s3::{build_client, S3Sink, S3Source};
+use s3_csv2parquet::sink::{ByteSink, FileSink, Output, SinkFactory, StdoutSink};
 use s3_csv2parquet::source::{ByteSource, FileSource, StdinSource};
 use s3_csv2parquet::Error;
 
@@ -33,24 +32,16 @@ impl Endpoints {
         c
     }
 
-    /// Open INPUT: a path, `-` for stdin, or s3://bucket/key (ranged GETs planned from the
-    /// budget's read-ahead).
-    pub(crate) async fn source(
-        &mut self,
-        input: &str,
-        budget: &MemoryBudget,
-    ) -> Result<Box<dyn ByteSource>, Error> {
+    /// Open INPUT: a path, `-` for stdin, or s3://bucket/key (ranged GETs as the
+    /// conversion's read-ahead plans them).
+    pub(crate) async fn source(&mut self, input: &str) -> Result<Box<dyn ByteSource>, Error> {
         Ok(match Location::parse(input, "INPUT")? {
             Location::Stdio => Box::new(StdinSource::new()),
             Location::Local(p) => Box::new(FileSource::new(p)),
-            Location::S3 { bucket, key } => {
-                let (range_bytes, in_flight) =
-                    plan_ranges(budget.read_ahead_bytes, self.s3.range_bytes);
-                Box::new(
-                    S3Source::new(self.client().await, bucket, key, range_bytes, in_flight)
-                        .with_expected_bucket_owner(self.s3.expected_bucket_owner.clone()),
-                )
-            }
+            Location::S3 { bucket, key } => Box::new(
+                S3Source::new(self.client().await, bucket, key)
+                    .with_expected_bucket_owner(self.s3.expected_bucket_owner.clone()),
+            ),
         })
     }
 
@@ -60,16 +51,45 @@ impl Endpoints {
         &mut self,
         output: &str,
         what: &str,
-        budget: &MemoryBudget,
+        parts_in_flight: usize,
     ) -> Result<Box<dyn ByteSink>, Error> {
         Ok(match Location::parse(output, what)? {
             Location::Stdio => Box::new(StdoutSink::new()),
             Location::Local(p) => Box::new(FileSink::create(p).await?),
             Location::S3 { bucket, key } => Box::new(
-                S3Sink::new(self.client().await, bucket, key, budget.parts_in_flight)
+                S3Sink::new(self.client().await, bucket, key, parts_in_flight)
                     .with_sse(self.s3.sse.as_deref(), self.s3.sse_kms_key_id.clone())?
                     .with_expected_bucket_owner(self.s3.expected_bucket_owner.clone()),
             ),
         })
+    }
+}
+
+/// The outputs of `convert`: OUTPUT (opened again for each restart of `--on-error widen`) and
+/// the rejects file.
+pub(crate) struct Outputs {
+    pub endpoints: Endpoints,
+    pub output: String,
+    pub rejects: Option<String>,
+    pub parts_in_flight: usize,
+}
+
+#[async_trait::async_trait]
+impl SinkFactory for Outputs {
+    async fn open(&mut self, output: Output) -> Result<Box<dyn ByteSink>, Error> {
+        let parts = self.parts_in_flight;
+        match output {
+            Output::Data => self.endpoints.sink(&self.output, "OUTPUT", parts).await,
+            Output::Rejects => {
+                let path = self.rejects.as_deref().ok_or_else(|| {
+                    Error::config("--rejects", "--on-error reject needs a rejects output")
+                })?;
+                self.endpoints.sink(path, "--rejects", parts).await
+            }
+        }
+    }
+
+    fn reopens(&self) -> bool {
+        self.output != "-"
     }
 }

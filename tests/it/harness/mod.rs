@@ -7,6 +7,7 @@ pub mod s3;
 
 use bytes::Bytes;
 use s3_csv2parquet::sink::MemorySink;
+use s3_csv2parquet::sink::OneShot;
 use s3_csv2parquet::source::MemorySource;
 use s3_csv2parquet::{ConvertOptions, ConvertReport, Converter, Result};
 
@@ -30,7 +31,7 @@ pub async fn convert_mem_pieces(
     let source = MemorySource::new("mem://input.csv", csv).with_piece_size(piece);
     let (sink, target) = MemorySink::new("mem://output.parquet");
     let result = Converter::new(opts.clone())
-        .run(&source, Box::new(sink), None)
+        .run(&source, &mut OneShot::new(Box::new(sink)))
         .await;
     (target.get(), result)
 }
