@@ -12,7 +12,9 @@
 //! The read-ahead is cut into ranged GETs by [`MemoryBudget::read_ahead`]; a source that reads
 //! ranges (S3) is handed that plan, so no caller plans ranges of its own.
 
-use crate::config::{ConvertOptions, Encoding, DEFAULT_BLOCK_BYTES, DEFAULT_INFER_BYTES, MIB};
+use crate::config::{
+    ConvertOptions, Encoding, OptionKey, DEFAULT_BLOCK_BYTES, DEFAULT_INFER_BYTES, MIB,
+};
 use crate::decode::compression::Codec;
 use crate::error::{Error, Result};
 
@@ -119,7 +121,7 @@ impl MemoryBudget {
         options.check()?;
         if options.memory_limit < MIN_MEMORY_LIMIT {
             return Err(Error::config(
-                "--memory-limit",
+                OptionKey::MemoryLimit,
                 format!("must be at least {} MiB", MIN_MEMORY_LIMIT / MIB),
             ));
         }
@@ -133,7 +135,7 @@ impl MemoryBudget {
         let largest_head = budget.max_record_bytes.max(DEFAULT_INFER_BYTES);
         if options.infer_bytes > largest_head {
             return Err(Error::config(
-                "--infer-bytes",
+                OptionKey::InferBytes,
                 format!(
                     "must be at most {} MiB at this memory limit",
                     largest_head / MIB
@@ -149,7 +151,7 @@ impl MemoryBudget {
         if let Some(chunk) = options.chunk_bytes {
             if chunk == 0 || chunk > self.chunk_bytes * 4 {
                 return Err(Error::config(
-                    "--chunk-bytes",
+                    OptionKey::ChunkBytes,
                     format!(
                         "must be between 1 and {} at this memory limit",
                         self.chunk_bytes * 4
@@ -162,7 +164,7 @@ impl MemoryBudget {
         if let Some(part) = options.part_bytes {
             if !(5 * MIB..=limit / 4).contains(&part) {
                 return Err(Error::config(
-                    "--part-bytes",
+                    OptionKey::PartBytes,
                     format!(
                         "must be between 5 MiB (the S3 minimum) and a quarter of the memory limit ({} MiB)",
                         limit / 4 / MIB
@@ -175,7 +177,7 @@ impl MemoryBudget {
         if let Some(block) = options.block_bytes {
             if block == 0 || block > self.read_ahead_bytes {
                 return Err(Error::config(
-                    "--block-bytes",
+                    OptionKey::BlockBytes,
                     format!("must be between 1 and {}", self.read_ahead_bytes),
                 ));
             }
@@ -184,7 +186,7 @@ impl MemoryBudget {
         if let Some(rg) = options.row_group_bytes {
             if rg < MIB || rg > limit / 2 {
                 return Err(Error::config(
-                    "--row-group-bytes",
+                    OptionKey::RowGroupBytes,
                     format!(
                         "must be between 1 MiB and half the memory limit ({} MiB)",
                         limit / 2 / MIB
@@ -194,7 +196,8 @@ impl MemoryBudget {
             self.row_group_bytes = rg;
         }
         if let Some(range) = options.range_bytes {
-            let range = check_range_bytes(range).map_err(|e| Error::config("--range-bytes", e))?;
+            let range =
+                check_range_bytes(range).map_err(|e| Error::config(OptionKey::RangeBytes, e))?;
             (self.range_bytes, self.ranges_in_flight) =
                 plan_ranges(self.read_ahead_bytes, Some(range));
         }

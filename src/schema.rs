@@ -125,14 +125,14 @@ impl ColumnType {
                 if !(1..=38).contains(precision) || *scale < 0 || *scale as u8 > *precision =>
             {
                 Err(Error::config(
-                    "--schema",
+                    crate::config::key::OptionKey::Schema,
                     format!("column {name:?}: decimal needs 1 <= precision <= 38 and 0 <= scale <= precision"),
                 ))
             }
             ColumnType::Timestamp {
                 timezone: Some(tz), ..
             } if !matches!(tz.as_str(), "UTC" | "utc" | "+00:00" | "Z") => Err(Error::config(
-                "--schema",
+                crate::config::key::OptionKey::Schema,
                 format!("column {name:?}: timezone {tz:?} is not supported (use \"UTC\" or omit it)"),
             )),
             _ => Ok(()),
@@ -164,14 +164,18 @@ pub struct SchemaSpec {
 impl SchemaSpec {
     /// Parse and validate a schema file's text.
     pub fn from_json(text: &str) -> Result<Self> {
-        let spec: SchemaSpec = serde_json::from_str(text)
-            .map_err(|e| Error::config("--schema", format!("not a valid schema file: {e}")))?;
+        let spec: SchemaSpec = serde_json::from_str(text).map_err(|e| {
+            Error::config(
+                crate::config::key::OptionKey::Schema,
+                format!("not a valid schema file: {e}"),
+            )
+        })?;
         let mut seen = HashMap::new();
         for c in &spec.columns {
             c.ty.validate(&c.name)?;
             if seen.insert(c.name.as_str(), ()).is_some() {
                 return Err(Error::config(
-                    "--schema",
+                    crate::config::key::OptionKey::Schema,
                     format!("column {:?} is listed twice", c.name),
                 ));
             }
@@ -468,7 +472,7 @@ pub fn resolve(
         for s in &spec.columns {
             let Some(col) = columns.iter_mut().find(|c| c.name == s.name) else {
                 return Err(Error::config(
-                    "--schema",
+                    crate::config::key::OptionKey::Schema,
                     format!(
                         "column {:?} is not in the header (columns: {})",
                         s.name,
@@ -481,7 +485,7 @@ pub fn resolve(
     } else {
         if spec.columns.len() > columns.len() {
             return Err(Error::config(
-                "--schema",
+                crate::config::key::OptionKey::Schema,
                 format!(
                     "lists {} columns but the input has {}",
                     spec.columns.len(),

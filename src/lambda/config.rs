@@ -3,10 +3,7 @@
 
 use std::time::Duration;
 
-use crate::config::{
-    parse_byte, parse_size, Compression, ConvertOptions, Encoding, InputCompression, InvalidUtf8,
-    OnError, SamplePositions, MIB,
-};
+use crate::config::{ConvertOptions, DEFAULT_MEMORY_LIMIT, MIB};
 use crate::error::{Error, Result};
 use crate::lambda::routing::KeyRules;
 use crate::location::Location;
@@ -24,9 +21,6 @@ pub struct LambdaConfig {
     pub schema: Option<(String, String)>,
     /// Stop this long before the invocation deadline.
     pub deadline_margin: Duration,
-    /// Bytes per ranged GET (`None`: planned from the read-ahead, see
-    /// [`plan_ranges`](crate::s3::plan_ranges)).
-    pub range_bytes: Option<usize>,
 }
 
 /// Memory left to the runtime, the allocator and the AWS SDK when the budget is derived from the
@@ -39,7 +33,9 @@ impl LambdaConfig {
         Self::from_vars(|name| std::env::var(name).ok())
     }
 
-    /// Read variables through `var` (tests pass a map).
+    /// Read variables through `var` (tests pass a map): the function's own (prefixes, output
+    /// bucket, schema location, deadline margin), then every conversion option
+    /// ([`ConvertOptions::set_from_vars`]) over defaults sized from the function's memory.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let get = |name: &str| var(name).filter(|v| !v.is_empty());
         let rules = KeyRules {
@@ -53,132 +49,56 @@ impl LambdaConfig {
                 e.to_string(),
             )
         })?;
-        let mut options = ConvertOptions::default();
-        if let Some(c) = get("CSV2PQ_COMPRESSION") {
-            options.compression =
-                Compression::parse(&c, None).map_err(|e| rename(e, "CSV2PQ_COMPRESSION"))?;
-        }
-        if let Some(p) = get("CSV2PQ_ON_ERROR") {
-            options.on_error = p
-                .parse::<OnError>()
-                .map_err(|e| rename(e, "CSV2PQ_ON_ERROR"))?;
-        }
         let function_mib =
             get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").and_then(|m| m.parse::<usize>().ok());
-        options.memory_limit = match get("CSV2PQ_MEMORY_LIMIT") {
-            Some(m) => parse_size(&m).map_err(|e| Error::config("CSV2PQ_MEMORY_LIMIT", e))?,
-            None => function_mib.map_or(crate::config::DEFAULT_MEMORY_LIMIT, |mib| {
+        let mut options = ConvertOptions {
+            memory_limit: function_mib.map_or(DEFAULT_MEMORY_LIMIT, |mib| {
                 mib.saturating_sub(RUNTIME_HEADROOM_MIB).max(16) * MIB / 4 * 3
             }),
+            // One vCPU per 1,769 MB of function memory (up to 6).
+            workers: function_mib.map_or(0, |mib| mib.div_ceil(1769).clamp(1, 6)),
+            ..ConvertOptions::default()
         };
-        // One vCPU per 1,769 MB of function memory (up to 6).
-        options.workers = function_mib.map_or(0, |mib| mib.div_ceil(1769).clamp(1, 6));
-        if let Some(d) = get("CSV2PQ_DELIMITER") {
-            options.dialect.delimiter = parse_byte("CSV2PQ_DELIMITER", &d)?;
-        }
-        if let Some(q) = var("CSV2PQ_QUOTE") {
-            options.dialect.quote = match q.as_str() {
-                "" | "none" => None,
-                q => Some(parse_byte("CSV2PQ_QUOTE", q)?),
-            };
-        }
-        if let Some(e) = get("CSV2PQ_ESCAPE") {
-            options.dialect.escape = Some(parse_byte("CSV2PQ_ESCAPE", &e)?);
-        }
-        if let Some(c) = get("CSV2PQ_COMMENT") {
-            options.dialect.comment = Some(parse_byte("CSV2PQ_COMMENT", &c)?);
-        }
-        if let Some(h) = get("CSV2PQ_NO_HEADER") {
-            options.dialect.has_header = !parse_bool("CSV2PQ_NO_HEADER", &h)?;
-        }
-        if let Some(n) = var("CSV2PQ_NULL") {
-            options.null_values = if n.starts_with('[') {
-                serde_json::from_str(&n).map_err(|e| {
-                    Error::config("CSV2PQ_NULL", format!("not a JSON list of strings: {e}"))
-                })?
-            } else {
-                vec![n]
-            };
-        }
-        if let Some(c) = get("CSV2PQ_INPUT_COMPRESSION") {
-            options.input_compression = c
-                .parse::<InputCompression>()
-                .map_err(|e| rename(e, "CSV2PQ_INPUT_COMPRESSION"))?;
-        }
-        if let Some(e) = get("CSV2PQ_ENCODING") {
-            options.encoding = e
-                .parse::<Encoding>()
-                .map_err(|e| rename(e, "CSV2PQ_ENCODING"))?;
-        }
-        if let Some(i) = get("CSV2PQ_INVALID_UTF8") {
-            options.invalid_utf8 = i
-                .parse::<InvalidUtf8>()
-                .map_err(|e| rename(e, "CSV2PQ_INVALID_UTF8"))?;
-        }
-        if let Some(p) = get("CSV2PQ_SAMPLE_POSITIONS") {
-            options.sample_positions = p
-                .parse::<SamplePositions>()
-                .map_err(|e| rename(e, "CSV2PQ_SAMPLE_POSITIONS"))?;
-        }
-        let schema = match get("CSV2PQ_SCHEMA") {
-            Some(s) => match Location::parse(&s, "CSV2PQ_SCHEMA")? {
-                Location::S3 { bucket, key } => Some((bucket, key)),
-                _ => {
-                    return Err(Error::config(
-                        "CSV2PQ_SCHEMA",
-                        "must be s3://bucket/key.json",
-                    ))
-                }
-            },
-            None => None,
-        };
-        let deadline_margin = match get("CSV2PQ_DEADLINE_MARGIN_SECS") {
-            Some(s) => Duration::from_secs(s.parse().map_err(|_| {
-                Error::config("CSV2PQ_DEADLINE_MARGIN_SECS", "must be whole seconds")
-            })?),
-            None => Duration::from_secs(10),
-        };
-        let range_bytes = get("CSV2PQ_RANGE_BYTES")
-            .map(|r| {
-                parse_size(&r)
-                    .and_then(crate::s3::check_range_bytes)
-                    .map_err(|e| Error::config("CSV2PQ_RANGE_BYTES", e))
-            })
-            .transpose()?;
-        options.validate().map_err(|e| match e {
-            Error::Config { key, message } => Error::config(format!("CSV2PQ_* ({key})"), message),
-            other => other,
-        })?;
+        options.set_from_vars(&var)?;
+        options.validate()?;
         Ok(LambdaConfig {
             rules,
             output_bucket: get("CSV2PQ_OUTPUT_BUCKET"),
             options,
-            schema,
-            deadline_margin,
-            range_bytes,
+            schema: schema_location(get("CSV2PQ_SCHEMA"))?,
+            deadline_margin: deadline_margin(get("CSV2PQ_DEADLINE_MARGIN_SECS"))?,
         })
     }
 }
 
-fn parse_bool(key: &str, v: &str) -> Result<bool> {
-    match v.to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" => Ok(true),
-        "0" | "false" | "no" => Ok(false),
-        _ => Err(Error::config(key, format!("{v:?}: expected true or false"))),
+/// `CSV2PQ_SCHEMA`: an `s3://bucket/key.json` schema file.
+fn schema_location(value: Option<String>) -> Result<Option<(String, String)>> {
+    let Some(s) = value else {
+        return Ok(None);
+    };
+    match Location::parse(&s, "CSV2PQ_SCHEMA")? {
+        Location::S3 { bucket, key } => Ok(Some((bucket, key))),
+        _ => Err(Error::config(
+            "CSV2PQ_SCHEMA",
+            "must be s3://bucket/key.json",
+        )),
     }
 }
 
-/// Re-key a configuration error with the variable's name.
-fn rename(err: Error, var: &str) -> Error {
-    match err {
-        Error::Config { message, .. } => Error::config(var, message),
-        other => other,
+/// `CSV2PQ_DEADLINE_MARGIN_SECS`: whole seconds, 10 by default.
+fn deadline_margin(value: Option<String>) -> Result<Duration> {
+    match value {
+        Some(s) => Ok(Duration::from_secs(s.parse().map_err(|_| {
+            Error::config("CSV2PQ_DEADLINE_MARGIN_SECS", "must be whole seconds")
+        })?)),
+        None => Ok(Duration::from_secs(10)),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Encoding, InvalidUtf8, SamplePositions};
     use std::collections::HashMap;
 
     fn with(vars: &[(&str, &str)]) -> Result<LambdaConfig> {
@@ -228,9 +148,9 @@ mod tests {
         assert_eq!(c.options.dialect.delimiter, b'\t');
         assert_eq!(c.options.null_values, ["", "NA"]);
         // Ranges: planned from the budget unless set.
-        assert_eq!(with(&[]).unwrap().range_bytes, None);
+        assert_eq!(with(&[]).unwrap().options.range_bytes, None);
         let c = with(&[("CSV2PQ_RANGE_BYTES", "16MiB")]).unwrap();
-        assert_eq!(c.range_bytes, Some(16 * MIB));
+        assert_eq!(c.options.range_bytes, Some(16 * MIB));
     }
 
     #[test]

@@ -5,10 +5,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use s3_csv2parquet::config::{
-    Compression, ConvertOptions, Dialect, Encoding, InputCompression, InvalidUtf8, OnError,
-    SamplePositions,
-};
+use s3_csv2parquet::config::{Compression, ConvertOptions, OptionKey};
 use s3_csv2parquet::s3::{check_range_bytes, S3Options};
 use s3_csv2parquet::{Error, SchemaSpec};
 
@@ -149,44 +146,34 @@ impl CsvArgs {
     /// The conversion options these flags give (reading the --schema file); the output's own
     /// flags are added by [`OutputArgs::apply`].
     pub(crate) fn options(&self) -> Result<ConvertOptions, Error> {
-        let quote = match self.quote.as_str() {
-            "none" | "" => None,
-            q => Some(one_byte("--quote", q)?),
-        };
-        let dialect = Dialect {
-            delimiter: one_byte("--delimiter", &self.delimiter)?,
-            quote,
-            escape: self
-                .escape
-                .as_deref()
-                .map(|e| one_byte("--escape", e))
-                .transpose()?,
-            comment: self
-                .comment
-                .as_deref()
-                .map(|c| one_byte("--comment", c))
-                .transpose()?,
-            has_header: !self.no_header,
-        };
-        let schema = match &self.schema {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| Error::config("--schema", format!("{}: {e}", path.display())))?;
-                Some(SchemaSpec::from_json(&text)?)
+        let mut o = ConvertOptions::default();
+        // The flags given as text parse as the environment's `CSV2PQ_*` do.
+        for (key, value) in [
+            (OptionKey::Delimiter, Some(&self.delimiter)),
+            (OptionKey::Quote, Some(&self.quote)),
+            (OptionKey::Escape, self.escape.as_ref()),
+            (OptionKey::Comment, self.comment.as_ref()),
+            (OptionKey::InputCompression, Some(&self.input_compression)),
+            (OptionKey::Encoding, Some(&self.encoding)),
+            (OptionKey::InvalidUtf8, Some(&self.invalid_utf8)),
+            (OptionKey::SamplePositions, Some(&self.sample_positions)),
+        ] {
+            if let Some(value) = value {
+                o.set(key, value)?;
             }
-            None => None,
-        };
-        let mut o = ConvertOptions::default().with_dialect(dialect);
+        }
+        o.dialect.has_header = !self.no_header;
+        if let Some(path) = &self.schema {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Error::config(OptionKey::Schema, format!("{}: {e}", path.display()))
+            })?;
+            o.schema = Some(SchemaSpec::from_json(&text)?);
+        }
         if !self.nulls.is_empty() {
             o.null_values = self.nulls.clone();
         }
         o.infer_records = self.infer_records;
         o.infer_bytes = self.infer_bytes;
-        o.schema = schema;
-        o.input_compression = self.input_compression.parse::<InputCompression>()?;
-        o.encoding = self.encoding.parse::<Encoding>()?;
-        o.invalid_utf8 = self.invalid_utf8.parse::<InvalidUtf8>()?;
-        o.sample_positions = self.sample_positions.parse::<SamplePositions>()?;
         o.memory_limit = self.memory_limit;
         o.workers = self.workers;
         o.chunk_bytes = self.chunk_bytes;
@@ -197,7 +184,7 @@ impl CsvArgs {
 impl OutputArgs {
     /// Set the output's options (error policy, codec, row groups, parts) in `opts`.
     pub(crate) fn apply(&self, opts: &mut ConvertOptions) -> Result<(), Error> {
-        opts.on_error = self.on_error.parse::<OnError>()?;
+        opts.set(OptionKey::OnError, &self.on_error)?;
         opts.compression = Compression::parse(&self.compression, self.compression_level)?;
         opts.row_group_bytes = self.row_group_bytes;
         opts.row_group_rows = self.row_group_rows;
@@ -213,8 +200,4 @@ pub(crate) fn parse_size(text: &str) -> Result<usize, String> {
 
 fn parse_range_bytes(text: &str) -> Result<usize, String> {
     parse_size(text).and_then(check_range_bytes)
-}
-
-fn one_byte(key: &str, text: &str) -> Result<u8, Error> {
-    s3_csv2parquet::config::parse_byte(key, text)
 }

@@ -1,7 +1,14 @@
-//! Typed conversion options, their defaults, validation, and the memory budget derived from them.
+//! Typed conversion options and their defaults; [`OptionKey`] names each one for the command
+//! line and the environment and parses it from text. The memory budget the options plan (and
+//! [`ConvertOptions::validate`]) are in [`crate::budget`].
 
 use crate::error::{Error, Result};
 use crate::schema::SchemaSpec;
+
+pub mod key;
+mod set;
+
+pub use key::{OptionKey, ENV_PREFIX};
 
 /// One mebibyte.
 pub const MIB: usize = 1024 * 1024;
@@ -39,7 +46,7 @@ pub fn parse_size(text: &str) -> std::result::Result<usize, String> {
 }
 
 /// Parse a one-byte dialect character (`tab` or `\t` for a tab); `key` names the option.
-pub fn parse_byte(key: &str, text: &str) -> Result<u8> {
+pub fn parse_byte(key: impl Into<String>, text: &str) -> Result<u8> {
     match text {
         "\\t" | "tab" | "\t" => Ok(b'\t'),
         t if t.len() == 1 => Ok(t.as_bytes()[0]),
@@ -80,10 +87,10 @@ impl Default for Dialect {
 impl Dialect {
     fn validate(&self) -> Result<()> {
         let specials = [
-            ("--delimiter", Some(self.delimiter)),
-            ("--quote", self.quote),
-            ("--escape", self.escape),
-            ("--comment", self.comment),
+            (OptionKey::Delimiter, Some(self.delimiter)),
+            (OptionKey::Quote, self.quote),
+            (OptionKey::Escape, self.escape),
+            (OptionKey::Comment, self.comment),
         ];
         for (i, (name, byte)) in specials.iter().enumerate() {
             let Some(b) = byte else { continue };
@@ -91,16 +98,18 @@ impl Dialect {
                 return Err(Error::config(*name, "cannot be a line break"));
             }
             for (other, other_byte) in &specials[i + 1..] {
-                if *other_byte == Some(*b) && !(*other == "--escape" && Some(*b) == self.quote) {
+                if *other_byte == Some(*b)
+                    && !(*other == OptionKey::Escape && Some(*b) == self.quote)
+                {
                     return Err(Error::config(
                         *name,
-                        format!("{:?} is also used by {other}", *b as char),
+                        format!("{:?} is also used by {}", *b as char, other.cli_flag()),
                     ));
                 }
             }
         }
         if self.escape.is_some() && self.quote.is_none() {
-            return Err(Error::config("--escape", "needs a quote character"));
+            return Err(Error::config(OptionKey::Escape, "needs a quote character"));
         }
         Ok(())
     }
@@ -131,7 +140,7 @@ impl std::str::FromStr for OnError {
             "reject" => Ok(OnError::Reject),
             "widen" => Ok(OnError::Widen),
             _ => Err(Error::config(
-                "--on-error",
+                OptionKey::OnError,
                 format!("{s:?}: expected fail, null, reject or widen"),
             )),
         }
@@ -162,7 +171,7 @@ impl Default for Compression {
 impl Compression {
     /// Parse a codec name with an optional level (`zstd`, `zstd:3`, `snappy`, `gzip:6`, ...).
     pub fn parse(name: &str, level: Option<i32>) -> Result<Self> {
-        let key = "--compression";
+        let key = OptionKey::Compression;
         let (name, inline_level) = match name.split_once(':') {
             Some((n, l)) => (
                 n,
@@ -189,11 +198,11 @@ impl Compression {
         };
         match codec {
             Compression::Zstd(l) if !(1..=22).contains(&l) => Err(Error::config(
-                "--compression-level",
+                OptionKey::CompressionLevel,
                 "zstd level must be 1..=22",
             )),
             Compression::Gzip(l) if l > 10 => Err(Error::config(
-                "--compression-level",
+                OptionKey::CompressionLevel,
                 "gzip level must be 0..=10",
             )),
             c => Ok(c),
@@ -242,7 +251,7 @@ impl std::str::FromStr for InputCompression {
             "xz" => InputCompression::Xz,
             _ => {
                 return Err(Error::config(
-                    "--input-compression",
+                    OptionKey::InputCompression,
                     format!("{s:?}: expected auto, none, gzip, zstd, bzip2 or xz"),
                 ))
             }
@@ -295,7 +304,7 @@ impl std::str::FromStr for Encoding {
             "latin1" | "latin-1" | "iso-8859-1" | "iso8859-1" => Ok(Encoding::Latin1),
             "windows-1252" | "cp1252" => Ok(Encoding::Windows1252),
             _ => Err(Error::config(
-                "--encoding",
+                OptionKey::Encoding,
                 format!("{s:?}: expected utf8, latin1 or windows-1252"),
             )),
         }
@@ -321,7 +330,7 @@ impl std::str::FromStr for InvalidUtf8 {
             "fail" => Ok(InvalidUtf8::Fail),
             "replace" => Ok(InvalidUtf8::Replace),
             _ => Err(Error::config(
-                "--invalid-utf8",
+                OptionKey::InvalidUtf8,
                 format!("{s:?}: expected fail or replace"),
             )),
         }
@@ -347,7 +356,7 @@ impl std::str::FromStr for SamplePositions {
             "head" => Ok(SamplePositions::Head),
             "spread" => Ok(SamplePositions::Spread),
             _ => Err(Error::config(
-                "--sample-positions",
+                OptionKey::SamplePositions,
                 format!("{s:?}: expected head or spread"),
             )),
         }
@@ -461,14 +470,14 @@ impl ConvertOptions {
     /// checked by [`ConvertOptions::validate`], in `budget.rs`, as it plans the budget).
     pub(crate) fn check(&self) -> Result<()> {
         self.dialect.validate()?;
-        if self.infer_records == 0 || self.infer_bytes == 0 {
-            return Err(Error::config(
-                "--infer-records/--infer-bytes",
-                "must be > 0",
-            ));
-        }
-        if self.row_group_rows == 0 {
-            return Err(Error::config("--row-group-rows", "must be > 0"));
+        for (key, value) in [
+            (OptionKey::InferRecords, self.infer_records),
+            (OptionKey::InferBytes, self.infer_bytes),
+            (OptionKey::RowGroupRows, self.row_group_rows),
+        ] {
+            if value == 0 {
+                return Err(Error::config(key, "must be > 0"));
+            }
         }
         Ok(())
     }
