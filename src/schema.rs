@@ -10,7 +10,7 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use serde::{Deserialize, Serialize};
 
-use crate::decode::tokenizer::Tokens;
+use crate::decode::tokens::Tokens;
 use crate::decode::values::{classify, TsUnit};
 use crate::error::{Error, Result};
 

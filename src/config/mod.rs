@@ -8,6 +8,7 @@ use crate::schema::SchemaSpec;
 pub mod key;
 mod set;
 
+pub use crate::decode::dialect::Dialect;
 pub use key::{OptionKey, ENV_PREFIX};
 
 /// One mebibyte.
@@ -54,64 +55,6 @@ pub fn parse_byte(key: impl Into<String>, text: &str) -> Result<u8> {
             key,
             format!("{text:?} must be a single ASCII character"),
         )),
-    }
-}
-
-/// The CSV dialect.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Dialect {
-    /// Field delimiter.
-    pub delimiter: u8,
-    /// Quote character; `None` disables quoting.
-    pub quote: Option<u8>,
-    /// Escape character inside quoted fields (e.g. `\`); `None`: quotes are escaped by doubling.
-    pub escape: Option<u8>,
-    /// Lines starting with this byte are skipped.
-    pub comment: Option<u8>,
-    /// Whether the first record is a header.
-    pub has_header: bool,
-}
-
-impl Default for Dialect {
-    fn default() -> Self {
-        Dialect {
-            delimiter: b',',
-            quote: Some(b'"'),
-            escape: None,
-            comment: None,
-            has_header: true,
-        }
-    }
-}
-
-impl Dialect {
-    fn validate(&self) -> Result<()> {
-        let specials = [
-            (OptionKey::Delimiter, Some(self.delimiter)),
-            (OptionKey::Quote, self.quote),
-            (OptionKey::Escape, self.escape),
-            (OptionKey::Comment, self.comment),
-        ];
-        for (i, (name, byte)) in specials.iter().enumerate() {
-            let Some(b) = byte else { continue };
-            if *b == b'\n' || *b == b'\r' {
-                return Err(Error::config(*name, "cannot be a line break"));
-            }
-            for (other, other_byte) in &specials[i + 1..] {
-                if *other_byte == Some(*b)
-                    && !(*other == OptionKey::Escape && Some(*b) == self.quote)
-                {
-                    return Err(Error::config(
-                        *name,
-                        format!("{:?} is also used by {}", *b as char, other.cli_flag()),
-                    ));
-                }
-            }
-        }
-        if self.escape.is_some() && self.quote.is_none() {
-            return Err(Error::config(OptionKey::Escape, "needs a quote character"));
-        }
-        Ok(())
     }
 }
 

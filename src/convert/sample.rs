@@ -16,7 +16,8 @@ use crate::config::{ConvertOptions, SamplePositions};
 use crate::decode::chunker::Chunker;
 use crate::decode::compression::Codec;
 use crate::decode::encoding::transcode;
-use crate::decode::tokenizer::{Tokenizer, Tokens};
+use crate::decode::tokenizer::Tokenizer;
+use crate::decode::tokens::Tokens;
 use crate::schema::Inferrer;
 use crate::source::{ByteSource, SourceInfo};
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::decode::chunker::Chunk;
 use crate::decode::columns::{decode_chunk, ChunkError, DecodeContext, Decoded};
-use crate::decode::tokenizer::Tokens;
+use crate::decode::tokens::Tokens;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy)]

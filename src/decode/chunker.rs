@@ -7,9 +7,8 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::config::Dialect;
+use crate::decode::dialect::Dialect;
 use crate::decode::quotemask::{self, Carry};
-use crate::decode::tokenizer::quoted_needles;
 
 /// The most `push` reserves ahead at once (chunk sizes and limits may be `usize::MAX`); a larger
 /// chunk grows the buffer as a `Vec` would.
@@ -90,26 +89,15 @@ impl Chunker {
         base_byte: u64,
         base_line: u64,
     ) -> Self {
-        let escape = dialect.escape.filter(|e| Some(*e) != dialect.quote);
-        let mut unquoted_special = [false; 256];
-        for b in [dialect.delimiter, b'\n', b'\r'] {
-            unquoted_special[b as usize] = true;
-        }
-        let mut quoted_special = [false; 256];
-        for b in [Some(b'\n'), Some(b'\r'), dialect.quote, escape]
-            .into_iter()
-            .flatten()
-        {
-            quoted_special[b as usize] = true;
-        }
+        let classes = dialect.byte_classes();
         Chunker {
             delimiter: dialect.delimiter,
             quote: dialect.quote,
-            escape,
+            escape: classes.escape,
             comment: dialect.comment,
-            unquoted_special,
-            quoted_special,
-            quoted_needles: quoted_needles(dialect.quote, escape),
+            unquoted_special: classes.unquoted,
+            quoted_special: classes.quoted,
+            quoted_needles: classes.quoted_needles,
             quote_free_fast_path: true,
             mask_scan: true,
             state: State::RecordStart,
@@ -441,7 +429,8 @@ fn count_byte(bytes: &[u8], x: u8) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::tokenizer::{Tokenizer, Tokens};
+    use crate::decode::tokenizer::Tokenizer;
+    use crate::decode::tokens::Tokens;
 
     /// Tokenize whole, and chunked with every block size; the records (fields, absolute lines and
     /// byte offsets) must be identical.

@@ -15,7 +15,8 @@ use bytes::Bytes;
 
 use crate::config::{InvalidUtf8, OnError};
 use crate::decode::chunker::Chunk;
-use crate::decode::tokenizer::{Tokenizer, Tokens};
+use crate::decode::tokenizer::Tokenizer;
+use crate::decode::tokens::Tokens;
 use crate::decode::values::{
     parse_bool, parse_date32, parse_decimal128, parse_f32, parse_f64, parse_i32, parse_i64,
     parse_timestamp,

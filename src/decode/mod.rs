@@ -3,7 +3,9 @@
 pub mod chunker;
 pub mod columns;
 pub mod compression;
+pub mod dialect;
 pub mod encoding;
 mod quotemask;
 pub mod tokenizer;
+pub mod tokens;
 pub mod values;

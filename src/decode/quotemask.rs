@@ -17,7 +17,7 @@
 
 use wide::u8x16;
 
-use crate::decode::tokenizer::{end_quoted, end_record, push_field, start_record, Tokens};
+use crate::decode::tokens::{end_quoted, end_record, push_field, start_record, Tokens};
 
 /// Bytes per mask.
 const BLOCK: usize = 64;

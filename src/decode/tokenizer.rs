@@ -14,89 +14,11 @@
 
 use wide::u8x16;
 
-use crate::config::Dialect;
+use crate::decode::dialect::Dialect;
 use crate::decode::quotemask;
-
-/// Byte classes for the scanning fast paths.
-const ORDINARY: u8 = 0;
-const SPECIAL: u8 = 1;
-
-/// One tokenized record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RecordSpan {
-    /// Index of the record's first field in [`Tokens::fields`].
-    pub first_field: u32,
-    /// 0-based physical line within the chunk where the record starts.
-    pub line: u32,
-    /// Byte offset within the chunk where the record starts.
-    pub start: u32,
-    /// Byte offset within the chunk where the record ends (before the line break).
-    pub end: u32,
-}
-
-/// Where a field's bytes are in [`Tokens::data`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct FieldSpan {
-    /// Offset of the field's first byte.
-    pub start: u32,
-    /// Offset just past the field's last byte.
-    pub end: u32,
-}
-
-/// The fields of a chunk: the chunk's bytes, where each field is in them, records over fields.
-///
-/// Fields are not copied out one by one: `data` is the chunk itself (one copy), and a field is a
-/// span of it. An unquoted field is its raw bytes; a quoted field is the bytes between its
-/// quotes, unescaped in place (unescaping only ever shortens a field, so it never overwrites
-/// bytes not yet read). Bytes that are no field's (delimiters, quotes, line breaks, comments,
-/// what is left behind an unescaped field) stay or become ASCII, so `data` is valid UTF-8
-/// whenever the chunk is.
-#[derive(Debug, Default, Clone)]
-pub struct Tokens {
-    /// The chunk's bytes with quoted fields unescaped in place.
-    pub data: Vec<u8>,
-    /// Every field's span in `data`, in order.
-    pub fields: Vec<FieldSpan>,
-    /// Whether every field was quoted.
-    pub quoted: Vec<bool>,
-    /// The records, in order.
-    pub records: Vec<RecordSpan>,
-    /// Physical lines in the chunk (line breaks counted, a CRLF counts once).
-    pub lines: u32,
-}
-
-impl Tokens {
-    /// Empties every list, keeping the allocations.
-    fn clear(&mut self) {
-        self.data.clear();
-        self.fields.clear();
-        self.quoted.clear();
-        self.records.clear();
-    }
-
-    /// Number of fields of record `r`.
-    pub fn field_count(&self, r: usize) -> usize {
-        let first = self.records[r].first_field as usize;
-        let next = self
-            .records
-            .get(r + 1)
-            .map_or(self.fields.len(), |n| n.first_field as usize);
-        next - first
-    }
-
-    /// Bytes of field `f` (global field index).
-    #[inline]
-    pub fn field(&self, f: usize) -> &[u8] {
-        &self.data[self.field_range(f)]
-    }
-
-    /// Where field `f` is in [`Tokens::data`].
-    #[inline]
-    pub fn field_range(&self, f: usize) -> std::ops::Range<usize> {
-        let span = self.fields[f];
-        span.start as usize..span.end as usize
-    }
-}
+use crate::decode::tokens::{end_quoted, end_record, push_field, start_record};
+// Also reachable here, where the tokenizer's users have always found them.
+pub use crate::decode::tokens::{FieldSpan, RecordSpan, Tokens};
 
 /// A syntax error found by the tokenizer, positioned relative to the chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,8 +54,8 @@ pub struct Tokenizer {
     /// Escape byte distinct from the quote (doubling is handled by `QuoteSeen`).
     escape: Option<u8>,
     comment: Option<u8>,
-    unquoted_class: [u8; 256],
-    quoted_class: [u8; 256],
+    unquoted_special: [bool; 256],
+    quoted_special: [bool; 256],
     /// The bytes that end a run inside quotes (quote, LF, CR) when there is no separate escape:
     /// then the run is found with `memchr3` (quoted fields are often long) instead of the table.
     quoted_needles: Option<(u8, u8, u8)>,
@@ -141,14 +63,6 @@ pub struct Tokenizer {
     quote_free_fast_path: bool,
     /// `quotemask::tokenize` for quoted input (only tests turn it off).
     mask_path: bool,
-}
-
-/// See `Tokenizer::quoted_needles`.
-pub(crate) fn quoted_needles(quote: Option<u8>, escape: Option<u8>) -> Option<(u8, u8, u8)> {
-    match (quote, escape) {
-        (Some(q), None) => Some((q, b'\n', b'\r')),
-        _ => None,
-    }
 }
 
 /// Bytes per separator mask in the quote-free path.
@@ -186,26 +100,15 @@ fn emit(data: &mut [u8], input: &[u8], w: &mut usize, from: usize, to: usize) {
 impl Tokenizer {
     /// A tokenizer for `dialect`.
     pub fn new(dialect: &Dialect) -> Self {
-        let escape = dialect.escape.filter(|e| Some(*e) != dialect.quote);
-        let mut unquoted_class = [ORDINARY; 256];
-        for b in [dialect.delimiter, b'\n', b'\r'] {
-            unquoted_class[b as usize] = SPECIAL;
-        }
-        let mut quoted_class = [ORDINARY; 256];
-        for b in [Some(b'\n'), Some(b'\r'), dialect.quote, escape]
-            .into_iter()
-            .flatten()
-        {
-            quoted_class[b as usize] = SPECIAL;
-        }
+        let classes = dialect.byte_classes();
         Tokenizer {
             delimiter: dialect.delimiter,
             quote: dialect.quote,
-            escape,
+            escape: classes.escape,
             comment: dialect.comment,
-            unquoted_class,
-            quoted_class,
-            quoted_needles: quoted_needles(dialect.quote, escape),
+            unquoted_special: classes.unquoted,
+            quoted_special: classes.quoted,
+            quoted_needles: classes.quoted_needles,
             quote_free_fast_path: true,
             mask_path: true,
         }
@@ -374,7 +277,7 @@ impl Tokenizer {
                     }
                 }
                 State::Unquoted => {
-                    while i < n && self.unquoted_class[input[i] as usize] == ORDINARY {
+                    while i < n && !self.unquoted_special[input[i] as usize] {
                         i += 1;
                     }
                     if i < n {
@@ -396,7 +299,7 @@ impl Tokenizer {
                             memchr::memchr3(q, a, b, &input[i..]).map_or(n, |o| i + o)
                         }
                         None => {
-                            while i < n && self.quoted_class[input[i] as usize] == ORDINARY {
+                            while i < n && !self.quoted_special[input[i] as usize] {
                                 i += 1;
                             }
                             i
@@ -497,44 +400,6 @@ impl Tokenizer {
             reason,
         }
     }
-}
-
-/// Ends the last record at `end` (where its line break is, or the input's end).
-#[inline]
-pub(crate) fn end_record(out: &mut Tokens, end: usize) {
-    if let Some(r) = out.records.last_mut() {
-        r.end = end as u32;
-    }
-}
-
-#[inline(always)]
-pub(crate) fn start_record(out: &mut Tokens, line: u32, start: usize) {
-    out.records.push(RecordSpan {
-        first_field: out.fields.len() as u32,
-        line,
-        start: start as u32,
-        end: start as u32,
-    });
-}
-
-#[inline(always)]
-pub(crate) fn push_field(out: &mut Tokens, start: usize, end: usize, quoted: bool) {
-    out.fields.push(FieldSpan {
-        start: start as u32,
-        end: end as u32,
-    });
-    out.quoted.push(quoted);
-}
-
-/// Ends a quoted field whose unescaped bytes are `data[start..w]` and whose closing quote is at
-/// `close`. What unescaping left behind (`data[w..close]`, stale input bytes that may start in
-/// the middle of a character) is overwritten with spaces, to keep `data` valid UTF-8.
-#[inline]
-pub(crate) fn end_quoted(out: &mut Tokens, start: usize, w: usize, close: usize, quoted: bool) {
-    if w < close {
-        out.data[w..close].fill(b' ');
-    }
-    push_field(out, start, w, quoted);
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 
-use crate::decode::tokenizer::Tokens;
+use crate::decode::tokens::Tokens;
 use crate::schema::{ColumnType, SchemaSpec};
 
 /// Hashes kept over all columns, so a 10,000-column file stays small.
