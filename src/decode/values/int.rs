@@ -1,0 +1,159 @@
+//! Booleans and integers.
+
+use super::{digits_u64, split_sign};
+
+// ---------------------------------------------------------------------------
+// Booleans and integers
+// ---------------------------------------------------------------------------
+
+/// ASCII case-insensitive "true"/"false" only. Anything else `None`.
+#[inline]
+pub fn parse_bool(b: &[u8]) -> Option<bool> {
+    match b.len() {
+        4 if b.eq_ignore_ascii_case(b"true") => Some(true),
+        5 if b.eq_ignore_ascii_case(b"false") => Some(false),
+        _ => None,
+    }
+}
+
+/// Optional leading '+' or '-', then 1+ ASCII digits, nothing else.
+///
+/// Overflow gives `None` (never wraps); `i64::MIN` is accepted.
+#[inline]
+pub fn parse_i64(b: &[u8]) -> Option<i64> {
+    let (neg, s) = split_sign(b);
+    let m = digits_u64(s)?;
+    if neg {
+        0i64.checked_sub_unsigned(m)
+    } else {
+        i64::try_from(m).ok()
+    }
+}
+
+/// Same rules as [`parse_i64`], range of `i32`.
+#[inline]
+pub fn parse_i32(b: &[u8]) -> Option<i32> {
+    let (neg, s) = split_sign(b);
+    let m = u32::try_from(digits_u64(s)?).ok()?;
+    if neg {
+        0i32.checked_sub_unsigned(m)
+    } else {
+        i32::try_from(m).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::values::test_rng::TestRng;
+
+    // ----- bool -----
+
+    #[test]
+    fn bools() {
+        for t in ["true", "TRUE", "True", "tRuE"] {
+            assert_eq!(parse_bool(t.as_bytes()), Some(true), "{t}");
+        }
+        for f in ["false", "FALSE", "False", "fAlSe"] {
+            assert_eq!(parse_bool(f.as_bytes()), Some(false), "{f}");
+        }
+        for bad in [
+            "", "t", "f", "1", "0", "yes", "no", " true", "true ", "truee", "fals", "T", "F",
+        ] {
+            assert_eq!(parse_bool(bad.as_bytes()), None, "{bad}");
+        }
+    }
+
+    // ----- integers -----
+
+    #[test]
+    fn i64_accepts() {
+        assert_eq!(parse_i64(b"0"), Some(0));
+        assert_eq!(parse_i64(b"-0"), Some(0));
+        assert_eq!(parse_i64(b"+42"), Some(42));
+        assert_eq!(parse_i64(b"-42"), Some(-42));
+        assert_eq!(parse_i64(b"007"), Some(7));
+        assert_eq!(parse_i64(b"12345678"), Some(12_345_678));
+        assert_eq!(parse_i64(b"1234567890123456"), Some(1_234_567_890_123_456));
+        assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_i64(b"+9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(
+            parse_i64(b"-0000000000000000000000009223372036854775808"),
+            Some(i64::MIN)
+        );
+        assert_eq!(parse_i64(b"00000000000000000000000000001"), Some(1));
+    }
+
+    #[test]
+    fn i64_rejects() {
+        for bad in [
+            "",
+            "+",
+            "-",
+            "--1",
+            "+-1",
+            "-+1",
+            " 1",
+            "1 ",
+            "1_000",
+            "1.0",
+            "1.",
+            ".1",
+            "1e3",
+            "0x10",
+            "١",
+            "12a",
+            "a12",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999",
+            "-99999999999999999999999",
+        ] {
+            assert_eq!(parse_i64(bad.as_bytes()), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn i32_limits() {
+        assert_eq!(parse_i32(b"2147483647"), Some(i32::MAX));
+        assert_eq!(parse_i32(b"-2147483648"), Some(i32::MIN));
+        assert_eq!(parse_i32(b"+0"), Some(0));
+        assert_eq!(parse_i32(b"-17"), Some(-17));
+        for bad in [
+            "2147483648",
+            "-2147483649",
+            "4294967296",
+            "4294967295",
+            "",
+            "-",
+            "1.5",
+            " 1",
+        ] {
+            assert_eq!(parse_i32(bad.as_bytes()), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ints_agree_with_std_on_random_text() {
+        let alphabet = b"0123456789+-";
+        let mut r = TestRng::new(42);
+        for _ in 0..20_000 {
+            let len = r.below(24);
+            let mut s = String::new();
+            for _ in 0..len {
+                // Mostly digits, sometimes a sign.
+                let i = if r.below(8) == 0 {
+                    10 + r.below(2)
+                } else {
+                    r.below(10)
+                };
+                s.push(char::from(alphabet[i as usize]));
+            }
+            assert_eq!(parse_i64(s.as_bytes()), s.parse::<i64>().ok(), "{s:?}");
+            assert_eq!(parse_i32(s.as_bytes()), s.parse::<i32>().ok(), "{s:?}");
+        }
+    }
+}

@@ -1,0 +1,396 @@
+//! Hot-path parsers for single CSV field values.
+//!
+//! Every function here takes the raw bytes of one field (no quotes, no
+//! surrounding whitespace trimming) and either returns the typed value or
+//! `None`. They never allocate, never panic, and never validate UTF-8 except on
+//! the rare slow path of [`parse_f64`] / [`parse_f32`], where the bytes have
+//! already been checked to be ASCII.
+
+/// Time unit of a timestamp column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TsUnit {
+    /// Whole seconds.
+    Second,
+    /// Milliseconds (10^-3 s).
+    Millisecond,
+    /// Microseconds (10^-6 s).
+    Microsecond,
+    /// Nanoseconds (10^-9 s).
+    Nanosecond,
+}
+
+/// Result of parsing a timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timestamp {
+    /// Value in the requested unit since the Unix epoch, in UTC when
+    /// `has_offset`, else naive wall time.
+    pub value: i64,
+    /// Whether the text carried a UTC offset ("Z", "+HH", "+HHMM", "+HH:MM",
+    /// "-..."). The value is then converted to UTC.
+    pub has_offset: bool,
+}
+
+/// What a field could be, for schema inference.
+///
+/// Each flag is true iff the corresponding parser accepts the text, except
+/// that `timestamp` is unit independent and requires a time part (a bare date
+/// only sets `date`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Candidates {
+    /// [`parse_bool`] accepts the text.
+    pub boolean: bool,
+    /// [`parse_i64`] accepts the text.
+    pub int: bool,
+    /// [`parse_f64`] accepts the text (every `int` is also a `float`).
+    pub float: bool,
+    /// [`parse_date32`] accepts the text.
+    pub date: bool,
+    /// The text has timestamp syntax with a time part (any unit's range).
+    pub timestamp: bool,
+    /// The timestamp carried a UTC offset.
+    pub timestamp_offset: bool,
+    /// Significant fraction digits of a timestamp (0 if none).
+    pub fraction_digits: u8,
+}
+
+mod decimal;
+mod float;
+mod int;
+mod temporal;
+
+pub use decimal::parse_decimal128;
+pub use float::{parse_f32, parse_f64};
+pub use int::{parse_bool, parse_i32, parse_i64};
+use temporal::{fraction_sig, scan_timestamp};
+pub use temporal::{parse_date32, parse_timestamp, timestamp_fraction_digits};
+
+// ---------------------------------------------------------------------------
+// Shared helpers
+// ---------------------------------------------------------------------------
+
+const fn pow10_u64() -> [u64; 20] {
+    let mut t = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+}
+
+const fn pow10_u128() -> [u128; 39] {
+    let mut t = [1u128; 39];
+    let mut i = 1;
+    while i < 39 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+}
+
+/// 10^0 ..= 10^19.
+const POW10_U64: [u64; 20] = pow10_u64();
+/// 10^0 ..= 10^38.
+const POW10_U128: [u128; 39] = pow10_u128();
+/// Exactly representable powers of ten in f64.
+const POW10_F64: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// Value of an ASCII digit, or `None`.
+#[inline(always)]
+fn digit(c: u8) -> Option<u8> {
+    let d = c.wrapping_sub(b'0');
+    if d < 10 {
+        Some(d)
+    } else {
+        None
+    }
+}
+
+/// Two ASCII digits as a number.
+#[inline(always)]
+fn two(a: u8, b: u8) -> Option<u32> {
+    Some(u32::from(digit(a)?) * 10 + u32::from(digit(b)?))
+}
+
+/// Strips one leading '+' or '-'; returns (negative, rest).
+#[inline(always)]
+fn split_sign(b: &[u8]) -> (bool, &[u8]) {
+    match b {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, b),
+    }
+}
+
+/// Value of 8 ASCII digits (SWAR), or `None` if any byte is not a digit.
+#[inline(always)]
+fn eight_digits(chunk: &[u8; 8]) -> Option<u64> {
+    const HI: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    let v = u64::from_le_bytes(*chunk);
+    if v & HI != ZEROS || v.wrapping_add(0x0606_0606_0606_0606) & HI != ZEROS {
+        return None;
+    }
+    let v = v.wrapping_sub(ZEROS);
+    let v = (v & 0x0F0F_0F0F_0F0F_0F0F).wrapping_mul(2561) >> 8;
+    let v = (v & 0x00FF_00FF_00FF_00FF).wrapping_mul(6_553_601) >> 16;
+    Some((v & 0x0000_FFFF_0000_FFFF).wrapping_mul(42_949_672_960_001) >> 32)
+}
+
+/// All-digit slice of at most 19 bytes to u64 (cannot overflow). Empty -> 0.
+#[inline(always)]
+fn digits_short(s: &[u8]) -> Option<u64> {
+    let mut m = 0u64;
+    let mut rest = s;
+    while let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
+        m = m * 100_000_000 + eight_digits(chunk)?;
+        rest = tail;
+    }
+    for &c in rest {
+        m = m * 10 + u64::from(digit(c)?);
+    }
+    Some(m)
+}
+
+/// Non-empty all-digit slice to u64, `None` on overflow or non-digit.
+#[inline(always)]
+fn digits_u64(s: &[u8]) -> Option<u64> {
+    match s.len() {
+        0 => None,
+        1..=19 => digits_short(s),
+        _ => s.iter().try_fold(0u64, |m, &c| {
+            m.checked_mul(10)?.checked_add(u64::from(digit(c)?))
+        }),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Inference
+// ---------------------------------------------------------------------------
+
+/// Fills the temporal flags; returns true if the text is a date or timestamp.
+#[inline]
+fn classify_temporal(b: &[u8], c: &mut Candidates) -> bool {
+    let Some(p) = scan_timestamp(b) else {
+        return false;
+    };
+    if p.has_time {
+        c.timestamp = true;
+        c.timestamp_offset = p.offset.is_some();
+        c.fraction_digits = fraction_sig(p.nanos);
+    } else {
+        c.date = true;
+    }
+    true
+}
+
+/// Fills the numeric flags.
+#[inline]
+fn classify_number(b: &[u8], c: &mut Candidates) {
+    c.int = parse_i64(b).is_some();
+    c.float = c.int || parse_f64(b).is_some();
+}
+
+/// What a field could be, for schema inference (see [`Candidates`]).
+///
+/// Dispatches on the first byte so that each field runs only the checks that
+/// can possibly succeed.
+#[inline]
+pub fn classify(b: &[u8]) -> Candidates {
+    let mut c = Candidates::default();
+    let Some(&first) = b.first() else {
+        return c;
+    };
+    match first {
+        b'0'..=b'9' => {
+            let dateish = b.len() >= 10 && b.get(4) == Some(&b'-');
+            if !(dateish && classify_temporal(b, &mut c)) {
+                classify_number(b, &mut c);
+            }
+        }
+        b'+' | b'-' | b'.' => classify_number(b, &mut c),
+        b't' | b'T' | b'f' | b'F' => c.boolean = parse_bool(b).is_some(),
+        b'n' | b'N' | b'i' | b'I' => c.float = parse_f64(b).is_some(),
+        _ => {}
+    }
+    c
+}
+
+/// The seeded generator of the parsers' randomized tests.
+#[cfg(test)]
+mod test_rng {
+    /// Draws for the randomized tests, from [`crate::testkit::Rng`] (fixed seeds).
+    pub(crate) struct TestRng(crate::testkit::Rng);
+
+    impl TestRng {
+        pub(crate) fn new(seed: u64) -> Self {
+            TestRng(crate::testkit::Rng::new(seed))
+        }
+        pub(crate) fn next(&mut self) -> u64 {
+            self.0.next_u64() >> 33
+        }
+        pub(crate) fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+        pub(crate) fn digits(&mut self, s: &mut String, n: u64) {
+            for _ in 0..n {
+                s.push(char::from(b'0' + self.below(10) as u8));
+            }
+        }
+    }
+}
+
+/// Shorthands the parsers' tests share.
+#[cfg(test)]
+mod test_helpers {
+    use super::*;
+
+    pub(crate) fn f64_of(s: &str) -> Option<f64> {
+        parse_f64(s.as_bytes())
+    }
+
+    pub(crate) fn ts(s: &str, unit: TsUnit) -> Option<Timestamp> {
+        parse_timestamp(s.as_bytes(), unit)
+    }
+
+    pub(crate) fn naive(value: i64) -> Option<Timestamp> {
+        Some(Timestamp {
+            value,
+            has_offset: false,
+        })
+    }
+
+    pub(crate) fn utc(value: i64) -> Option<Timestamp> {
+        Some(Timestamp {
+            value,
+            has_offset: true,
+        })
+    }
+
+    pub(crate) fn dec(s: &str, p: u8, sc: i8) -> Option<i128> {
+        parse_decimal128(s.as_bytes(), p, sc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_rng::TestRng;
+    use super::*;
+
+    // ----- helpers -----
+
+    #[test]
+    fn eight_digits_matches_naive() {
+        let mut r = TestRng::new(7);
+        for _ in 0..2000 {
+            let mut s = String::new();
+            r.digits(&mut s, 8);
+            let mut chunk = [0u8; 8];
+            chunk.copy_from_slice(s.as_bytes());
+            assert_eq!(eight_digits(&chunk), s.parse::<u64>().ok(), "{s}");
+        }
+        for bad in [
+            b"1234567a",
+            b"/1234567",
+            b"12:45678",
+            b"1234 678",
+            b"\xb0\x31\x32\x33\x34\x35\x36\x37",
+        ] {
+            assert_eq!(eight_digits(bad), None);
+        }
+        assert_eq!(eight_digits(b"99999999"), Some(99_999_999));
+        assert_eq!(eight_digits(b"00000000"), Some(0));
+    }
+
+    // ----- classify -----
+
+    #[test]
+    fn classify_samples() {
+        let c = |s: &str| classify(s.as_bytes());
+        let none = Candidates::default();
+        let num = |int| Candidates {
+            int,
+            float: true,
+            ..none
+        };
+        assert_eq!(c(""), none);
+        assert_eq!(c("hello"), none);
+        assert_eq!(
+            c("true"),
+            Candidates {
+                boolean: true,
+                ..none
+            }
+        );
+        assert_eq!(
+            c("FALSE"),
+            Candidates {
+                boolean: true,
+                ..none
+            }
+        );
+        assert_eq!(c("tru"), none);
+        assert_eq!(c("42"), num(true));
+        assert_eq!(c("-42"), num(true));
+        assert_eq!(c("+7"), num(true));
+        assert_eq!(c("99999999999999999999"), num(false));
+        assert_eq!(c("1.5"), num(false));
+        assert_eq!(c(".5"), num(false));
+        assert_eq!(c("-1e-5"), num(false));
+        assert_eq!(c("123e-45678"), num(false));
+        assert_eq!(c("1e400"), none);
+        assert_eq!(c("nan"), num(false));
+        assert_eq!(c("-Infinity"), num(false));
+        assert_eq!(c("n/a"), none);
+        assert_eq!(c("-"), none);
+        assert_eq!(c("2024-01-02"), Candidates { date: true, ..none });
+        assert_eq!(c("2024-02-30"), none);
+        assert_eq!(
+            c("2024-01-02T03:04:05"),
+            Candidates {
+                timestamp: true,
+                ..none
+            }
+        );
+        assert_eq!(
+            c("2024-01-02 03:04:05.120+01:00"),
+            Candidates {
+                timestamp: true,
+                timestamp_offset: true,
+                fraction_digits: 2,
+                ..none
+            }
+        );
+        assert_eq!(
+            c("3000-01-01T00:00:00.123456789Z"),
+            Candidates {
+                timestamp: true,
+                timestamp_offset: true,
+                fraction_digits: 9,
+                ..none
+            }
+        );
+        assert_eq!(c("2024-01-02T25:00"), none);
+        assert_eq!(c("12:30"), none);
+    }
+
+    #[test]
+    fn classify_matches_parsers_on_random_text() {
+        let alphabet = b"0123456789+-.eEtrufalsTZ: ni";
+        let mut r = TestRng::new(99);
+        for _ in 0..20_000 {
+            let len = r.below(12);
+            let s: Vec<u8> = (0..len)
+                .map(|_| alphabet[r.below(alphabet.len() as u64) as usize])
+                .collect();
+            let got = classify(&s);
+            assert_eq!(got.boolean, parse_bool(&s).is_some(), "{s:?}");
+            assert_eq!(got.int, parse_i64(&s).is_some(), "{s:?}");
+            assert_eq!(got.float, parse_f64(&s).is_some(), "{s:?}");
+            assert_eq!(got.date, parse_date32(&s).is_some(), "{s:?}");
+        }
+    }
+}
