@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use crate::decode::fault::Fault;
+
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -75,6 +77,9 @@ pub struct DataError {
     pub value: Option<String>,
     /// What is wrong.
     pub reason: String,
+    /// What is wrong, as the decoder classified it (for callers that act on it).
+    #[serde(skip)]
+    pub fault: Option<Fault>,
 }
 
 /// Longest value quoted in an error message.
@@ -232,6 +237,7 @@ impl Error {
             column: None,
             value: None,
             reason: reason.into(),
+            fault: None,
         }))
     }
 
@@ -347,6 +353,7 @@ mod tests {
             column: Some((2, "fare".into())),
             value: Some(quote_value(b"abc")),
             reason: "cannot parse as Float64".into(),
+            fault: None,
         }));
         assert_eq!(
             err.to_string(),

@@ -13,6 +13,7 @@ use crate::budget::MemoryBudget;
 use crate::config::ConvertOptions;
 use crate::decode::chunker::{Chunker, RecordTooLong};
 use crate::decode::compression::binary_format;
+use crate::decode::fault::Fault;
 use crate::decode::tokenizer::{SyntaxError, Tokenizer};
 use crate::decode::tokens::Tokens;
 use crate::encode::Cardinality;
@@ -221,6 +222,7 @@ fn head_syntax_error(location: &str, has_header: bool, bom: usize, e: SyntaxErro
         column: None,
         value: None,
         reason: e.reason.to_string(),
+        fault: Some(Fault::Syntax(e.reason)),
     }))
 }
 

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use super::rejects::RejectWriter;
 use super::report::Progress;
 use super::workers::{ChunkFailure, ChunkMeta, ChunkResult, Slot};
-use crate::decode::columns::{ChunkError, Decoded};
+use crate::decode::batch::Decoded;
+use crate::decode::columns::ChunkError;
 use crate::encode::{ParquetEncoder, PartWriter, Token};
 use crate::error::{quote_value, DataError, Error, Position, Result};
 
@@ -33,7 +34,8 @@ pub(super) fn data_error(
             .column
             .map(|c| (c + 1, names.get(c).cloned().unwrap_or_default())),
         value: e.value.as_deref().map(quote_value),
-        reason: e.reason,
+        reason: e.reason.to_string(),
+        fault: Some(e.reason),
     }))
 }
 
@@ -76,6 +78,12 @@ impl InOrder {
                 meta.base_byte,
                 e,
             ),
+            ChunkFailure::Internal(why) => Error::Internal(format!(
+                "{}: decoding the chunk at byte {}, line {}: {why}",
+                self.location,
+                meta.base_byte,
+                meta.base_line + 1
+            )),
             ChunkFailure::Panicked => Error::Internal(format!(
                 "{}: the decoder panicked on the chunk at byte {}, line {}",
                 self.location,
@@ -93,7 +101,7 @@ impl InOrder {
                 writer.write(
                     meta.base_line + r.line as u64 + 1,
                     meta.base_byte + r.byte as u64,
-                    &r.reason,
+                    &r.reason.to_string(),
                     &r.raw,
                 )?;
             }

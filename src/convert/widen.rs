@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::attempt::Attempt;
 use super::report::{metadata, ConvertReport, Progress, Widening};
 use crate::config::{ConvertOptions, OnError};
+use crate::decode::fault::Fault;
 use crate::error::{Error, Result};
 use crate::schema::{ColumnType, SchemaSource, SchemaSpec};
 use crate::sink::{no_such_output, Output, SinkFactory};
@@ -119,7 +120,7 @@ fn type_name(t: &ColumnType) -> String {
 fn widening_for(err: &Error, schema: &SchemaSpec) -> Option<Widening> {
     let data = err.as_data()?;
     // Only parse failures: not ragged rows, not nulls in non-nullable columns.
-    if !data.reason.starts_with("cannot parse as") {
+    if !matches!(data.fault, Some(Fault::Unparsable { .. })) {
         return None;
     }
     let (index, name) = data.column.as_ref()?;

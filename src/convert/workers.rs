@@ -5,8 +5,9 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
+use crate::decode::batch::{decode_chunk, DecodeError, Decoded};
 use crate::decode::chunker::Chunk;
-use crate::decode::columns::{decode_chunk, ChunkError, DecodeContext, Decoded};
+use crate::decode::columns::{ChunkError, DecodeContext};
 use crate::decode::tokens::Tokens;
 use crate::error::{Error, Result};
 
@@ -21,6 +22,8 @@ pub(super) struct ChunkMeta {
 pub(super) enum ChunkFailure {
     /// Bad input, positioned in the chunk.
     Data(ChunkError),
+    /// A bug the decoder found (Arrow refused arrays it built).
+    Internal(String),
     /// A bug: a panic on a pool thread would otherwise abort the process.
     Panicked,
 }
@@ -66,7 +69,10 @@ impl Workers {
                 SCRATCH.with(|t| decode_chunk(&ctx, &chunk, &mut t.borrow_mut()))
             }));
             let result = match result {
-                Ok(decoded) => decoded.map_err(ChunkFailure::Data),
+                Ok(decoded) => decoded.map_err(|e| match e {
+                    DecodeError::Data(e) => ChunkFailure::Data(e),
+                    DecodeError::Internal(e) => ChunkFailure::Internal(e),
+                }),
                 Err(_) => {
                     // The scratch tokens may be half-written: start the next chunk afresh.
                     SCRATCH.with(|t| *t.borrow_mut() = Tokens::default());

@@ -344,6 +344,7 @@ mod tests {
             column: Some((1, "id".into())),
             value: None,
             reason: "cannot parse as Int64".into(),
+            fault: None,
         }));
         let report = ErrorReport::new(
             &err,
