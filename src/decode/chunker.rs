@@ -7,7 +7,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::decode::dialect::Dialect;
+use crate::decode::dialect::{ByteClasses, Dialect};
 use crate::decode::quotemask::{self, Carry};
 
 /// The most `push` reserves ahead at once (chunk sizes and limits may be `usize::MAX`); a larger
@@ -56,10 +56,8 @@ pub struct Chunker {
     quote: Option<u8>,
     escape: Option<u8>,
     comment: Option<u8>,
-    unquoted_special: [bool; 256],
-    quoted_special: [bool; 256],
-    /// As in the tokenizer: `memchr3` inside quotes when there is no separate escape.
-    quoted_needles: Option<(u8, u8, u8)>,
+    /// The bytes that end a run outside and inside quotes.
+    classes: ByteClasses,
     /// `scan_quote_free` on (only tests turn it off, to compare it with the state machine).
     quote_free_fast_path: bool,
     /// `scan_masked` on (only tests turn it off, to compare it with the state machine).
@@ -95,9 +93,7 @@ impl Chunker {
             quote: dialect.quote,
             escape: classes.escape,
             comment: dialect.comment,
-            unquoted_special: classes.unquoted,
-            quoted_special: classes.quoted,
-            quoted_needles: classes.quoted_needles,
+            classes,
             quote_free_fast_path: true,
             mask_scan: true,
             state: State::RecordStart,
@@ -291,9 +287,13 @@ impl Chunker {
     }
 
     fn scan(&mut self) {
-        if self.scan_quote_free() || self.scan_masked() {
-            return;
+        if !self.scan_quote_free() && !self.scan_masked() {
+            self.scan_general();
         }
+    }
+
+    /// [`Chunker::scan`] by the state machine (the fast paths cannot take the input).
+    fn scan_general(&mut self) {
         let input = &self.buf[..];
         let n = input.len();
         let mut i = self.scanned;
@@ -338,9 +338,7 @@ impl Chunker {
                     }
                 }
                 State::Unquoted => {
-                    while i < n && !self.unquoted_special[input[i] as usize] {
-                        i += 1;
-                    }
+                    i = self.classes.unquoted_run_end(input, i);
                     if i < n {
                         if input[i] == self.delimiter {
                             state = State::FieldStart;
@@ -351,17 +349,7 @@ impl Chunker {
                     }
                 }
                 State::Quoted => {
-                    i = match self.quoted_needles {
-                        Some((q, a, b)) => {
-                            memchr::memchr3(q, a, b, &input[i..]).map_or(n, |o| i + o)
-                        }
-                        None => {
-                            while i < n && !self.quoted_special[input[i] as usize] {
-                                i += 1;
-                            }
-                            i
-                        }
-                    };
+                    i = self.classes.quoted_run_end(input, i);
                     if i < n {
                         let b = input[i];
                         i += 1;

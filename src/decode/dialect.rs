@@ -78,6 +78,34 @@ pub(crate) struct ByteClasses {
     pub quoted_needles: Option<(u8, u8, u8)>,
 }
 
+impl ByteClasses {
+    /// Where the run of ordinary bytes outside quotes that starts at `i` ends: at the next
+    /// delimiter or line break, or at the end of `input`.
+    #[inline(always)]
+    pub fn unquoted_run_end(&self, input: &[u8], mut i: usize) -> usize {
+        while i < input.len() && !self.unquoted[input[i] as usize] {
+            i += 1;
+        }
+        i
+    }
+
+    /// Where the run of ordinary bytes inside quotes that starts at `i` ends: at the next
+    /// quote, escape or line break (found with `memchr3` when it can be: quoted fields are
+    /// often long), or at the end of `input`.
+    #[inline(always)]
+    pub fn quoted_run_end(&self, input: &[u8], mut i: usize) -> usize {
+        match self.quoted_needles {
+            Some((q, a, b)) => memchr::memchr3(q, a, b, &input[i..]).map_or(input.len(), |o| i + o),
+            None => {
+                while i < input.len() && !self.quoted[input[i] as usize] {
+                    i += 1;
+                }
+                i
+            }
+        }
+    }
+}
+
 impl Dialect {
     /// The byte classes of this dialect.
     pub(crate) fn byte_classes(&self) -> ByteClasses {

@@ -14,7 +14,7 @@
 
 use wide::u8x16;
 
-use crate::decode::dialect::Dialect;
+use crate::decode::dialect::{ByteClasses, Dialect};
 use crate::decode::quotemask;
 use crate::decode::tokens::{end_quoted, end_record, push_field, start_record};
 // Also reachable here, where the tokenizer's users have always found them.
@@ -46,6 +46,23 @@ enum State {
     Comment,
 }
 
+/// The state machine's registers while it tokenizes one input.
+struct Machine {
+    state: State,
+    /// Physical lines so far.
+    line: u32,
+    /// Whether the current field was quoted.
+    field_quoted: bool,
+    /// Whether the last byte was a CR (its LF is not another line).
+    after_cr: bool,
+    /// Where the current field's bytes start in `out.data`.
+    field_start: usize,
+    /// Where a quoted field's emitted bytes end in `out.data` (see [`emit`]).
+    w: usize,
+    /// The next input byte.
+    i: usize,
+}
+
 /// Tokenizer for one dialect; cheap to clone and share between workers.
 #[derive(Debug, Clone)]
 pub struct Tokenizer {
@@ -54,11 +71,8 @@ pub struct Tokenizer {
     /// Escape byte distinct from the quote (doubling is handled by `QuoteSeen`).
     escape: Option<u8>,
     comment: Option<u8>,
-    unquoted_special: [bool; 256],
-    quoted_special: [bool; 256],
-    /// The bytes that end a run inside quotes (quote, LF, CR) when there is no separate escape:
-    /// then the run is found with `memchr3` (quoted fields are often long) instead of the table.
-    quoted_needles: Option<(u8, u8, u8)>,
+    /// The bytes that end a run outside and inside quotes.
+    classes: ByteClasses,
     /// `tokenize_quote_free` on (only tests turn it off, to compare it with the state machine).
     quote_free_fast_path: bool,
     /// `quotemask::tokenize` for quoted input (only tests turn it off).
@@ -106,9 +120,7 @@ impl Tokenizer {
             quote: dialect.quote,
             escape: classes.escape,
             comment: dialect.comment,
-            unquoted_special: classes.unquoted,
-            quoted_special: classes.quoted,
-            quoted_needles: classes.quoted_needles,
+            classes,
             quote_free_fast_path: true,
             mask_path: true,
         }
@@ -218,146 +230,166 @@ impl Tokenizer {
         out.lines = line;
     }
 
-    /// [`Tokenizer::tokenize`] by the state machine.
+    /// [`Tokenizer::tokenize`] by the state machine: one step per byte, or per run of
+    /// ordinary bytes, until the input ends.
     fn tokenize_general(&self, input: &[u8], out: &mut Tokens) -> Result<(), SyntaxError> {
-        let mut state = State::RecordStart;
-        let mut line: u32 = 0;
-        let mut field_quoted = false;
-        let mut after_cr = false;
-        // Where the current field's bytes start in `out.data`, and (quoted) where they end.
-        let mut field_start = 0usize;
-        let mut w = 0usize;
-        let mut i = 0usize;
+        let mut m = Machine {
+            state: State::RecordStart,
+            line: 0,
+            field_quoted: false,
+            after_cr: false,
+            field_start: 0,
+            w: 0,
+            i: 0,
+        };
         let n = input.len();
-        while i < n {
-            let b = input[i];
-            match state {
-                State::RecordStart => {
-                    if b == b'\n' {
-                        if !after_cr {
-                            line += 1;
-                        }
-                        after_cr = false;
-                        i += 1;
-                        continue;
-                    }
-                    after_cr = false;
-                    if b == b'\r' {
-                        line += 1;
-                        after_cr = true;
-                        i += 1;
-                        continue;
-                    }
-                    if Some(b) == self.comment {
-                        state = State::Comment;
-                        i += 1;
-                        continue;
-                    }
-                    start_record(out, line, i);
-                    state = State::FieldStart;
-                }
-                State::FieldStart => {
-                    field_start = i;
-                    if Some(b) == self.quote {
-                        field_quoted = true;
-                        field_start = i + 1;
-                        w = i + 1;
-                        state = State::Quoted;
-                        i += 1;
-                    } else if b == self.delimiter {
-                        push_field(out, i, i, false);
-                        i += 1;
-                    } else if b == b'\n' || b == b'\r' {
-                        push_field(out, i, i, false);
-                        end_record(out, i);
-                        state = State::RecordStart;
-                    } else {
-                        field_quoted = false;
-                        state = State::Unquoted;
-                    }
-                }
-                State::Unquoted => {
-                    while i < n && !self.unquoted_special[input[i] as usize] {
-                        i += 1;
-                    }
-                    if i < n {
-                        let b = input[i];
-                        push_field(out, field_start, i, false);
-                        if b == self.delimiter {
-                            state = State::FieldStart;
-                            i += 1;
-                        } else {
-                            end_record(out, i);
-                            state = State::RecordStart;
-                        }
-                    }
-                }
-                State::Quoted => {
-                    let start = i;
-                    i = match self.quoted_needles {
-                        Some((q, a, b)) => {
-                            memchr::memchr3(q, a, b, &input[i..]).map_or(n, |o| i + o)
-                        }
-                        None => {
-                            while i < n && !self.quoted_special[input[i] as usize] {
-                                i += 1;
-                            }
-                            i
-                        }
-                    };
-                    emit(&mut out.data, input, &mut w, start, i);
-                    if i < n {
-                        let b = input[i];
-                        i += 1;
-                        if Some(b) == self.quote {
-                            state = State::QuoteSeen;
-                        } else if Some(b) == self.escape {
-                            state = State::Escaped;
-                        } else {
-                            // A line break inside quotes: keep it, count the line.
-                            // A CRLF inside quotes counts as one line break.
-                            if b == b'\r' || i < 2 || input[i - 2] != b'\r' {
-                                line += 1;
-                            }
-                            emit(&mut out.data, input, &mut w, i - 1, i);
-                        }
-                    }
-                }
+        while m.i < n {
+            let b = input[m.i];
+            match m.state {
+                State::RecordStart => self.record_start(&mut m, b, out),
+                State::FieldStart => self.field_start(&mut m, b, out),
+                State::Unquoted => self.unquoted(&mut m, input, out),
+                State::Quoted => self.quoted(&mut m, input, out),
                 State::Escaped => {
                     if b == b'\r' || b == b'\n' {
-                        line += 1;
+                        m.line += 1;
                     }
-                    emit(&mut out.data, input, &mut w, i, i + 1);
-                    state = State::Quoted;
-                    i += 1;
+                    emit(&mut out.data, input, &mut m.w, m.i, m.i + 1);
+                    m.state = State::Quoted;
+                    m.i += 1;
                 }
-                State::QuoteSeen => {
-                    if Some(b) == self.quote {
-                        emit(&mut out.data, input, &mut w, i, i + 1);
-                        state = State::Quoted;
-                        i += 1;
-                    } else if b == self.delimiter {
-                        end_quoted(out, field_start, w, i - 1, field_quoted);
-                        state = State::FieldStart;
-                        i += 1;
-                    } else if b == b'\n' || b == b'\r' {
-                        end_quoted(out, field_start, w, i - 1, field_quoted);
-                        end_record(out, i);
-                        state = State::RecordStart;
-                    } else {
-                        return Err(self.error(out, "unexpected character after a closing quote"));
-                    }
-                }
+                State::QuoteSeen => self.quote_seen(&mut m, input, out)?,
                 State::Comment => {
-                    match memchr::memchr2(b'\n', b'\r', &input[i..]) {
-                        Some(off) => i += off,
-                        None => i = n,
-                    }
-                    state = State::RecordStart;
+                    m.i = memchr::memchr2(b'\n', b'\r', &input[m.i..]).map_or(n, |off| m.i + off);
+                    m.state = State::RecordStart;
                 }
             }
         }
-        match state {
+        self.end_of_input(&m, n, out)?;
+        out.lines = m.line;
+        Ok(())
+    }
+
+    /// Between records: skip blank lines (counting them) and comment lines, else start one.
+    #[inline(always)]
+    fn record_start(&self, m: &mut Machine, b: u8, out: &mut Tokens) {
+        if b == b'\n' {
+            if !m.after_cr {
+                m.line += 1;
+            }
+            m.after_cr = false;
+            m.i += 1;
+            return;
+        }
+        m.after_cr = false;
+        if b == b'\r' {
+            m.line += 1;
+            m.after_cr = true;
+            m.i += 1;
+            return;
+        }
+        if Some(b) == self.comment {
+            m.state = State::Comment;
+            m.i += 1;
+            return;
+        }
+        start_record(out, m.line, m.i);
+        m.state = State::FieldStart;
+    }
+
+    /// At a field's first byte: an opening quote, an empty field, or an unquoted field.
+    #[inline(always)]
+    fn field_start(&self, m: &mut Machine, b: u8, out: &mut Tokens) {
+        m.field_start = m.i;
+        if Some(b) == self.quote {
+            m.field_quoted = true;
+            m.field_start = m.i + 1;
+            m.w = m.i + 1;
+            m.state = State::Quoted;
+            m.i += 1;
+        } else if b == self.delimiter {
+            push_field(out, m.i, m.i, false);
+            m.i += 1;
+        } else if b == b'\n' || b == b'\r' {
+            push_field(out, m.i, m.i, false);
+            end_record(out, m.i);
+            m.state = State::RecordStart;
+        } else {
+            m.field_quoted = false;
+            m.state = State::Unquoted;
+        }
+    }
+
+    /// In an unquoted field: its run of ordinary bytes, then the delimiter or line break.
+    #[inline(always)]
+    fn unquoted(&self, m: &mut Machine, input: &[u8], out: &mut Tokens) {
+        m.i = self.classes.unquoted_run_end(input, m.i);
+        if m.i < input.len() {
+            push_field(out, m.field_start, m.i, false);
+            if input[m.i] == self.delimiter {
+                m.state = State::FieldStart;
+                m.i += 1;
+            } else {
+                end_record(out, m.i);
+                m.state = State::RecordStart;
+            }
+        }
+    }
+
+    /// In a quoted field: its run of ordinary bytes (emitted), then a quote, an escape or a
+    /// line break (kept, and counted: a CRLF inside quotes counts as one line break).
+    #[inline(always)]
+    fn quoted(&self, m: &mut Machine, input: &[u8], out: &mut Tokens) {
+        let start = m.i;
+        m.i = self.classes.quoted_run_end(input, m.i);
+        emit(&mut out.data, input, &mut m.w, start, m.i);
+        if m.i < input.len() {
+            let b = input[m.i];
+            m.i += 1;
+            if Some(b) == self.quote {
+                m.state = State::QuoteSeen;
+            } else if Some(b) == self.escape {
+                m.state = State::Escaped;
+            } else {
+                let i = m.i;
+                if b == b'\r' || i < 2 || input[i - 2] != b'\r' {
+                    m.line += 1;
+                }
+                emit(&mut out.data, input, &mut m.w, i - 1, i);
+            }
+        }
+    }
+
+    /// After a quote inside a quoted field: a doubled quote, or the field's end.
+    #[inline(always)]
+    fn quote_seen(
+        &self,
+        m: &mut Machine,
+        input: &[u8],
+        out: &mut Tokens,
+    ) -> Result<(), SyntaxError> {
+        let b = input[m.i];
+        if Some(b) == self.quote {
+            emit(&mut out.data, input, &mut m.w, m.i, m.i + 1);
+            m.state = State::Quoted;
+            m.i += 1;
+        } else if b == self.delimiter {
+            end_quoted(out, m.field_start, m.w, m.i - 1, m.field_quoted);
+            m.state = State::FieldStart;
+            m.i += 1;
+        } else if b == b'\n' || b == b'\r' {
+            end_quoted(out, m.field_start, m.w, m.i - 1, m.field_quoted);
+            end_record(out, m.i);
+            m.state = State::RecordStart;
+        } else {
+            return Err(self.error(out, "unexpected character after a closing quote"));
+        }
+        Ok(())
+    }
+
+    /// The input ends (`n` bytes): close the last field and record, or fail inside quotes.
+    fn end_of_input(&self, m: &Machine, n: usize, out: &mut Tokens) -> Result<(), SyntaxError> {
+        match m.state {
             State::RecordStart | State::Comment => {}
             State::Quoted | State::Escaped => {
                 return Err(self.error(out, "unterminated quoted field at end of input"));
@@ -367,15 +399,14 @@ impl Tokenizer {
                 end_record(out, n);
             }
             State::Unquoted => {
-                push_field(out, field_start, n, false);
+                push_field(out, m.field_start, n, false);
                 end_record(out, n);
             }
             State::QuoteSeen => {
-                end_quoted(out, field_start, w, n - 1, field_quoted);
+                end_quoted(out, m.field_start, m.w, n - 1, m.field_quoted);
                 end_record(out, n);
             }
         }
-        out.lines = line;
         Ok(())
     }
 
