@@ -23,7 +23,7 @@ DATA_TABLES = set()
 # The core: these modules must not import the edges.
 CORE = ("config", "budget", "convert", "decode", "encode", "schema", "sink", "source", "error",
         "location", "testkit")
-EDGES = ("s3", "lambda", "local")
+EDGES = ("s3", "lambda")
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
