@@ -27,11 +27,10 @@ use bytes::Bytes;
 use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
-use s3_csv2parquet::decode::batch::decode_chunk;
-use s3_csv2parquet::decode::chunker::{Chunk, Chunker};
-use s3_csv2parquet::decode::columns::DecodeContext;
-use s3_csv2parquet::decode::tokenizer::{Tokenizer, Tokens};
 use s3_csv2parquet::source::MemorySource;
+use s3_csv2parquet::testkit::decode::{
+    decode_chunk, Chunk, Chunker, DecodeContext, Tokenizer, Tokens,
+};
 use s3_csv2parquet::testkit::{generate_vec, Shape};
 use s3_csv2parquet::{ConvertOptions, Dialect, OnError, SchemaSpec};
 

@@ -11,7 +11,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use serde::{Deserialize, Serialize};
 
 use crate::decode::tokens::Tokens;
-use crate::decode::values::{classify, TsUnit};
+use crate::decode::values::classify;
 use crate::error::{Error, Result};
 
 /// Type of one column.
@@ -82,15 +82,6 @@ fn default_true() -> bool {
 }
 
 impl UnitName {
-    /// The parser's unit.
-    pub fn ts_unit(self) -> TsUnit {
-        match self {
-            UnitName::S => TsUnit::Second,
-            UnitName::Ms => TsUnit::Millisecond,
-            UnitName::Us => TsUnit::Microsecond,
-            UnitName::Ns => TsUnit::Nanosecond,
-        }
-    }
     fn arrow(self) -> TimeUnit {
         match self {
             UnitName::S => TimeUnit::Second,

@@ -1,4 +1,4 @@
-//! The value parsers of `src/decode/values.rs` against independent references: std's integer
+//! The value parsers of `src/decode/values/` against independent references: std's integer
 //! and float parsers, a string-based exact decimal, and a timestamp grammar checked with chrono's
 //! calendar. Also: `classify` agrees with the parsers (its documented contract).
 //!
@@ -8,7 +8,7 @@
 
 use chrono::{NaiveDate, NaiveTime};
 use libfuzzer_sys::fuzz_target;
-use s3_csv2parquet::decode::values::{
+use s3_csv2parquet::testkit::decode::values::{
     classify, parse_bool, parse_date32, parse_decimal128, parse_f32, parse_f64, parse_i32,
     parse_i64, parse_timestamp, timestamp_fraction_digits, TsUnit,
 };

@@ -16,8 +16,6 @@ use crate::schema::ColumnType;
 /// A record sent to the rejects file.
 #[derive(Debug, Clone)]
 pub struct Rejected {
-    /// 0-based record index within the chunk.
-    pub record: u32,
     /// 0-based line within the chunk.
     pub line: u32,
     /// Byte offset within the chunk.
@@ -35,8 +33,6 @@ pub struct Decoded {
     pub batch: Option<RecordBatch>,
     /// Records tokenized (kept + rejected).
     pub records: u64,
-    /// Line breaks in the chunk.
-    pub lines: u64,
     /// Values stored as null under `--on-error null`.
     pub nulled: u64,
     /// String values whose invalid UTF-8 was replaced with U+FFFD (`--invalid-utf8 replace`).
@@ -148,7 +144,6 @@ fn decode_tokens(
     Ok(Decoded {
         batch: (batch.num_rows() > 0).then_some(batch),
         records: n as u64,
-        lines: tokens.lines as u64,
         nulled: outcome.nulled,
         utf8_replaced: outcome.utf8_replaced,
         rejects,
@@ -199,7 +194,6 @@ fn take_rejects(
         if let Some(reason) = reason.take() {
             let span = tokens.records[r];
             rejects.push(Rejected {
-                record: r as u32,
                 line: span.line,
                 byte: span.start,
                 reason,

@@ -152,6 +152,7 @@ impl Chunker {
     }
 
     /// Bytes buffered and not yet emitted.
+    #[cfg(test)]
     pub fn buffered(&self) -> usize {
         self.buf.len()
     }

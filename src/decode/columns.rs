@@ -19,7 +19,7 @@ use crate::decode::tokenizer::Tokenizer;
 use crate::decode::tokens::Tokens;
 use crate::decode::values::{
     parse_bool, parse_date32, parse_decimal128, parse_f32, parse_f64, parse_i32, parse_i64,
-    parse_timestamp,
+    parse_timestamp, TsUnit,
 };
 use crate::schema::{ColumnType, SchemaSpec, UnitName};
 
@@ -200,7 +200,7 @@ pub(crate) fn build_column(
             parse_date32,
         )),
         ColumnType::Timestamp { unit, timezone } => {
-            let u = unit.ts_unit();
+            let u = ts_unit(*unit);
             let (values, nulls) = build_values(ctx, fields, c, ty, outcome, |v| {
                 parse_timestamp(v, u).map(|t| t.value)
             });
@@ -467,5 +467,15 @@ impl ValidityBuilder {
 
     fn finish(self) -> Option<NullBuffer> {
         self.bits.map(|mut b| NullBuffer::new(b.finish()))
+    }
+}
+
+/// The parser's unit for a schema file's timestamp unit.
+fn ts_unit(unit: UnitName) -> TsUnit {
+    match unit {
+        UnitName::S => TsUnit::Second,
+        UnitName::Ms => TsUnit::Millisecond,
+        UnitName::Us => TsUnit::Microsecond,
+        UnitName::Ns => TsUnit::Nanosecond,
     }
 }

@@ -1,13 +1,17 @@
 //! Decoding: decompression, record-boundary chunking, tokenizing and building Arrow arrays.
+//!
+//! Public: what the options and the errors name (the [`dialect`], the input [`compression`]
+//! and [`encoding`], the [`fault`] of a bad record). The decoder itself is the crate's; the
+//! benches and fuzz targets reach it through `testkit::decode`.
 
-pub mod batch;
-pub mod chunker;
-pub mod columns;
+pub(crate) mod batch;
+pub(crate) mod chunker;
+pub(crate) mod columns;
 pub mod compression;
 pub mod dialect;
 pub mod encoding;
 pub mod fault;
 mod quotemask;
-pub mod tokenizer;
-pub mod tokens;
-pub mod values;
+pub(crate) mod tokenizer;
+pub(crate) mod tokens;
+pub(crate) mod values;

@@ -18,7 +18,7 @@ use crate::decode::dialect::{ByteClasses, Dialect};
 use crate::decode::quotemask;
 use crate::decode::tokens::{end_quoted, end_record, push_field, start_record};
 // Also reachable here, where the tokenizer's users have always found them.
-pub use crate::decode::tokens::{FieldSpan, RecordSpan, Tokens};
+pub use crate::decode::tokens::{RecordSpan, Tokens};
 
 /// A syntax error found by the tokenizer, positioned relative to the chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,10 +1,23 @@
 //! Test support, behind the `testkit` feature (and always in the crate's own unit tests):
-//! seeded generated CSV ([`data`]), one seeded generator ([`Rng`]) and the process's peak
-//! memory ([`peak_rss_bytes`]). The integration tests, the benches and the CLI's `generate`,
+//! seeded generated CSV ([`data`]), one seeded generator ([`Rng`]), the process's peak
+//! memory ([`peak_rss_bytes`]) and the decoder's parts ([`decode`]). The integration tests, the benches and the CLI's `generate`,
 //! `local` and summary line use it; the conversion itself never does.
 
 pub mod data;
 pub mod rng;
+
+/// The decoder's parts, which the library keeps to itself, for the benches and fuzz targets.
+pub mod decode {
+    pub use crate::decode::batch::{decode_chunk, DecodeError, Decoded, Rejected};
+    pub use crate::decode::chunker::{Chunk, Chunker, RecordTooLong};
+    pub use crate::decode::columns::{ChunkError, DecodeContext};
+    pub use crate::decode::tokenizer::{SyntaxError, Tokenizer};
+    pub use crate::decode::tokens::{FieldSpan, RecordSpan, Tokens};
+    /// The value parsers.
+    pub mod values {
+        pub use crate::decode::values::*;
+    }
+}
 
 pub use data::{generate, generate_vec, Shape};
 pub use rng::Rng;

@@ -61,8 +61,10 @@ mod temporal;
 pub use decimal::parse_decimal128;
 pub use float::{parse_f32, parse_f64};
 pub use int::{parse_bool, parse_i32, parse_i64};
+#[cfg(any(test, feature = "testkit"))]
+pub use temporal::timestamp_fraction_digits;
 use temporal::{fraction_sig, scan_timestamp};
-pub use temporal::{parse_date32, parse_timestamp, timestamp_fraction_digits};
+pub use temporal::{parse_date32, parse_timestamp};
 
 // ---------------------------------------------------------------------------
 // Shared helpers

@@ -218,6 +218,7 @@ pub fn parse_timestamp(b: &[u8], unit: TsUnit) -> Option<Timestamp> {
 /// with timestamp syntax (as accepted by [`parse_timestamp`], any unit), or
 /// `None` if it is not a timestamp. A bare date gives `Some(0)`.
 #[inline]
+#[cfg(any(test, feature = "testkit"))]
 pub fn timestamp_fraction_digits(b: &[u8]) -> Option<u8> {
     scan_timestamp(b).map(|p| fraction_sig(p.nanos))
 }
