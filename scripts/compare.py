@@ -232,7 +232,13 @@ def parse_time_v(path: Path) -> tuple[float, int, int]:
     return wall, rss, status
 
 
+# --base-bin: another build of ours (e.g. main before a change), run as "base" (and "base-s3").
+BASE_BINARY: Path | None = None
+
+
 def command_for(name: str, binary: Path, src, out, codec: str, work: Path, endpoint: str = "") -> list[str]:
+    if name in ("base", "base-s3") and BASE_BINARY is not None:
+        binary, name = BASE_BINARY, {"base": "ours", "base-s3": "ours-s3"}[name]
     if name == "ours":
         return [str(binary), "convert", str(src), str(out), "--compression", codec, "--quiet"]
     if name == "ours-1w":
@@ -395,6 +401,8 @@ def main() -> int:
     ap.add_argument("--setup", action="store_true", help="create the venv with the peers and re-run in it")
     ap.add_argument("--venv", default=str(VENV), help=f"venv for --setup (default {VENV})")
     ap.add_argument("--bin", default=str(REPO / "target" / "release" / "csv2parquet"))
+    ap.add_argument("--base-bin", help="another csv2parquet build to run beside ours as 'base' "
+                    "(before/after a change in one run)")
     ap.add_argument("--workdir", help="where inputs and outputs go (default: a new temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
@@ -411,6 +419,13 @@ def main() -> int:
     size = parse_size(args.size)
     shapes = [s for s in args.shapes.split(",") if s]
     converters = [c for c in args.converters.split(",") if c]
+    if args.base_bin:
+        global BASE_BINARY
+        BASE_BINARY = Path(args.base_bin).resolve()
+        CONVERTERS.append("base")
+        S3_CONVERTERS.append("base-s3")
+        if "base" not in converters:
+            converters.insert(1 if "ours" in converters else 0, "base")
     for c in converters:
         if c not in CONVERTERS + S3_CONVERTERS + SCALING:
             ap.error(f"unknown converter {c!r}")
