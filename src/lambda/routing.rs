@@ -476,20 +476,12 @@ mod tests {
         }
     }
 
-    /// Deterministic pseudo-random numbers (Knuth's MMIX LCG); no extra crates.
-    struct Lcg(u64);
+    /// The crate's seeded generator, with `below` over `usize`.
+    struct Draws(crate::testkit::Rng);
 
-    impl Lcg {
-        fn next(&mut self) -> u64 {
-            self.0 = self
-                .0
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            self.0 >> 33
-        }
-
+    impl Draws {
         fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
+            self.0.below(n as u64) as usize
         }
     }
 
@@ -545,7 +537,7 @@ mod tests {
         "=",
     ];
 
-    fn odd_key(rng: &mut Lcg) -> String {
+    fn odd_key(rng: &mut Draws) -> String {
         let mut key = String::new();
         for _ in 0..rng.below(12) {
             key.push_str(FRAGMENTS[rng.below(FRAGMENTS.len())]);
@@ -610,7 +602,7 @@ mod tests {
             KeyRules::new("in/", "out/", "out/failed/"),
             KeyRules::new("", "a/", "a/b/"),
         ];
-        let mut rng = Lcg(0x5EED_C5F2_2024_0001);
+        let mut rng = Draws(crate::testkit::Rng::new(0x5EED_C5F2_2024_0001));
         for rules in &configs {
             assert!(rules.validate().is_ok(), "{rules:?}");
             let mut counts = [0usize; 2];
