@@ -25,6 +25,9 @@ pub enum ErrorKind {
     Limit,
     /// The conversion was cancelled (Ctrl-C, deadline).
     Cancelled,
+    /// The output was not published because another run changed it first (a conditional write
+    /// failed): a newer conversion won, or this one must decide again.
+    Conflict,
     /// A bug or an unexpected condition inside the converter or a library it uses.
     Internal,
 }
@@ -38,6 +41,7 @@ impl ErrorKind {
             ErrorKind::Io => "io",
             ErrorKind::Limit => "limit",
             ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Conflict => "conflict",
             ErrorKind::Internal => "internal",
         }
     }
@@ -183,8 +187,9 @@ pub enum Error {
         location: String,
         /// Whether retrying the whole conversion may succeed (5xx, throttling, network).
         retryable: bool,
-        /// Classification: `Io` for network and server errors, `Config` for a refused
-        /// request that retrying cannot fix (403, 404).
+        /// Classification: `Config` for a request refused for its credentials or
+        /// permissions (403), `Io` for the rest (a missing object or bucket, network and
+        /// server errors).
         kind: ErrorKind,
         /// What went wrong.
         #[source]
@@ -212,6 +217,20 @@ pub enum Error {
     /// An internal invariant was broken (a bug): the message says which.
     #[error("internal error: {0}")]
     Internal(String),
+
+    /// The output was not published: it changed since this run looked at it (a conditional
+    /// write answered 412 Precondition Failed), so publishing could overwrite a newer
+    /// conversion. Nothing of this run is visible.
+    #[error("{location}: not published: {reason}")]
+    Superseded {
+        /// The output.
+        location: String,
+        /// What the run expected of the output (absent, or a given ETag).
+        reason: String,
+        /// The refused request.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 
     /// A failure whose cleanup failed too (e.g. aborting the multipart upload): something may
     /// be left behind. Kind and retryability are those of the original failure.
@@ -269,6 +288,7 @@ impl Error {
             Error::Store { kind, .. } => *kind,
             Error::Limit { .. } => ErrorKind::Limit,
             Error::Cancelled(_) => ErrorKind::Cancelled,
+            Error::Superseded { .. } => ErrorKind::Conflict,
             Error::Parquet { .. } | Error::Arrow(_) | Error::Internal(_) => ErrorKind::Internal,
         }
     }

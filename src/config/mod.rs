@@ -5,6 +5,7 @@
 use crate::error::{Error, Result};
 use crate::schema::SchemaSpec;
 
+mod fingerprint;
 pub mod key;
 mod set;
 

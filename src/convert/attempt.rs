@@ -30,6 +30,8 @@ pub(super) struct Attempt<'a> {
     pub progress: &'a Arc<Progress>,
     /// When the conversion (its first attempt) started.
     pub started: Instant,
+    /// The fingerprint of the options asked for (recorded as `csv2parquet.options`).
+    pub fingerprint: &'a str,
     /// Extra footer metadata (the widenings so far).
     pub footer: Vec<(String, String)>,
     /// Receives the schema the attempt used, once inferred (for widening).
@@ -57,7 +59,7 @@ impl Attempt<'_> {
             Ok(info) => info,
             Err(e) => return Err(sinks.abort(e).await),
         };
-        let mut footer = source_metadata(&info);
+        let mut footer = source_metadata(&info, self.fingerprint);
         // Object metadata (S3 headers: ASCII, 2 KB in all) gets the source only; the widenings
         // (column names, values) go to the Parquet footer.
         sinks.set_metadata(&footer);

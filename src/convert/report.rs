@@ -8,8 +8,8 @@ use crate::decode::compression::Codec;
 use crate::schema::{ColumnType, SchemaSource, SchemaSpec};
 use crate::source::SourceInfo;
 
-/// The key-value metadata names a conversion writes: all in the Parquet footer, the `source*`
-/// and `version` ones also on the output object (where an object store may rewrite them: S3
+/// The key-value metadata names a conversion writes: all in the Parquet footer, the `source*`,
+/// `options` and `version` ones also on the output object (where an object store may rewrite them: S3
 /// sends `csv2parquet.source_etag` as `x-amz-meta-csv2parquet-source-etag`).
 pub mod metadata {
     /// The tool and its version.
@@ -22,6 +22,10 @@ pub mod metadata {
     pub const SOURCE_ETAG: &str = "csv2parquet.source_etag";
     /// The input's version id (versioned buckets).
     pub const SOURCE_VERSION: &str = "csv2parquet.source_version";
+    /// The fingerprint of the options that decide what the output holds
+    /// ([`crate::ConvertOptions::fingerprint`]): with the source's ETag, what an "up to date"
+    /// check compares.
+    pub const OPTIONS: &str = "csv2parquet.options";
     /// Where the schema came from: `inferred`, `explicit`, `merged` or `widened`.
     pub const SCHEMA: &str = "csv2parquet.schema";
     /// The widenings of `--on-error widen`, as JSON.
@@ -117,8 +121,8 @@ pub struct Widening {
 }
 
 /// Key-value metadata recorded in the Parquet footer and on the output object: the tool and
-/// the source (location, size, ETag, version).
-pub(crate) fn source_metadata(info: &SourceInfo) -> Vec<(String, String)> {
+/// the source (location, size, ETag, version) and the options' fingerprint.
+pub(crate) fn source_metadata(info: &SourceInfo, fingerprint: &str) -> Vec<(String, String)> {
     let mut m = vec![
         (
             metadata::VERSION.to_string(),
@@ -135,5 +139,6 @@ pub(crate) fn source_metadata(info: &SourceInfo) -> Vec<(String, String)> {
     if let Some(v) = &info.version_id {
         m.push((metadata::SOURCE_VERSION.to_string(), v.clone()));
     }
+    m.push((metadata::OPTIONS.to_string(), fingerprint.to_string()));
     m
 }

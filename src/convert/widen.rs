@@ -34,6 +34,8 @@ pub(super) async fn convert_widening(
         return Err(no_such_output(Output::Data));
     }
     let started = Instant::now();
+    // Of the options asked for: a widened schema is what they produced, not another request.
+    let fingerprint = options.fingerprint();
     let mut options = options.clone();
     let mut widened: Vec<Widening> = Vec::new();
     loop {
@@ -43,6 +45,7 @@ pub(super) async fn convert_widening(
             cancel,
             progress,
             started,
+            fingerprint: &fingerprint,
             footer: footer(&widened),
             schema_used: Arc::new(OnceLock::new()),
         };

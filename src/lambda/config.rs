@@ -7,6 +7,7 @@ use crate::config::{ConvertOptions, DEFAULT_MEMORY_LIMIT, MIB};
 use crate::error::{Error, Result};
 use crate::lambda::routing::KeyRules;
 use crate::location::Location;
+use crate::s3::RequestOptions;
 
 /// Configuration of the handler.
 #[derive(Debug, Clone)]
@@ -21,6 +22,11 @@ pub struct LambdaConfig {
     pub schema: Option<(String, String)>,
     /// Stop this long before the invocation deadline.
     pub deadline_margin: Duration,
+    /// Convert even when the output is up to date (`CSV2PQ_FORCE`).
+    pub force: bool,
+    /// Server-side encryption and the expected bucket owner, on every request
+    /// (`CSV2PQ_SSE`, `CSV2PQ_SSE_KMS_KEY_ID`, `CSV2PQ_EXPECTED_BUCKET_OWNER`).
+    pub requests: RequestOptions,
 }
 
 /// Memory left to the runtime, the allocator and the AWS SDK when the budget is derived from the
@@ -67,6 +73,13 @@ impl LambdaConfig {
             options,
             schema: schema_location(get("CSV2PQ_SCHEMA"))?,
             deadline_margin: deadline_margin(get("CSV2PQ_DEADLINE_MARGIN_SECS"))?,
+            force: flag("CSV2PQ_FORCE", get("CSV2PQ_FORCE"))?,
+            requests: RequestOptions::new(
+                get("CSV2PQ_SSE").as_deref(),
+                get("CSV2PQ_SSE_KMS_KEY_ID"),
+                get("CSV2PQ_EXPECTED_BUCKET_OWNER"),
+                ("CSV2PQ_SSE", "CSV2PQ_SSE_KMS_KEY_ID"),
+            )?,
         })
     }
 }
@@ -81,6 +94,18 @@ fn schema_location(value: Option<String>) -> Result<Option<(String, String)>> {
         _ => Err(Error::config(
             "CSV2PQ_SCHEMA",
             "must be s3://bucket/key.json",
+        )),
+    }
+}
+
+/// A yes/no variable: `1`/`true`/`yes` or `0`/`false`/`no`; unset is no.
+fn flag(name: &str, value: Option<String>) -> Result<bool> {
+    match value.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("0" | "false" | "no") => Ok(false),
+        Some("1" | "true" | "yes") => Ok(true),
+        Some(other) => Err(Error::config(
+            name,
+            format!("{other:?}: expected true or false"),
         )),
     }
 }
@@ -136,6 +161,9 @@ mod tests {
             ("CSV2PQ_SAMPLE_POSITIONS", "tail"),
             ("CSV2PQ_RANGE_BYTES", "4KiB"),
             ("CSV2PQ_RANGE_BYTES", "big"),
+            ("CSV2PQ_FORCE", "sometimes"),
+            ("CSV2PQ_SSE", "aes"),
+            ("CSV2PQ_SSE_KMS_KEY_ID", "key-without-kms"),
         ] {
             let err = with(&[(k, v)]).unwrap_err().to_string();
             assert!(err.contains(k), "{k}: {err}");
@@ -151,6 +179,20 @@ mod tests {
         assert_eq!(with(&[]).unwrap().options.range_bytes, None);
         let c = with(&[("CSV2PQ_RANGE_BYTES", "16MiB")]).unwrap();
         assert_eq!(c.options.range_bytes, Some(16 * MIB));
+        let c = with(&[
+            ("CSV2PQ_FORCE", "true"),
+            ("CSV2PQ_SSE", "aws:kms"),
+            ("CSV2PQ_SSE_KMS_KEY_ID", "k1"),
+            ("CSV2PQ_EXPECTED_BUCKET_OWNER", "111122223333"),
+        ])
+        .unwrap();
+        assert!(c.force);
+        assert_eq!(c.requests.sse_kms_key_id.as_deref(), Some("k1"));
+        assert_eq!(
+            c.requests.expected_bucket_owner.as_deref(),
+            Some("111122223333")
+        );
+        assert!(!with(&[]).unwrap().force);
     }
 
     #[test]

@@ -38,13 +38,14 @@ impl Handler {
     /// A handler over S3; reads the explicit schema file once if one is configured.
     pub async fn new(client: aws_sdk_s3::Client, config: LambdaConfig) -> Result<Self> {
         let schema = match &config.schema {
-            Some((bucket, key)) => Some(read_schema(&client, bucket, key).await?),
+            Some((bucket, key)) => Some(read_schema(&client, bucket, key, &config.requests).await?),
             None => None,
         };
         // An abort at the deadline must fit the margin: a third of it for in-flight parts.
         let drain = config.deadline_margin / 3;
         let parts = config.options.validate()?.parts_in_flight;
-        let store = Arc::new(S3Store::new(client, parts, drain));
+        let store =
+            Arc::new(S3Store::new(client, parts, drain).with_requests(config.requests.clone()));
         Ok(Handler {
             config,
             schema,
@@ -165,11 +166,17 @@ fn push_unique(failures: &mut Vec<BatchItemFailure>, id: &str) {
 }
 
 /// Read the explicit schema file `s3://bucket/key` (`CSV2PQ_SCHEMA`).
-async fn read_schema(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<SchemaSpec> {
+async fn read_schema(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    requests: &crate::s3::RequestOptions,
+) -> Result<SchemaSpec> {
     let out = client
         .get_object()
         .bucket(bucket)
         .key(key)
+        .set_expected_bucket_owner(requests.expected_bucket_owner.clone())
         .send()
         .await
         .map_err(|e| {
@@ -220,24 +227,44 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn sqs_batches_list_each_failed_message_once() {
+    async fn sqs_batches_list_each_message_to_retry_once() {
         let store = MemoryStore::default();
         store.put("b", "incoming/ok.csv", b"a\n1\n", "e1");
+        store.put("b", "incoming/t1.csv", b"a\n1\n", "e1");
+        store.put("b", "incoming/t2.csv", b"a\n1\n", "e1");
+        // Both records of m2 fail transiently; m3's object is gone (permanent: reported, not
+        // redelivered).
+        store.fail_heads(2);
         let event = json!({"Records": [
+            sqs("m2", json!({"Records": [s3_record("incoming/t1.csv"), s3_record("incoming/t2.csv")]})),
+            sqs("m3", json!({"Records": [s3_record("incoming/gone.csv")]})),
             sqs("m1", json!({"Records": [s3_record("incoming/ok.csv")]})),
-            sqs("m2", json!({"Records": [s3_record("incoming/gone.csv"), s3_record("incoming/gone2.csv")]})),
         ]});
         let r = handler(&store).handle(&event, None).await.unwrap();
-        assert_eq!(r["results"][0]["outcome"], "converted", "{r}");
-        assert_eq!(r["results"][1]["outcome"], "failed", "{r}");
+        assert_eq!(r["results"][0]["retryable"], true, "{r}");
+        assert_eq!(r["results"][1]["retryable"], true, "{r}");
+        assert_eq!(r["results"][2]["outcome"], "failed", "{r}");
+        assert_eq!(r["results"][2]["retryable"], false, "{r}");
+        assert_eq!(
+            r["results"][2]["report"],
+            "s3://b/failed/gone.csv.error.json"
+        );
+        assert_eq!(r["results"][3]["outcome"], "converted", "{r}");
         assert_eq!(r["batchItemFailures"], json!([{"itemIdentifier": "m2"}]));
     }
 
     #[tokio::test]
-    async fn other_triggers_fail_the_invocation_with_the_first_error() {
+    async fn other_triggers_fail_the_invocation_only_for_what_a_retry_can_fix() {
         let store = MemoryStore::default();
         let event = json!({"Records": [s3_record("incoming/gone.csv")]});
+        let r = handler(&store).handle(&event, None).await.unwrap();
+        assert_eq!(r["results"][0]["outcome"], "failed", "{r}");
+        assert!(store.get("b", "failed/gone.csv.error.json").is_some());
+        store.put("b", "incoming/t.csv", b"a\n1\n", "e1");
+        store.fail_heads(1);
+        let event = json!({"Records": [s3_record("incoming/t.csv")]});
         let err = handler(&store).handle(&event, None).await.unwrap_err();
+        assert!(err.is_retryable(), "{err}");
         assert!(err.to_string().contains("HeadObject"), "{err}");
         let unknown = json!({"hello": "world"});
         let r = handler(&store).handle(&unknown, None).await.unwrap();

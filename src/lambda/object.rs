@@ -1,6 +1,17 @@
 //! One object of an event: route it, skip it if its output is already up to date, convert it,
-//! and classify the outcome. Bad input gets an error report under the failed prefix and
-//! completes (retrying bad data is pointless); every other failure is retried.
+//! publish it only over the output it decided to replace, and classify the outcome.
+//!
+//! The rules a user can rely on (the README's "duplicate, late and concurrent events"):
+//! - Up to date means the output records this input's ETag and the fingerprint of these options
+//!   ([`crate::ConvertOptions::fingerprint`]); `CSV2PQ_FORCE` converts anyway.
+//! - The output is published with a conditional write: over the ETag seen when the run decided
+//!   to convert (`If-Match`), or over nothing (`If-None-Match: *`). A run that loses that race
+//!   publishes nothing; it is `superseded` when the winner (or a newer input) is at least as
+//!   new, and retried when it holds the newer data and the winner does not.
+//! - An event for a version that is no longer current is `superseded` without converting.
+//! - Retries only for what a retry can fix: a permanent failure (bad input, a refused request,
+//!   a configuration error, a deadline hit) writes `<failed prefix><key>.error.json` and
+//!   completes.
 
 use std::time::Instant;
 
@@ -12,9 +23,10 @@ use super::response::{Converted, ErrorReport, Failed, ObjectResult};
 use super::routing::Route;
 use super::store::ObjectStore;
 use crate::config::{ConvertOptions, OnError};
-use crate::convert::Converter;
-use crate::error::{error_chain, Error, ErrorKind};
+use crate::convert::{Converter, Progress};
+use crate::error::{error_chain, Error, ErrorKind, Result};
 use crate::schema::SchemaSpec;
+use crate::sink::Precondition;
 use crate::source::SourceInfo;
 
 /// What converting an object needs, built once per process.
@@ -33,8 +45,16 @@ struct Target {
     output: String,
 }
 
-/// Convert `object` unless it is routed away or already converted; `cancel` stops it (the
-/// deadline).
+/// What the output's state asks of this run.
+enum Decision {
+    /// The output holds this input converted with these options.
+    UpToDate,
+    /// Convert, and publish only under this condition.
+    Convert(Precondition),
+}
+
+/// Convert `object` unless it is routed away, superseded or already converted; `cancel` stops
+/// it (the deadline).
 pub(crate) async fn convert_object(
     deps: &Deps<'_>,
     object: &ObjectRef,
@@ -47,50 +67,50 @@ pub(crate) async fn convert_object(
     };
     let options = deps.options();
     if let Err(e) = options.validate() {
-        return failed(&target, e, started);
+        return deps.failure(object, target, None, e, started).await;
+    }
+    match deps.newer_version(object).await {
+        Ok(None) => {}
+        Ok(Some(reason)) => return superseded(target, reason),
+        Err(e) => return deps.failure(object, target, None, e, started).await,
     }
     let source = deps.store.source(object);
     let info = match source.head().await {
         Ok(i) => i,
-        Err(e) => return failed(&target, e, started),
+        Err(e) => return deps.failure(object, target, None, e, started).await,
     };
-    let etag = info
-        .etag
-        .as_deref()
-        .map(|e| e.trim_matches('"').to_string());
-    if let Some(etag) = &etag {
-        if deps.is_up_to_date(&target, etag).await {
-            tracing::info!(outcome = "up_to_date", input = %target.input, etag = %etag, output = %target.output, "object");
-            let (input, output, etag) = (target.input, target.output, etag.clone());
-            return ObjectResult::UpToDate {
-                input,
-                output,
-                etag,
-            };
-        }
-    }
+    let etag = info.etag.as_deref().map(unquoted);
+    let fingerprint = options.fingerprint();
+    let precondition = match deps.decide(&target, etag.as_deref(), &fingerprint).await {
+        Ok(Decision::Convert(p)) => p,
+        Ok(Decision::UpToDate) => return up_to_date(target, etag.unwrap_or_default()),
+        Err(e) => return deps.failure(object, target, etag, e, started).await,
+    };
     let rejects_key = (options.on_error == OnError::Reject)
         .then(|| deps.config.rules.rejects_key(&object.key))
         .flatten();
-    let mut outputs = deps.store.outputs(&target.bucket, &target.key, rejects_key);
-    let result = Converter::new(options)
-        .with_cancel(cancel.child_token())
-        .run(source.as_ref(), outputs.as_mut())
-        .await;
+    let mut outputs = deps
+        .store
+        .outputs(&target.bucket, &target.key, rejects_key, precondition);
+    let converter = Converter::new(options).with_cancel(cancel.child_token());
+    let progress = converter.progress();
+    let result = converter.run(source.as_ref(), outputs.as_mut()).await;
     match result {
         Ok(report) => converted(target, &info, etag, report, started),
-        Err(e) if matches!(e.kind(), ErrorKind::BadInput | ErrorKind::Limit) => {
-            deps.bad_input(object, target, etag, e, started).await
+        Err(e) if e.kind() == ErrorKind::Conflict => {
+            deps.lost_race(object, target, etag, &fingerprint, e, started)
+                .await
         }
         Err(e) if e.kind() == ErrorKind::Cancelled => {
-            let e = Error::Cancelled(format!(
-                "deadline: stopped {} s before the invocation timeout; the upload was aborted",
-                deps.config.deadline_margin.as_secs()
-            ));
-            failed(&target, e, started)
+            let e = deps.deadline(&progress);
+            deps.failure(object, target, etag, e, started).await
         }
-        Err(e) => failed(&target, e, started),
+        Err(e) => deps.failure(object, target, etag, e, started).await,
     }
+}
+
+fn unquoted(etag: &str) -> String {
+    etag.trim_matches('"').to_string()
 }
 
 impl Deps<'_> {
@@ -129,17 +149,115 @@ impl Deps<'_> {
         options
     }
 
-    /// Whether the output records `etag` as its source's.
-    async fn is_up_to_date(&self, target: &Target, etag: &str) -> bool {
-        let existing = self
-            .store
-            .output_source_etag(&target.bucket, &target.key)
-            .await;
-        existing.is_some_and(|e| e.trim_matches('"') == etag)
+    /// For an event naming a version: why it is late (another version is current, or the
+    /// object is gone), or `None` when it is current. Events without a version are for
+    /// whatever is current.
+    async fn newer_version(&self, object: &ObjectRef) -> Result<Option<String>> {
+        let Some(version) = &object.version_id else {
+            return Ok(None);
+        };
+        let current = self.store.current(&object.bucket, &object.key).await?;
+        Ok(match current {
+            None => Some(format!(
+                "the event is for version {version}, and the object no longer exists"
+            )),
+            Some(c) => {
+                let now = c.version_id.unwrap_or_else(|| "null".to_string());
+                (&now != version).then(|| {
+                    format!("the event is for version {version}; version {now} is current")
+                })
+            }
+        })
     }
 
-    /// Bad input: write `<failed prefix><relative key>.error.json` and complete.
-    async fn bad_input(
+    /// Whether the output is up to date, and if not, what the publish must find there.
+    async fn decide(
+        &self,
+        target: &Target,
+        etag: Option<&str>,
+        fingerprint: &str,
+    ) -> Result<Decision> {
+        let existing = self.store.output(&target.bucket, &target.key).await?;
+        Ok(match existing {
+            None => Decision::Convert(Precondition::Absent),
+            Some(out)
+                if !self.config.force
+                    && etag.is_some()
+                    && out.source_etag.as_deref() == etag
+                    && out.options.as_deref() == Some(fingerprint) =>
+            {
+                Decision::UpToDate
+            }
+            Some(out) if out.etag.is_empty() => Decision::Convert(Precondition::None),
+            Some(out) => Decision::Convert(Precondition::Matches(out.etag)),
+        })
+    }
+
+    /// The publish was refused: another run changed the output first. Look at what won: if
+    /// it (or a newer input) is at least as new as what this run read, this run is
+    /// superseded; if this run holds the current input and the winner does not, retry (the
+    /// next attempt converts over the winner).
+    async fn lost_race(
+        &self,
+        object: &ObjectRef,
+        target: Target,
+        etag: Option<String>,
+        fingerprint: &str,
+        err: Error,
+        started: Instant,
+    ) -> ObjectResult {
+        let looked = async {
+            let winner = self.store.output(&target.bucket, &target.key).await?;
+            let current = self.store.current(&object.bucket, &object.key).await?;
+            Ok::<_, Error>((winner, current.and_then(|c| c.etag).map(|e| unquoted(&e))))
+        };
+        let (winner, current) = match looked.await {
+            Ok(state) => state,
+            Err(e) => return self.failure(object, target, etag, e, started).await,
+        };
+        let winner_is_current = winner.as_ref().is_some_and(|w| {
+            w.source_etag.is_some()
+                && w.source_etag == current
+                && w.options.as_deref() == Some(fingerprint)
+        });
+        if winner_is_current {
+            return superseded(
+                target,
+                "a concurrent run published the current input first".into(),
+            );
+        }
+        if current.is_some() && current == etag {
+            let e = Error::Store {
+                op: "publish".into(),
+                location: target.output.clone(),
+                retryable: true,
+                kind: ErrorKind::Conflict,
+                source: Box::new(err),
+            };
+            return self.failure(object, target, etag, e, started).await;
+        }
+        let now = current.unwrap_or_else(|| "none (deleted)".into());
+        let was = etag.unwrap_or_default();
+        superseded(
+            target,
+            format!("the input changed while this run converted it (ETag {was}, now {now})"),
+        )
+    }
+
+    /// The error of a conversion stopped by the deadline: how far it got.
+    fn deadline(&self, progress: &Progress) -> Error {
+        use std::sync::atomic::Ordering::Relaxed;
+        Error::Cancelled(format!(
+            "deadline: stopped {} s before the invocation timeout after reading {} bytes ({} rows decoded); the upload was aborted. Raise the function's timeout or memory, or split the input",
+            self.config.deadline_margin.as_secs(),
+            progress.bytes_in.load(Relaxed),
+            progress.rows.load(Relaxed),
+        ))
+    }
+
+    /// A failure: a retryable one is retried; a permanent one writes
+    /// `<failed prefix><relative key>.error.json` and completes (bad input as `bad_input`).
+    async fn failure(
         &self,
         object: &ObjectRef,
         target: Target,
@@ -147,12 +265,11 @@ impl Deps<'_> {
         e: Error,
         started: Instant,
     ) -> ObjectResult {
+        if e.is_retryable() {
+            return failed(&target, e, started, None);
+        }
         let Some(report_key) = self.config.rules.error_report_key(&object.key) else {
-            let target = Target {
-                output: String::new(),
-                ..target
-            };
-            return failed(&target, e, started);
+            return failed(&target, e, started, None);
         };
         let report = ErrorReport::new(
             &e,
@@ -168,7 +285,10 @@ impl Deps<'_> {
                 output: report_location,
                 ..target
             };
-            return failed(&target, err, started);
+            return failed(&target, err, started, None);
+        }
+        if !matches!(e.kind(), ErrorKind::BadInput | ErrorKind::Limit) {
+            return failed(&target, e, started, Some(report_location));
         }
         let error = error_chain(&e);
         tracing::warn!(outcome = "bad_input", input = %target.input, error = %error, report = %report_location, seconds = started.elapsed().as_secs_f64(), "object");
@@ -177,6 +297,24 @@ impl Deps<'_> {
             error,
             report: report_location,
         }
+    }
+}
+
+fn up_to_date(target: Target, etag: String) -> ObjectResult {
+    tracing::info!(outcome = "up_to_date", input = %target.input, etag = %etag, output = %target.output, "object");
+    ObjectResult::UpToDate {
+        input: target.input,
+        output: target.output,
+        etag,
+    }
+}
+
+fn superseded(target: Target, reason: String) -> ObjectResult {
+    tracing::info!(outcome = "superseded", input = %target.input, output = %target.output, reason = %reason, "object");
+    ObjectResult::Superseded {
+        input: target.input,
+        output: target.output,
+        reason,
     }
 }
 
@@ -204,9 +342,10 @@ fn converted(
     )))
 }
 
-fn failed(target: &Target, e: Error, started: Instant) -> ObjectResult {
-    let failed = Failed::new(target.input.clone(), e);
-    tracing::error!(outcome = "failed", input = %target.input, output = %target.output, kind = failed.kind, retryable = failed.retryable, error = %failed.error, seconds = started.elapsed().as_secs_f64(), "object");
+fn failed(target: &Target, e: Error, started: Instant, report: Option<String>) -> ObjectResult {
+    let mut failed = Failed::new(target.input.clone(), e);
+    failed.report = report;
+    tracing::error!(outcome = "failed", input = %target.input, output = %target.output, kind = failed.kind, retryable = failed.retryable, error = %failed.error, report = failed.report.as_deref().unwrap_or(""), seconds = started.elapsed().as_secs_f64(), "object");
     ObjectResult::Failed(failed)
 }
 
@@ -215,6 +354,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+    use crate::convert::metadata;
     use crate::lambda::store::memory::MemoryStore;
 
     fn config(vars: &[(&str, &str)]) -> LambdaConfig {
@@ -298,12 +438,213 @@ mod tests {
         let ObjectResult::Failed(f) = r else {
             panic!("{r:?}")
         };
-        assert_eq!((f.kind, f.retryable), ("config", false));
+        // Permanent: reported under failed/ and completed, not retried.
+        assert_eq!((f.kind, f.retryable), ("io", false));
         assert!(
             f.error.contains("HeadObject s3://b/incoming/gone.csv"),
             "{}",
             f.error
         );
+        assert_eq!(
+            f.report.as_deref(),
+            Some("s3://b/failed/gone.csv.error.json")
+        );
+        let report = store.get("b", "failed/gone.csv.error.json").unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&report.bytes).unwrap();
+        assert_eq!(json["kind"], "io");
+    }
+
+    /// Put an output at `parquet/<name>.parquet` as another run would have published it:
+    /// recording `source_etag` and `options`.
+    fn put_output(store: &MemoryStore, name: &str, source_etag: &str, options: &str) {
+        use crate::s3::object_metadata_name;
+        let key = format!("parquet/{name}.parquet");
+        let etag = format!("winner-{source_etag}-{options}");
+        store.put("b", &key, b"PAR1 of another run", &etag);
+        if let Ok(mut objects) = store.objects.lock() {
+            if let Some(o) = objects.get_mut(&("b".to_string(), key)) {
+                o.metadata.insert(
+                    object_metadata_name(metadata::SOURCE_ETAG),
+                    format!("\"{source_etag}\""),
+                );
+                o.metadata
+                    .insert(object_metadata_name(metadata::OPTIONS), options.into());
+            }
+        }
+    }
+
+    /// The source ETag the output at `key` records.
+    fn source_of(store: &MemoryStore, key: &str) -> String {
+        store.get("b", key).map_or_else(String::new, |o| {
+            o.metadata
+                .get(&crate::s3::object_metadata_name(metadata::SOURCE_ETAG))
+                .cloned()
+                .unwrap_or_default()
+        })
+    }
+
+    #[tokio::test]
+    async fn other_options_or_force_convert_again() {
+        let store = MemoryStore::default();
+        store.put("b", "incoming/a.csv", b"id;name\n1;x\n", "e1");
+        let r = run(&store, &config(&[]), "incoming/a.csv").await;
+        assert!(matches!(r, ObjectResult::Converted(_)), "{r:?}");
+        let r = run(&store, &config(&[]), "incoming/a.csv").await;
+        assert!(matches!(r, ObjectResult::UpToDate { .. }), "{r:?}");
+        // The delimiter fixed: the same input with other options is not up to date.
+        let fixed = config(&[("CSV2PQ_DELIMITER", ";")]);
+        let r = run(&store, &fixed, "incoming/a.csv").await;
+        let ObjectResult::Converted(c) = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(c.schema.columns.len(), 2);
+        let r = run(&store, &fixed, "incoming/a.csv").await;
+        assert!(matches!(r, ObjectResult::UpToDate { .. }), "{r:?}");
+        let forced = config(&[("CSV2PQ_DELIMITER", ";"), ("CSV2PQ_FORCE", "1")]);
+        let r = run(&store, &forced, "incoming/a.csv").await;
+        assert!(matches!(r, ObjectResult::Converted(_)), "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn a_late_event_for_an_older_version_is_superseded() {
+        let store = MemoryStore::default();
+        let config = config(&[]);
+        store.put_version("b", "incoming/v.csv", b"n\n1\n", "e1", "v1");
+        store.put_version("b", "incoming/v.csv", b"n\n1\n2\n", "e2", "v2");
+        let mut v2 = object("incoming/v.csv");
+        v2.version_id = Some("v2".into());
+        let deps = Deps {
+            config: &config,
+            schema: None,
+            store: &store,
+        };
+        let r = convert_object(&deps, &v2, &CancellationToken::new()).await;
+        assert!(
+            matches!(r, ObjectResult::Converted(ref c) if c.rows == 2),
+            "{r:?}"
+        );
+        let mut v1 = v2.clone();
+        v1.version_id = Some("v1".into());
+        let r = convert_object(&deps, &v1, &CancellationToken::new()).await;
+        let ObjectResult::Superseded { reason, .. } = r else {
+            panic!("{r:?}")
+        };
+        assert!(reason.contains("version v2 is current"), "{reason}");
+        assert_eq!(source_of(&store, "parquet/v.parquet"), "\"e2\"");
+    }
+
+    #[tokio::test]
+    async fn losing_to_a_newer_conversion_publishes_nothing() {
+        let store = MemoryStore::default();
+        let config = config(&[]);
+        store.put("b", "incoming/r.csv", b"n\n1\n", "e1");
+        // While this run converts e1, e2 lands and another run publishes its conversion.
+        let fingerprint = config.options.fingerprint();
+        let other = store.clone();
+        let mut once = true;
+        store.before_publish(move |_| {
+            if std::mem::take(&mut once) {
+                other.put("b", "incoming/r.csv", b"n\n1\n2\n3\n", "e2");
+                put_output(&other, "r", "e2", &fingerprint);
+            }
+        });
+        let r = run(&store, &config, "incoming/r.csv").await;
+        let ObjectResult::Superseded { reason, .. } = r else {
+            panic!("{r:?}")
+        };
+        assert!(reason.contains("concurrent run"), "{reason}");
+        assert_eq!(source_of(&store, "parquet/r.parquet"), "\"e2\"");
+    }
+
+    #[tokio::test]
+    async fn losing_to_an_older_conversion_retries_and_then_wins() {
+        let store = MemoryStore::default();
+        let config = config(&[]);
+        store.put("b", "incoming/o.csv", b"n\n1\n2\n", "e2");
+        // A slow run of the older e1 publishes while this run converts e2.
+        let fingerprint = config.options.fingerprint();
+        let other = store.clone();
+        let mut once = true;
+        store.before_publish(move |_| {
+            if std::mem::take(&mut once) {
+                put_output(&other, "o", "e1", &fingerprint);
+            }
+        });
+        let r = run(&store, &config, "incoming/o.csv").await;
+        let ObjectResult::Failed(f) = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!((f.kind, f.retryable), ("conflict", true), "{}", f.error);
+        assert!(f.report.is_none());
+        let r = run(&store, &config, "incoming/o.csv").await;
+        assert!(
+            matches!(r, ObjectResult::Converted(ref c) if c.rows == 2),
+            "{r:?}"
+        );
+        let r = run(&store, &config, "incoming/o.csv").await;
+        assert!(matches!(r, ObjectResult::UpToDate { .. }), "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn the_input_changing_during_the_run_supersedes_it() {
+        let store = MemoryStore::default();
+        let config = config(&[]);
+        store.put("b", "incoming/c.csv", b"n\n1\n", "e1");
+        put_output(&store, "c", "e0", "old");
+        let other = store.clone();
+        let mut once = true;
+        // e2 lands and the output changes (a run with other options), but not to e2.
+        store.before_publish(move |_| {
+            if std::mem::take(&mut once) {
+                other.put("b", "incoming/c.csv", b"n\n5\n", "e2");
+                put_output(&other, "c", "e1", "other options");
+            }
+        });
+        let r = run(&store, &config, "incoming/c.csv").await;
+        let ObjectResult::Superseded { reason, .. } = r else {
+            panic!("{r:?}")
+        };
+        assert!(reason.contains("now e2"), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn a_deadline_hit_is_reported_with_how_far_it_got_and_not_retried() {
+        let store = MemoryStore::default();
+        let config = config(&[]);
+        store.put("b", "incoming/d.csv", b"n\n1\n", "e1");
+        let deps = Deps {
+            config: &config,
+            schema: None,
+            store: &store,
+        };
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        let r = convert_object(&deps, &object("incoming/d.csv"), &cancel).await;
+        let ObjectResult::Failed(f) = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!((f.kind, f.retryable), ("cancelled", false));
+        assert!(f.error.contains("after reading"), "{}", f.error);
+        let report = store.get("b", "failed/d.csv.error.json").unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&report.bytes).unwrap();
+        assert!(json["error"].as_str().unwrap_or("").contains("deadline"));
+        assert!(store.get("b", "parquet/d.parquet").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_failing_output_check_is_retried_not_guessed() {
+        let store = MemoryStore::default();
+        let config = config(&[]);
+        store.put("b", "incoming/h.csv", b"n\n1\n", "e1");
+        store.fail_heads(1);
+        let r = run(&store, &config, "incoming/h.csv").await;
+        let ObjectResult::Failed(f) = r else {
+            panic!("{r:?}")
+        };
+        assert!(f.retryable && f.report.is_none(), "{f:?}");
+        assert!(store.get("b", "parquet/h.parquet").is_none());
+        let r = run(&store, &config, "incoming/h.csv").await;
+        assert!(matches!(r, ObjectResult::Converted(_)), "{r:?}");
     }
 
     #[tokio::test]

@@ -40,7 +40,18 @@ pub enum ObjectResult {
         /// Where the error report went.
         report: String,
     },
-    /// A transient or internal failure: the record is retried.
+    /// Not published: a newer conversion (or a newer version of the input) won; nothing of
+    /// this run is visible and the record completes.
+    Superseded {
+        /// `s3://bucket/key` (with `?versionId=` for a versioned event).
+        input: String,
+        /// The output.
+        output: String,
+        /// What superseded it.
+        reason: String,
+    },
+    /// A failure: retried when `retryable` (a transient failure), otherwise reported under
+    /// the failed prefix and completed (retrying cannot help).
     Failed(Failed),
     /// A record this function does not handle (another event type, a test event).
     Ignored {
@@ -126,6 +137,9 @@ pub struct Failed {
     pub retryable: bool,
     /// The error, with its cause chain.
     pub error: String,
+    /// Where the error report went (a permanent failure).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<String>,
     /// The error itself: what the invocation fails with when it asks for a retry.
     #[serde(skip)]
     pub cause: Option<Error>,
@@ -139,18 +153,23 @@ impl Failed {
             kind: error.kind().as_str(),
             retryable: error.is_retryable(),
             error: error_chain(&error),
+            report: None,
             cause: Some(error),
         }
     }
 }
 
 impl ObjectResult {
-    /// Whether the record must be retried (SQS: reported as a batch item failure).
+    /// Whether the record must be retried (SQS: reported as a batch item failure): a failure
+    /// a retry may fix, or a record that could not be read. A permanent failure (a refused
+    /// request, a configuration error, a deadline hit) is reported and completes: retrying it
+    /// would only fail again, then park the event in the dead-letter queue.
     pub fn needs_retry(&self) -> bool {
-        matches!(
-            self,
-            ObjectResult::Failed(_) | ObjectResult::Malformed { .. }
-        )
+        match self {
+            ObjectResult::Failed(f) => f.retryable,
+            ObjectResult::Malformed { .. } => true,
+            _ => false,
+        }
     }
 
     /// The error to fail the invocation with, for a record that needs a retry.
@@ -306,6 +325,28 @@ mod tests {
             etag: "e".into(),
         };
         assert_eq!(serde_json::to_value(&up).unwrap()["outcome"], "up_to_date");
+        assert!(!failed.needs_retry());
+        let transient = ObjectResult::Failed(Failed::new(
+            "s3://b/k".into(),
+            Error::Store {
+                op: "GetObject".into(),
+                location: "s3://b/k".into(),
+                retryable: true,
+                kind: crate::error::ErrorKind::Io,
+                source: "HTTP 503".into(),
+            },
+        ));
+        assert!(transient.needs_retry());
+        let superseded = ObjectResult::Superseded {
+            input: "i".into(),
+            output: "o".into(),
+            reason: "r".into(),
+        };
+        assert!(!superseded.needs_retry());
+        assert_eq!(
+            serde_json::to_value(&superseded).unwrap()["outcome"],
+            "superseded"
+        );
     }
 
     #[test]

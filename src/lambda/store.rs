@@ -1,7 +1,7 @@
 //! What the handler needs of the object store, as a small trait: a source for an object, the
-//! outputs of a conversion, the source ETag an existing output records, and a place for error
-//! reports. [`S3Store`] is the real one; the unit tests of [`super::object`] use an in-memory
-//! twin.
+//! outputs of a conversion (published under a [`Precondition`]), the state of an existing
+//! output, the current version of an input, and a place for error reports. [`S3Store`] is the
+//! real one; the unit tests of [`super::object`] use an in-memory twin.
 
 use std::time::Duration;
 
@@ -11,21 +11,50 @@ use super::event::ObjectRef;
 use super::response::ErrorReport;
 use crate::convert::metadata;
 use crate::error::{Error, Result};
-use crate::s3::{object_metadata_name, Op, S3Error, S3Sink, S3Source};
-use crate::sink::{ByteSink, Output, SinkFactory};
+use crate::s3::{object_metadata_name, Op, RequestOptions, S3Error, S3Sink, S3Source};
+use crate::sink::{ByteSink, Output, Precondition, SinkFactory};
 use crate::source::ByteSource;
+
+/// An existing output, as the up-to-date check and the conditional publish see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputState {
+    /// Its ETag (without quotes): what a publish over it must match.
+    pub etag: String,
+    /// The source ETag it records (without quotes).
+    pub source_etag: Option<String>,
+    /// The options fingerprint it records ([`crate::ConvertOptions::fingerprint`]).
+    pub options: Option<String>,
+}
+
+/// An input as it is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Current {
+    /// Its ETag (without quotes).
+    pub etag: Option<String>,
+    /// Its version id (versioned buckets).
+    pub version_id: Option<String>,
+}
 
 /// The object store, as the handler uses it.
 #[async_trait::async_trait]
 pub trait ObjectStore: Send + Sync {
     /// A source reading `object` (that version, when the event names one).
     fn source(&self, object: &ObjectRef) -> Box<dyn ByteSource>;
-    /// The outputs of a conversion: the data at `bucket/key`, the rejected records (if
-    /// asked for) at `bucket/rejects_key`.
-    fn outputs(&self, bucket: &str, key: &str, rejects_key: Option<String>)
-        -> Box<dyn SinkFactory>;
-    /// The source ETag recorded on the output at `bucket/key`, if it exists and has one.
-    async fn output_source_etag(&self, bucket: &str, key: &str) -> Option<String>;
+    /// The outputs of a conversion: the data at `bucket/key`, published only if the object
+    /// there is as `precondition` says; the rejected records (if asked for) at
+    /// `bucket/rejects_key`.
+    fn outputs(
+        &self,
+        bucket: &str,
+        key: &str,
+        rejects_key: Option<String>,
+        precondition: Precondition,
+    ) -> Box<dyn SinkFactory>;
+    /// The output at `bucket/key`, or `None` when there is none. A failing request other
+    /// than "not found" is an error: deciding on a guess could overwrite a newer output.
+    async fn output(&self, bucket: &str, key: &str) -> Result<Option<OutputState>>;
+    /// The current version of the object at `bucket/key`, or `None` when there is none.
+    async fn current(&self, bucket: &str, key: &str) -> Result<Option<Current>>;
     /// Write `report` to `bucket/key`.
     async fn put_report(&self, bucket: &str, key: &str, report: &ErrorReport) -> Result<()>;
 }
@@ -36,6 +65,7 @@ pub struct S3Store {
     client: aws_sdk_s3::Client,
     parts_in_flight: usize,
     abort_drain: Duration,
+    requests: RequestOptions,
 }
 
 impl S3Store {
@@ -46,8 +76,53 @@ impl S3Store {
             client,
             parts_in_flight,
             abort_drain,
+            requests: RequestOptions::default(),
         }
     }
+
+    /// Send `requests` (server-side encryption of what is written, the expected bucket owner
+    /// on every request).
+    pub fn with_requests(mut self, requests: RequestOptions) -> Self {
+        self.requests = requests;
+        self
+    }
+
+    fn owner(&self) -> Option<String> {
+        self.requests.expected_bucket_owner.clone()
+    }
+
+    /// HeadObject of `bucket/key`: `None` when it answers 404.
+    async fn head(
+        &self,
+        bucket: &str,
+        key: &str,
+        purpose: &'static str,
+    ) -> Result<Option<aws_sdk_s3::operation::head_object::HeadObjectOutput>> {
+        let head = self
+            .client
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .set_expected_bucket_owner(self.owner())
+            .send()
+            .await;
+        match head {
+            Ok(out) => Ok(Some(out)),
+            Err(e) => {
+                let err = S3Error::request(Op::HeadObject, format!("s3://{bucket}/{key}"), e)
+                    .for_purpose(purpose);
+                if err.status() == Some(404) {
+                    Ok(None)
+                } else {
+                    Err(err.into())
+                }
+            }
+        }
+    }
+}
+
+fn unquoted(etag: &str) -> String {
+    etag.trim_matches('"').to_string()
 }
 
 #[async_trait::async_trait]
@@ -55,7 +130,8 @@ impl ObjectStore for S3Store {
     fn source(&self, object: &ObjectRef) -> Box<dyn ByteSource> {
         Box::new(
             S3Source::new(self.client.clone(), &object.bucket, &object.key)
-                .with_version_id(object.version_id.clone()),
+                .with_version_id(object.version_id.clone())
+                .with_expected_bucket_owner(self.owner()),
         )
     }
 
@@ -64,27 +140,39 @@ impl ObjectStore for S3Store {
         bucket: &str,
         key: &str,
         rejects_key: Option<String>,
+        precondition: Precondition,
     ) -> Box<dyn SinkFactory> {
         Box::new(S3Outputs {
             store: self.clone(),
             bucket: bucket.to_string(),
             key: key.to_string(),
             rejects_key,
+            precondition,
         })
     }
 
-    async fn output_source_etag(&self, bucket: &str, key: &str) -> Option<String> {
-        let out = self
-            .client
-            .head_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .ok()?;
-        out.metadata()?
-            .get(&object_metadata_name(metadata::SOURCE_ETAG))
-            .cloned()
+    async fn output(&self, bucket: &str, key: &str) -> Result<Option<OutputState>> {
+        let Some(out) = self.head(bucket, key, "the existing output").await? else {
+            return Ok(None);
+        };
+        let recorded = |name: &str| {
+            out.metadata()
+                .and_then(|m| m.get(&object_metadata_name(name)))
+                .map(|v| unquoted(v))
+        };
+        Ok(Some(OutputState {
+            etag: out.e_tag().map(unquoted).unwrap_or_default(),
+            source_etag: recorded(metadata::SOURCE_ETAG),
+            options: recorded(metadata::OPTIONS),
+        }))
+    }
+
+    async fn current(&self, bucket: &str, key: &str) -> Result<Option<Current>> {
+        let out = self.head(bucket, key, "the current version").await?;
+        Ok(out.map(|out| Current {
+            etag: out.e_tag().map(unquoted),
+            version_id: out.version_id().map(str::to_string),
+        }))
     }
 
     async fn put_report(&self, bucket: &str, key: &str, report: &ErrorReport) -> Result<()> {
@@ -95,6 +183,9 @@ impl ObjectStore for S3Store {
             .bucket(bucket)
             .key(key)
             .content_type("application/json")
+            .set_server_side_encryption(self.requests.sse.clone())
+            .set_ssekms_key_id(self.requests.sse_kms_key_id.clone())
+            .set_expected_bucket_owner(self.owner())
             .body(ByteStream::from(body))
             .send()
             .await
@@ -121,58 +212,107 @@ struct S3Outputs {
     bucket: String,
     key: String,
     rejects_key: Option<String>,
+    precondition: Precondition,
 }
 
 #[async_trait::async_trait]
 impl SinkFactory for S3Outputs {
     async fn open(&mut self, output: Output) -> Result<Box<dyn ByteSink>> {
         let key = output_key(output, &self.key, self.rejects_key.as_deref())?;
+        let precondition = match output {
+            Output::Data => self.precondition.clone(),
+            Output::Rejects => Precondition::None,
+        };
         let sink = S3Sink::new(
             self.store.client.clone(),
             &self.bucket,
             key,
             self.store.parts_in_flight,
         )
-        .with_abort_drain(self.store.abort_drain);
+        .with_abort_drain(self.store.abort_drain)
+        .with_requests(self.store.requests.clone())
+        .with_precondition(precondition);
         Ok(Box::new(sink))
     }
 }
 
 #[cfg(test)]
 pub(crate) mod memory {
-    //! The in-memory twin of [`S3Store`]: objects in a map, outputs published on complete with
-    //! the source metadata a real store keeps.
+    //! The in-memory twin of [`S3Store`]: objects (and their past versions) in a map, outputs
+    //! published on complete under their precondition, checked atomically as S3 does, with the
+    //! source metadata a real store keeps. A hook runs just before a publish is checked (to
+    //! stage a race), and HEADs can be made to fail transiently.
 
     use std::collections::HashMap;
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
 
     use bytes::{Bytes, BytesMut};
 
     use super::*;
     use crate::budget::ReadAhead;
+    use crate::error::ErrorKind;
     use crate::source::{ByteStream, MemorySource, SourceInfo};
 
-    /// An object: its bytes, ETag and metadata (under the names S3 keeps).
+    /// An object: its bytes, ETag, version and metadata (under the names S3 keeps).
     #[derive(Debug, Clone, Default)]
     pub(crate) struct Object {
         pub bytes: Bytes,
         pub etag: String,
+        pub version_id: Option<String>,
         pub metadata: HashMap<String, String>,
     }
 
-    /// Objects by `(bucket, key)`.
-    #[derive(Debug, Clone, Default)]
+    type Hook = Box<dyn FnMut(&str) + Send>;
+
+    /// Objects by `(bucket, key)`, past versions by `(bucket, key, version)`.
+    #[derive(Clone, Default)]
     pub(crate) struct MemoryStore {
         pub objects: Arc<Mutex<HashMap<(String, String), Object>>>,
+        versions: Arc<Mutex<HashMap<(String, String, String), Object>>>,
+        before_publish: Arc<Mutex<Option<Hook>>>,
+        failing_heads: Arc<AtomicUsize>,
+        published: Arc<AtomicU64>,
+    }
+
+    fn store_error(op: &str, location: String, retryable: bool, source: &str) -> Error {
+        Error::Store {
+            op: op.into(),
+            location,
+            retryable,
+            kind: ErrorKind::Io,
+            source: source.into(),
+        }
     }
 
     impl MemoryStore {
         pub(crate) fn put(&self, bucket: &str, key: &str, bytes: &[u8], etag: &str) {
+            self.insert(bucket, key, bytes, etag, None);
+        }
+
+        /// Store a new version of `bucket/key` (a versioned bucket).
+        pub(crate) fn put_version(
+            &self,
+            bucket: &str,
+            key: &str,
+            bytes: &[u8],
+            etag: &str,
+            version: &str,
+        ) {
+            self.insert(bucket, key, bytes, etag, Some(version));
+        }
+
+        fn insert(&self, bucket: &str, key: &str, bytes: &[u8], etag: &str, v: Option<&str>) {
             let object = Object {
                 bytes: Bytes::copy_from_slice(bytes),
                 etag: etag.to_string(),
+                version_id: v.map(str::to_string),
                 metadata: HashMap::new(),
             };
+            if let (Some(v), Ok(mut versions)) = (v, self.versions.lock()) {
+                let id = (bucket.to_string(), key.to_string(), v.to_string());
+                versions.insert(id, object.clone());
+            }
             if let Ok(mut objects) = self.objects.lock() {
                 objects.insert((bucket.to_string(), key.to_string()), object);
             }
@@ -182,12 +322,68 @@ pub(crate) mod memory {
             let objects = self.objects.lock().ok()?;
             objects.get(&(bucket.to_string(), key.to_string())).cloned()
         }
+
+        fn get_version(&self, bucket: &str, key: &str, version: &str) -> Option<Object> {
+            let versions = self.versions.lock().ok()?;
+            let id = (bucket.to_string(), key.to_string(), version.to_string());
+            versions.get(&id).cloned()
+        }
+
+        /// Run `hook` (with the key) just before each publish is checked.
+        pub(crate) fn before_publish(&self, hook: impl FnMut(&str) + Send + 'static) {
+            if let Ok(mut slot) = self.before_publish.lock() {
+                *slot = Some(Box::new(hook));
+            }
+        }
+
+        /// Make the next `n` HEADs of outputs fail with a retryable error.
+        pub(crate) fn fail_heads(&self, n: usize) {
+            self.failing_heads.store(n, Ordering::SeqCst);
+        }
+
+        /// Publish `object` at `bucket/key` if what is there satisfies `precondition`; the
+        /// check and the write under one lock, as S3 applies a conditional write.
+        fn publish(
+            &self,
+            bucket: &str,
+            key: &str,
+            mut object: Object,
+            precondition: &Precondition,
+        ) -> Result<()> {
+            if let Ok(mut hook) = self.before_publish.lock() {
+                if let Some(hook) = hook.as_mut() {
+                    hook(key);
+                }
+            }
+            let mut objects = self
+                .objects
+                .lock()
+                .map_err(|_| Error::Internal("store lock".into()))?;
+            let id = (bucket.to_string(), key.to_string());
+            let holds = match (precondition, objects.get(&id)) {
+                (Precondition::None, _) | (Precondition::Absent, None) => true,
+                (Precondition::Matches(etag), Some(o)) => &o.etag == etag,
+                _ => false,
+            };
+            if !holds {
+                return Err(Error::Superseded {
+                    location: format!("s3://{bucket}/{key}"),
+                    reason: format!("the output changed since this run started ({precondition})"),
+                    source: "HTTP 412, PreconditionFailed".into(),
+                });
+            }
+            let n = self.published.fetch_add(1, Ordering::SeqCst) + 1;
+            object.etag = format!("out-{n}");
+            objects.insert(id, object);
+            Ok(())
+        }
     }
 
-    /// A source over a stored object, with its ETag.
+    /// A source over a stored object, with its ETag and version.
     struct StoredSource {
         inner: MemorySource,
         etag: String,
+        version_id: Option<String>,
     }
 
     #[async_trait::async_trait]
@@ -198,6 +394,7 @@ pub(crate) mod memory {
         async fn head(&self) -> Result<SourceInfo> {
             let mut info = self.inner.head().await?;
             info.etag = Some(format!("\"{}\"", self.etag));
+            info.version_id = self.version_id.clone();
             Ok(info)
         }
         async fn open(&self, offset: u64, read_ahead: &ReadAhead) -> Result<ByteStream> {
@@ -214,20 +411,19 @@ pub(crate) mod memory {
             &self.0
         }
         async fn head(&self) -> Result<SourceInfo> {
-            Err(Error::Store {
-                op: "HeadObject".into(),
-                location: self.0.clone(),
-                retryable: false,
-                kind: crate::error::ErrorKind::Config,
-                source: "HTTP 404, NoSuchKey".into(),
-            })
+            Err(store_error(
+                "HeadObject",
+                self.0.clone(),
+                false,
+                "HTTP 404, NoSuchKey",
+            ))
         }
         async fn open(&self, _offset: u64, _read_ahead: &ReadAhead) -> Result<ByteStream> {
             Err(Error::Internal("open before head".into()))
         }
     }
 
-    /// A sink that stores its object on complete.
+    /// A sink that publishes its object on complete.
     struct StoredSink {
         store: MemoryStore,
         bucket: String,
@@ -235,6 +431,7 @@ pub(crate) mod memory {
         location: String,
         buf: BytesMut,
         metadata: HashMap<String, String>,
+        precondition: Precondition,
     }
 
     #[async_trait::async_trait]
@@ -245,7 +442,7 @@ pub(crate) mod memory {
         fn set_metadata(&mut self, metadata: &[(String, String)]) {
             self.metadata = metadata
                 .iter()
-                .map(|(k, v)| (object_metadata_name(k), v.clone()))
+                .map(|(k, v)| (object_metadata_name(k), crate::s3::metadata_value(v)))
                 .collect();
         }
         async fn put_part(&mut self, part: Bytes) -> Result<()> {
@@ -256,13 +453,12 @@ pub(crate) mod memory {
             let bytes = std::mem::take(&mut self.buf).freeze();
             let len = bytes.len() as u64;
             let object = Object {
-                etag: format!("out-{len}"),
                 bytes,
                 metadata: std::mem::take(&mut self.metadata),
+                ..Object::default()
             };
-            if let Ok(mut objects) = self.store.objects.lock() {
-                objects.insert((self.bucket.clone(), self.key.clone()), object);
-            }
+            self.store
+                .publish(&self.bucket, &self.key, object, &self.precondition)?;
             Ok(len)
         }
         async fn abort(&mut self) -> Result<()> {
@@ -276,12 +472,17 @@ pub(crate) mod memory {
         bucket: String,
         key: String,
         rejects_key: Option<String>,
+        precondition: Precondition,
     }
 
     #[async_trait::async_trait]
     impl SinkFactory for StoredOutputs {
         async fn open(&mut self, output: Output) -> Result<Box<dyn ByteSink>> {
             let key = output_key(output, &self.key, self.rejects_key.as_deref())?.to_string();
+            let precondition = match output {
+                Output::Data => self.precondition.clone(),
+                Output::Rejects => Precondition::None,
+            };
             Ok(Box::new(StoredSink {
                 store: self.store.clone(),
                 location: format!("s3://{}/{key}", self.bucket),
@@ -289,6 +490,7 @@ pub(crate) mod memory {
                 key,
                 buf: BytesMut::new(),
                 metadata: HashMap::new(),
+                precondition,
             }))
         }
     }
@@ -297,10 +499,15 @@ pub(crate) mod memory {
     impl ObjectStore for MemoryStore {
         fn source(&self, object: &ObjectRef) -> Box<dyn ByteSource> {
             let location = object.url();
-            match self.get(&object.bucket, &object.key) {
+            let stored = match &object.version_id {
+                Some(v) => self.get_version(&object.bucket, &object.key, v),
+                None => self.get(&object.bucket, &object.key),
+            };
+            match stored {
                 Some(o) => Box::new(StoredSource {
                     inner: MemorySource::new(location, o.bytes),
                     etag: o.etag,
+                    version_id: o.version_id,
                 }),
                 None => Box::new(Missing(location)),
             }
@@ -311,21 +518,48 @@ pub(crate) mod memory {
             bucket: &str,
             key: &str,
             rejects_key: Option<String>,
+            precondition: Precondition,
         ) -> Box<dyn SinkFactory> {
             Box::new(StoredOutputs {
                 store: self.clone(),
                 bucket: bucket.to_string(),
                 key: key.to_string(),
                 rejects_key,
+                precondition,
             })
         }
 
-        async fn output_source_etag(&self, bucket: &str, key: &str) -> Option<String> {
-            let object = self.get(bucket, key)?;
-            object
-                .metadata
-                .get(&object_metadata_name(metadata::SOURCE_ETAG))
-                .cloned()
+        async fn output(&self, bucket: &str, key: &str) -> Result<Option<OutputState>> {
+            let failing = self.failing_heads.load(Ordering::SeqCst);
+            if failing > 0 {
+                self.failing_heads.store(failing - 1, Ordering::SeqCst);
+                let location = format!("s3://{bucket}/{key}");
+                return Err(store_error(
+                    "HeadObject",
+                    location,
+                    true,
+                    "HTTP 503, SlowDown",
+                ));
+            }
+            Ok(self.get(bucket, key).map(|o| {
+                let recorded = |name: &str| {
+                    o.metadata
+                        .get(&object_metadata_name(name))
+                        .map(|v| v.trim_matches('"').to_string())
+                };
+                OutputState {
+                    source_etag: recorded(metadata::SOURCE_ETAG),
+                    options: recorded(metadata::OPTIONS),
+                    etag: o.etag.clone(),
+                }
+            }))
+        }
+
+        async fn current(&self, bucket: &str, key: &str) -> Result<Option<Current>> {
+            Ok(self.get(bucket, key).map(|o| Current {
+                etag: Some(o.etag),
+                version_id: o.version_id,
+            }))
         }
 
         async fn put_report(&self, bucket: &str, key: &str, report: &ErrorReport) -> Result<()> {

@@ -184,6 +184,8 @@ impl S3Error {
                                 | "Throttling"
                                 | "ThrottlingException"
                                 | "RequestTimeTooSkewed"
+                                // 409: a concurrent conditional write to the same key.
+                                | "ConditionalRequestConflict"
                         )
                     })
             }
@@ -212,6 +214,14 @@ impl S3Error {
         }
     }
 
+    /// The S3 error code the store answered with, if it sent one.
+    pub fn code(&self) -> Option<&str> {
+        match &self.cause {
+            Cause::Request { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+
     /// Whether running the request (or the conversion) again may succeed.
     pub fn retryable(&self) -> bool {
         match &self.cause {
@@ -224,10 +234,11 @@ impl S3Error {
         }
     }
 
-    /// A refused request that retrying cannot fix (403, 404) is a configuration matter (the
-    /// bucket, the key, the permissions); everything else is I/O.
+    /// A refused request that retrying cannot fix because of how the tool is set up (403:
+    /// credentials, permissions, the expected bucket owner) is a configuration matter; a
+    /// missing object or bucket (404), like everything else, is I/O: the input is not there.
     fn kind(&self) -> ErrorKind {
-        if self.status().is_some_and(|s| s == 403 || s == 404) && !self.retryable() {
+        if self.status() == Some(403) && !self.retryable() {
             ErrorKind::Config
         } else {
             ErrorKind::Io

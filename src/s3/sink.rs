@@ -26,15 +26,14 @@ use std::time::Duration;
 
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, ServerSideEncryption,
-};
+use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
 use tokio::task::JoinSet;
 
+use super::client::RequestOptions;
 use super::error::{status_and_code, Cause, Op, S3Error};
 use crate::error::{Error, Result};
-use crate::sink::ByteSink;
+use crate::sink::{ByteSink, Precondition};
 
 /// The most parts S3 accepts in one upload.
 pub const MAX_PARTS: i32 = 10_000;
@@ -63,9 +62,8 @@ pub struct S3Sink {
     key: String,
     location: String,
     metadata: HashMap<String, String>,
-    sse: Option<ServerSideEncryption>,
-    sse_kms_key_id: Option<String>,
-    expected_bucket_owner: Option<String>,
+    requests: RequestOptions,
+    precondition: Precondition,
     parts_in_flight: usize,
     run_id: String,
     held: Option<Bytes>,
@@ -115,6 +113,27 @@ pub fn object_metadata_name(key: &str) -> String {
     key.to_ascii_lowercase().replace(['.', '_'], "-")
 }
 
+/// A metadata value as S3 can keep it: S3 sends user metadata as HTTP headers, which carry
+/// printable ASCII only, so every other byte of the UTF-8 text (and `%` itself) is
+/// percent-encoded (RFC 3986): `données.csv` is kept as `donn%C3%A9es.csv`, and decoding it
+/// gives the text back.
+pub fn metadata_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for &b in value.as_bytes() {
+        if (b' '..=b'~').contains(&b) && b != b'%' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// An ETag as a conditional header wants it: in double quotes.
+fn quoted(etag: &str) -> String {
+    format!("\"{}\"", etag.trim_matches('"'))
+}
+
 impl S3Sink {
     /// An upload to `s3://bucket/key` with up to `parts_in_flight` parts uploading at once.
     pub fn new(
@@ -130,9 +149,8 @@ impl S3Sink {
             bucket,
             key,
             metadata: HashMap::new(),
-            sse: None,
-            sse_kms_key_id: None,
-            expected_bucket_owner: None,
+            requests: RequestOptions::default(),
+            precondition: Precondition::None,
             parts_in_flight: parts_in_flight.max(1),
             run_id: new_run_id(),
             held: None,
@@ -148,30 +166,49 @@ impl S3Sink {
         self
     }
 
-    /// Server-side encryption (`AES256` or `aws:kms`) and KMS key.
-    pub fn with_sse(mut self, sse: Option<&str>, kms_key_id: Option<String>) -> Result<Self> {
-        self.sse = match sse {
-            None => None,
-            Some("AES256") => Some(ServerSideEncryption::Aes256),
-            Some("aws:kms") => Some(ServerSideEncryption::AwsKms),
-            Some(other) => {
-                return Err(Error::config(
-                    "--sse",
-                    format!("{other:?}: expected AES256 or aws:kms"),
-                ))
-            }
-        };
-        if kms_key_id.is_some() && self.sse != Some(ServerSideEncryption::AwsKms) {
-            return Err(Error::config("--sse-kms-key-id", "needs --sse aws:kms"));
-        }
-        self.sse_kms_key_id = kms_key_id;
-        Ok(self)
+    /// Server-side encryption and the expected bucket owner, on every request.
+    pub fn with_requests(mut self, requests: RequestOptions) -> Self {
+        self.requests = requests;
+        self
     }
 
-    /// Send ExpectedBucketOwner on every request.
-    pub fn with_expected_bucket_owner(mut self, owner: Option<String>) -> Self {
-        self.expected_bucket_owner = owner;
+    /// Publish only if the object at the key is as `precondition` says (`If-None-Match: *` or
+    /// `If-Match` on PutObject and CompleteMultipartUpload); otherwise `complete` fails with
+    /// [`Error::Superseded`] and leaves nothing of this run behind.
+    pub fn with_precondition(mut self, precondition: Precondition) -> Self {
+        self.precondition = precondition;
         self
+    }
+
+    /// The `If-Match` and `If-None-Match` values of the precondition.
+    fn conditions(&self) -> (Option<String>, Option<String>) {
+        match &self.precondition {
+            Precondition::None => (None, None),
+            Precondition::Absent => (None, Some("*".to_string())),
+            Precondition::Matches(etag) => (Some(quoted(etag)), None),
+        }
+    }
+
+    /// `err` as [`Error::Superseded`] when it is the precondition failing: 412, or (under
+    /// `If-Match`) 404 NoSuchKey, the object we expected being gone.
+    fn superseded(&self, err: S3Error) -> Error {
+        let refused = match (&self.precondition, err.status(), err.code()) {
+            (Precondition::None, _, _) => false,
+            (_, Some(412), _) => true,
+            (Precondition::Matches(_), Some(404), Some("NoSuchKey")) => true,
+            _ => false,
+        };
+        if !refused {
+            return err.into();
+        }
+        Error::Superseded {
+            location: self.location.clone(),
+            reason: format!(
+                "the output changed since this run started ({})",
+                self.precondition
+            ),
+            source: Box::new(err),
+        }
     }
 
     /// The run token stored in this sink's object metadata ([`RUN_ID_METADATA`]).
@@ -193,9 +230,9 @@ impl S3Sink {
             .bucket(&self.bucket)
             .key(&self.key)
             .set_metadata(Some(self.object_metadata()))
-            .set_server_side_encryption(self.sse.clone())
-            .set_ssekms_key_id(self.sse_kms_key_id.clone())
-            .set_expected_bucket_owner(self.expected_bucket_owner.clone())
+            .set_server_side_encryption(self.requests.sse.clone())
+            .set_ssekms_key_id(self.requests.sse_kms_key_id.clone())
+            .set_expected_bucket_owner(self.requests.expected_bucket_owner.clone())
             .checksum_algorithm(ChecksumAlgorithm::Crc32C)
             .content_type("application/vnd.apache.parquet")
             .send()
@@ -250,7 +287,7 @@ impl S3Sink {
             .part_number(number)
             .checksum_algorithm(ChecksumAlgorithm::Crc32C)
             .checksum_crc32_c(crc)
-            .set_expected_bucket_owner(self.expected_bucket_owner.clone())
+            .set_expected_bucket_owner(self.requests.expected_bucket_owner.clone())
             .body(ByteStream::from(part));
         let location = self.location.clone();
         upload.tasks.spawn(async move {
@@ -272,14 +309,18 @@ impl S3Sink {
     async fn put_single(&mut self, body: Bytes) -> Result<u64> {
         let len = body.len() as u64;
         let crc = crc32c_base64(&body);
-        self.client
+        let (if_match, if_none_match) = self.conditions();
+        let put = self
+            .client
             .put_object()
             .bucket(&self.bucket)
             .key(&self.key)
+            .set_if_match(if_match)
+            .set_if_none_match(if_none_match)
             .set_metadata(Some(self.object_metadata()))
-            .set_server_side_encryption(self.sse.clone())
-            .set_ssekms_key_id(self.sse_kms_key_id.clone())
-            .set_expected_bucket_owner(self.expected_bucket_owner.clone())
+            .set_server_side_encryption(self.requests.sse.clone())
+            .set_ssekms_key_id(self.requests.sse_kms_key_id.clone())
+            .set_expected_bucket_owner(self.requests.expected_bucket_owner.clone())
             .checksum_algorithm(ChecksumAlgorithm::Crc32C)
             .checksum_crc32_c(crc)
             .content_type("application/vnd.apache.parquet")
@@ -287,12 +328,15 @@ impl S3Sink {
             .customize()
             .disable_payload_signing()
             .send()
-            .await
-            .map_err(|e| S3Error::request(Op::PutObject, &self.location, e))?;
-        Ok(len)
+            .await;
+        match put {
+            Ok(_) => Ok(len),
+            Err(e) => Err(self.superseded(S3Error::request(Op::PutObject, &self.location, e))),
+        }
     }
 
     async fn finish_upload(&mut self) -> Result<u64> {
+        let (if_match, if_none_match) = self.conditions();
         let Some(upload) = self.upload.as_mut() else {
             return Err(Error::Internal("no upload started".into()));
         };
@@ -308,7 +352,9 @@ impl S3Sink {
             .bucket(&self.bucket)
             .key(&self.key)
             .upload_id(&upload.id)
-            .set_expected_bucket_owner(self.expected_bucket_owner.clone())
+            .set_if_match(if_match)
+            .set_if_none_match(if_none_match)
+            .set_expected_bucket_owner(self.requests.expected_bucket_owner.clone())
             .multipart_upload(
                 CompletedMultipartUpload::builder()
                     .set_parts(Some(parts))
@@ -319,14 +365,14 @@ impl S3Sink {
         let Err(e) = completed else {
             return Ok(bytes);
         };
-        let err: Error = S3Error::request(Op::CompleteUpload(count), &self.location, e).into();
+        let err = S3Error::request(Op::CompleteUpload(count), &self.location, e);
         // A lost response to an applied Complete is retried by the SDK and answered 404
         // NoSuchUpload (FACTS.md, "S3 multipart upload"): the object may be ours already.
         if self.is_our_object(count, bytes).await {
             tracing::info!(location = %self.location, error = %err, "CompleteMultipartUpload failed but the object is the one this run completed");
             return Ok(bytes);
         }
-        Err(err)
+        Err(self.superseded(err))
     }
 
     /// Whether the object at our key is the one this sink completed: our run token, our size
@@ -337,7 +383,7 @@ impl S3Sink {
             .head_object()
             .bucket(&self.bucket)
             .key(&self.key)
-            .set_expected_bucket_owner(self.expected_bucket_owner.clone())
+            .set_expected_bucket_owner(self.requests.expected_bucket_owner.clone())
             .send()
             .await
         {
@@ -391,7 +437,7 @@ impl S3Sink {
                 .bucket(&self.bucket)
                 .key(&self.key)
                 .upload_id(&upload.id)
-                .set_expected_bucket_owner(self.expected_bucket_owner.clone())
+                .set_expected_bucket_owner(self.requests.expected_bucket_owner.clone())
                 .customize()
                 .config_override(
                     aws_sdk_s3::config::Builder::default().timeout_config(timeouts.clone()),
@@ -449,14 +495,7 @@ impl ByteSink for S3Sink {
     fn set_metadata(&mut self, metadata: &[(String, String)]) {
         self.metadata = metadata
             .iter()
-            .map(|(k, v)| {
-                (
-                    object_metadata_name(k),
-                    v.chars()
-                        .filter(|c| c.is_ascii() && !c.is_ascii_control())
-                        .collect(),
-                )
-            })
+            .map(|(k, v)| (object_metadata_name(k), metadata_value(v)))
             .collect();
     }
 
@@ -570,6 +609,18 @@ mod tests {
         // The CRC-32C check value of "123456789" is 0xE3069283.
         assert_eq!(crc32c_base64(b"123456789"), "4waSgw==");
         assert_eq!(crc32c_base64(b""), "AAAAAA==");
+    }
+
+    #[test]
+    fn metadata_values_keep_non_ascii_text_percent_encoded() {
+        assert_eq!(
+            metadata_value("s3://b/données 100%.csv"),
+            "s3://b/donn%C3%A9es 100%25.csv"
+        );
+        assert_eq!(metadata_value("\"etag\""), "\"etag\"");
+        assert_eq!(metadata_value("a\tb"), "a%09b");
+        assert_eq!(quoted("\"e\""), "\"e\"");
+        assert_eq!(quoted("e"), "\"e\"");
     }
 
     #[test]

@@ -16,6 +16,30 @@ pub use factory::{OneShot, Output, SinkFactory};
 pub use file::{FileSink, StdoutSink};
 pub use memory::{MemorySink, MemorySinks, MemoryTarget};
 
+/// What the destination must hold for `complete` to publish over it (a conditional write):
+/// publishing only over the object a run decided to replace keeps a slow run from overwriting
+/// a newer one. A destination that cannot check it publishes unconditionally.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Precondition {
+    /// Publish whatever is there.
+    #[default]
+    None,
+    /// Publish only if there is no object (`If-None-Match: *`).
+    Absent,
+    /// Publish only over the object with this ETag (`If-Match`).
+    Matches(String),
+}
+
+impl std::fmt::Display for Precondition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Precondition::None => f.write_str("no condition"),
+            Precondition::Absent => f.write_str("expected no object there"),
+            Precondition::Matches(etag) => write!(f, "expected the object with ETag {etag}"),
+        }
+    }
+}
+
 /// A destination written in parts.
 #[async_trait::async_trait]
 pub trait ByteSink: Send {

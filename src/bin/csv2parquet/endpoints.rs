@@ -58,8 +58,7 @@ impl Endpoints {
             Location::Local(p) => Box::new(FileSink::create(p).await?),
             Location::S3 { bucket, key } => Box::new(
                 S3Sink::new(self.client().await, bucket, key, parts_in_flight)
-                    .with_sse(self.s3.sse.as_deref(), self.s3.sse_kms_key_id.clone())?
-                    .with_expected_bucket_owner(self.s3.expected_bucket_owner.clone()),
+                    .with_requests(self.s3.options().requests()?),
             ),
         })
     }

@@ -106,6 +106,8 @@ fn exit_code(kind: ErrorKind) -> u8 {
         ErrorKind::Config => 2,
         ErrorKind::Io => 74,
         ErrorKind::Cancelled => 130,
+        // EX_CANTCREAT: the output changed under us (--no-clobber, a concurrent run).
+        ErrorKind::Conflict => 73,
         _ => 70,
     }
 }
