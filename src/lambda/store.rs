@@ -264,12 +264,14 @@ pub(crate) mod memory {
     }
 
     type Hook = Box<dyn FnMut(&str) + Send>;
+    /// Past versions by `(bucket, key, version)`.
+    type Versions = HashMap<(String, String, String), Object>;
 
     /// Objects by `(bucket, key)`, past versions by `(bucket, key, version)`.
     #[derive(Clone, Default)]
     pub(crate) struct MemoryStore {
         pub objects: Arc<Mutex<HashMap<(String, String), Object>>>,
-        versions: Arc<Mutex<HashMap<(String, String, String), Object>>>,
+        versions: Arc<Mutex<Versions>>,
         before_publish: Arc<Mutex<Option<Hook>>>,
         failing_heads: Arc<AtomicUsize>,
         published: Arc<AtomicU64>,
