@@ -144,20 +144,29 @@ async fn a_deadline_stops_and_aborts_the_upload() {
     )
     .await;
     let started = Instant::now();
-    let err = h
+    // A deadline hit would hit again: it is reported under failed/ and completes, not retried.
+    let r = h
         .handle(
             &s3_event(&["incoming/slow.csv"]),
             Some(Instant::now() + Duration::from_secs(4)),
         )
         .await
-        .unwrap_err();
-    assert!(err.to_string().contains("deadline"), "{err}");
+        .unwrap();
+    let result = &r["results"][0];
+    assert_eq!(result["outcome"], "failed", "{r}");
+    assert_eq!(result["kind"], "cancelled", "{r}");
+    assert_eq!(result["retryable"], false, "{r}");
+    let error = result["error"].as_str().unwrap_or_default();
+    assert!(error.contains("deadline") && error.contains("after reading"), "{error}");
     assert!(
         started.elapsed() < Duration::from_secs(4),
         "stopped before the timeout"
     );
     assert_eq!(s3.open_uploads(), 0);
     assert!(s3.get(BUCKET, "parquet/slow.parquet").await.is_none());
+    let report = s3.get(BUCKET, "failed/slow.csv.error.json").await.unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&report).unwrap();
+    assert_eq!(report["kind"], "cancelled");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
