@@ -157,7 +157,10 @@ async fn a_deadline_stops_and_aborts_the_upload() {
     assert_eq!(result["kind"], "cancelled", "{r}");
     assert_eq!(result["retryable"], false, "{r}");
     let error = result["error"].as_str().unwrap_or_default();
-    assert!(error.contains("deadline") && error.contains("after reading"), "{error}");
+    assert!(
+        error.contains("deadline") && error.contains("after reading"),
+        "{error}"
+    );
     assert!(
         started.elapsed() < Duration::from_secs(4),
         "stopped before the timeout"

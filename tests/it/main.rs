@@ -24,6 +24,8 @@ mod local;
 mod s3;
 // Schema sampling from the head, the middle and the tail of seekable inputs.
 mod sampling;
+// Duplicate, late and concurrent events: conditional publishing on both servers.
+mod publish;
 // The csv-spectrum corpus.
 mod spectrum;
 // Chunk-boundary sweep: every piece and chunk size gives the same output.

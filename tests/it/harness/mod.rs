@@ -2,6 +2,7 @@
 //! Reading Parquet back is in [`parquet`]; the in-process S3 server with fault injection in
 //! [`s3`].
 
+pub mod moto;
 pub mod parquet;
 pub mod s3;
 

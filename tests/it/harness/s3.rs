@@ -220,6 +220,18 @@ pub struct Seen {
     pub checksum_crc32c: Option<String>,
     /// Its `x-amz-content-sha256` header (the SigV4 payload hash), if any.
     pub content_sha256: Option<String>,
+    /// Its `x-amz-*`, `if-*` and `range` headers (names in lowercase), in order.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Seen {
+    /// The value of header `name` (lowercase), if the request had it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 struct ArmedRule {
@@ -436,6 +448,14 @@ impl Faults {
             fault: fault.clone(),
             checksum_crc32c: header("x-amz-checksum-crc32c"),
             content_sha256: header("x-amz-content-sha256"),
+            headers: headers
+                .iter()
+                .filter(|(n, _)| {
+                    let n = n.as_str();
+                    n.starts_with("x-amz-") || n.starts_with("if-") || n == "range"
+                })
+                .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+                .collect(),
         });
         (s.log.len() - 1, fault)
     }
