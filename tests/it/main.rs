@@ -14,6 +14,8 @@ mod cli;
 mod errors;
 // The fault matrix: s3 -> s3 with one injected fault per run.
 mod faults;
+// Every S3 option on every request of the function paths.
+mod function_options;
 // The Lambda handler against the in-process S3 server.
 mod lambda;
 // The csv2parquet-lambda binary through a Lambda Runtime API stub.

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use s3_csv2parquet::config::{Compression, ConvertOptions, OptionKey};
+use s3_csv2parquet::lambda::config::LambdaConfig;
 use s3_csv2parquet::s3::{check_range_bytes, S3Options};
 use s3_csv2parquet::{Error, SchemaSpec};
 
@@ -128,6 +129,20 @@ pub(crate) struct S3Args {
 }
 
 impl S3Args {
+    /// The function's configuration (`CSV2PQ_*`, as the Lambda reads it) with these flags over
+    /// it: `--sse`, `--sse-kms-key-id`, `--expected-bucket-owner` and `--range-bytes` reach
+    /// every request of the function's paths (`handle-event`, `local`, `serve`); `force`
+    /// converts outputs that are up to date.
+    pub(crate) fn function_config(&self, force: bool) -> Result<LambdaConfig, Error> {
+        let mut config = LambdaConfig::from_env()?;
+        config.requests = config.requests.overridden_by(self.options().requests()?);
+        if let Some(bytes) = self.range_bytes {
+            config.options.range_bytes = Some(bytes);
+        }
+        config.force |= force;
+        Ok(config)
+    }
+
     /// The S3 client options these flags give.
     pub(crate) fn options(&self) -> S3Options {
         S3Options {

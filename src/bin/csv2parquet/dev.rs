@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
-use s3_csv2parquet::lambda::config::LambdaConfig;
 use s3_csv2parquet::lambda::handler::Handler;
 use s3_csv2parquet::location::Location;
 use s3_csv2parquet::s3::build_client;
@@ -38,6 +37,9 @@ pub(crate) struct GenerateArgs {
 pub(crate) struct HandleEventArgs {
     /// Event JSON: S3 notification, SQS batch, EventBridge event, or `-`.
     event: String,
+    /// Convert even when the output is up to date (same input ETag, same options).
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     s3: S3Args,
 }
@@ -108,7 +110,7 @@ pub(crate) async fn upload(args: UploadArgs) -> Result<(), Error> {
 /// `csv2parquet handle-event`: the Lambda handler, configured from the `CSV2PQ_*` environment,
 /// on one event read from a file or stdin; prints its JSON result.
 pub(crate) async fn handle_event(args: HandleEventArgs) -> Result<(), Error> {
-    let HandleEventArgs { event, s3 } = args;
+    let HandleEventArgs { event, force, s3 } = args;
     let text = if event == "-" {
         let mut t = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut t).map_err(|source| {
@@ -126,7 +128,7 @@ pub(crate) async fn handle_event(args: HandleEventArgs) -> Result<(), Error> {
     };
     let payload: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::data(&event, None, format!("not JSON: {e}")))?;
-    let config = LambdaConfig::from_env()?;
+    let config = s3.function_config(force)?;
     let client = build_client(&s3.options()).await;
     let handler = Handler::new(client, config).await?;
     let result = handler.handle(&payload, None).await?;

@@ -11,7 +11,6 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use s3_csv2parquet::lambda::config::LambdaConfig;
 use s3_csv2parquet::lambda::handler::Handler;
 use s3_csv2parquet::s3::build_client;
 use s3_csv2parquet::{Error, SchemaSpec};
@@ -48,6 +47,9 @@ pub(crate) struct LocalArgs {
     /// Print the handler's JSON results instead of the summary.
     #[arg(long)]
     json: bool,
+    /// Convert even when the output is up to date (same input ETag, same options).
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     s3: S3Args,
 }
@@ -61,6 +63,9 @@ pub(crate) struct ServeArgs {
     /// Conversions at once (each one uses the whole memory budget).
     #[arg(long, default_value_t = 1)]
     concurrency: usize,
+    /// Convert even when the output is up to date (same input ETag, same options).
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     s3: S3Args,
 }
@@ -88,7 +93,7 @@ pub(crate) async fn local(args: LocalArgs) -> Result<(), Error> {
 
 /// The flow of `csv2parquet local`; returns whether every user-given file converted.
 async fn run_local(args: LocalArgs) -> Result<bool, Error> {
-    let config = LambdaConfig::from_env()?;
+    let config = args.s3.function_config(args.force)?;
     let (client, server) = connect(&args).await?;
     ensure_bucket(&client, &args.bucket).await?;
     let handler = Handler::new(client.clone(), config.clone()).await?;
@@ -286,7 +291,7 @@ fn print_result(r: &Value, object: &Uploaded, server: Option<&EmbeddedS3>) {
 
 /// `csv2parquet serve`: runs until Ctrl-C.
 pub(crate) async fn serve(args: ServeArgs) -> Result<(), Error> {
-    let config = LambdaConfig::from_env()?;
+    let config = args.s3.function_config(args.force)?;
     let client = build_client(&args.s3.options()).await;
     let handler = Handler::new(client, config).await?;
     let webhook = Webhook::bind(args.listen, handler, args.concurrency).await?;
