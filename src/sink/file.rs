@@ -37,6 +37,8 @@ pub struct FileSink {
     unsynced: u64,
     /// The background sync running, if any (at most one).
     syncing: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// Publish only if nothing is at `path` (`--no-clobber`).
+    no_clobber: bool,
 }
 
 impl FileSink {
@@ -84,7 +86,37 @@ impl FileSink {
             written: 0,
             unsynced: 0,
             syncing: None,
+            no_clobber: false,
         })
+    }
+
+    /// Publish only if there is no file at the path yet (a hard link, which fails if there
+    /// is, instead of a rename, which replaces it): `complete` then fails with
+    /// [`Error::Superseded`] and removes the temporary file.
+    pub fn with_no_clobber(mut self, no_clobber: bool) -> Self {
+        self.no_clobber = no_clobber;
+        self
+    }
+
+    /// Publish `temp` at the path without replacing anything there.
+    async fn link(&mut self, temp: &Path) -> Result<()> {
+        match tokio::fs::hard_link(temp, &self.path).await {
+            Ok(()) => {
+                let _ = tokio::fs::remove_file(temp).await;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = tokio::fs::remove_file(temp).await;
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    return Err(Error::Superseded {
+                        location: self.location.clone(),
+                        reason: "--no-clobber, and the file exists".into(),
+                        source: Box::new(e),
+                    });
+                }
+                Err(self.write_error(e))
+            }
+        }
     }
 
     /// Whether [`FileSink::create`] would write `path` in place: it exists and is a special file
@@ -174,6 +206,10 @@ impl ByteSink for FileSink {
         if let Some(file) = self.file.take() {
             let res = blocking(&file, |f| f.sync_all()).await;
             res.map_err(|e| self.write_error(e))?;
+        }
+        if self.no_clobber {
+            self.link(&temp).await?;
+            return Ok(self.written);
         }
         let res = tokio::fs::rename(&temp, &self.path).await;
         res.map_err(|e| self.write_error(e))?;
@@ -336,6 +372,25 @@ mod tests {
                 .iter()
                 .any(|e| e.starts_with(&format!(".{name}.tmp-"))),
             "a temporary file was left beside the directory"
+        );
+    }
+
+    #[tokio::test]
+    async fn no_clobber_publishes_only_where_nothing_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.parquet");
+        let mut sink = FileSink::create(&path).await.unwrap().with_no_clobber(true);
+        sink.put_part(Bytes::from_static(b"first")).await.unwrap();
+        sink.complete().await.unwrap();
+        let mut sink = FileSink::create(&path).await.unwrap().with_no_clobber(true);
+        sink.put_part(Bytes::from_static(b"second")).await.unwrap();
+        let err = sink.complete().await.unwrap_err();
+        assert_eq!(err.kind(), crate::error::ErrorKind::Conflict, "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"first");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp left"
         );
     }
 

@@ -22,6 +22,8 @@ mod lambda;
 mod lambda_runtime;
 // `csv2parquet local` and the MinIO webhook (`serve`), end to end.
 mod local;
+// The S3 paths against moto, a second S3 implementation.
+mod s3_moto;
 // S3 sources and sinks end to end, with faults.
 mod s3;
 // Schema sampling from the head, the middle and the tail of seekable inputs.

@@ -92,6 +92,11 @@ pub(crate) struct OutputArgs {
     /// Maximum rows per row group.
     #[arg(long, default_value_t = s3_csv2parquet::config::DEFAULT_ROW_GROUP_ROWS)]
     pub(crate) row_group_rows: usize,
+    /// Never replace an existing output (or rejects file): fail with exit 73 instead. Checked
+    /// when publishing (a hard link for files, `If-None-Match: *` for S3), so a file that
+    /// appears during the run is not replaced either.
+    #[arg(long)]
+    pub(crate) no_clobber: bool,
     /// No progress bar and no summary line.
     #[arg(long, short)]
     pub(crate) quiet: bool,

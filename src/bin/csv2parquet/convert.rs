@@ -75,11 +75,16 @@ pub(crate) async fn convert(args: ConvertArgs) -> Result<(), Error> {
     let source = endpoints.source(&input).await?;
     let rejects = rejects_path(opts.on_error, out.rejects.as_deref(), &output)?;
     check_rewritable(opts.on_error, &input, &output)?;
+    check_distinct(&input, &output, rejects.as_deref())?;
+    if out.no_clobber {
+        refuse_existing(&output)?;
+    }
     let mut outputs = Outputs {
         endpoints,
         output: output.clone(),
         rejects,
         parts_in_flight: budget.parts_in_flight,
+        no_clobber: out.no_clobber,
     };
     let cancel = CancellationToken::new();
     let converter = Converter::new(opts).with_cancel(cancel.clone());
@@ -134,6 +139,57 @@ fn check_rewritable(on_error: OnError, input: &str, output: &str) -> Result<(), 
         ));
     }
     Ok(())
+}
+
+/// Refuse to write over the input: `convert x.csv x.csv` would replace the CSV with Parquet.
+fn check_distinct(input: &str, output: &str, rejects: Option<&str>) -> Result<(), Error> {
+    let source = Location::parse(input, "INPUT")?;
+    for (what, target) in [("OUTPUT", Some(output)), ("--rejects", rejects)] {
+        let Some(target) = target else { continue };
+        let same = match (&source, Location::parse(target, what)?) {
+            (Location::Local(a), Location::Local(b)) => same_file(a, &b),
+            (
+                Location::S3 { bucket, key },
+                Location::S3 {
+                    bucket: b2,
+                    key: k2,
+                },
+            ) => bucket == &b2 && key == &k2,
+            _ => false,
+        };
+        if same {
+            return Err(Error::config(
+                what,
+                format!(
+                    "{target} is the INPUT: writing it would replace the CSV; name another file"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `--no-clobber` with a local OUTPUT that exists: fail before converting (the publish checks
+/// again, for a file that appears meanwhile, and for S3).
+fn refuse_existing(output: &str) -> Result<(), Error> {
+    if let Location::Local(path) = Location::parse(output, "OUTPUT")? {
+        if path.exists() {
+            return Err(Error::Superseded {
+                location: output.to_string(),
+                reason: "--no-clobber, and the file exists".into(),
+                source: Box::new(std::io::Error::from(std::io::ErrorKind::AlreadyExists)),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Whether two paths name the same file (both exist and resolve to one path).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// Cancel `cancel` on Ctrl-C (abort the returned task once the run is over).

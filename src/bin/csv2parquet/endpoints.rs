@@ -3,7 +3,7 @@
 
 use s3_csv2parquet::location::Location;
 use s3_csv2parquet::s3::{build_client, S3Sink, S3Source};
-use s3_csv2parquet::sink::{ByteSink, FileSink, Output, SinkFactory, StdoutSink};
+use s3_csv2parquet::sink::{ByteSink, FileSink, Output, Precondition, SinkFactory, StdoutSink};
 use s3_csv2parquet::source::{ByteSource, FileSource, StdinSource};
 use s3_csv2parquet::Error;
 
@@ -52,13 +52,19 @@ impl Endpoints {
         output: &str,
         what: &str,
         parts_in_flight: usize,
+        no_clobber: bool,
     ) -> Result<Box<dyn ByteSink>, Error> {
         Ok(match Location::parse(output, what)? {
             Location::Stdio => Box::new(StdoutSink::new()),
-            Location::Local(p) => Box::new(FileSink::create(p).await?),
+            Location::Local(p) => Box::new(FileSink::create(p).await?.with_no_clobber(no_clobber)),
             Location::S3 { bucket, key } => Box::new(
                 S3Sink::new(self.client().await, bucket, key, parts_in_flight)
-                    .with_requests(self.s3.options().requests()?),
+                    .with_requests(self.s3.options().requests()?)
+                    .with_precondition(if no_clobber {
+                        Precondition::Absent
+                    } else {
+                        Precondition::None
+                    }),
             ),
         })
     }
@@ -71,6 +77,8 @@ pub(crate) struct Outputs {
     pub output: String,
     pub rejects: Option<String>,
     pub parts_in_flight: usize,
+    /// `--no-clobber`: publish only where nothing is.
+    pub no_clobber: bool,
 }
 
 #[async_trait::async_trait]
@@ -78,12 +86,18 @@ impl SinkFactory for Outputs {
     async fn open(&mut self, output: Output) -> Result<Box<dyn ByteSink>, Error> {
         let parts = self.parts_in_flight;
         match output {
-            Output::Data => self.endpoints.sink(&self.output, "OUTPUT", parts).await,
+            Output::Data => {
+                self.endpoints
+                    .sink(&self.output, "OUTPUT", parts, self.no_clobber)
+                    .await
+            }
             Output::Rejects => {
                 let path = self.rejects.as_deref().ok_or_else(|| {
                     Error::config("--rejects", "--on-error reject needs a rejects output")
                 })?;
-                self.endpoints.sink(path, "--rejects", parts).await
+                self.endpoints
+                    .sink(path, "--rejects", parts, self.no_clobber)
+                    .await
             }
         }
     }

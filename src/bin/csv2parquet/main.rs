@@ -65,6 +65,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(&cli.command);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -84,6 +85,21 @@ fn main() -> ExitCode {
             ExitCode::from(exit_code(e.kind()))
         }
     }
+}
+
+/// Log to stderr as `RUST_LOG` says; by default the servers (`serve`, `s3-server`, `local`)
+/// log each object and request at `info`, the one-shot commands only warnings.
+fn init_logging(command: &Command) {
+    let default = match command {
+        Command::Serve(_) | Command::S3Server(_) | Command::Local(_) => "info",
+        _ => "warn",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 async fn run(cli: Cli) -> Result<(), Error> {

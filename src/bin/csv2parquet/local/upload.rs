@@ -16,7 +16,20 @@ pub(crate) async fn ensure_bucket(client: &aws_sdk_s3::Client, bucket: &str) -> 
     if client.head_bucket().bucket(bucket).send().await.is_ok() {
         return Ok(());
     }
-    match client.create_bucket().bucket(bucket).send().await {
+    // Outside us-east-1, S3 wants the region as the bucket's LocationConstraint.
+    let region = client.config().region().map(|r| r.to_string());
+    let location = region.filter(|r| r != "us-east-1").map(|r| {
+        aws_sdk_s3::types::CreateBucketConfiguration::builder()
+            .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                r.as_str(),
+            ))
+            .build()
+    });
+    let create = client
+        .create_bucket()
+        .bucket(bucket)
+        .set_create_bucket_configuration(location);
+    match create.send().await {
         Ok(_) => Ok(()),
         Err(e)
             if matches!(
