@@ -4,8 +4,10 @@
 //! This is what `csv2parquet local` runs when no endpoint is configured, so the whole flow (upload,
 //! notification, ranged GETs, multipart upload) goes through the same S3 client code as against
 //! AWS or MinIO. Objects are plain files under `<root>/<bucket>/<key>`, so the outputs can be opened
-//! directly. Known differences from S3: s3s-fs ignores `If-Match` on GetObject (our ranged reads
-//! are then not pinned to the ETag) and stores a literal `+` in a key as a space.
+//! directly. A validating layer ([`super::validate`]) makes it answer as S3 does for missing
+//! buckets, unsafe keys, conditional reads, versions and gone uploads. Known differences from S3:
+//! no versioning, no ListMultipartUploads, `a` and `a/b` cannot both be objects, and a literal
+//! `+` in a key is stored as a space.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -22,6 +24,8 @@ use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 
 use s3_csv2parquet::error::{Error, Result};
+
+use super::validate::Validated;
 
 /// Access key the embedded server accepts.
 pub(crate) const ACCESS_KEY: &str = "csv2parquet";
@@ -53,7 +57,7 @@ impl EmbeddedS3 {
             Error::config("local server root", format!("{}: {e:?}", root.display()))
         })?;
         let service = {
-            let mut builder = S3ServiceBuilder::new(fs);
+            let mut builder = S3ServiceBuilder::new(Validated::new(fs, root.clone()));
             builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
             builder.build()
         };
@@ -196,6 +200,76 @@ mod tests {
             std::fs::read(server.object_path("bkt", "dir/x.csv")).unwrap(),
             b"a,b\n1,2\n"
         );
+        server.stop().await;
+    }
+
+    /// The HTTP status and S3 code of a failed request.
+    fn refusal<E: aws_sdk_s3::error::ProvideErrorMetadata>(
+        result: std::result::Result<
+            impl std::fmt::Debug,
+            aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+        >,
+    ) -> (u16, String) {
+        let err = result.expect_err("refused");
+        let status = err.raw_response().map_or(0, |r| r.status().as_u16());
+        let code = err
+            .as_service_error()
+            .and_then(|e| e.code())
+            .unwrap_or("")
+            .to_string();
+        (status, code)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn answers_as_s3_where_s3s_fs_differs() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = EmbeddedS3::start(dir.path(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let client = server.client();
+        client.create_bucket().bucket("test").send().await.unwrap();
+        let put = |bucket: &'static str, key: &'static str| {
+            client
+                .put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(b"x".to_vec().into())
+                .send()
+        };
+        // A write to a missing bucket does not create it.
+        assert_eq!(
+            refusal(put("typo-bucket", "a.csv").await),
+            (404, "NoSuchBucket".into())
+        );
+        assert!(!dir.path().join("typo-bucket").exists());
+        // A key cannot leave its bucket.
+        let (status, _) = refusal(put("test", "../other/x").await);
+        assert_eq!(status, 400);
+        assert!(!dir.path().join("other").exists());
+        // a and a/b: refused with a message, not an internal error.
+        put("test", "a").await.unwrap();
+        assert_eq!(
+            refusal(put("test", "a/b").await),
+            (400, "InvalidArgument".into())
+        );
+        // Reads: versions and conditions.
+        let get = client.get_object().bucket("test").key("a");
+        let (status, code) = refusal(get.clone().version_id("v1").send().await);
+        assert_eq!((status, code.as_str()), (404, "NoSuchVersion"));
+        assert_eq!(
+            refusal(get.clone().if_match("\"nope\"").send().await).0,
+            412
+        );
+        get.version_id("null").send().await.unwrap();
+        // A gone upload is NoSuchUpload.
+        let abort = client
+            .abort_multipart_upload()
+            .bucket("test")
+            .key("a")
+            .upload_id("00000000-0000-0000-0000-000000000000")
+            .send()
+            .await;
+        assert_eq!(refusal(abort), (404, "NoSuchUpload".into()));
         server.stop().await;
     }
 }
