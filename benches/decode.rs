@@ -61,12 +61,13 @@ fn prepare(shape: Shape, name: &'static str) -> Input {
         .enable_all()
         .build()
         .unwrap();
-    let (spec, _, _) = rt
+    let spec = rt
         .block_on(s3_csv2parquet::infer_schema(
             &MemorySource::new(name, data.clone()),
             &ConvertOptions::default(),
         ))
-        .expect("schema inference");
+        .expect("schema inference")
+        .schema;
     // Expected rows: our tokenizer over the whole body at once (no chunking involved).
     let mut tokens = Tokens::default();
     Tokenizer::new(&Dialect::default())

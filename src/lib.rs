@@ -29,7 +29,7 @@ pub mod source;
 pub mod testkit;
 
 pub use config::{Compression, ConvertOptions, Dialect, OnError};
-pub use convert::{convert, infer_schema, ConvertReport, Converter, Progress};
+pub use convert::{convert, infer_schema, ConvertReport, Converter, InferredSchema, Progress};
 pub use error::{Error, ErrorKind, Result};
 pub use schema::SchemaSpec;
 pub use sink::ByteSink;

@@ -439,6 +439,35 @@ impl Inferrer {
     }
 }
 
+/// Whether the first record of `tokens` is a header, judged against the types of the records
+/// after it (up to `records` in all): it is when a column typed by the records below (not a
+/// string) holds a first-row value of another type, or when every column is a string (names
+/// cannot be told from string data; a header is the common case, as DuckDB assumes). A lone
+/// record is a header. An all-typed first row that fits its columns is data.
+pub(crate) fn looks_like_a_header(tokens: &Tokens, records: usize, null_values: &[String]) -> bool {
+    let end = tokens.records.len().min(records);
+    if end < 2 {
+        return true;
+    }
+    let columns = tokens.field_count(0);
+    let mut below = Inferrer::new(columns, null_values);
+    below.add(tokens, 1..end);
+    let types = below.finish();
+    if types.iter().all(|t| *t == ColumnType::Utf8) {
+        return true;
+    }
+    let first = tokens.records[0].first_field as usize;
+    (0..columns).any(|c| {
+        let value = tokens.field(first + c);
+        if types[c] == ColumnType::Utf8 || below.null_values.iter().any(|n| n == value) {
+            return false;
+        }
+        let mut with = below.evidence[c];
+        with.add(value);
+        with.column_type() != types[c]
+    })
+}
+
 /// Combine names, the explicit schema (by name with a header, by position without) and the
 /// inferred types into the final schema.
 pub fn resolve(

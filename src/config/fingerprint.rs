@@ -2,7 +2,7 @@
 //! source's ETag (`csv2parquet.options`) so that "the output is up to date" means "converted
 //! from this version of the input with these options".
 //!
-//! What is in it: the dialect, the null strings, the inference sample (its size and where it
+//! What is in it: the dialect and what of it is sniffed, the lines skipped, the null strings, the inference sample (its size and where it
 //! comes from: a schema inferred from another sample can differ), the explicit schema, the bad
 //! value policy, the codec, the input's compression and character encoding, and what invalid
 //! UTF-8 does. What is not: tuning that changes only how the work is done (memory limit,
@@ -12,10 +12,10 @@ use super::ConvertOptions;
 
 /// The fingerprint's format version: a change to what it covers changes it, so outputs of the
 /// older format are converted again.
-const FORMAT: &str = "1";
+const FORMAT: &str = "2";
 
 impl ConvertOptions {
-    /// A short stable text (`1:` and 16 hex digits) that differs when an option that changes
+    /// A short stable text (`2:` and 16 hex digits) that differs when an option that changes
     /// the output differs.
     pub fn fingerprint(&self) -> String {
         let d = &self.dialect;
@@ -28,6 +28,11 @@ impl ConvertOptions {
             byte(d.comment),
             d.has_header
         );
+        text.push_str(&format!(
+            "sniff={};skip_rows={};",
+            self.sniff.names().join(","),
+            self.skip_rows
+        ));
         text.push_str("nulls=");
         for null in &self.null_values {
             // Length-prefixed: no separator can make two lists read the same.
@@ -68,7 +73,7 @@ mod tests {
     fn options_that_change_the_output_change_the_fingerprint() {
         let base = ConvertOptions::default();
         let fp = base.fingerprint();
-        assert!(fp.starts_with("1:") && fp.len() == 18, "{fp}");
+        assert!(fp.starts_with("2:") && fp.len() == 18, "{fp}");
         assert_eq!(fp, ConvertOptions::default().fingerprint());
         let mut changed = Vec::new();
         let mut o = base.clone();

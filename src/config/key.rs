@@ -20,6 +20,10 @@ pub enum OptionKey {
     Comment,
     /// The input has no header row.
     NoHeader,
+    /// Whether the first row is a header: `auto`, `yes` or `no`.
+    Header,
+    /// Lines before the header to skip: `auto` or a count.
+    SkipRows,
     /// The values read as null.
     Null,
     /// Records sampled for inference.
@@ -62,12 +66,14 @@ pub enum OptionKey {
 
 impl OptionKey {
     /// Every option, in the order `--help` lists them.
-    pub const ALL: [OptionKey; 24] = [
+    pub const ALL: [OptionKey; 26] = [
         OptionKey::Delimiter,
         OptionKey::Quote,
         OptionKey::Escape,
         OptionKey::Comment,
         OptionKey::NoHeader,
+        OptionKey::Header,
+        OptionKey::SkipRows,
         OptionKey::Null,
         OptionKey::InferRecords,
         OptionKey::InferBytes,
@@ -97,6 +103,8 @@ impl OptionKey {
             OptionKey::Escape => "escape",
             OptionKey::Comment => "comment",
             OptionKey::NoHeader => "no-header",
+            OptionKey::Header => "header",
+            OptionKey::SkipRows => "skip-rows",
             OptionKey::Null => "null",
             OptionKey::InferRecords => "infer-records",
             OptionKey::InferBytes => "infer-bytes",

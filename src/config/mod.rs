@@ -10,6 +10,7 @@ pub mod key;
 mod set;
 
 pub use crate::decode::dialect::Dialect;
+pub use crate::decode::sniff::Sniff;
 pub use key::{OptionKey, ENV_PREFIX};
 
 /// One mebibyte.
@@ -310,8 +311,14 @@ impl std::str::FromStr for SamplePositions {
 /// Every option of a conversion. Build with `ConvertOptions::default()` and the `with_*` methods.
 #[derive(Debug, Clone)]
 pub struct ConvertOptions {
-    /// CSV dialect.
+    /// CSV dialect: the parts [`ConvertOptions::sniff`] leaves open are taken from here.
     pub dialect: Dialect,
+    /// The parts of the dialect sniffed from the input (default: all; setting a part of the
+    /// dialect through [`ConvertOptions::set`] pins it, and [`ConvertOptions::with_dialect`]
+    /// pins all).
+    pub sniff: Sniff,
+    /// Lines to skip before the header (a preamble), unless [`Sniff::skip_rows`] sniffs them.
+    pub skip_rows: usize,
     /// Field values read as null (default: the empty string). For string columns only unquoted
     /// fields match, so `""` stays an empty string.
     pub null_values: Vec<String>,
@@ -356,6 +363,8 @@ impl Default for ConvertOptions {
     fn default() -> Self {
         ConvertOptions {
             dialect: Dialect::default(),
+            sniff: Sniff::ALL,
+            skip_rows: 0,
             null_values: vec![String::new()],
             infer_records: DEFAULT_INFER_RECORDS,
             infer_bytes: DEFAULT_INFER_BYTES,
@@ -379,9 +388,12 @@ impl Default for ConvertOptions {
 }
 
 impl ConvertOptions {
-    /// Set the dialect.
+    /// Set the dialect, header presence included: nothing is sniffed and no line skipped
+    /// (set [`ConvertOptions::sniff`] after this to sniff some parts again).
     pub fn with_dialect(mut self, dialect: Dialect) -> Self {
         self.dialect = dialect;
+        self.sniff = Sniff::NONE;
+        self.skip_rows = 0;
         self
     }
     /// Set the memory limit in bytes.

@@ -11,8 +11,13 @@ fn parse_bool(key: OptionKey, v: &str) -> Result<bool> {
     match v.to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" => Ok(true),
         "0" | "false" | "no" => Ok(false),
-        _ => Err(Error::config(key, format!("{v:?}: expected true or false"))),
+        _ => Err(Error::config(key, format!("{v:?}: expected yes or no"))),
     }
+}
+
+/// `auto`: sniffed from the input.
+fn is_auto(v: &str) -> bool {
+    v.eq_ignore_ascii_case("auto")
 }
 
 fn size(key: OptionKey, v: &str) -> Result<usize> {
@@ -30,16 +35,57 @@ impl ConvertOptions {
     /// environment). The schema is a file and cannot be set this way.
     pub fn set(&mut self, key: OptionKey, value: &str) -> Result<()> {
         match key {
-            OptionKey::Delimiter => self.dialect.delimiter = parse_byte(key, value)?,
-            OptionKey::Quote => {
-                self.dialect.quote = match value {
-                    "" | "none" => None,
-                    q => Some(parse_byte(key, q)?),
+            OptionKey::Delimiter => {
+                self.sniff.delimiter = is_auto(value);
+                if !self.sniff.delimiter {
+                    self.dialect.delimiter = parse_byte(key, value)?;
                 }
             }
-            OptionKey::Escape => self.dialect.escape = Some(parse_byte(key, value)?),
-            OptionKey::Comment => self.dialect.comment = Some(parse_byte(key, value)?),
-            OptionKey::NoHeader => self.dialect.has_header = !parse_bool(key, value)?,
+            OptionKey::Quote => {
+                self.sniff.quote = is_auto(value);
+                if !self.sniff.quote {
+                    self.dialect.quote = match value {
+                        "" | "none" => None,
+                        q => Some(parse_byte(key, q)?),
+                    };
+                }
+            }
+            OptionKey::Escape => {
+                self.sniff.escape = is_auto(value);
+                if !self.sniff.escape {
+                    self.dialect.escape = match value {
+                        "none" => None,
+                        e => Some(parse_byte(key, e)?),
+                    };
+                }
+            }
+            OptionKey::Comment => {
+                self.sniff.comment = is_auto(value);
+                if !self.sniff.comment {
+                    self.dialect.comment = match value {
+                        "none" => None,
+                        c => Some(parse_byte(key, c)?),
+                    };
+                }
+            }
+            OptionKey::NoHeader => {
+                self.sniff.header = false;
+                self.dialect.has_header = !parse_bool(key, value)?;
+            }
+            OptionKey::Header => {
+                self.sniff.header = is_auto(value);
+                if !self.sniff.header {
+                    self.dialect.has_header = parse_bool(key, value)?;
+                }
+            }
+            OptionKey::SkipRows => {
+                self.sniff.skip_rows = is_auto(value);
+                self.skip_rows = if self.sniff.skip_rows {
+                    0
+                } else {
+                    count(key, value)?
+                };
+            }
             OptionKey::Null => {
                 self.null_values = if value.starts_with('[') {
                     serde_json::from_str(value).map_err(|e| {

@@ -17,6 +17,7 @@ use super::sample::read_samples;
 use crate::budget::MemoryBudget;
 use crate::config::ConvertOptions;
 use crate::decode::compression::Codec;
+use crate::decode::sniff::UsedDialect;
 use crate::error::Result;
 use crate::schema::{SchemaSource, SchemaSpec};
 use crate::sink::SinkFactory;
@@ -44,6 +45,7 @@ struct HeadSummary {
     source: SchemaSource,
     warnings: Vec<String>,
     budget: MemoryBudget,
+    dialect: UsedDialect,
 }
 
 impl Attempt<'_> {
@@ -138,6 +140,7 @@ impl Attempt<'_> {
                 source: head.source,
                 warnings: head.warnings.clone(),
                 budget: job.budget,
+                dialect: head.dialect.clone(),
             };
             pipeline::run(job, blocks, head).map(|counts| (counts, summary))
         });
@@ -172,6 +175,7 @@ impl Attempt<'_> {
             row_groups: counts.row_groups,
             schema: head.schema,
             schema_source: head.source,
+            dialect: head.dialect,
             input_compression: codec,
             rejects,
             widened: Vec::new(),

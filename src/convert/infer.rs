@@ -13,7 +13,9 @@ use crate::budget::MemoryBudget;
 use crate::config::ConvertOptions;
 use crate::decode::chunker::{Chunker, RecordTooLong};
 use crate::decode::compression::binary_format;
+use crate::decode::dialect::Dialect;
 use crate::decode::fault::Fault;
+use crate::decode::sniff::{self, UsedDialect};
 use crate::decode::tokenizer::{SyntaxError, Tokenizer};
 use crate::decode::tokens::Tokens;
 use crate::encode::Cardinality;
@@ -38,6 +40,8 @@ pub(crate) struct Head {
     pub base_byte: u64,
     /// Physical lines before `rest`.
     pub base_line: u64,
+    /// The dialect read with (sniffed or set).
+    pub dialect: UsedDialect,
 }
 
 /// The first prefix of the head that [`read_head`] tokenizes; it grows from there as needed.
@@ -63,8 +67,11 @@ struct HeadBytes {
     bytes: BytesMut,
     /// Whether the input ended within it.
     eof: bool,
-    /// Length of the UTF-8 byte order mark at its start (0 or 3).
+    /// Where the table starts: after the UTF-8 byte order mark (3 bytes, if any) and the
+    /// preamble lines skipped.
     bom: usize,
+    /// Preamble lines skipped.
+    lines: usize,
 }
 
 /// Read the head, handle BOM and header, infer (from the head and the `samples` of other
@@ -84,8 +91,17 @@ pub(crate) fn read_head(
             format!("this looks like {what}, not CSV"),
         ));
     }
+    let mut dialect = choose_dialect(&mut head, options, location)?;
     let mut tokens = Tokens::default();
-    let tokenized = tokenize_head(&mut head, blocks, options, budget, location, &mut tokens)?;
+    let tokenized = tokenize_head(
+        &mut head,
+        blocks,
+        &dialect.dialect,
+        options,
+        budget,
+        location,
+        &mut tokens,
+    )?;
     if tokens.records.is_empty() {
         return Err(Error::data(
             location,
@@ -93,10 +109,15 @@ pub(crate) fn read_head(
             "the input is empty (no header and no records)",
         ));
     }
-    let has_header = options.dialect.has_header;
+    if options.sniff.header {
+        dialect.dialect.has_header =
+            schema::looks_like_a_header(&tokens, options.infer_records + 1, &options.null_values);
+    }
+    let has_header = dialect.dialect.has_header;
     let first_data = usize::from(has_header);
-    let inferred = infer_columns(&tokens, tokenized, options, samples)?;
-    let plain_columns = plan_dictionaries(&tokens, tokenized, &inferred.0, options, budget);
+    let inferred = infer_columns(&tokens, tokenized, options, &dialect.dialect, samples)?;
+    let plain_columns =
+        plan_dictionaries(&tokens, tokenized, &inferred.0, options, has_header, budget);
     let (header_end, header_lines) = if !has_header {
         (0, 0)
     } else if let Some(second) = tokens.records.get(first_data) {
@@ -106,6 +127,7 @@ pub(crate) fn read_head(
     };
     let (schema, source, warnings) = inferred;
     let bom = head.bom;
+    let lines = head.lines as u64;
     let bytes = head.bytes.freeze();
     Ok(Head {
         schema,
@@ -115,8 +137,84 @@ pub(crate) fn read_head(
         record_bytes: (tokenized / tokens.records.len().max(1)).max(1),
         rest: bytes.slice(bom + header_end..),
         base_byte: (bom + header_end) as u64,
-        base_line: header_lines,
+        base_line: lines + header_lines,
+        dialect,
     })
+}
+
+/// The dialect to read with: the options' where set, else sniffed from the head (see
+/// [`crate::decode::sniff`]); the preamble lines (sniffed or `--skip-rows`) are skipped in
+/// `head`. Header presence is decided later, from the types.
+fn choose_dialect(
+    head: &mut HeadBytes,
+    options: &ConvertOptions,
+    location: &str,
+) -> Result<UsedDialect> {
+    let mut dialect = options.dialect.clone();
+    let mut skip = options.skip_rows;
+    if options.sniff.any_syntax() {
+        let tsv = location
+            .trim_end_matches(".gz")
+            .trim_end_matches(".zst")
+            .to_ascii_lowercase()
+            .ends_with(".tsv");
+        let sniffed = sniff::sniff(
+            &head.bytes[head.bom..],
+            head.eof,
+            &options.dialect,
+            options.sniff,
+            tsv,
+        )
+        .map_err(|e| {
+            Error::data(
+                location,
+                None,
+                format!(
+                    "no CSV dialect fits (tried {}; best: {}); set --delimiter (and --quote, \
+                     --skip-rows) to read it",
+                    e.tried, e.best
+                ),
+            )
+        })?;
+        dialect = sniffed.dialect;
+        if options.sniff.skip_rows {
+            skip = sniffed.skip_lines;
+        }
+    }
+    if skip > 0 {
+        let Some(at) = after_lines(&head.bytes[head.bom..], skip) else {
+            return Err(Error::data(
+                location,
+                None,
+                format!("the input has fewer than the {skip} lines to skip (--skip-rows)"),
+            ));
+        };
+        head.bom += at;
+        head.lines = skip;
+    }
+    Ok(UsedDialect {
+        dialect,
+        skip_rows: skip,
+        sniffed: options.sniff,
+    })
+}
+
+/// The offset just past the `n`th line break of `bytes` (CRLF counts once), or its end when
+/// the last of them is an unterminated line at the end.
+fn after_lines(bytes: &[u8], n: usize) -> Option<usize> {
+    let mut i = 0;
+    for _ in 0..n {
+        if i >= bytes.len() {
+            return None;
+        }
+        let at = memchr::memchr2(b'\n', b'\r', &bytes[i..]).map_or(bytes.len(), |o| i + o);
+        i = if bytes.get(at) == Some(&b'\r') && bytes.get(at + 1) == Some(&b'\n') {
+            at + 2
+        } else {
+            (at + 1).min(bytes.len())
+        };
+    }
+    Some(i)
 }
 
 /// Read blocks until the head holds `infer_bytes` (or the input ends).
@@ -137,7 +235,12 @@ fn gather_head(blocks: &mut Blocks, infer_bytes: usize) -> Result<HeadBytes> {
     } else {
         0
     };
-    Ok(HeadBytes { bytes, eof, bom })
+    Ok(HeadBytes {
+        bytes,
+        eof,
+        bom,
+        lines: 0,
+    })
 }
 
 /// Tokenize the records inference looks at into `tokens`; returns how many bytes (after the
@@ -147,22 +250,32 @@ fn gather_head(blocks: &mut Blocks, infer_bytes: usize) -> Result<HeadBytes> {
 /// by the pipeline anyway), which keeps this serial step short. The prefix grows as needed;
 /// when the whole head holds less than one data record, more blocks are read (up to the
 /// longest record the budget allows). A record over the limit fails here with its start.
+#[allow(clippy::too_many_arguments)]
 fn tokenize_head(
     head: &mut HeadBytes,
     blocks: &mut Blocks,
+    dialect: &Dialect,
     options: &ConvertOptions,
     budget: &MemoryBudget,
     location: &str,
     tokens: &mut Tokens,
 ) -> Result<usize> {
-    let dialect = &options.dialect;
     let tokenizer = Tokenizer::new(dialect);
     let bom = head.bom;
-    let need = if dialect.has_header { 2 } else { 1 };
-    let want = usize::from(dialect.has_header) + options.infer_records;
+    let lines = head.lines as u64;
+    // A header that is sniffed may be there: read as if it were.
+    let header = dialect.has_header || options.sniff.header;
+    let need = if header { 2 } else { 1 };
+    let want = usize::from(header) + options.infer_records;
     // Finds where the last complete record ends as the prefix grows (each byte scanned once).
-    // Positions count the BOM.
-    let mut scan = Chunker::new(dialect, usize::MAX, budget.max_record_bytes, bom as u64, 0);
+    // Positions count the BOM and the skipped lines.
+    let mut scan = Chunker::new(
+        dialect,
+        usize::MAX,
+        budget.max_record_bytes,
+        bom as u64,
+        lines,
+    );
     let mut scanned = bom;
     let mut limit = head.bytes.len().min(bom + INFER_FIRST_BYTES);
     loop {
@@ -176,7 +289,7 @@ fn tokenize_head(
         };
         tokenizer
             .tokenize(&head.bytes[bom..complete], tokens)
-            .map_err(|e| head_syntax_error(location, dialect.has_header, bom, e))?;
+            .map_err(|e| head_syntax_error(location, header, bom, lines, e))?;
         let records = tokens.records.len();
         if records >= want || (head.eof && limit == head.bytes.len()) {
             return Ok(complete - bom);
@@ -192,7 +305,7 @@ fn tokenize_head(
             return Err(too_long(
                 location,
                 RecordTooLong {
-                    line: 0,
+                    line: lines,
                     byte: bom as u64,
                     limit: budget.max_record_bytes,
                 },
@@ -210,13 +323,19 @@ fn tokenize_head(
 
 /// A syntax error in the head, positioned in the input. The head's records include the header;
 /// data records are numbered from 1 (a header error has no record number).
-fn head_syntax_error(location: &str, has_header: bool, bom: usize, e: SyntaxError) -> Error {
+fn head_syntax_error(
+    location: &str,
+    has_header: bool,
+    bom: usize,
+    lines: u64,
+    e: SyntaxError,
+) -> Error {
     let header = u32::from(has_header);
     Error::Data(Box::new(DataError {
         location: location.to_string(),
         position: Some(Position {
             record: u64::from((e.record + 1).saturating_sub(header)),
-            line: u64::from(e.line) + 1,
+            line: lines + u64::from(e.line) + 1,
             byte: bom as u64 + u64::from(e.byte),
         }),
         column: None,
@@ -232,9 +351,10 @@ fn infer_columns(
     tokens: &Tokens,
     tokenized: usize,
     options: &ConvertOptions,
+    dialect: &Dialect,
     samples: Vec<Sample>,
 ) -> Result<(SchemaSpec, SchemaSource, Vec<String>)> {
-    let has_header = options.dialect.has_header;
+    let has_header = dialect.has_header;
     let ncols = tokens.field_count(0);
     let mut warnings = Vec::new();
     let (names, first_data) = if has_header {
@@ -255,7 +375,14 @@ fn infer_columns(
     } else {
         usize::MAX
     };
-    add_samples(&mut inferrer, samples, options, ncols, sample_bytes);
+    add_samples(
+        &mut inferrer,
+        samples,
+        options,
+        dialect,
+        ncols,
+        sample_bytes,
+    );
     let (schema, source) = schema::resolve(
         &names,
         options.schema.as_ref(),
@@ -274,9 +401,10 @@ fn plan_dictionaries(
     tokenized: usize,
     schema: &SchemaSpec,
     options: &ConvertOptions,
+    has_header: bool,
     budget: &MemoryBudget,
 ) -> Vec<String> {
-    let first_data = usize::from(options.dialect.has_header);
+    let first_data = usize::from(has_header);
     let end = tokens.records.len().min(first_data + options.infer_records);
     let mut cardinality = Cardinality::new(tokens.field_count(0), &options.null_values);
     cardinality.add(tokens, first_data..end);
@@ -297,7 +425,7 @@ fn plan_dictionaries(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::MIB;
+    use crate::config::{OptionKey, MIB};
     use crate::schema::ColumnType;
     use tokio::sync::mpsc;
     use tokio_util::sync::CancellationToken;
@@ -398,5 +526,75 @@ mod tests {
         assert_eq!(p.schema.columns[0].name, long);
         assert_eq!(types(&p), vec![ColumnType::Int64, ColumnType::Utf8]);
         assert_eq!(p.base_byte, long.len() as u64 + 3);
+    }
+
+    fn names(p: &Head) -> Vec<&str> {
+        p.schema.columns.iter().map(|c| c.name.as_str()).collect()
+    }
+
+    #[test]
+    fn the_header_is_told_from_the_types_below_it() {
+        let o = ConvertOptions::default();
+        let p = read_csv(b"id,name\n1,x\n2,y\n", &o).unwrap();
+        assert!(p.dialect.dialect.has_header);
+        assert_eq!(names(&p), ["id", "name"]);
+        // An all-typed first row that fits its columns is data: no row is lost.
+        let p = read_csv(b"1,2.5\n2,3.5\n", &o).unwrap();
+        assert!(!p.dialect.dialect.has_header);
+        assert_eq!(names(&p), ["column_1", "column_2"]);
+        assert_eq!(types(&p), [ColumnType::Int64, ColumnType::Float64]);
+        assert!(p.rest.starts_with(b"1,2.5"));
+        // Strings only: a header, as DuckDB assumes.
+        let p = read_csv(b"name,city\nalice,x\n", &o).unwrap();
+        assert!(p.dialect.dialect.has_header);
+        // A year header over integers is data; over dates it is a header.
+        let p = read_csv(b"2024,2025\n1,2\n", &o).unwrap();
+        assert!(!p.dialect.dialect.has_header);
+        let p = read_csv(b"2024,2025\n2024-01-01,2025-01-01\n", &o).unwrap();
+        assert!(p.dialect.dialect.has_header);
+        // Set: taken as given.
+        let mut pinned = ConvertOptions::default();
+        pinned.set(OptionKey::Header, "yes").unwrap();
+        let p = read_csv(b"1,2\n3,4\n", &pinned).unwrap();
+        assert_eq!(names(&p), ["1", "2"]);
+    }
+
+    #[test]
+    fn preamble_lines_are_skipped_and_positions_stay_physical() {
+        let csv = b"Report\n\nid;v\n1;a\n2;b\n";
+        let p = read_csv(csv, &ConvertOptions::default()).unwrap();
+        assert_eq!(p.dialect.skip_rows, 2);
+        assert_eq!(p.dialect.dialect.delimiter, b';');
+        assert_eq!(names(&p), ["id", "v"]);
+        assert_eq!(p.base_line, 3);
+        assert_eq!(p.base_byte, 13);
+        assert!(p.rest.starts_with(b"1;a"));
+        // --skip-rows N skips N lines, sniffed or not.
+        let mut o = ConvertOptions::default();
+        o.set(OptionKey::SkipRows, "1").unwrap();
+        let p = read_csv(b"junk\r\nid,v\r\n1,2\r\n", &o).unwrap();
+        assert_eq!(names(&p), ["id", "v"]);
+        assert_eq!(p.base_line, 2);
+        let e = read_csv(b"a\n", &{
+            let mut o = ConvertOptions::default();
+            o.set(OptionKey::SkipRows, "5").unwrap();
+            o
+        });
+        assert!(e
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("fewer than the 5 lines"));
+    }
+
+    #[test]
+    fn no_fitting_dialect_names_what_was_tried() {
+        let csv = b"a,b,c\n1,2\n1\n1,2,3,4\n1;2\n1,2,3,4,5\n1,2\n";
+        let e = read_csv(csv, &ConvertOptions::default()).err().unwrap();
+        let text = e.to_string();
+        assert!(text.contains("no CSV dialect fits"), "{text}");
+        assert!(text.contains("tried delimiters [, ;]"), "{text}");
+        assert!(text.contains("--delimiter"), "{text}");
+        assert_eq!(e.kind(), crate::error::ErrorKind::BadInput);
     }
 }

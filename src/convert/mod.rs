@@ -19,6 +19,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ConvertOptions;
+use crate::decode::sniff::UsedDialect;
 use crate::error::{Error, Result};
 use crate::schema::{SchemaSource, SchemaSpec};
 use crate::sink::SinkFactory;
@@ -59,11 +60,24 @@ pub async fn convert(
     Converter::new(options.clone()).run(source, outputs).await
 }
 
+/// What [`infer_schema`] found.
+#[derive(Debug, Clone)]
+pub struct InferredSchema {
+    /// The schema (inferred, or resolved against the explicit one).
+    pub schema: SchemaSpec,
+    /// Where it came from.
+    pub source: SchemaSource,
+    /// Header fixes and other notes.
+    pub warnings: Vec<String>,
+    /// The dialect it was read with (sniffed or set).
+    pub dialect: UsedDialect,
+}
+
 /// Infer the schema of `source` (as `convert` would) without converting.
 pub async fn infer_schema(
     source: &dyn ByteSource,
     options: &ConvertOptions,
-) -> Result<(SchemaSpec, SchemaSource, Vec<String>)> {
+) -> Result<InferredSchema> {
     let budget = options.validate()?;
     let info = source.head().await?;
     let cancel = CancellationToken::new();
@@ -88,7 +102,12 @@ pub async fn infer_schema(
     cancel.cancel();
     reading.task.abort();
     let head = result?;
-    Ok((head.schema, head.source, head.warnings))
+    Ok(InferredSchema {
+        schema: head.schema,
+        source: head.source,
+        warnings: head.warnings,
+        dialect: head.dialect,
+    })
 }
 
 impl Converter {

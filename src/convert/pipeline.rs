@@ -60,7 +60,7 @@ pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, mut head: Head) -> Resul
             &head.schema,
             &options.null_values,
             options.on_error,
-            Tokenizer::new(&options.dialect),
+            Tokenizer::new(&head.dialect.dialect),
         )
         .with_invalid_utf8(options.invalid_utf8),
     );
@@ -93,7 +93,7 @@ pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, mut head: Head) -> Resul
         max_in_flight: budget.chunks_in_flight,
     };
     let chunker = Chunker::new(
-        &options.dialect,
+        &head.dialect.dialect,
         budget.chunk_bytes,
         budget.max_record_bytes,
         head.base_byte,
@@ -108,6 +108,8 @@ pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, mut head: Head) -> Resul
         encoded_tx,
     };
     let in_order = stages.run(&mut blocks, first, &location)?;
+    let mut metadata = metadata;
+    metadata.push((metadata::DIALECT.to_string(), head.dialect.to_json()));
     finish(in_order, metadata, head.source, &output_location)
 }
 

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::budget::MemoryBudget;
 use crate::decode::compression::Codec;
+use crate::decode::sniff::UsedDialect;
 use crate::schema::{ColumnType, SchemaSource, SchemaSpec};
 use crate::source::SourceInfo;
 
@@ -26,6 +27,9 @@ pub mod metadata {
     /// ([`crate::ConvertOptions::fingerprint`]): with the source's ETag, what an "up to date"
     /// check compares.
     pub const OPTIONS: &str = "csv2parquet.options";
+    /// The dialect read with and what of it was sniffed, as JSON (see
+    /// [`crate::decode::sniff::UsedDialect`]).
+    pub const DIALECT: &str = "csv2parquet.dialect";
     /// Where the schema came from: `inferred`, `explicit`, `merged` or `widened`.
     pub const SCHEMA: &str = "csv2parquet.schema";
     /// The widenings of `--on-error widen`, as JSON.
@@ -87,6 +91,8 @@ pub struct ConvertReport {
     pub schema: SchemaSpec,
     /// Whether it was inferred or explicit.
     pub schema_source: SchemaSource,
+    /// The dialect read with (sniffed or set).
+    pub dialect: UsedDialect,
     /// Input decompression.
     pub input_compression: Codec,
     /// Where rejected records went, if any were.

@@ -15,6 +15,7 @@ use bytes::Bytes;
 use crate::config::{ConvertOptions, SamplePositions};
 use crate::decode::chunker::Chunker;
 use crate::decode::compression::Codec;
+use crate::decode::dialect::Dialect;
 use crate::decode::encoding::transcode;
 use crate::decode::tokenizer::Tokenizer;
 use crate::decode::tokens::Tokens;
@@ -96,14 +97,15 @@ pub(crate) fn add_samples(
     inferrer: &mut Inferrer,
     samples: Vec<Sample>,
     options: &ConvertOptions,
+    dialect: &Dialect,
     columns: usize,
     max_bytes: usize,
 ) -> usize {
-    let tokenizer = Tokenizer::new(&options.dialect);
+    let tokenizer = Tokenizer::new(dialect);
     let mut tokens = Tokens::default();
     let mut used = 0;
     for sample in samples {
-        let Some(records) = whole_records(&sample, options, max_bytes) else {
+        let Some(records) = whole_records(&sample, dialect, max_bytes) else {
             continue;
         };
         if tokenizer.tokenize(records, &mut tokens).is_err() {
@@ -129,11 +131,7 @@ pub(crate) fn add_samples(
 /// The part of `sample` that holds whole records: after the first line break, up to where the
 /// last record starts within `max_bytes` (or to the end, when the sample ends the input
 /// within them).
-fn whole_records<'a>(
-    sample: &'a Sample,
-    options: &ConvertOptions,
-    max_bytes: usize,
-) -> Option<&'a [u8]> {
+fn whole_records<'a>(sample: &'a Sample, dialect: &Dialect, max_bytes: usize) -> Option<&'a [u8]> {
     let data = &sample.bytes[..];
     let start = memchr::memchr2(b'\n', b'\r', data)? + 1;
     let rest = &data[start..];
@@ -146,7 +144,7 @@ fn whole_records<'a>(
         return Some(rest);
     }
     // The chunker's quote-aware scan finds where the last (partial) record starts.
-    let mut scan = Chunker::new(&options.dialect, usize::MAX, usize::MAX, 0, 0);
+    let mut scan = Chunker::new(dialect, usize::MAX, usize::MAX, 0, 0);
     scan.push(rest, &mut Vec::new()).ok()?;
     let end = scan.last_record_start();
     (end > 0).then(|| &rest[..end])
@@ -172,6 +170,7 @@ mod tests {
             &mut inferrer,
             samples,
             &ConvertOptions::default(),
+            &Dialect::default(),
             2,
             usize::MAX,
         );

@@ -1,6 +1,7 @@
 //! Decoding: decompression, record-boundary chunking, tokenizing and building Arrow arrays.
 //!
-//! Public: what the options and the errors name (the [`dialect`], the input [`compression`]
+//! Public: what the options and the errors name (the [`dialect`] and what is [`sniff`]ed, the
+//! input [`compression`]
 //! and [`encoding`], the [`fault`] of a bad record). The decoder itself is the crate's; the
 //! benches and fuzz targets reach it through `testkit::decode`.
 
@@ -12,6 +13,7 @@ pub mod dialect;
 pub mod encoding;
 pub mod fault;
 mod quotemask;
+pub mod sniff;
 pub(crate) mod tokenizer;
 pub(crate) mod tokens;
 pub(crate) mod values;

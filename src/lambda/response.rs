@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::config::{ConvertOptions, Encoding, InvalidUtf8, OnError};
 use crate::convert::{ConvertReport, Widening};
+use crate::decode::sniff::UsedDialect;
 use crate::error::{error_chain, Error, Position};
 use crate::schema::SchemaSpec;
 
@@ -94,6 +95,8 @@ pub struct Converted {
     pub row_groups: usize,
     /// The schema written.
     pub schema: SchemaSpec,
+    /// The dialect read with (sniffed or set).
+    pub dialect: UsedDialect,
     /// Seconds from the record's start.
     pub seconds: f64,
 }
@@ -121,6 +124,7 @@ impl Converted {
             bytes_out: report.bytes_out,
             row_groups: report.row_groups,
             schema: report.schema,
+            dialect: report.dialect,
             seconds,
         }
     }
@@ -248,10 +252,10 @@ pub struct ReportConfig {
     pub compression: &'static str,
     /// The memory budget.
     pub memory_limit: usize,
-    /// The field delimiter.
+    /// The field delimiter, or `auto` (sniffed).
     pub delimiter: String,
-    /// Whether the first record is a header.
-    pub has_header: bool,
+    /// Whether the first record is a header: `yes`, `no` or `auto` (decided from the types).
+    pub header: &'static str,
     /// The input's character encoding.
     pub encoding: Encoding,
     /// What invalid UTF-8 does.
@@ -285,8 +289,16 @@ impl ErrorReport {
                 on_error: options.on_error,
                 compression: options.compression.name(),
                 memory_limit: options.memory_limit,
-                delimiter: (options.dialect.delimiter as char).to_string(),
-                has_header: options.dialect.has_header,
+                delimiter: if options.sniff.delimiter {
+                    "auto".to_string()
+                } else {
+                    (options.dialect.delimiter as char).to_string()
+                },
+                header: match (options.sniff.header, options.dialect.has_header) {
+                    (true, _) => "auto",
+                    (false, true) => "yes",
+                    (false, false) => "no",
+                },
                 encoding: options.encoding,
                 invalid_utf8: options.invalid_utf8,
             },
@@ -399,6 +411,7 @@ mod tests {
         assert_eq!(v["position"]["line"], 3);
         assert_eq!(v["column"], json!({"index": 1, "name": "id"}));
         assert_eq!(v["config"]["on_error"], "fail");
-        assert_eq!(v["config"]["delimiter"], ",");
+        assert_eq!(v["config"]["delimiter"], "auto");
+        assert_eq!(v["config"]["header"], "auto");
     }
 }

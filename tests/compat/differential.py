@@ -250,7 +250,9 @@ class OurResult:
 
 
 def dialect_args(case: Case) -> list[str]:
-    return ["--delimiter", case.delimiter, "--quote", case.quote if case.quote else "none"]
+    # Every part of the dialect pinned: nothing is sniffed.
+    return ["--delimiter", case.delimiter, "--quote", case.quote if case.quote else "none",
+            "--escape", "none", "--comment", "none", "--skip-rows", "0"]
 
 
 def run_ours(binary: str, case: Case, ncols: int | None, tmp: Path, extra: list[str]) -> OurResult:

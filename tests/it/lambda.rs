@@ -300,3 +300,52 @@ async fn widen_policy_in_the_function() {
     assert!(dump(out).contains("10500 | \"seven\""));
     assert_eq!(s3.open_uploads(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_object_is_read_in_its_own_sniffed_dialect() {
+    let s3 = setup(&[
+        (
+            "incoming/a.tsv",
+            b"id\tname\n1\tSmith, J\n2\tDoe\n".to_vec(),
+        ),
+        (
+            "incoming/b.csv",
+            b"Export\n\nzip;n\n00123;1\n04000;2\n".to_vec(),
+        ),
+        ("incoming/c.csv", b"1,2.5\n2,3.5\n".to_vec()),
+    ])
+    .await;
+    let h = handler(&s3, &[]).await;
+    let keys = ["incoming/a.tsv", "incoming/b.csv", "incoming/c.csv"];
+    let r = h.handle(&s3_event(&keys), None).await.unwrap();
+    for i in 0..3 {
+        assert_eq!(r["results"][i]["outcome"], "converted", "{r}");
+    }
+    let dialect = |i: usize| &r["results"][i]["dialect"];
+    assert_eq!(dialect(0)["delimiter"], "\t", "{r}");
+    assert_eq!(dialect(1)["delimiter"], ";", "{r}");
+    assert_eq!(dialect(1)["skip_rows"], 2, "{r}");
+    assert_eq!(dialect(2)["header"], false, "{r}");
+    let out = |key: &'static str| {
+        let s3 = &s3;
+        async move { dump(s3.get(BUCKET, key).await.unwrap()) }
+    };
+    assert_eq!(
+        out("parquet/a.parquet").await,
+        "id: Int64\nname: Utf8\n--\n1 | \"Smith, J\"\n2 | \"Doe\"\n"
+    );
+    assert_eq!(
+        out("parquet/b.parquet").await,
+        "zip: Utf8\nn: Int64\n--\n\"00123\" | 1\n\"04000\" | 2\n"
+    );
+    assert_eq!(
+        out("parquet/c.parquet").await,
+        "column_1: Int64\ncolumn_2: Float64\n--\n1 | 2.5\n2 | 3.5\n"
+    );
+    // The footer records the dialect, so that a user can pin it.
+    let meta =
+        crate::harness::parquet::kv_metadata(s3.get(BUCKET, "parquet/b.parquet").await.unwrap());
+    let recorded: Value = serde_json::from_str(&meta["csv2parquet.dialect"]).unwrap();
+    assert_eq!(recorded["delimiter"], ";");
+    assert_eq!(recorded["skip_rows"], 2);
+}

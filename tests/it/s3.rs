@@ -329,9 +329,10 @@ async fn s3_and_local_combinations() {
     );
     // s3 -> memory, and the schema command's path
     let source = S3Source::new(client, BUCKET, "in/data.csv").with_ranges(MIB, 2);
-    let (schema, _, _) = s3_csv2parquet::infer_schema(&source, &ConvertOptions::default())
+    let schema = s3_csv2parquet::infer_schema(&source, &ConvertOptions::default())
         .await
-        .unwrap();
+        .unwrap()
+        .schema;
     assert_eq!(schema.columns.len(), 19);
     let (sink, target) = MemorySink::new("mem://o");
     Converter::new(ConvertOptions::default())

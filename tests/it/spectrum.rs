@@ -37,7 +37,7 @@ async fn csv_spectrum_corpus() {
             expected[1]["a"] = "Once upon \na time".into();
         }
         // All columns as strings.
-        let (inferred, _, _) = s3_csv2parquet::infer_schema(
+        let inferred = s3_csv2parquet::infer_schema(
             &MemorySource::new(&name, csv.clone()),
             &ConvertOptions::default(),
         )
@@ -45,6 +45,7 @@ async fn csv_spectrum_corpus() {
         .unwrap();
         let spec = SchemaSpec {
             columns: inferred
+                .schema
                 .columns
                 .into_iter()
                 .map(|mut c| {

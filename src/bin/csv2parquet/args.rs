@@ -13,21 +13,30 @@ use s3_csv2parquet::{Error, SchemaSpec};
 /// How to read the CSV input: dialect, nulls, inference, schema, budget.
 #[derive(Args, Debug)]
 pub(crate) struct CsvArgs {
-    /// The input has no header row (columns are named column_1..N).
-    #[arg(long)]
+    /// The input has no header row (columns are named column_1..N): `--header no`.
+    #[arg(long, conflicts_with = "header")]
     no_header: bool,
-    /// Field delimiter (one byte; `\t` or `tab` for tab).
-    #[arg(long, default_value = ",")]
+    /// Whether the first row is a header: auto (a first row whose values do not fit the types
+    /// of the rows below, or an all-string table), yes or no.
+    #[arg(long, default_value = "auto", value_name = "auto|yes|no")]
+    header: String,
+    /// Field delimiter: auto (sniffed among , ; tab |) or one byte (`\t` or `tab` for tab).
+    #[arg(long, default_value = "auto")]
     delimiter: String,
-    /// Quote character, or `none`.
-    #[arg(long, default_value = "\"")]
+    /// Quote character: auto (" or '), a byte, or `none`.
+    #[arg(long, default_value = "auto")]
     quote: String,
-    /// Escape character inside quotes (default: quotes are escaped by doubling).
-    #[arg(long)]
-    escape: Option<String>,
-    /// Skip lines starting with this character.
-    #[arg(long)]
-    comment: Option<String>,
+    /// Escape character inside quotes: auto (doubling or \), a byte, or `none` (quotes are
+    /// escaped by doubling).
+    #[arg(long, default_value = "auto")]
+    escape: String,
+    /// Skip lines starting with this character: auto (none or #), a byte, or `none`.
+    #[arg(long, default_value = "auto")]
+    comment: String,
+    /// Lines to skip before the header (a preamble): auto (lines with fewer fields than the
+    /// table, before it) or a count.
+    #[arg(long, default_value = "auto", value_name = "auto|N")]
+    skip_rows: String,
     /// A value read as null (repeatable). Default: the empty string. In string columns only
     /// unquoted fields match, so `""` stays an empty string.
     #[arg(long = "null", value_name = "VALUE")]
@@ -169,20 +178,22 @@ impl CsvArgs {
         let mut o = ConvertOptions::default();
         // The flags given as text parse as the environment's `CSV2PQ_*` do.
         for (key, value) in [
-            (OptionKey::Delimiter, Some(&self.delimiter)),
-            (OptionKey::Quote, Some(&self.quote)),
-            (OptionKey::Escape, self.escape.as_ref()),
-            (OptionKey::Comment, self.comment.as_ref()),
-            (OptionKey::InputCompression, Some(&self.input_compression)),
-            (OptionKey::Encoding, Some(&self.encoding)),
-            (OptionKey::InvalidUtf8, Some(&self.invalid_utf8)),
-            (OptionKey::SamplePositions, Some(&self.sample_positions)),
+            (OptionKey::Delimiter, &self.delimiter),
+            (OptionKey::Quote, &self.quote),
+            (OptionKey::Escape, &self.escape),
+            (OptionKey::Comment, &self.comment),
+            (OptionKey::Header, &self.header),
+            (OptionKey::SkipRows, &self.skip_rows),
+            (OptionKey::InputCompression, &self.input_compression),
+            (OptionKey::Encoding, &self.encoding),
+            (OptionKey::InvalidUtf8, &self.invalid_utf8),
+            (OptionKey::SamplePositions, &self.sample_positions),
         ] {
-            if let Some(value) = value {
-                o.set(key, value)?;
-            }
+            o.set(key, value)?;
         }
-        o.dialect.has_header = !self.no_header;
+        if self.no_header {
+            o.set(OptionKey::NoHeader, "yes")?;
+        }
         if let Some(path) = &self.schema {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 Error::config(OptionKey::Schema, format!("{}: {e}", path.display()))

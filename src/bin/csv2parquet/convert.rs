@@ -49,11 +49,12 @@ pub(crate) async fn schema(args: SchemaArgs) -> Result<(), Error> {
     let mut opts = args.csv.options()?;
     opts.range_bytes = args.s3.range_bytes;
     let source = Endpoints::new(args.s3).source(&args.input).await?;
-    let (schema, _, warnings) = s3_csv2parquet::infer_schema(source.as_ref(), &opts).await?;
-    for w in warnings {
+    let inferred = s3_csv2parquet::infer_schema(source.as_ref(), &opts).await?;
+    for w in &inferred.warnings {
         eprintln!("csv2parquet: warning: {w}");
     }
-    println!("{}", schema.to_json());
+    eprintln!("csv2parquet: dialect: {}", inferred.dialect.flags());
+    println!("{}", inferred.schema.to_json());
     Ok(())
 }
 

@@ -192,8 +192,22 @@ fn classify_temporal(b: &[u8], c: &mut Candidates) -> bool {
 /// Fills the numeric flags.
 #[inline]
 fn classify_number(b: &[u8], c: &mut Candidates) {
+    if leading_zero(b) {
+        // `00123`, `007.5`: the zeros are part of a code (zip, account, id) and would be lost.
+        return;
+    }
     c.int = parse_i64(b).is_some();
     c.float = c.int || parse_f64(b).is_some();
+}
+
+/// Whether the digits of a number (after an optional sign) start with a `0` followed by
+/// another digit: a typed value could not give its text back.
+fn leading_zero(b: &[u8]) -> bool {
+    let digits = match b.first() {
+        Some(b'+' | b'-') => &b[1..],
+        _ => b,
+    };
+    digits.len() >= 2 && digits[0] == b'0' && digits[1].is_ascii_digit()
 }
 
 /// What a field could be, for schema inference (see [`Candidates`]).
@@ -377,6 +391,13 @@ mod tests {
         );
         assert_eq!(c("2024-01-02T25:00"), none);
         assert_eq!(c("12:30"), none);
+        // Leading zeros are text: the value could not give them back.
+        for code in ["00123", "0001", "-007", "+01", "007.5", "00", "01e5"] {
+            assert_eq!(c(code), none, "{code}");
+        }
+        for number in ["0", "-0", "0.5", "-0.25", "0e5", "10", "100"] {
+            assert!(c(number).float, "{number}");
+        }
     }
 
     #[test]
@@ -390,8 +411,10 @@ mod tests {
                 .collect();
             let got = classify(&s);
             assert_eq!(got.boolean, parse_bool(&s).is_some(), "{s:?}");
-            assert_eq!(got.int, parse_i64(&s).is_some(), "{s:?}");
-            assert_eq!(got.float, parse_f64(&s).is_some(), "{s:?}");
+            // Inference keeps numbers with leading zeros as text; the parsers read them.
+            let lossless = !leading_zero(&s);
+            assert_eq!(got.int, lossless && parse_i64(&s).is_some(), "{s:?}");
+            assert_eq!(got.float, lossless && parse_f64(&s).is_some(), "{s:?}");
             assert_eq!(got.date, parse_date32(&s).is_some(), "{s:?}");
         }
     }

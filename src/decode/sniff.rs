@@ -1,0 +1,549 @@
+//! Dialect sniffing: which delimiter, quote, escape and comment prefix the input uses, and how
+//! many preamble lines come before its table, found from the head the way DuckDB's sniffer does.
+//!
+//! Every candidate dialect tokenizes the first [`SNIFF_BYTES`] of the head (whole records
+//! only). Its *column count* is the most common field count; its *start* the first record with
+//! that count (records before it, each with fewer fields, are a preamble: a title, an export
+//! note); its score the records from the start with that count, less those without. The best
+//! candidate has more than one column if any has, then the highest score, then the most
+//! columns, then comes first in the order of preference (`,` `;` tab `|`; `"` then `'`;
+//! doubling then `\`; no comment then `#`). A candidate that meets a syntax error is scored on
+//! the records before it.
+//!
+//! Only what the options leave open is sniffed ([`Sniff`]). Candidates are only tried where the
+//! sample gives them a chance: a delimiter or a `'` quote the sample never holds, a `\` it never
+//! holds, a `#` that starts no line. There is no "no quote" candidate: where no field starts with
+//! a quote, `"` tokenizes exactly as none would, and where one does, reading it literally would
+//! keep the quotes in the values (`--quote none` pins that).
+//!
+//! Header presence needs the column types, so it is decided by inference ([`crate::schema`]),
+//! after the dialect.
+
+use crate::decode::chunker::Chunker;
+use crate::decode::dialect::Dialect;
+use crate::decode::tokenizer::Tokenizer;
+use crate::decode::tokens::Tokens;
+
+/// Bytes of the head the candidates tokenize.
+pub const SNIFF_BYTES: usize = 256 * 1024;
+
+/// Records of the head the candidates are scored on.
+const SNIFF_RECORDS: usize = 2_000;
+
+/// A preamble is at most this many records.
+const MAX_PREAMBLE: usize = 64;
+
+/// Which parts of the dialect are sniffed from the input (the rest are taken as set). An option
+/// set explicitly turns its part off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Sniff {
+    /// The delimiter, among `,` `;` tab `|`.
+    pub delimiter: bool,
+    /// The quote, `"` or `'`.
+    pub quote: bool,
+    /// The escape inside quotes: doubling or `\`.
+    pub escape: bool,
+    /// The comment prefix: none or `#`.
+    pub comment: bool,
+    /// Whether the first row is a header.
+    pub header: bool,
+    /// How many preamble lines come before the table.
+    pub skip_rows: bool,
+}
+
+impl Sniff {
+    /// Sniff everything (the default).
+    pub const ALL: Sniff = Sniff {
+        delimiter: true,
+        quote: true,
+        escape: true,
+        comment: true,
+        header: true,
+        skip_rows: true,
+    };
+    /// Sniff nothing: the dialect as set.
+    pub const NONE: Sniff = Sniff {
+        delimiter: false,
+        quote: false,
+        escape: false,
+        comment: false,
+        header: false,
+        skip_rows: false,
+    };
+
+    /// Whether anything about the tokenizing is sniffed (header presence aside).
+    pub fn any_syntax(&self) -> bool {
+        self.delimiter || self.quote || self.escape || self.comment || self.skip_rows
+    }
+
+    /// The names of the parts sniffed, for reports.
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            (self.delimiter, "delimiter"),
+            (self.quote, "quote"),
+            (self.escape, "escape"),
+            (self.comment, "comment"),
+            (self.header, "header"),
+            (self.skip_rows, "skip_rows"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
+    }
+}
+
+impl Default for Sniff {
+    fn default() -> Self {
+        Sniff::ALL
+    }
+}
+
+/// What sniffing chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Sniffed {
+    /// The dialect (its `has_header` as given: header presence is decided later).
+    pub dialect: Dialect,
+    /// Preamble lines before the table.
+    pub skip_lines: usize,
+}
+
+/// No candidate gives the sample a table: what was tried and what came closest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NoDialect {
+    /// The candidates, e.g. `delimiters [, ; \t |], quotes ["], ...`.
+    pub tried: String,
+    /// The best candidate's result, e.g. `";" gives 3 columns in 4 of 10 records`.
+    pub best: String,
+}
+
+/// One candidate's result on the sample.
+#[derive(Debug, Clone, Copy)]
+struct Score {
+    columns: usize,
+    consistent: usize,
+    inconsistent: usize,
+    skip_lines: usize,
+}
+
+impl Score {
+    fn key(&self) -> (bool, i64, usize) {
+        (
+            self.columns > 1,
+            self.consistent as i64 - self.inconsistent as i64,
+            self.columns,
+        )
+    }
+}
+
+/// Sniff the parts of the dialect `sniff` leaves open from `sample` (the head after any byte
+/// order mark; `at_end`: it is the whole input). `tsv_hint`: the input's name ends in `.tsv`
+/// (tab then comes first among equals). `base` holds the parts set.
+pub(crate) fn sniff(
+    sample: &[u8],
+    at_end: bool,
+    base: &Dialect,
+    sniff: Sniff,
+    tsv_hint: bool,
+) -> Result<Sniffed, NoDialect> {
+    let candidates = candidates(
+        &sample[..sample.len().min(SNIFF_BYTES)],
+        base,
+        sniff,
+        tsv_hint,
+    );
+    let tried = describe(&candidates);
+    // A record longer than the first bytes: score on all of the head.
+    let mut best = best(
+        &sample[..sample.len().min(SNIFF_BYTES)],
+        at_end && sample.len() <= SNIFF_BYTES,
+        &candidates,
+    );
+    if best.is_none() && sample.len() > SNIFF_BYTES {
+        best = self::best(sample, at_end, &candidates);
+    }
+    let Some((score, dialect)) = best else {
+        // Not one whole record (an empty input, or a record longer than the head): nothing to
+        // sniff from; the read reports what is wrong.
+        return Ok(Sniffed {
+            dialect: base.clone(),
+            skip_lines: 0,
+        });
+    };
+    let rows = score.consistent + score.inconsistent;
+    if score.columns > 1 && score.consistent * 2 < rows {
+        return Err(NoDialect {
+            tried,
+            best: format!(
+                "{} gives {} fields in only {} of {} records",
+                show(dialect),
+                score.columns,
+                score.consistent,
+                rows
+            ),
+        });
+    }
+    Ok(Sniffed {
+        dialect: dialect.clone(),
+        skip_lines: if sniff.skip_rows { score.skip_lines } else { 0 },
+    })
+}
+
+/// The best of `candidates` on `sample`, if any reads a whole record.
+fn best<'a>(
+    sample: &[u8],
+    at_end: bool,
+    candidates: &'a [Dialect],
+) -> Option<(Score, &'a Dialect)> {
+    let mut best: Option<(Score, &Dialect)> = None;
+    for dialect in candidates {
+        let Some(score) = score(sample, at_end, dialect) else {
+            continue;
+        };
+        if best.is_none_or(|(b, _)| score.key() > b.key()) {
+            best = Some((score, dialect));
+        }
+    }
+    best
+}
+
+/// The candidate dialects, in the order of preference.
+fn candidates(sample: &[u8], base: &Dialect, sniff: Sniff, tsv_hint: bool) -> Vec<Dialect> {
+    let has = |b: u8| memchr::memchr(b, sample).is_some();
+    let delimiters: Vec<u8> = if sniff.delimiter {
+        let order: &[u8] = if tsv_hint { b"\t,;|" } else { b",;\t|" };
+        let present: Vec<u8> = order.iter().copied().filter(|&d| has(d)).collect();
+        if present.is_empty() {
+            vec![base.delimiter]
+        } else {
+            present
+        }
+    } else {
+        vec![base.delimiter]
+    };
+    let quotes: Vec<Option<u8>> = if sniff.quote {
+        let mut q = vec![Some(b'"')];
+        if starts_a_field(sample, b'\'', &delimiters) {
+            q.push(Some(b'\''));
+        }
+        q
+    } else {
+        vec![base.quote]
+    };
+    let escapes: Vec<Option<u8>> = if sniff.escape && has(b'\\') {
+        vec![None, Some(b'\\')]
+    } else if sniff.escape {
+        vec![None]
+    } else {
+        vec![base.escape]
+    };
+    let comments: Vec<Option<u8>> = if sniff.comment && starts_a_line(sample, b'#') {
+        vec![None, Some(b'#')]
+    } else if sniff.comment {
+        vec![None]
+    } else {
+        vec![base.comment]
+    };
+    let mut out = Vec::new();
+    for &delimiter in &delimiters {
+        for &quote in &quotes {
+            for &escape in &escapes {
+                for &comment in &comments {
+                    let d = Dialect {
+                        delimiter,
+                        quote,
+                        escape: escape.filter(|_| quote.is_some()),
+                        comment,
+                        has_header: base.has_header,
+                    };
+                    if d.validate().is_ok() && !out.contains(&d) {
+                        out.push(d);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether `byte` starts a line of `sample`.
+fn starts_a_line(sample: &[u8], byte: u8) -> bool {
+    sample.first() == Some(&byte)
+        || memchr::memchr_iter(byte, sample)
+            .any(|i| i > 0 && matches!(sample[i - 1], b'\n' | b'\r'))
+}
+
+/// Whether `byte` starts a field of `sample` for one of the `delimiters` (or a line).
+fn starts_a_field(sample: &[u8], byte: u8, delimiters: &[u8]) -> bool {
+    sample.first() == Some(&byte)
+        || memchr::memchr_iter(byte, sample).any(|i| {
+            i > 0 && (matches!(sample[i - 1], b'\n' | b'\r') || delimiters.contains(&sample[i - 1]))
+        })
+}
+
+/// Tokenize the whole records of `sample` with `dialect` and score them; `None` when not one
+/// record is whole.
+fn score(sample: &[u8], at_end: bool, dialect: &Dialect) -> Option<Score> {
+    let end = if at_end {
+        sample.len()
+    } else {
+        let mut chunker = Chunker::new(dialect, usize::MAX, usize::MAX, 0, 0);
+        chunker.push(sample, &mut Vec::new()).ok()?;
+        chunker.last_record_start()
+    };
+    let mut tokens = Tokens::default();
+    let tokenizer = Tokenizer::new(dialect);
+    if let Err(e) = tokenizer.tokenize(&sample[..end], &mut tokens) {
+        // Score the records before the error.
+        tokens = Tokens::default();
+        tokenizer
+            .tokenize(&sample[..e.byte as usize], &mut tokens)
+            .ok()?;
+    }
+    let n = tokens.records.len().min(SNIFF_RECORDS);
+    if n == 0 {
+        return None;
+    }
+    let counts: Vec<usize> = (0..n).map(|r| tokens.field_count(r)).collect();
+    let columns = mode(&counts);
+    let mut start = counts.iter().position(|&c| c == columns).unwrap_or(0);
+    if start > MAX_PREAMBLE || counts[..start].iter().any(|&c| c > columns) {
+        start = 0;
+    }
+    // A header one field short of rows that all end in an empty field is a trailing
+    // delimiter, not a preamble: keep it (the read then reports the ragged rows).
+    if start == 1 && counts[0] + 1 == columns && trailing_empty(&tokens, &counts, columns) {
+        start = 0;
+    }
+    let consistent = counts[start..].iter().filter(|&&c| c == columns).count();
+    Some(Score {
+        columns,
+        consistent,
+        inconsistent: n - start - consistent,
+        skip_lines: tokens.records[start].line as usize,
+    })
+}
+
+/// Whether every record with `columns` fields ends in an empty field.
+fn trailing_empty(tokens: &Tokens, counts: &[usize], columns: usize) -> bool {
+    counts.iter().enumerate().all(|(r, &c)| {
+        c != columns || {
+            let first = tokens.records[r].first_field as usize;
+            tokens.field(first + c - 1).is_empty()
+        }
+    })
+}
+
+/// The most common value (the largest among equals).
+fn mode(counts: &[usize]) -> usize {
+    let mut sorted = counts.to_vec();
+    sorted.sort_unstable();
+    let (mut best, mut best_n) = (0, 0);
+    let mut i = 0;
+    while i < sorted.len() {
+        let j = sorted[i..].partition_point(|&c| c == sorted[i]) + i;
+        if j - i >= best_n {
+            (best, best_n) = (sorted[i], j - i);
+        }
+        i = j;
+    }
+    best
+}
+
+/// A byte as the flags spell it.
+pub(crate) fn byte_name(b: u8) -> String {
+    match b {
+        b'\t' => "\\t".to_string(),
+        _ => (b as char).to_string(),
+    }
+}
+
+fn show(d: &Dialect) -> String {
+    format!("--delimiter '{}'", byte_name(d.delimiter))
+}
+
+/// What the candidates cover: `delimiters [, ;], quotes ["], escapes [doubling], comments [none]`.
+fn describe(candidates: &[Dialect]) -> String {
+    let mut delimiters: Vec<String> = Vec::new();
+    let mut quotes: Vec<String> = Vec::new();
+    let mut escapes: Vec<String> = Vec::new();
+    let mut comments: Vec<String> = Vec::new();
+    for d in candidates {
+        let push = |list: &mut Vec<String>, s: String| {
+            if !list.contains(&s) {
+                list.push(s);
+            }
+        };
+        push(&mut delimiters, byte_name(d.delimiter));
+        push(&mut quotes, d.quote.map_or("none".into(), byte_name));
+        push(&mut escapes, d.escape.map_or("doubling".into(), byte_name));
+        push(&mut comments, d.comment.map_or("none".into(), byte_name));
+    }
+    format!(
+        "delimiters [{}], quotes [{}], escapes [{}], comments [{}]",
+        delimiters.join(" "),
+        quotes.join(" "),
+        escapes.join(" "),
+        comments.join(" ")
+    )
+}
+
+/// The dialect a conversion read with (sniffed or set), the preamble lines it skipped, and
+/// which of these were sniffed: in the report, the footer (`csv2parquet.dialect`) and the
+/// Lambda result, so that a user can pin them ([`UsedDialect::flags`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsedDialect {
+    /// The dialect, header presence included.
+    pub dialect: Dialect,
+    /// Lines skipped before the header.
+    pub skip_rows: usize,
+    /// What was sniffed.
+    pub sniffed: Sniff,
+}
+
+impl UsedDialect {
+    /// The command-line flags that pin this dialect:
+    /// `--delimiter ';' --quote '"' --escape none --comment none --header yes --skip-rows 0`.
+    pub fn flags(&self) -> String {
+        let d = &self.dialect;
+        let byte = |b: Option<u8>| b.map_or_else(|| "none".to_string(), byte_name);
+        format!(
+            "--delimiter '{}' --quote '{}' --escape {} --comment {} --header {} --skip-rows {}",
+            byte_name(d.delimiter),
+            byte(d.quote),
+            d.escape
+                .map_or_else(|| "none".to_string(), |e| format!("'{}'", byte_name(e))),
+            d.comment
+                .map_or_else(|| "none".to_string(), |c| format!("'{}'", byte_name(c))),
+            if d.has_header { "yes" } else { "no" },
+            self.skip_rows
+        )
+    }
+
+    /// As JSON (the footer's `csv2parquet.dialect`).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl serde::Serialize for UsedDialect {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let d = &self.dialect;
+        let byte = |b: Option<u8>| b.map(|b| (b as char).to_string());
+        let mut st = s.serialize_struct("UsedDialect", 7)?;
+        st.serialize_field("delimiter", &(d.delimiter as char).to_string())?;
+        st.serialize_field("quote", &byte(d.quote))?;
+        st.serialize_field("escape", &byte(d.escape))?;
+        st.serialize_field("comment", &byte(d.comment))?;
+        st.serialize_field("header", &d.has_header)?;
+        st.serialize_field("skip_rows", &self.skip_rows)?;
+        st.serialize_field("sniffed", &self.sniffed.names())?;
+        st.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sniffed(csv: &str) -> Sniffed {
+        sniff(csv.as_bytes(), true, &Dialect::default(), Sniff::ALL, false).expect("a dialect")
+    }
+
+    #[test]
+    fn delimiters() {
+        assert_eq!(sniffed("a,b,c\n1,2,3\n").dialect.delimiter, b',');
+        assert_eq!(sniffed("a;b;c\n1;2,5;3\n").dialect.delimiter, b';');
+        assert_eq!(sniffed("a\tb\n1\tx, y\n2\tz\n").dialect.delimiter, b'\t');
+        assert_eq!(sniffed("a|b\n1|2\n").dialect.delimiter, b'|');
+        // One column: nothing splits it, the default stays.
+        let one = sniffed("name\nalice\nbob\n");
+        assert_eq!(one.dialect.delimiter, b',');
+        // More columns win among equally consistent candidates.
+        assert_eq!(sniffed("a,b;c,d\n1,2;3,4\n").dialect.delimiter, b',');
+        // A ragged comma row does not make a one-column reading better.
+        assert_eq!(sniffed("a,b\n1,2\n3\n4,5\n").dialect.delimiter, b',');
+    }
+
+    #[test]
+    fn the_tsv_name_breaks_ties() {
+        let csv = b"a,b\tc\n1,2\t3\n";
+        let d = |hint| {
+            sniff(csv, true, &Dialect::default(), Sniff::ALL, hint)
+                .unwrap()
+                .dialect
+                .delimiter
+        };
+        assert_eq!(d(false), b',');
+        assert_eq!(d(true), b'\t');
+    }
+
+    #[test]
+    fn quotes_escapes_and_comments() {
+        let single = sniffed("a,b\n'x,y',1\n'z',2\n");
+        assert_eq!(single.dialect.quote, Some(b'\''));
+        let double = sniffed("a,b\n\"x,y\",1\nit's,2\n");
+        assert_eq!(double.dialect.quote, Some(b'"'));
+        let escaped = sniffed("a,b\n\"x \\\"q\\\", y\",1\n\"z\",2\n");
+        assert_eq!(escaped.dialect.escape, Some(b'\\'));
+        let commented = sniffed("a,b\n1,2\n# a note, with commas, here\n3,4\n");
+        assert_eq!(commented.dialect.comment, Some(b'#'));
+        assert_eq!(sniffed("a,b\n#1,2\n3,4\n").dialect.comment, None);
+    }
+
+    #[test]
+    fn preambles_are_skipped() {
+        let s = sniffed("Sales report\nexported 2026-01-02\n\nid,name\n1,x\n2,y\n");
+        assert_eq!(s.skip_lines, 3);
+        // A header one short of rows ending in an empty field is kept.
+        assert_eq!(sniffed("a,b\n1,2,\n3,4,\n").skip_lines, 0);
+        // Not sniffed: kept.
+        let pinned = Sniff {
+            skip_rows: false,
+            ..Sniff::ALL
+        };
+        let s = sniff(
+            b"title\na,b\n1,2\n",
+            true,
+            &Dialect::default(),
+            pinned,
+            false,
+        );
+        assert_eq!(s.unwrap().skip_lines, 0);
+    }
+
+    #[test]
+    fn set_parts_are_kept() {
+        let base = Dialect {
+            delimiter: b';',
+            ..Dialect::default()
+        };
+        let only_quote = Sniff {
+            delimiter: false,
+            ..Sniff::ALL
+        };
+        let s = sniff(b"a,b\n1,2\n", true, &base, only_quote, false).unwrap();
+        assert_eq!(s.dialect.delimiter, b';');
+    }
+
+    #[test]
+    fn no_consistent_candidate_is_an_error_naming_what_was_tried() {
+        let csv = "a,b,c\n1,2\n1\n1,2,3,4\n1;2\n1,2,3,4,5\n1,2\n";
+        let e = sniff(csv.as_bytes(), true, &Dialect::default(), Sniff::ALL, false).unwrap_err();
+        assert!(e.tried.contains("delimiters [, ;], quotes [\"]"), "{e:?}");
+        assert!(e.best.contains("fields in only"), "{e:?}");
+    }
+
+    #[test]
+    fn a_cut_sample_scores_its_whole_records_only() {
+        let csv = b"a;b\n1;\"open\nquote";
+        let s = sniff(csv, false, &Dialect::default(), Sniff::ALL, false).unwrap();
+        assert_eq!(s.dialect.delimiter, b';');
+    }
+
+    #[test]
+    fn mode_prefers_the_larger_among_equals() {
+        assert_eq!(mode(&[1, 2, 2, 1]), 2);
+        assert_eq!(mode(&[3, 1, 1]), 1);
+    }
+}
