@@ -468,6 +468,30 @@ pub(crate) fn looks_like_a_header(tokens: &Tokens, records: usize, null_values: 
     })
 }
 
+/// Per column of the resolved `schema`: whether inference typed it (the `explicit` schema, by
+/// name with a header and by position without, does not cover it).
+pub(crate) fn inferred_columns(
+    schema: &SchemaSpec,
+    explicit: Option<&SchemaSpec>,
+    has_header: bool,
+) -> Vec<bool> {
+    let Some(spec) = explicit else {
+        return vec![true; schema.columns.len()];
+    };
+    schema
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, col)| {
+            if has_header {
+                !spec.columns.iter().any(|s| s.name == col.name)
+            } else {
+                i >= spec.columns.len()
+            }
+        })
+        .collect()
+}
+
 /// Combine names, the explicit schema (by name with a header, by position without) and the
 /// inferred types into the final schema.
 pub fn resolve(

@@ -35,8 +35,12 @@ pub(super) struct Attempt<'a> {
     pub fingerprint: &'a str,
     /// Extra footer metadata (the widenings so far).
     pub footer: Vec<(String, String)>,
-    /// Receives the schema the attempt used, once inferred (for widening).
-    pub schema_used: Arc<OnceLock<SchemaSpec>>,
+    /// Receives the schema the attempt used, once inferred, and which of its columns were
+    /// typed by inference (for widening).
+    pub schema_used: Arc<OnceLock<(SchemaSpec, Vec<bool>)>>,
+    /// The columns typed by inference in the first attempt (a restarted one reads the widened
+    /// schema as explicit, but its inferred columns stay lossless).
+    pub inferred: Option<Vec<bool>>,
 }
 
 /// What the pipeline thread returns besides the counts.
@@ -130,11 +134,15 @@ impl Attempt<'_> {
         };
         let location = info.location.clone();
         let schema_used = Arc::clone(&self.schema_used);
+        let inferred = self.inferred.clone();
         let cpu = tokio::task::spawn_blocking(move || {
             let mut job = job;
-            let head = read_head(&mut blocks, &job.options, &job.budget, &location, samples)?;
+            let mut head = read_head(&mut blocks, &job.options, &job.budget, &location, samples)?;
+            if let Some(inferred) = inferred {
+                head.inferred = inferred;
+            }
             job.budget = job.budget.for_records(head.record_bytes);
-            let _ = schema_used.set(head.schema.clone());
+            let _ = schema_used.set((head.schema.clone(), head.inferred.clone()));
             let summary = HeadSummary {
                 schema: head.schema.clone(),
                 source: head.source,

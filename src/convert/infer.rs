@@ -42,6 +42,9 @@ pub(crate) struct Head {
     pub base_line: u64,
     /// The dialect read with (sniffed or set).
     pub dialect: UsedDialect,
+    /// Per column: typed by inference (not by the explicit schema), so its numbers must give
+    /// their text back.
+    pub inferred: Vec<bool>,
 }
 
 /// The first prefix of the head that [`read_head`] tokenizes; it grows from there as needed.
@@ -126,6 +129,7 @@ pub(crate) fn read_head(
         (head.bytes.len() - head.bom, tokens.lines as u64)
     };
     let (schema, source, warnings) = inferred;
+    let inferred = schema::inferred_columns(&schema, options.schema.as_ref(), has_header);
     let bom = head.bom;
     let lines = head.lines as u64;
     let bytes = head.bytes.freeze();
@@ -139,6 +143,7 @@ pub(crate) fn read_head(
         base_byte: (bom + header_end) as u64,
         base_line: lines + header_lines,
         dialect,
+        inferred,
     })
 }
 

@@ -62,7 +62,8 @@ pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, mut head: Head) -> Resul
             options.on_error,
             Tokenizer::new(&head.dialect.dialect),
         )
-        .with_invalid_utf8(options.invalid_utf8),
+        .with_invalid_utf8(options.invalid_utf8)
+        .with_lossless(head.inferred.clone()),
     );
     let encoder = ParquetEncoder::new(
         PartWriter::new(budget.part_bytes, parts),

@@ -38,6 +38,7 @@ pub(super) async fn convert_widening(
     let fingerprint = options.fingerprint();
     let mut options = options.clone();
     let mut widened: Vec<Widening> = Vec::new();
+    let mut inferred: Option<Vec<bool>> = None;
     loop {
         progress.reset();
         let attempt = Attempt {
@@ -48,6 +49,7 @@ pub(super) async fn convert_widening(
             fingerprint: &fingerprint,
             footer: footer(&widened),
             schema_used: Arc::new(OnceLock::new()),
+            inferred: inferred.clone(),
         };
         let err = match attempt.run(source, outputs).await {
             Ok(mut report) => {
@@ -62,9 +64,10 @@ pub(super) async fn convert_widening(
         if !widen {
             return Err(err);
         }
-        let Some(schema) = attempt.schema_used.get() else {
+        let Some((schema, columns_inferred)) = attempt.schema_used.get() else {
             return Err(err);
         };
+        inferred = Some(columns_inferred.clone());
         let Some(widening) = widening_for(&err, schema) else {
             return Err(err);
         };
@@ -123,7 +126,10 @@ fn type_name(t: &ColumnType) -> String {
 fn widening_for(err: &Error, schema: &SchemaSpec) -> Option<Widening> {
     let data = err.as_data()?;
     // Only parse failures: not ragged rows, not nulls in non-nullable columns.
-    if !matches!(data.fault, Some(Fault::Unparsable { .. })) {
+    if !matches!(
+        data.fault,
+        Some(Fault::Unparsable { .. } | Fault::LosesText { .. })
+    ) {
         return None;
     }
     let (index, name) = data.column.as_ref()?;

@@ -18,8 +18,8 @@ use crate::decode::fault::Fault;
 use crate::decode::tokenizer::Tokenizer;
 use crate::decode::tokens::Tokens;
 use crate::decode::values::{
-    parse_bool, parse_date32, parse_decimal128, parse_f32, parse_f64, parse_i32, parse_i64,
-    parse_timestamp, TsUnit,
+    leading_zero, parse_bool, parse_date32, parse_decimal128, parse_f32, parse_f64, parse_i32,
+    parse_i64, parse_timestamp, TsUnit,
 };
 use crate::schema::{ColumnType, SchemaSpec, UnitName};
 
@@ -42,6 +42,9 @@ pub struct DecodeContext {
     pub invalid_utf8: InvalidUtf8,
     /// The tokenizer.
     pub tokenizer: Tokenizer,
+    /// Per column: a number must give its text back (no leading zeros), for the columns typed
+    /// by inference (a value that is no number in the sample's sense is a bad value there).
+    pub lossless: Vec<bool>,
 }
 
 impl DecodeContext {
@@ -61,7 +64,14 @@ impl DecodeContext {
             on_error,
             invalid_utf8: InvalidUtf8::Fail,
             tokenizer,
+            lossless: vec![false; spec.columns.len()],
         }
+    }
+
+    /// Refuse numbers with leading zeros in the columns marked (the inferred ones).
+    pub fn with_lossless(mut self, lossless: Vec<bool>) -> Self {
+        self.lossless = lossless;
+        self
     }
 
     /// Set what invalid UTF-8 in a string column does (default: a bad value).
@@ -260,6 +270,15 @@ fn build_values<N: Copy + Default>(
 ) -> (Vec<N>, Option<NullBuffer>) {
     let tokens = fields.tokens;
     let n = tokens.records.len();
+    let numeric = matches!(
+        ty,
+        ColumnType::Int32
+            | ColumnType::Int64
+            | ColumnType::Float32
+            | ColumnType::Float64
+            | ColumnType::Decimal { .. }
+    );
+    let lossless = numeric && ctx.lossless.get(c) == Some(&true);
     let mut values: Vec<N> = Vec::with_capacity(n);
     let mut valid = ValidityBuilder::new(n);
     for r in 0..n {
@@ -280,6 +299,21 @@ fn build_values<N: Copy + Default>(
                     Fault::NullInNonNullable,
                 );
             }
+            values.push(N::default());
+            valid.push_null(r);
+            continue;
+        }
+        if lossless && leading_zero(v) {
+            outcome.bad_value(
+                ctx.on_error,
+                tokens,
+                r,
+                c,
+                Some(v),
+                Fault::LosesText {
+                    ty: ty.arrow_type(),
+                },
+            );
             values.push(N::default());
             valid.push_null(r);
             continue;

@@ -15,6 +15,12 @@ pub enum Fault {
         /// The column's Arrow type.
         ty: DataType,
     },
+    /// A number with leading zeros in a column typed by inference: as a number it would lose
+    /// them (a wider type, text, holds it).
+    LosesText {
+        /// The column's Arrow type.
+        ty: DataType,
+    },
     /// A null (a null marker, or a missing field) in a column that does not allow nulls.
     NullInNonNullable,
     /// A record with another number of fields than the header.
@@ -37,6 +43,12 @@ impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Fault::Unparsable { ty } => write!(f, "cannot parse as {ty}"),
+            Fault::LosesText { ty } => {
+                write!(
+                    f,
+                    "leading zeros would be lost as {ty} (the column was inferred)"
+                )
+            }
             Fault::NullInNonNullable => f.write_str("null in a non-nullable column"),
             Fault::FieldCount { expected, found } => {
                 write!(f, "expected {expected} fields, found {found}")

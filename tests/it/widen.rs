@@ -148,3 +148,45 @@ fn cli_widen_needs_files_and_reports_what_it_did() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not stdin/stdout"));
 }
+
+#[tokio::test]
+async fn late_leading_zeros_never_become_numbers() {
+    // The sample (2 records) says integers; `007` comes later, in both columns. `code` widens to
+    // text (the zeros kept); after the restart `zip` is still an inferred column, so its `007`
+    // widens it too, rather than passing as 7.
+    let csv = b"code,zip\n1,5\n2,6\n007,8\n9,007\n";
+    let (report, targets) = run(csv, &opts()).await;
+    let report = report.unwrap();
+    assert_eq!(targets.len(), 3);
+    assert_eq!(
+        dump(targets[2].get().unwrap()),
+        "code: Utf8\nzip: Utf8\n--\n\"1\" | \"5\"\n\"2\" | \"6\"\n\"007\" | \"8\"\n\"9\" | \"007\"\n"
+    );
+    assert_eq!(report.widened.len(), 2);
+    // Under the default policy it is a bad value that says why.
+    let fail = ConvertOptions {
+        infer_records: 2,
+        ..ConvertOptions::default()
+    };
+    let (result, _) = run(csv, &fail).await;
+    let err = result.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BadInput);
+    let text = err.to_string();
+    assert!(
+        text.contains("line 4") && text.contains("leading zeros would be lost as Int64"),
+        "{text}"
+    );
+    // A column the schema file types is read as asked: `007` is 7 there.
+    let explicit = ConvertOptions {
+        infer_records: 2,
+        ..ConvertOptions::default().with_schema(
+            s3_csv2parquet::SchemaSpec::from_json(
+                r#"[{"name":"code","type":"int64"},{"name":"zip","type":"utf8"}]"#,
+            )
+            .unwrap(),
+        )
+    };
+    let (result, targets) = run(csv, &explicit).await;
+    result.unwrap();
+    assert!(dump(targets[0].get().unwrap()).contains("\n7 | \"8\"\n"));
+}

@@ -202,7 +202,7 @@ fn classify_number(b: &[u8], c: &mut Candidates) {
 
 /// Whether the digits of a number (after an optional sign) start with a `0` followed by
 /// another digit: a typed value could not give its text back.
-fn leading_zero(b: &[u8]) -> bool {
+pub(crate) fn leading_zero(b: &[u8]) -> bool {
     let digits = match b.first() {
         Some(b'+' | b'-') => &b[1..],
         _ => b,
