@@ -144,6 +144,40 @@ pub struct ColumnSpec {
     pub nullable: bool,
 }
 
+/// The keys a column entry of a schema file may have.
+const COLUMN_KEYS: [&str; 7] = [
+    "name",
+    "type",
+    "nullable",
+    "unit",
+    "timezone",
+    "precision",
+    "scale",
+];
+
+/// Refuse a key no column entry has (`"nullabe"` would otherwise be ignored, silently).
+fn check_keys(text: &str) -> Result<()> {
+    let Ok(serde_json::Value::Array(columns)) = serde_json::from_str(text) else {
+        return Ok(());
+    };
+    for column in &columns {
+        let Some(entry) = column.as_object() else {
+            continue;
+        };
+        if let Some(key) = entry.keys().find(|k| !COLUMN_KEYS.contains(&k.as_str())) {
+            let name = entry.get("name").and_then(|n| n.as_str()).unwrap_or("?");
+            return Err(Error::config(
+                crate::config::key::OptionKey::Schema,
+                format!(
+                    "column {name:?} has an unknown key {key:?} (known: {})",
+                    COLUMN_KEYS.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A schema: the JSON list of columns that `--schema` reads and `csv2parquet schema` prints.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(transparent)]
@@ -161,6 +195,7 @@ impl SchemaSpec {
                 format!("not a valid schema file: {e}"),
             )
         })?;
+        check_keys(text)?;
         let mut seen = HashMap::new();
         for c in &spec.columns {
             c.ty.validate(&c.name)?;
@@ -678,6 +713,12 @@ mod tests {
             .contains("precision"));
         let tz = r#"[{"name":"t","type":"timestamp","timezone":"Europe/Paris"}]"#;
         assert!(SchemaSpec::from_json(tz).is_err());
+        let typo = r#"[{"name":"a","type":"int64","nullabe":false}]"#;
+        let e = SchemaSpec::from_json(typo).unwrap_err().to_string();
+        assert!(
+            e.contains("column \"a\" has an unknown key \"nullabe\""),
+            "{e}"
+        );
     }
 
     #[test]

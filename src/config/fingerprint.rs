@@ -29,9 +29,10 @@ impl ConvertOptions {
             d.has_header
         );
         text.push_str(&format!(
-            "sniff={};skip_rows={};",
+            "sniff={};skip_rows={};all_strings={};",
             self.sniff.names().join(","),
-            self.skip_rows
+            self.skip_rows,
+            self.all_strings
         ));
         text.push_str("nulls=");
         for null in &self.null_values {

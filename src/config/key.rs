@@ -26,6 +26,8 @@ pub enum OptionKey {
     SkipRows,
     /// The values read as null.
     Null,
+    /// Every column is text (no inference).
+    AllStrings,
     /// Records sampled for inference.
     InferRecords,
     /// Bytes sampled for inference.
@@ -66,7 +68,7 @@ pub enum OptionKey {
 
 impl OptionKey {
     /// Every option, in the order `--help` lists them.
-    pub const ALL: [OptionKey; 26] = [
+    pub const ALL: [OptionKey; 27] = [
         OptionKey::Delimiter,
         OptionKey::Quote,
         OptionKey::Escape,
@@ -75,6 +77,7 @@ impl OptionKey {
         OptionKey::Header,
         OptionKey::SkipRows,
         OptionKey::Null,
+        OptionKey::AllStrings,
         OptionKey::InferRecords,
         OptionKey::InferBytes,
         OptionKey::SamplePositions,
@@ -106,6 +109,7 @@ impl OptionKey {
             OptionKey::Header => "header",
             OptionKey::SkipRows => "skip-rows",
             OptionKey::Null => "null",
+            OptionKey::AllStrings => "all-strings",
             OptionKey::InferRecords => "infer-records",
             OptionKey::InferBytes => "infer-bytes",
             OptionKey::SamplePositions => "sample-positions",

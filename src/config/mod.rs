@@ -322,6 +322,9 @@ pub struct ConvertOptions {
     /// Field values read as null (default: the empty string). For string columns only unquoted
     /// fields match, so `""` stays an empty string.
     pub null_values: Vec<String>,
+    /// Every column not in the explicit schema is text, its values kept exactly as written
+    /// (for archiving); the header and the dialect are still sniffed.
+    pub all_strings: bool,
     /// Records sampled for inference.
     pub infer_records: usize,
     /// Bytes sampled for inference.
@@ -366,6 +369,7 @@ impl Default for ConvertOptions {
             sniff: Sniff::ALL,
             skip_rows: 0,
             null_values: vec![String::new()],
+            all_strings: false,
             infer_records: DEFAULT_INFER_RECORDS,
             infer_bytes: DEFAULT_INFER_BYTES,
             schema: None,

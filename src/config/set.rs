@@ -95,6 +95,7 @@ impl ConvertOptions {
                     vec![value.to_string()]
                 }
             }
+            OptionKey::AllStrings => self.all_strings = parse_bool(key, value)?,
             OptionKey::InferRecords => self.infer_records = count(key, value)?,
             OptionKey::InferBytes => self.infer_bytes = size(key, value)?,
             OptionKey::SamplePositions => self.sample_positions = value.parse()?,

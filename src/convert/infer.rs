@@ -20,7 +20,7 @@ use crate::decode::tokenizer::{SyntaxError, Tokenizer};
 use crate::decode::tokens::Tokens;
 use crate::encode::Cardinality;
 use crate::error::{DataError, Error, Position, Result};
-use crate::schema::{self, Inferrer, SchemaSource, SchemaSpec};
+use crate::schema::{self, ColumnType, Inferrer, SchemaSource, SchemaSpec};
 
 /// The schema and the bytes already read while inferring it.
 pub(crate) struct Head {
@@ -388,12 +388,11 @@ fn infer_columns(
         ncols,
         sample_bytes,
     );
-    let (schema, source) = schema::resolve(
-        &names,
-        options.schema.as_ref(),
-        has_header,
-        &inferrer.finish(),
-    )?;
+    let mut types = inferrer.finish();
+    if options.all_strings {
+        types.fill(ColumnType::Utf8);
+    }
+    let (schema, source) = schema::resolve(&names, options.schema.as_ref(), has_header, &types)?;
     Ok((schema, source, warnings))
 }
 

@@ -41,6 +41,10 @@ pub(crate) struct CsvArgs {
     /// unquoted fields match, so `""` stays an empty string.
     #[arg(long = "null", value_name = "VALUE")]
     nulls: Vec<String>,
+    /// Every column is text, values kept exactly as written (for archiving); a --schema file
+    /// still types the columns it lists.
+    #[arg(long)]
+    all_strings: bool,
     /// Records sampled for schema inference.
     #[arg(long, default_value_t = s3_csv2parquet::config::DEFAULT_INFER_RECORDS)]
     infer_records: usize,
@@ -194,6 +198,7 @@ impl CsvArgs {
         if self.no_header {
             o.set(OptionKey::NoHeader, "yes")?;
         }
+        o.all_strings = self.all_strings;
         if let Some(path) = &self.schema {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 Error::config(OptionKey::Schema, format!("{}: {e}", path.display()))
