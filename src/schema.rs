@@ -477,24 +477,34 @@ impl Inferrer {
 /// Whether the first record of `tokens` is a header, judged against the types of the records
 /// after it (up to `records` in all): it is when a column typed by the records below (not a
 /// string) holds a first-row value of another type, or when every column is a string (names
-/// cannot be told from string data; a header is the common case, as DuckDB assumes). A lone
-/// record is a header. An all-typed first row that fits its columns is data.
+/// cannot be told from string data; a header is the common case, as DuckDB assumes), or when
+/// all its values are empty. A lone record is data when all its values are typed (`42`). An
+/// all-typed first row that fits its columns is data.
 pub(crate) fn looks_like_a_header(tokens: &Tokens, records: usize, null_values: &[String]) -> bool {
     let end = tokens.records.len().min(records);
-    if end < 2 {
+    let columns = tokens.field_count(0);
+    let first = tokens.records[0].first_field as usize;
+    let is_null = |v: &[u8]| null_values.iter().any(|n| n.as_bytes() == v);
+    let values: Vec<&[u8]> = (0..columns).map(|c| tokens.field(first + c)).collect();
+    if values.iter().all(|v| is_null(v)) {
+        // Names left empty: a header (the columns get generated names).
         return true;
     }
-    let columns = tokens.field_count(0);
+    if end < 2 {
+        // A lone record: data when every value is typed (`42`), else names.
+        let mut alone = Inferrer::new(columns, null_values);
+        alone.add(tokens, 0..1);
+        return alone.finish().iter().any(|t| *t == ColumnType::Utf8);
+    }
     let mut below = Inferrer::new(columns, null_values);
     below.add(tokens, 1..end);
     let types = below.finish();
     if types.iter().all(|t| *t == ColumnType::Utf8) {
         return true;
     }
-    let first = tokens.records[0].first_field as usize;
     (0..columns).any(|c| {
-        let value = tokens.field(first + c);
-        if types[c] == ColumnType::Utf8 || below.null_values.iter().any(|n| n == value) {
+        let value = values[c];
+        if types[c] == ColumnType::Utf8 || is_null(value) {
             return false;
         }
         let mut with = below.evidence[c];

@@ -363,7 +363,17 @@ fn infer_columns(
     let ncols = tokens.field_count(0);
     let mut warnings = Vec::new();
     let (names, first_data) = if has_header {
-        let raw: Vec<Vec<u8>> = (0..ncols).map(|c| tokens.field(c).to_vec()).collect();
+        // Spaces around an unquoted name are layout, not part of it (as DuckDB reads them).
+        let raw: Vec<Vec<u8>> = (0..ncols)
+            .map(|c| {
+                let name = tokens.field(c);
+                if tokens.quoted[c] {
+                    name.to_vec()
+                } else {
+                    name.trim_ascii().to_vec()
+                }
+            })
+            .collect();
         let (names, w) = schema::header_names(&raw);
         warnings.extend(w);
         (names, 1)
@@ -556,6 +566,17 @@ mod tests {
         assert!(!p.dialect.dialect.has_header);
         let p = read_csv(b"2024,2025\n2024-01-01,2025-01-01\n", &o).unwrap();
         assert!(p.dialect.dialect.has_header);
+        // A lone record: data when typed, names when not.
+        let p = read_csv(b"42\n", &o).unwrap();
+        assert_eq!((names(&p), p.rest.len()), (vec!["column_1"], 3));
+        let p = read_csv(b"a,b\n", &o).unwrap();
+        assert_eq!(names(&p), ["a", "b"]);
+        // Empty names are a header (with generated names); spaces around names are trimmed
+        // unless quoted.
+        let p = read_csv(b",,\n1,x,2\n", &o).unwrap();
+        assert_eq!(names(&p), ["column_1", "column_2", "column_3"]);
+        let p = read_csv(b" id ,\" v \"\n1,x\n", &o).unwrap();
+        assert_eq!(names(&p), ["id", " v "]);
         // Set: taken as given.
         let mut pinned = ConvertOptions::default();
         pinned.set(OptionKey::Header, "yes").unwrap();

@@ -169,6 +169,20 @@ pub(crate) fn sniff(
             skip_lines: 0,
         });
     };
+    if score.columns == 1 && sniff.delimiter {
+        // One column: read whole lines, with a delimiter the head never holds (a `;` in some
+        // lines of a one-column file is text, not a reason to split them).
+        let has = |b: u8| memchr::memchr(b, sample).is_some();
+        if let Some(&delimiter) = b",;\t|".iter().find(|&&d| !has(d)) {
+            return Ok(Sniffed {
+                dialect: Dialect {
+                    delimiter,
+                    ..dialect.clone()
+                },
+                skip_lines: if sniff.skip_rows { score.skip_lines } else { 0 },
+            });
+        }
+    }
     let rows = score.consistent + score.inconsistent;
     if score.columns > 1 && score.consistent * 2 < rows {
         return Err(NoDialect {
@@ -459,6 +473,9 @@ mod tests {
         // One column: nothing splits it, the default stays.
         let one = sniffed("name\nalice\nbob\n");
         assert_eq!(one.dialect.delimiter, b',');
+        // One column with a stray `,` and `;`: whole lines, read with a delimiter never there.
+        let one = sniffed("note\nhi, there\nx;y\nplain\nok\n");
+        assert_eq!(one.dialect.delimiter, b'\t');
         // More columns win among equally consistent candidates.
         assert_eq!(sniffed("a,b;c,d\n1,2;3,4\n").dialect.delimiter, b',');
         // A ragged comma row does not make a one-column reading better.
