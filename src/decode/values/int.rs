@@ -6,14 +6,28 @@ use super::{digits_u64, split_sign};
 // Booleans and integers
 // ---------------------------------------------------------------------------
 
-/// ASCII case-insensitive "true"/"false" only. Anything else `None`.
+/// ASCII case-insensitive `true`/`false`, `t`/`f`, `yes`/`no`, `y`/`n`, `1`/`0`. Anything else
+/// `None`.
 #[inline]
 pub fn parse_bool(b: &[u8]) -> Option<bool> {
-    match b.len() {
-        4 if b.eq_ignore_ascii_case(b"true") => Some(true),
-        5 if b.eq_ignore_ascii_case(b"false") => Some(false),
+    let mut lower = [0u8; 5];
+    if b.len() > lower.len() {
+        return None;
+    }
+    for (l, c) in lower.iter_mut().zip(b) {
+        *l = c.to_ascii_lowercase();
+    }
+    match &lower[..b.len()] {
+        b"true" | b"t" | b"yes" | b"y" | b"1" => Some(true),
+        b"false" | b"f" | b"no" | b"n" | b"0" => Some(false),
         _ => None,
     }
+}
+
+/// Whether inference takes `b` for a boolean: the spellings of [`parse_bool`] but the
+/// one-letter `y`/`n` (codes as often as answers) and `1`/`0` (integers).
+pub fn infers_as_bool(b: &[u8]) -> bool {
+    parse_bool(b).is_some() && !matches!(b, b"1" | b"0" | b"y" | b"Y" | b"n" | b"N")
 }
 
 /// Optional leading '+' or '-', then 1+ ASCII digits, nothing else.
@@ -51,16 +65,20 @@ mod tests {
 
     #[test]
     fn bools() {
-        for t in ["true", "TRUE", "True", "tRuE"] {
+        for t in ["true", "TRUE", "True", "tRuE", "t", "T", "yes", "Yes", "y", "Y", "1"] {
             assert_eq!(parse_bool(t.as_bytes()), Some(true), "{t}");
         }
-        for f in ["false", "FALSE", "False", "fAlSe"] {
+        for f in ["false", "FALSE", "False", "fAlSe", "f", "F", "no", "NO", "n", "N", "0"] {
             assert_eq!(parse_bool(f.as_bytes()), Some(false), "{f}");
         }
-        for bad in [
-            "", "t", "f", "1", "0", "yes", "no", " true", "true ", "truee", "fals", "T", "F",
-        ] {
+        for bad in ["", " true", "true ", "truee", "fals", "ye", "nope", "01", "2", "tr"] {
             assert_eq!(parse_bool(bad.as_bytes()), None, "{bad}");
+        }
+        for inferred in ["true", "F", "yes", "No"] {
+            assert!(infers_as_bool(inferred.as_bytes()), "{inferred}");
+        }
+        for not_inferred in ["y", "N", "1", "0", "maybe"] {
+            assert!(!infers_as_bool(not_inferred.as_bytes()), "{not_inferred}");
         }
     }
 

@@ -60,7 +60,7 @@ mod temporal;
 
 pub use decimal::parse_decimal128;
 pub use float::{parse_f32, parse_f64};
-pub use int::{parse_bool, parse_i32, parse_i64};
+pub use int::{infers_as_bool, parse_bool, parse_i32, parse_i64};
 #[cfg(any(test, feature = "testkit"))]
 pub use temporal::timestamp_fraction_digits;
 use temporal::{fraction_sig, scan_timestamp};
@@ -228,8 +228,12 @@ pub fn classify(b: &[u8]) -> Candidates {
             }
         }
         b'+' | b'-' | b'.' => classify_number(b, &mut c),
-        b't' | b'T' | b'f' | b'F' => c.boolean = parse_bool(b).is_some(),
-        b'n' | b'N' | b'i' | b'I' => c.float = parse_f64(b).is_some(),
+        b't' | b'T' | b'f' | b'F' | b'y' | b'Y' => c.boolean = infers_as_bool(b),
+        b'n' | b'N' => {
+            c.boolean = infers_as_bool(b);
+            c.float = !c.boolean && parse_f64(b).is_some();
+        }
+        b'i' | b'I' => c.float = parse_f64(b).is_some(),
         _ => {}
     }
     c
@@ -410,7 +414,7 @@ mod tests {
                 .map(|_| alphabet[r.below(alphabet.len() as u64) as usize])
                 .collect();
             let got = classify(&s);
-            assert_eq!(got.boolean, parse_bool(&s).is_some(), "{s:?}");
+            assert_eq!(got.boolean, infers_as_bool(&s), "{s:?}");
             // Inference keeps numbers with leading zeros as text; the parsers read them.
             let lossless = !leading_zero(&s);
             assert_eq!(got.int, lossless && parse_i64(&s).is_some(), "{s:?}");
