@@ -494,7 +494,7 @@ pub(crate) fn looks_like_a_header(tokens: &Tokens, records: usize, null_values: 
         // A lone record: data when every value is typed (`42`), else names.
         let mut alone = Inferrer::new(columns, null_values);
         alone.add(tokens, 0..1);
-        return alone.finish().iter().any(|t| *t == ColumnType::Utf8);
+        return alone.finish().contains(&ColumnType::Utf8);
     }
     let mut below = Inferrer::new(columns, null_values);
     below.add(tokens, 1..end);
