@@ -478,7 +478,7 @@ impl Inferrer {
 /// after it (up to `records` in all): it is when a column typed by the records below (not a
 /// string) holds a first-row value of another type, or when every column is a string (names
 /// cannot be told from string data; a header is the common case, as DuckDB assumes), or when
-/// all its values are empty. A lone record is data when all its values are typed (`42`). An
+/// all its values are empty. A lone record is data when one of its values is typed (`42`). An
 /// all-typed first row that fits its columns is data.
 pub(crate) fn looks_like_a_header(tokens: &Tokens, records: usize, null_values: &[String]) -> bool {
     let end = tokens.records.len().min(records);
@@ -491,10 +491,11 @@ pub(crate) fn looks_like_a_header(tokens: &Tokens, records: usize, null_values: 
         return true;
     }
     if end < 2 {
-        // A lone record: data when every value is typed (`42`), else names.
+        // A lone record: names when all its values are text, data when one is typed (`42`,
+        // `1|1.1|bla`), as DuckDB reads it.
         let mut alone = Inferrer::new(columns, null_values);
         alone.add(tokens, 0..1);
-        return alone.finish().contains(&ColumnType::Utf8);
+        return alone.finish().iter().all(|t| *t == ColumnType::Utf8);
     }
     let mut below = Inferrer::new(columns, null_values);
     below.add(tokens, 1..end);

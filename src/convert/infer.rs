@@ -571,6 +571,8 @@ mod tests {
         assert_eq!((names(&p), p.rest.len()), (vec!["column_1"], 3));
         let p = read_csv(b"a,b\n", &o).unwrap();
         assert_eq!(names(&p), ["a", "b"]);
+        let p = read_csv(b"1|1.1|bla", &o).unwrap();
+        assert_eq!(names(&p), ["column_1", "column_2", "column_3"]);
         // Empty names are a header (with generated names); spaces around names are trimmed
         // unless quoted.
         let p = read_csv(b",,\n1,x,2\n", &o).unwrap();
