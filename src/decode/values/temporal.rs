@@ -12,7 +12,7 @@ fn is_leap(y: u32) -> bool {
 }
 
 #[inline(always)]
-fn days_in_month(y: u32, m: u32) -> u32 {
+pub(super) fn days_in_month(y: u32, m: u32) -> u32 {
     const DAYS: [u8; 13] = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
     let base = DAYS.get(m as usize).map_or(0, |&d| u32::from(d));
     base + u32::from(m == 2 && is_leap(y))
@@ -23,7 +23,7 @@ fn days_in_month(y: u32, m: u32) -> u32 {
 /// Valid for years 0..=9999; the year is shifted by one 400-year era so all
 /// arithmetic is unsigned.
 #[inline(always)]
-fn days_from_civil(y: u32, m: u32, d: u32) -> i32 {
+pub(super) fn days_from_civil(y: u32, m: u32, d: u32) -> i32 {
     const ERA_SHIFT: i32 = 146_097; // days in 400 years
     let y = y + 400 - u32::from(m <= 2);
     let (era, yoe) = (y / 400, y % 400);

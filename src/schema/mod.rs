@@ -10,9 +10,12 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use serde::{Deserialize, Serialize};
 
-use crate::decode::tokens::Tokens;
-use crate::decode::values::classify;
 use crate::error::{Error, Result};
+
+mod inference;
+
+pub(crate) use inference::looks_like_a_header;
+pub use inference::{widen, Inferrer};
 
 /// Type of one column.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -302,218 +305,6 @@ pub fn generated_names(n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("column_{i}")).collect()
 }
 
-/// Per-column evidence gathered from the sample.
-#[derive(Debug, Clone, Copy)]
-struct Evidence {
-    values: u64,
-    boolean: bool,
-    int: bool,
-    float: bool,
-    date: bool,
-    timestamp: bool,
-    with_offset: bool,
-    without_offset: bool,
-    fraction_digits: u8,
-}
-
-impl Default for Evidence {
-    fn default() -> Self {
-        Evidence {
-            values: 0,
-            boolean: true,
-            int: true,
-            float: true,
-            date: true,
-            timestamp: true,
-            with_offset: false,
-            without_offset: false,
-            fraction_digits: 0,
-        }
-    }
-}
-
-impl Evidence {
-    fn add(&mut self, value: &[u8]) {
-        let c = classify(value);
-        self.values += 1;
-        self.boolean &= c.boolean;
-        self.int &= c.int;
-        // An integer too big for Int64 would lose digits as Float64: keep it a string.
-        self.float &= c.float && (c.int || !looks_integral(value));
-        self.date &= c.date;
-        self.timestamp &= c.timestamp || c.date;
-        if c.timestamp && c.timestamp_offset {
-            self.with_offset = true;
-        } else if c.timestamp || c.date {
-            self.without_offset = true;
-        }
-        self.fraction_digits = self.fraction_digits.max(c.fraction_digits);
-    }
-
-    fn column_type(&self) -> ColumnType {
-        if self.values == 0 {
-            ColumnType::Utf8
-        } else if self.boolean {
-            ColumnType::Boolean
-        } else if self.int {
-            ColumnType::Int64
-        } else if self.float {
-            ColumnType::Float64
-        } else if self.date {
-            ColumnType::Date32
-        } else if self.timestamp && !(self.with_offset && self.without_offset) {
-            ColumnType::Timestamp {
-                unit: if self.fraction_digits > 6 {
-                    UnitName::Ns
-                } else {
-                    UnitName::Us
-                },
-                timezone: self.with_offset.then(|| "UTC".to_string()),
-            }
-        } else {
-            ColumnType::Utf8
-        }
-    }
-}
-
-/// The narrowest type wider than `current` that also holds `value` (a value `current` could not
-/// parse), for `--on-error widen`: integers widen to Int64 then Float64, Date32 to Timestamp,
-/// microseconds to nanoseconds, and everything else (including an integer that overflows Int64,
-/// which is never made a lossy float) to Utf8. `None` for Utf8, which holds every value.
-pub fn widen(current: &ColumnType, value: &[u8]) -> Option<ColumnType> {
-    if *current == ColumnType::Utf8 {
-        return None;
-    }
-    let mut evidence = Evidence::default();
-    evidence.add(value);
-    let seen = evidence.column_type();
-    let numeric = |t: &ColumnType| {
-        matches!(
-            t,
-            ColumnType::Int32
-                | ColumnType::Int64
-                | ColumnType::Float32
-                | ColumnType::Float64
-                | ColumnType::Decimal { .. }
-        )
-    };
-    let wider = match (current, &seen) {
-        (ColumnType::Int32, ColumnType::Int64) => ColumnType::Int64,
-        (ColumnType::Int32 | ColumnType::Int64, ColumnType::Int32 | ColumnType::Int64) => {
-            ColumnType::Utf8
-        }
-        (ColumnType::Float64, _) => ColumnType::Utf8,
-        (c, s) if numeric(c) && numeric(s) => ColumnType::Float64,
-        (ColumnType::Date32, ColumnType::Timestamp { .. }) => seen.clone(),
-        (
-            ColumnType::Timestamp {
-                unit: UnitName::S | UnitName::Ms | UnitName::Us,
-                timezone: a,
-            },
-            ColumnType::Timestamp {
-                unit: UnitName::Ns,
-                timezone: b,
-            },
-        ) if a == b => seen.clone(),
-        _ => ColumnType::Utf8,
-    };
-    (wider != *current).then_some(wider)
-}
-
-/// Sign and digits only (an integer literal of any length).
-fn looks_integral(v: &[u8]) -> bool {
-    let digits = v
-        .strip_prefix(b"-")
-        .or_else(|| v.strip_prefix(b"+"))
-        .unwrap_or(v);
-    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
-}
-
-/// Infers column types from sampled records.
-#[derive(Debug)]
-pub struct Inferrer {
-    evidence: Vec<Evidence>,
-    null_values: Vec<Vec<u8>>,
-    records: usize,
-}
-
-impl Inferrer {
-    /// An inferrer for `columns` columns; values in `null_values` count as nulls.
-    pub fn new(columns: usize, null_values: &[String]) -> Self {
-        Inferrer {
-            evidence: vec![Evidence::default(); columns],
-            null_values: null_values.iter().map(|s| s.as_bytes().to_vec()).collect(),
-            records: 0,
-        }
-    }
-
-    /// Add records `range` of `tokens`. Fields beyond the column count are ignored (ragged
-    /// records are reported by the decoder).
-    pub fn add(&mut self, tokens: &Tokens, range: std::ops::Range<usize>) {
-        for r in range {
-            let first = tokens.records[r].first_field as usize;
-            let count = tokens.field_count(r).min(self.evidence.len());
-            for (c, ev) in self.evidence.iter_mut().enumerate().take(count) {
-                let v = tokens.field(first + c);
-                if !self.null_values.iter().any(|n| n.as_slice() == v) {
-                    ev.add(v);
-                }
-            }
-            self.records += 1;
-        }
-    }
-
-    /// Records seen.
-    pub fn records(&self) -> usize {
-        self.records
-    }
-
-    /// The inferred type of each column.
-    pub fn finish(&self) -> Vec<ColumnType> {
-        self.evidence.iter().map(Evidence::column_type).collect()
-    }
-}
-
-/// Whether the first record of `tokens` is a header, judged against the types of the records
-/// after it (up to `records` in all): it is when a column typed by the records below (not a
-/// string) holds a first-row value of another type, or when every column is a string (names
-/// cannot be told from string data; a header is the common case, as DuckDB assumes), or when
-/// all its values are empty. A lone record is data when one of its values is typed (`42`). An
-/// all-typed first row that fits its columns is data.
-pub(crate) fn looks_like_a_header(tokens: &Tokens, records: usize, null_values: &[String]) -> bool {
-    let end = tokens.records.len().min(records);
-    let columns = tokens.field_count(0);
-    let first = tokens.records[0].first_field as usize;
-    let is_null = |v: &[u8]| null_values.iter().any(|n| n.as_bytes() == v);
-    let values: Vec<&[u8]> = (0..columns).map(|c| tokens.field(first + c)).collect();
-    if values.iter().all(|v| is_null(v)) {
-        // Names left empty: a header (the columns get generated names).
-        return true;
-    }
-    if end < 2 {
-        // A lone record: names when all its values are text, data when one is typed (`42`,
-        // `1|1.1|bla`), as DuckDB reads it.
-        let mut alone = Inferrer::new(columns, null_values);
-        alone.add(tokens, 0..1);
-        return alone.finish().iter().all(|t| *t == ColumnType::Utf8);
-    }
-    let mut below = Inferrer::new(columns, null_values);
-    below.add(tokens, 1..end);
-    let types = below.finish();
-    if types.iter().all(|t| *t == ColumnType::Utf8) {
-        return true;
-    }
-    (0..columns).any(|c| {
-        let value = values[c];
-        if types[c] == ColumnType::Utf8 || is_null(value) {
-            return false;
-        }
-        let mut with = below.evidence[c];
-        with.add(value);
-        with.column_type() != types[c]
-    })
-}
-
 /// Per column of the resolved `schema`: whether inference typed it (the `explicit` schema, by
 /// name with a header and by position without, does not cover it).
 pub(crate) fn inferred_columns(
@@ -600,6 +391,7 @@ mod tests {
     use super::*;
     use crate::config::Dialect;
     use crate::decode::tokenizer::Tokenizer;
+    use crate::decode::tokens::Tokens;
 
     fn infer(csv: &str) -> Vec<ColumnType> {
         let mut t = Tokens::default();
