@@ -29,10 +29,11 @@ impl ConvertOptions {
             d.has_header
         );
         text.push_str(&format!(
-            "sniff={};skip_rows={};all_strings={};",
+            "sniff={};skip_rows={};all_strings={};date_format={:?};",
             self.sniff.names().join(","),
             self.skip_rows,
-            self.all_strings
+            self.all_strings,
+            self.date_format
         ));
         text.push_str("nulls=");
         for null in &self.null_values {

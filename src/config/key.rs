@@ -28,6 +28,8 @@ pub enum OptionKey {
     Null,
     /// Every column is text (no inference).
     AllStrings,
+    /// The format of dates that are not ISO 8601 (`%d.%m.%Y`).
+    DateFormat,
     /// Records sampled for inference.
     InferRecords,
     /// Bytes sampled for inference.
@@ -68,7 +70,7 @@ pub enum OptionKey {
 
 impl OptionKey {
     /// Every option, in the order `--help` lists them.
-    pub const ALL: [OptionKey; 27] = [
+    pub const ALL: [OptionKey; 28] = [
         OptionKey::Delimiter,
         OptionKey::Quote,
         OptionKey::Escape,
@@ -78,6 +80,7 @@ impl OptionKey {
         OptionKey::SkipRows,
         OptionKey::Null,
         OptionKey::AllStrings,
+        OptionKey::DateFormat,
         OptionKey::InferRecords,
         OptionKey::InferBytes,
         OptionKey::SamplePositions,
@@ -110,6 +113,7 @@ impl OptionKey {
             OptionKey::SkipRows => "skip-rows",
             OptionKey::Null => "null",
             OptionKey::AllStrings => "all-strings",
+            OptionKey::DateFormat => "date-format",
             OptionKey::InferRecords => "infer-records",
             OptionKey::InferBytes => "infer-bytes",
             OptionKey::SamplePositions => "sample-positions",

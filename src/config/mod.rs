@@ -19,7 +19,7 @@ pub const MIB: usize = 1024 * 1024;
 /// Default `--memory-limit`.
 pub const DEFAULT_MEMORY_LIMIT: usize = 256 * MIB;
 /// Default number of records sampled for schema inference.
-pub const DEFAULT_INFER_RECORDS: usize = 10_000;
+pub const DEFAULT_INFER_RECORDS: usize = 20_480;
 /// Default number of bytes sampled for schema inference.
 pub const DEFAULT_INFER_BYTES: usize = 8 * MIB;
 /// Default cap on rows per row group (the parquet crate's default).
@@ -325,6 +325,11 @@ pub struct ConvertOptions {
     /// Every column not in the explicit schema is text, its values kept exactly as written
     /// (for archiving); the header and the dialect are still sniffed.
     pub all_strings: bool,
+    /// The format of dates that are not ISO 8601 (`%d.%m.%Y`; `%d %m %Y %y`): the only one
+    /// inference tries (default: it tries `%d/%m/%Y`, `%m/%d/%Y`, `%d.%m.%Y` and others, and
+    /// takes one only when it is the only one that reads every sampled value), and the one
+    /// date columns of the schema file without their own `format` read.
+    pub date_format: Option<String>,
     /// Records sampled for inference.
     pub infer_records: usize,
     /// Bytes sampled for inference.
@@ -370,6 +375,7 @@ impl Default for ConvertOptions {
             skip_rows: 0,
             null_values: vec![String::new()],
             all_strings: false,
+            date_format: None,
             infer_records: DEFAULT_INFER_RECORDS,
             infer_bytes: DEFAULT_INFER_BYTES,
             schema: None,
@@ -426,10 +432,29 @@ impl ConvertOptions {
         self
     }
 
+    /// `--date-format`, parsed.
+    pub(crate) fn date_format(&self) -> Result<Option<crate::decode::values::DateFormat>> {
+        self.date_format
+            .as_deref()
+            .map(|f| {
+                crate::decode::values::DateFormat::parse(f)
+                    .map_err(|e| Error::config(OptionKey::DateFormat, e))
+            })
+            .transpose()
+    }
+
     /// The checks of options that do not size buffers (the memory limit and the sizes are
     /// checked by [`ConvertOptions::validate`], in `budget.rs`, as it plans the budget).
     pub(crate) fn check(&self) -> Result<()> {
         self.dialect.validate()?;
+        self.date_format()?;
+        for column in self.schema.iter().flat_map(|s| &s.columns) {
+            if let Some(format) = &column.format {
+                crate::decode::values::DateFormat::parse(format).map_err(|e| {
+                    Error::config(OptionKey::Schema, format!("column {:?}: {e}", column.name))
+                })?;
+            }
+        }
         for (key, value) in [
             (OptionKey::InferRecords, self.infer_records),
             (OptionKey::InferBytes, self.infer_bytes),

@@ -96,6 +96,9 @@ impl ConvertOptions {
                 }
             }
             OptionKey::AllStrings => self.all_strings = parse_bool(key, value)?,
+            OptionKey::DateFormat => {
+                self.date_format = (!value.is_empty() && !is_auto(value)).then(|| value.to_string())
+            }
             OptionKey::InferRecords => self.infer_records = count(key, value)?,
             OptionKey::InferBytes => self.infer_bytes = size(key, value)?,
             OptionKey::SamplePositions => self.sample_positions = value.parse()?,

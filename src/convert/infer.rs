@@ -383,6 +383,9 @@ fn infer_columns(
     let want = first_data + options.infer_records;
     let end = tokens.records.len().min(want);
     let mut inferrer = Inferrer::new(ncols, &options.null_values);
+    if let Some(format) = options.date_format()? {
+        inferrer = inferrer.with_date_format(format);
+    }
     inferrer.add(tokens, first_data..end);
     // The other samples are cut to about the bytes the head needed for its records.
     let sample_bytes = if tokens.records.len() >= want {
@@ -399,10 +402,37 @@ fn infer_columns(
         sample_bytes,
     );
     let mut types = inferrer.finish();
+    let mut formats = inferrer.date_formats();
     if options.all_strings {
         types.fill(ColumnType::Utf8);
+        formats.fill(None);
+    } else {
+        for (c, ambiguous) in inferrer.ambiguous_dates().into_iter().enumerate() {
+            if ambiguous {
+                warnings.push(format!(
+                    "column {:?} holds dates that read day-first and month-first alike (03/04/2026); \
+                     kept as text (set --date-format)",
+                    names[c]
+                ));
+            }
+        }
     }
-    let (schema, source) = schema::resolve(&names, options.schema.as_ref(), has_header, &types)?;
+    let (mut schema, source) = schema::resolve(
+        &names,
+        options.schema.as_ref(),
+        has_header,
+        &types,
+        &formats,
+    )?;
+    // A date column the schema file types without a format reads --date-format, if set.
+    if let Some(format) = &options.date_format {
+        let inferred = schema::inferred_columns(&schema, options.schema.as_ref(), has_header);
+        for (column, inferred) in schema.columns.iter_mut().zip(inferred) {
+            if !inferred && column.ty == ColumnType::Date32 && column.format.is_none() {
+                column.format = Some(format.clone());
+            }
+        }
+    }
     Ok((schema, source, warnings))
 }
 

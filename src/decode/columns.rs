@@ -19,7 +19,7 @@ use crate::decode::tokenizer::Tokenizer;
 use crate::decode::tokens::Tokens;
 use crate::decode::values::{
     leading_zero, parse_bool, parse_date32, parse_decimal128, parse_f32, parse_f64, parse_i32,
-    parse_i64, parse_timestamp, TsUnit,
+    parse_i64, parse_timestamp, DateFormat, TsUnit,
 };
 use crate::schema::{ColumnType, SchemaSpec, UnitName};
 
@@ -45,6 +45,8 @@ pub struct DecodeContext {
     /// Per column: a number must give its text back (no leading zeros), for the columns typed
     /// by inference (a value that is no number in the sample's sense is a bad value there).
     pub lossless: Vec<bool>,
+    /// Per column: the format of a date column's values, when not ISO 8601.
+    pub date_formats: Vec<Option<DateFormat>>,
 }
 
 impl DecodeContext {
@@ -65,6 +67,12 @@ impl DecodeContext {
             invalid_utf8: InvalidUtf8::Fail,
             tokenizer,
             lossless: vec![false; spec.columns.len()],
+            // Checked when the schema was read or inferred (`ConvertOptions::check`).
+            date_formats: spec
+                .columns
+                .iter()
+                .map(|c| c.format.as_deref().and_then(|f| DateFormat::parse(f).ok()))
+                .collect(),
         }
     }
 
@@ -201,14 +209,24 @@ pub(crate) fn build_column(
         ColumnType::Float64 => Arc::new(build_primitive::<Float64Type>(
             ctx, fields, c, ty, outcome, parse_f64,
         )),
-        ColumnType::Date32 => Arc::new(build_primitive::<Date32Type>(
-            ctx,
-            fields,
-            c,
-            ty,
-            outcome,
-            parse_date32,
-        )),
+        ColumnType::Date32 => match ctx.date_formats.get(c).and_then(Option::as_ref) {
+            Some(format) => Arc::new(build_primitive::<Date32Type>(
+                ctx,
+                fields,
+                c,
+                ty,
+                outcome,
+                |v| format.days(v),
+            )),
+            None => Arc::new(build_primitive::<Date32Type>(
+                ctx,
+                fields,
+                c,
+                ty,
+                outcome,
+                parse_date32,
+            )),
+        },
         ColumnType::Timestamp { unit, timezone } => {
             let u = ts_unit(*unit);
             let (values, nulls) = build_values(ctx, fields, c, ty, outcome, |v| {

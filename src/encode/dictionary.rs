@@ -160,6 +160,7 @@ mod tests {
             name: name.into(),
             ty,
             nullable: true,
+            format: None,
         };
         let schema = SchemaSpec {
             columns: vec![

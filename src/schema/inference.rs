@@ -3,7 +3,7 @@
 
 use super::{ColumnType, UnitName};
 use crate::decode::tokens::Tokens;
-use crate::decode::values::classify;
+use crate::decode::values::{candidate_mask, classify, date_candidates, DateFormat};
 
 /// Per-column evidence gathered from the sample.
 #[derive(Debug, Clone, Copy)]
@@ -17,6 +17,8 @@ struct Evidence {
     with_offset: bool,
     without_offset: bool,
     fraction_digits: u8,
+    /// Bit `i`: every value so far is a date in the inferrer's format `i` (not ISO 8601).
+    date_formats: u32,
 }
 
 impl Default for Evidence {
@@ -31,12 +33,17 @@ impl Default for Evidence {
             with_offset: false,
             without_offset: false,
             fraction_digits: 0,
+            date_formats: u32::MAX,
         }
     }
 }
 
 impl Evidence {
-    fn add(&mut self, value: &[u8]) {
+    /// Add `value`; `formats` are the date formats to try besides ISO 8601.
+    fn add(&mut self, value: &[u8], formats: &[DateFormat]) {
+        if self.date_formats != 0 {
+            self.date_formats &= candidate_mask(value, formats);
+        }
         let c = classify(value);
         self.values += 1;
         self.boolean &= c.boolean;
@@ -62,7 +69,7 @@ impl Evidence {
             ColumnType::Int64
         } else if self.float {
             ColumnType::Float64
-        } else if self.date {
+        } else if self.date || self.date_formats.count_ones() == 1 {
             ColumnType::Date32
         } else if self.timestamp && !(self.with_offset && self.without_offset) {
             ColumnType::Timestamp {
@@ -88,7 +95,7 @@ pub fn widen(current: &ColumnType, value: &[u8]) -> Option<ColumnType> {
         return None;
     }
     let mut evidence = Evidence::default();
-    evidence.add(value);
+    evidence.add(value, &[]);
     let seen = evidence.column_type();
     let numeric = |t: &ColumnType| {
         matches!(
@@ -138,16 +145,50 @@ pub struct Inferrer {
     evidence: Vec<Evidence>,
     null_values: Vec<Vec<u8>>,
     records: usize,
+    /// The date formats tried besides ISO 8601 (at most 32: one bit each in the evidence).
+    formats: Vec<DateFormat>,
 }
 
 impl Inferrer {
-    /// An inferrer for `columns` columns; values in `null_values` count as nulls.
+    /// An inferrer for `columns` columns; values in `null_values` count as nulls. Dates that
+    /// are not ISO 8601 are tried in the formats of [`crate::decode::values::date_candidates`].
     pub fn new(columns: usize, null_values: &[String]) -> Self {
         Inferrer {
             evidence: vec![Evidence::default(); columns],
             null_values: null_values.iter().map(|s| s.as_bytes().to_vec()).collect(),
             records: 0,
+            formats: date_candidates(),
         }
+    }
+
+    /// Try only `format` on dates that are not ISO 8601 (`--date-format`).
+    pub fn with_date_format(mut self, format: DateFormat) -> Self {
+        self.formats = vec![format];
+        self
+    }
+
+    /// Per column: the date format its values are in, when it is a date column in a format
+    /// other than ISO 8601.
+    pub fn date_formats(&self) -> Vec<Option<String>> {
+        self.evidence
+            .iter()
+            .map(|ev| {
+                let only = ev.date_formats.count_ones() == 1 && !ev.date;
+                let format = self.formats.get(ev.date_formats.trailing_zeros() as usize);
+                (only && ev.column_type() == ColumnType::Date32)
+                    .then(|| format.map(|f| f.as_str().to_string()))
+                    .flatten()
+            })
+            .collect()
+    }
+
+    /// Per column: whether its values are dates in more than one of the formats (`03/04/2026`
+    /// day-first or month-first), so that it stays text.
+    pub fn ambiguous_dates(&self) -> Vec<bool> {
+        self.evidence
+            .iter()
+            .map(|ev| ev.values > 0 && !ev.date && ev.date_formats.count_ones() > 1)
+            .collect()
     }
 
     /// Add records `range` of `tokens`. Fields beyond the column count are ignored (ragged
@@ -159,7 +200,7 @@ impl Inferrer {
             for (c, ev) in self.evidence.iter_mut().enumerate().take(count) {
                 let v = tokens.field(first + c);
                 if !self.null_values.iter().any(|n| n.as_slice() == v) {
-                    ev.add(v);
+                    ev.add(v, &self.formats);
                 }
             }
             self.records += 1;
@@ -212,7 +253,7 @@ pub(crate) fn looks_like_a_header(tokens: &Tokens, records: usize, null_values: 
             return false;
         }
         let mut with = below.evidence[c];
-        with.add(value);
+        with.add(value, &below.formats);
         with.column_type() != types[c]
     })
 }

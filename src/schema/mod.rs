@@ -145,13 +145,18 @@ pub struct ColumnSpec {
     /// Whether nulls are allowed (default true). A null in a non-nullable column is a bad value.
     #[serde(default = "default_true")]
     pub nullable: bool,
+    /// For a `date32` column: the format of its values (`%d/%m/%Y`; see
+    /// [`crate::decode::values::DateFormat`]), when not ISO 8601.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
 }
 
 /// The keys a column entry of a schema file may have.
-const COLUMN_KEYS: [&str; 7] = [
+const COLUMN_KEYS: [&str; 8] = [
     "name",
     "type",
     "nullable",
+    "format",
     "unit",
     "timezone",
     "precision",
@@ -202,6 +207,18 @@ impl SchemaSpec {
         let mut seen = HashMap::new();
         for c in &spec.columns {
             c.ty.validate(&c.name)?;
+            if let Some(format) = &c.format {
+                let schema_error = |e: String| {
+                    Error::config(
+                        crate::config::key::OptionKey::Schema,
+                        format!("column {:?}: {e}", c.name),
+                    )
+                };
+                if c.ty != ColumnType::Date32 {
+                    return Err(schema_error("a format is for date32 columns".into()));
+                }
+                crate::decode::values::DateFormat::parse(format).map_err(schema_error)?;
+            }
             if seen.insert(c.name.as_str(), ()).is_some() {
                 return Err(Error::config(
                     crate::config::key::OptionKey::Schema,
@@ -336,14 +353,17 @@ pub fn resolve(
     explicit: Option<&SchemaSpec>,
     has_header: bool,
     inferred: &[ColumnType],
+    formats: &[Option<String>],
 ) -> Result<(SchemaSpec, SchemaSource)> {
     let mut columns: Vec<ColumnSpec> = names
         .iter()
         .zip(inferred)
-        .map(|(name, ty)| ColumnSpec {
+        .enumerate()
+        .map(|(i, (name, ty))| ColumnSpec {
             name: name.clone(),
             ty: ty.clone(),
             nullable: true,
+            format: formats.get(i).cloned().flatten(),
         })
         .collect();
     let Some(spec) = explicit else {
@@ -516,6 +536,16 @@ mod tests {
             .contains("precision"));
         let tz = r#"[{"name":"t","type":"timestamp","timezone":"Europe/Paris"}]"#;
         assert!(SchemaSpec::from_json(tz).is_err());
+        let dated = r#"[{"name":"d","type":"date32","format":"%d.%m.%Y"}]"#;
+        let spec = SchemaSpec::from_json(dated).unwrap();
+        assert_eq!(spec.columns[0].format.as_deref(), Some("%d.%m.%Y"));
+        assert_eq!(SchemaSpec::from_json(&spec.to_json()).unwrap(), spec);
+        let misplaced = r#"[{"name":"n","type":"int64","format":"%d.%m.%Y"}]"#;
+        let e = SchemaSpec::from_json(misplaced).unwrap_err().to_string();
+        assert!(e.contains("for date32 columns"), "{e}");
+        let bad = r#"[{"name":"d","type":"date32","format":"%d.%m"}]"#;
+        let e = SchemaSpec::from_json(bad).unwrap_err().to_string();
+        assert!(e.contains("column \"d\"") && e.contains("one year"), "{e}");
         let typo = r#"[{"name":"a","type":"int64","nullabe":false}]"#;
         let e = SchemaSpec::from_json(typo).unwrap_err().to_string();
         assert!(
@@ -529,13 +559,13 @@ mod tests {
         let names = vec!["a".to_string(), "b".to_string()];
         let inferred = vec![ColumnType::Int64, ColumnType::Utf8];
         let spec = SchemaSpec::from_json(r#"[{"name":"b","type":"float64"}]"#).unwrap();
-        let (s, src) = resolve(&names, Some(&spec), true, &inferred).unwrap();
+        let (s, src) = resolve(&names, Some(&spec), true, &inferred, &[]).unwrap();
         assert_eq!(s.columns[1].ty, ColumnType::Float64);
         assert_eq!(src, SchemaSource::Partial);
-        let (s, _) = resolve(&names, Some(&spec), false, &inferred).unwrap();
+        let (s, _) = resolve(&names, Some(&spec), false, &inferred, &[]).unwrap();
         assert_eq!(s.columns[0].name, "b");
         let missing = SchemaSpec::from_json(r#"[{"name":"zz","type":"float64"}]"#).unwrap();
-        assert!(resolve(&names, Some(&missing), true, &inferred)
+        assert!(resolve(&names, Some(&missing), true, &inferred, &[])
             .unwrap_err()
             .to_string()
             .contains("\"zz\""));

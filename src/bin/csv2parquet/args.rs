@@ -45,6 +45,12 @@ pub(crate) struct CsvArgs {
     /// still types the columns it lists.
     #[arg(long)]
     all_strings: bool,
+    /// The format of dates that are not ISO 8601, e.g. %d.%m.%Y or %m/%d/%y (%d %m %Y %y):
+    /// the only one inference tries, and the one schema-file date columns without a format
+    /// read. Default: inference tries %d/%m/%Y, %m/%d/%Y, %d.%m.%Y, %Y/%m/%d and others and
+    /// takes the one that alone reads every sampled value.
+    #[arg(long, value_name = "FORMAT")]
+    date_format: Option<String>,
     /// Records sampled for schema inference.
     #[arg(long, default_value_t = s3_csv2parquet::config::DEFAULT_INFER_RECORDS)]
     infer_records: usize,
@@ -199,6 +205,9 @@ impl CsvArgs {
             o.set(OptionKey::NoHeader, "yes")?;
         }
         o.all_strings = self.all_strings;
+        if let Some(format) = &self.date_format {
+            o.set(OptionKey::DateFormat, format)?;
+        }
         if let Some(path) = &self.schema {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 Error::config(OptionKey::Schema, format!("{}: {e}", path.display()))

@@ -170,11 +170,24 @@ mod tests {
         assert_eq!(days("%Y/%m/%d", "2026/03/12"), Some(iso));
         assert_eq!(days("%Y-%m-%d", "2026-3-12"), Some(iso));
         assert_eq!(days("%d/%m/%y", "12/03/26"), Some(iso));
-        assert_eq!(days("%d/%m/%y", "01/01/69"), super::super::parse_date32(b"1969-01-01"));
-        for bad in ["13/13/2026", "31/02/2026", "12/03/2026x", "12/03", "1a/03/2026", "0/3/2026"] {
+        assert_eq!(
+            days("%d/%m/%y", "01/01/69"),
+            super::super::parse_date32(b"1969-01-01")
+        );
+        for bad in [
+            "13/13/2026",
+            "31/02/2026",
+            "12/03/2026x",
+            "12/03",
+            "1a/03/2026",
+            "0/3/2026",
+        ] {
             assert_eq!(days("%d/%m/%Y", bad), None, "{bad}");
         }
-        assert_eq!(days("%d/%m/%Y", "29/02/2024"), super::super::parse_date32(b"2024-02-29"));
+        assert_eq!(
+            days("%d/%m/%Y", "29/02/2024"),
+            super::super::parse_date32(b"2024-02-29")
+        );
         assert_eq!(days("%d/%m/%Y", "29/02/2023"), None);
     }
 
@@ -182,7 +195,9 @@ mod tests {
     fn bad_formats_are_named() {
         assert!(DateFormat::parse("%d/%m").unwrap_err().contains("one year"));
         assert!(DateFormat::parse("%d/%m/%Y %H").unwrap_err().contains("%H"));
-        assert!(DateFormat::parse("%d/%m/%Y%").unwrap_err().contains("lone %"));
+        assert!(DateFormat::parse("%d/%m/%Y%")
+            .unwrap_err()
+            .contains("lone %"));
     }
 
     #[test]

@@ -65,13 +65,19 @@ mod tests {
 
     #[test]
     fn bools() {
-        for t in ["true", "TRUE", "True", "tRuE", "t", "T", "yes", "Yes", "y", "Y", "1"] {
+        for t in [
+            "true", "TRUE", "True", "tRuE", "t", "T", "yes", "Yes", "y", "Y", "1",
+        ] {
             assert_eq!(parse_bool(t.as_bytes()), Some(true), "{t}");
         }
-        for f in ["false", "FALSE", "False", "fAlSe", "f", "F", "no", "NO", "n", "N", "0"] {
+        for f in [
+            "false", "FALSE", "False", "fAlSe", "f", "F", "no", "NO", "n", "N", "0",
+        ] {
             assert_eq!(parse_bool(f.as_bytes()), Some(false), "{f}");
         }
-        for bad in ["", " true", "true ", "truee", "fals", "ye", "nope", "01", "2", "tr"] {
+        for bad in [
+            "", " true", "true ", "truee", "fals", "ye", "nope", "01", "2", "tr",
+        ] {
             assert_eq!(parse_bool(bad.as_bytes()), None, "{bad}");
         }
         for inferred in ["true", "F", "yes", "No"] {
