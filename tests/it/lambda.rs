@@ -281,10 +281,11 @@ async fn reject_policy_writes_rejected_records_beside_the_error_reports() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn widen_policy_in_the_function() {
     let mut csv = b"id,v\n".to_vec();
-    for i in 0..10_500 {
+    // Past the 20,480 records inference samples.
+    for i in 0..25_000 {
         csv.extend_from_slice(format!("{i},{}\n", i % 7).as_bytes());
     }
-    csv.extend_from_slice(b"10500,seven\n");
+    csv.extend_from_slice(b"25000,seven\n");
     let s3 = setup(&[("incoming/w.csv", csv)]).await;
     let h = handler(&s3, &[("CSV2PQ_ON_ERROR", "widen")]).await;
     let r = h
@@ -295,9 +296,9 @@ async fn widen_policy_in_the_function() {
     assert_eq!(result["outcome"], "converted", "{r}");
     assert_eq!(result["widened"][0]["column"], "v", "{r}");
     assert_eq!(result["widened"][0]["to"], "utf8", "{r}");
-    assert_eq!(result["rows"], 10_501);
+    assert_eq!(result["rows"], 25_001);
     let out = s3.get(BUCKET, "parquet/w.parquet").await.unwrap();
-    assert!(dump(out).contains("10500 | \"seven\""));
+    assert!(dump(out).contains("25000 | \"seven\""));
     assert_eq!(s3.open_uploads(), 0);
 }
 
