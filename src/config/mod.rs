@@ -19,7 +19,7 @@ pub const MIB: usize = 1024 * 1024;
 /// Default `--memory-limit`.
 pub const DEFAULT_MEMORY_LIMIT: usize = 256 * MIB;
 /// Default number of records sampled for schema inference.
-pub const DEFAULT_INFER_RECORDS: usize = 20_480;
+pub const DEFAULT_INFER_RECORDS: usize = 10_000;
 /// Default number of bytes sampled for schema inference.
 pub const DEFAULT_INFER_BYTES: usize = 8 * MIB;
 /// Default cap on rows per row group (the parquet crate's default).

@@ -112,13 +112,33 @@ pub(crate) fn read_head(
             "the input is empty (no header and no records)",
         ));
     }
+    // One inference pass over the records after the first: it tells whether the first is a
+    // header, and the first is added when it is data.
+    let ncols = tokens.field_count(0);
+    let mut inferrer = Inferrer::new(ncols, &options.null_values);
+    if let Some(format) = options.date_format()? {
+        inferrer = inferrer.with_date_format(format);
+    }
+    inferrer.add(
+        &tokens,
+        1..tokens.records.len().min(1 + options.infer_records),
+    );
     if options.sniff.header {
-        dialect.dialect.has_header =
-            schema::looks_like_a_header(&tokens, options.infer_records + 1, &options.null_values);
+        dialect.dialect.has_header = schema::looks_like_a_header(&tokens, &inferrer);
     }
     let has_header = dialect.dialect.has_header;
+    if !has_header {
+        inferrer.add(&tokens, 0..1);
+    }
     let first_data = usize::from(has_header);
-    let inferred = infer_columns(&tokens, tokenized, options, &dialect.dialect, samples)?;
+    let inferred = infer_columns(
+        &tokens,
+        tokenized,
+        options,
+        &dialect.dialect,
+        samples,
+        inferrer,
+    )?;
     let plain_columns =
         plan_dictionaries(&tokens, tokenized, &inferred.0, options, has_header, budget);
     let (header_end, header_lines) = if !has_header {
@@ -358,6 +378,7 @@ fn infer_columns(
     options: &ConvertOptions,
     dialect: &Dialect,
     samples: Vec<Sample>,
+    mut inferrer: Inferrer,
 ) -> Result<(SchemaSpec, SchemaSource, Vec<String>)> {
     let has_header = dialect.has_header;
     let ncols = tokens.field_count(0);
@@ -381,12 +402,6 @@ fn infer_columns(
         (schema::generated_names(ncols), 0)
     };
     let want = first_data + options.infer_records;
-    let end = tokens.records.len().min(want);
-    let mut inferrer = Inferrer::new(ncols, &options.null_values);
-    if let Some(format) = options.date_format()? {
-        inferrer = inferrer.with_date_format(format);
-    }
-    inferrer.add(tokens, first_data..end);
     // The other samples are cut to about the bytes the head needed for its records.
     let sample_bytes = if tokens.records.len() >= want {
         next_limit(0, tokenized, tokens.records.len(), want)

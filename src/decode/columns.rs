@@ -210,14 +210,7 @@ pub(crate) fn build_column(
             ctx, fields, c, ty, outcome, parse_f64,
         )),
         ColumnType::Date32 => match ctx.date_formats.get(c).and_then(Option::as_ref) {
-            Some(format) => Arc::new(build_primitive::<Date32Type>(
-                ctx,
-                fields,
-                c,
-                ty,
-                outcome,
-                |v| format.days(v),
-            )),
+            Some(format) => build_formatted_dates(ctx, fields, c, ty, outcome, format),
             None => Arc::new(build_primitive::<Date32Type>(
                 ctx,
                 fields,
@@ -263,6 +256,27 @@ pub(crate) fn build_column(
         }
         ColumnType::Utf8 => build_string(ctx, fields, c, outcome),
     })
+}
+
+/// A date column in a format other than ISO 8601 (kept out of line: `build_column`'s common
+/// paths stay within the inliner's budget).
+#[inline(never)]
+fn build_formatted_dates(
+    ctx: &DecodeContext,
+    fields: &FieldIndex<'_>,
+    c: usize,
+    ty: &ColumnType,
+    outcome: &mut Outcome,
+    format: &DateFormat,
+) -> ArrayRef {
+    Arc::new(build_primitive::<Date32Type>(
+        ctx,
+        fields,
+        c,
+        ty,
+        outcome,
+        |v| format.days(v),
+    ))
 }
 
 fn build_primitive<T: ArrowPrimitiveType>(

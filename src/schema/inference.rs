@@ -218,36 +218,34 @@ impl Inferrer {
     }
 }
 
-/// Whether the first record of `tokens` is a header, judged against the types of the records
-/// after it (up to `records` in all): it is when a column typed by the records below (not a
+/// Whether the first record of `tokens` is a header, judged against `below`, the inference of
+/// the records after it: it is when a column typed by the records below (not a
 /// string) holds a first-row value of another type, or when every column is a string (names
 /// cannot be told from string data; a header is the common case, as DuckDB assumes), or when
 /// all its values are empty. A lone record is data when one of its values is typed (`42`). An
 /// all-typed first row that fits its columns is data.
-pub(crate) fn looks_like_a_header(tokens: &Tokens, records: usize, null_values: &[String]) -> bool {
-    let end = tokens.records.len().min(records);
+pub(crate) fn looks_like_a_header(tokens: &Tokens, below: &Inferrer) -> bool {
     let columns = tokens.field_count(0);
     let first = tokens.records[0].first_field as usize;
-    let is_null = |v: &[u8]| null_values.iter().any(|n| n.as_bytes() == v);
+    let is_null = |v: &[u8]| below.null_values.iter().any(|n| n.as_slice() == v);
     let values: Vec<&[u8]> = (0..columns).map(|c| tokens.field(first + c)).collect();
     if values.iter().all(|v| is_null(v)) {
         // Names left empty: a header (the columns get generated names).
         return true;
     }
-    if end < 2 {
+    if below.records() == 0 {
         // A lone record: names when all its values are text, data when one is typed (`42`,
         // `1|1.1|bla`), as DuckDB reads it.
-        let mut alone = Inferrer::new(columns, null_values);
+        let mut alone = Inferrer::new(columns, &[]);
+        alone.null_values.clone_from(&below.null_values);
         alone.add(tokens, 0..1);
         return alone.finish().iter().all(|t| *t == ColumnType::Utf8);
     }
-    let mut below = Inferrer::new(columns, null_values);
-    below.add(tokens, 1..end);
     let types = below.finish();
     if types.iter().all(|t| *t == ColumnType::Utf8) {
         return true;
     }
-    (0..columns).any(|c| {
+    (0..columns.min(types.len())).any(|c| {
         let value = values[c];
         if types[c] == ColumnType::Utf8 || is_null(value) {
             return false;

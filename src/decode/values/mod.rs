@@ -204,12 +204,13 @@ fn classify_number(b: &[u8], c: &mut Candidates) {
 
 /// Whether the digits of a number (after an optional sign) start with a `0` followed by
 /// another digit: a typed value could not give its text back.
+#[inline(always)]
 pub(crate) fn leading_zero(b: &[u8]) -> bool {
-    let digits = match b.first() {
-        Some(b'+' | b'-') => &b[1..],
-        _ => b,
-    };
-    digits.len() >= 2 && digits[0] == b'0' && digits[1].is_ascii_digit()
+    match b {
+        [b'0', second, ..] => second.is_ascii_digit(),
+        [b'+' | b'-', b'0', third, ..] => third.is_ascii_digit(),
+        _ => false,
+    }
 }
 
 /// What a field could be, for schema inference (see [`Candidates`]).
