@@ -153,11 +153,21 @@ fn local_uploads_user_files_to_a_configured_endpoint() {
 
 /// One HTTP/1.1 request over a plain socket; returns (status, body).
 fn http(addr: std::net::SocketAddr, method: &str, body: &[u8]) -> (u16, String) {
+    http_with(addr, method, "", body)
+}
+
+/// [`http`] with extra header lines (`Name: value\r\n` each).
+fn http_with(
+    addr: std::net::SocketAddr,
+    method: &str,
+    headers: &str,
+    body: &[u8],
+) -> (u16, String) {
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     write!(
         stream,
         "{method} / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n",
+         {headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )
     .unwrap();
@@ -189,7 +199,13 @@ struct Serve {
 
 impl Serve {
     fn start(dir: &Path, endpoint: &str) -> Serve {
-        let mut child = command(&["serve", "--listen", "127.0.0.1:0"], dir, Some(endpoint))
+        Serve::start_with(dir, endpoint, &[])
+    }
+
+    fn start_with(dir: &Path, endpoint: &str, extra: &[&str]) -> Serve {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        let mut child = command(&args, dir, Some(endpoint))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -301,4 +317,44 @@ async fn the_webhook_converts_minio_notifications() {
     // Ctrl-C stops it cleanly.
     let status = serve.interrupt();
     assert!(status.success(), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_takes_only_notifications_with_its_token() {
+    let s3 = TestS3::start().await;
+    s3.create_bucket("data").await;
+    s3.put("data", "incoming/a.csv", b"id\n1\n".to_vec()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start_with(dir.path(), &s3.endpoint, &["--auth-token", "s3cret"]);
+    let addr = serve.addr;
+    let mut event: Value = serde_json::from_slice(
+        &std::fs::read(repo().join("fixtures/events/minio-put.json")).unwrap(),
+    )
+    .unwrap();
+    event["Key"] = "data/incoming/a.csv".into();
+    event["Records"][0]["s3"]["object"]["key"] = "incoming/a.csv".into();
+    let body = Arc::new(serde_json::to_vec(&event).unwrap());
+    let post = |headers: &'static str| {
+        let body = Arc::clone(&body);
+        tokio::task::spawn_blocking(move || http_with(addr, "POST", headers, &body))
+    };
+    for headers in [
+        "",
+        "Authorization: Bearer wrong\r\n",
+        "Authorization: s3cret\r\n",
+    ] {
+        let (status, response) = post(headers).await.unwrap();
+        assert_eq!(status, 401, "{headers:?}: {response}");
+    }
+    assert!(s3.get("data", "parquet/a.parquet").await.is_none());
+    // The reachability probe needs no token; MinIO's `auth_token` header converts.
+    let (status, _) = tokio::task::spawn_blocking(move || http(addr, "GET", b""))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let (status, response) = post("Authorization: Bearer s3cret\r\n").await.unwrap();
+    assert_eq!(status, 200, "{response}");
+    assert!(response.contains("\"converted\""), "{response}");
+    assert!(s3.get("data", "parquet/a.parquet").await.is_some());
+    assert!(serve.interrupt().success());
 }

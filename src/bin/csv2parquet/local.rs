@@ -67,6 +67,15 @@ pub(crate) struct ServeArgs {
     /// Convert even when the output is up to date (same input ETag, same options).
     #[arg(long)]
     force: bool,
+    /// Refuse (401) a notification without `Authorization: Bearer TOKEN`, as MinIO sends it
+    /// when its webhook target has `auth_token=TOKEN`. Also read from CSV2PQ_SERVE_TOKEN.
+    #[arg(
+        long,
+        env = "CSV2PQ_SERVE_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    auth_token: Option<String>,
     #[command(flatten)]
     s3: S3Args,
 }
@@ -295,7 +304,10 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<(), Error> {
     let config = args.s3.function_config(args.force)?;
     let client = build_client(&args.s3.options()).await;
     let handler = Handler::new(client, config).await?;
-    let webhook = Webhook::bind(args.listen, handler, args.concurrency).await?;
+    let token = args.auth_token.filter(|t| !t.is_empty());
+    let webhook = Webhook::bind(args.listen, handler, args.concurrency)
+        .await?
+        .with_auth_token(token);
     eprintln!(
         "listening on http://{} for MinIO bucket notifications (Ctrl-C stops)",
         webhook.local_addr()?

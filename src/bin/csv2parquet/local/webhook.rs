@@ -8,7 +8,8 @@
 //! (`concurrency`): each one holds the configured memory budget. Bodies over [`MAX_BODY_BYTES`]
 //! are refused with `413` (after reading on, and dropping, up to `MAX_DRAIN_BYTES` of the rest,
 //! so that a client that writes its whole body first still reads the answer). Other methods
-//! (MinIO checks that the target is reachable) get `200`.
+//! (MinIO checks that the target is reachable) get `200`. With an auth token, a POST without
+//! `Authorization: Bearer <token>` gets `401` before its body is read.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -36,6 +37,8 @@ pub(crate) struct Webhook {
     listener: tokio::net::TcpListener,
     handler: Arc<Handler>,
     permits: Arc<Semaphore>,
+    /// The `Authorization` header a POST must carry (`Bearer <token>`), if any.
+    authorization: Option<Arc<str>>,
 }
 
 impl Webhook {
@@ -55,7 +58,14 @@ impl Webhook {
             listener,
             handler: Arc::new(handler),
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            authorization: None,
         })
+    }
+
+    /// Require `Authorization: Bearer <token>` on notifications.
+    pub(crate) fn with_auth_token(mut self, token: Option<String>) -> Self {
+        self.authorization = token.map(|t| Arc::from(format!("Bearer {t}")));
+        self
     }
 
     /// The bound address (to learn the port after binding port 0).
@@ -83,9 +93,19 @@ impl Webhook {
                 _ = shutdown.cancelled() => break,
             };
             let (handler, permits) = (Arc::clone(&self.handler), Arc::clone(&self.permits));
+            let authorization = self.authorization.clone();
             let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                 let (handler, permits) = (Arc::clone(&handler), Arc::clone(&permits));
-                async move { Ok::<_, Infallible>(respond(req, &handler, &permits).await) }
+                let authorization = authorization.clone();
+                async move {
+                    if !authorized(&req, authorization.as_deref()) {
+                        return Ok::<_, Infallible>(reply(
+                            StatusCode::UNAUTHORIZED,
+                            serde_json::json!({"error": "missing or wrong Authorization header"}),
+                        ));
+                    }
+                    Ok::<_, Infallible>(respond(req, &handler, &permits).await)
+                }
             });
             let conn = http
                 .serve_connection(TokioIo::new(socket), service)
@@ -98,6 +118,28 @@ impl Webhook {
         conns.abort_all();
         while conns.join_next().await.is_some() {}
     }
+}
+
+/// Whether `req` may be handled: any non-POST (a reachability probe, answered without data),
+/// or a POST whose `Authorization` header equals `expected` (compared in constant time), when
+/// a token is set.
+fn authorized(req: &Request<Incoming>, expected: Option<&str>) -> bool {
+    let Some(expected) = expected else {
+        return true;
+    };
+    if req.method() != Method::POST {
+        return true;
+    }
+    let Some(given) = req.headers().get(hyper::header::AUTHORIZATION) else {
+        return false;
+    };
+    let (given, expected) = (given.as_bytes(), expected.as_bytes());
+    given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected)
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
 }
 
 /// Bytes of an oversized body read (and dropped) before answering `413`, so that a client that
