@@ -29,11 +29,12 @@ impl ConvertOptions {
             d.has_header
         );
         text.push_str(&format!(
-            "sniff={};skip_rows={};all_strings={};date_format={:?};",
+            "sniff={};skip_rows={};all_strings={};date_format={:?};decimal_comma={};",
             self.sniff.names().join(","),
             self.skip_rows,
             self.all_strings,
-            self.date_format
+            self.date_format,
+            self.decimal_comma
         ));
         text.push_str("nulls=");
         for null in &self.null_values {

@@ -30,6 +30,8 @@ pub enum OptionKey {
     AllStrings,
     /// The format of dates that are not ISO 8601 (`%d.%m.%Y`).
     DateFormat,
+    /// Numbers are written with a decimal comma (`1,5`).
+    DecimalComma,
     /// Records sampled for inference.
     InferRecords,
     /// Bytes sampled for inference.
@@ -70,7 +72,7 @@ pub enum OptionKey {
 
 impl OptionKey {
     /// Every option, in the order `--help` lists them.
-    pub const ALL: [OptionKey; 28] = [
+    pub const ALL: [OptionKey; 29] = [
         OptionKey::Delimiter,
         OptionKey::Quote,
         OptionKey::Escape,
@@ -81,6 +83,7 @@ impl OptionKey {
         OptionKey::Null,
         OptionKey::AllStrings,
         OptionKey::DateFormat,
+        OptionKey::DecimalComma,
         OptionKey::InferRecords,
         OptionKey::InferBytes,
         OptionKey::SamplePositions,
@@ -114,6 +117,7 @@ impl OptionKey {
             OptionKey::Null => "null",
             OptionKey::AllStrings => "all-strings",
             OptionKey::DateFormat => "date-format",
+            OptionKey::DecimalComma => "decimal-comma",
             OptionKey::InferRecords => "infer-records",
             OptionKey::InferBytes => "infer-bytes",
             OptionKey::SamplePositions => "sample-positions",

@@ -330,6 +330,9 @@ pub struct ConvertOptions {
     /// takes one only when it is the only one that reads every sampled value), and the one
     /// date columns of the schema file without their own `format` read.
     pub date_format: Option<String>,
+    /// Floats and decimals are written with a decimal comma (`1,5`; a value with a `.` is then
+    /// no number); `,` is then never sniffed as the delimiter.
+    pub decimal_comma: bool,
     /// Records sampled for inference.
     pub infer_records: usize,
     /// Bytes sampled for inference.
@@ -376,6 +379,7 @@ impl Default for ConvertOptions {
             null_values: vec![String::new()],
             all_strings: false,
             date_format: None,
+            decimal_comma: false,
             infer_records: DEFAULT_INFER_RECORDS,
             infer_bytes: DEFAULT_INFER_BYTES,
             schema: None,
@@ -448,6 +452,12 @@ impl ConvertOptions {
     pub(crate) fn check(&self) -> Result<()> {
         self.dialect.validate()?;
         self.date_format()?;
+        if self.decimal_comma && !self.sniff.delimiter && self.dialect.delimiter == b',' {
+            return Err(Error::config(
+                OptionKey::DecimalComma,
+                "the delimiter is ',' too: set --delimiter (e.g. ';')",
+            ));
+        }
         for column in self.schema.iter().flat_map(|s| &s.columns) {
             if let Some(format) = &column.format {
                 crate::decode::values::DateFormat::parse(format).map_err(|e| {

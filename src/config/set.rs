@@ -96,6 +96,7 @@ impl ConvertOptions {
                 }
             }
             OptionKey::AllStrings => self.all_strings = parse_bool(key, value)?,
+            OptionKey::DecimalComma => self.decimal_comma = parse_bool(key, value)?,
             OptionKey::DateFormat => {
                 self.date_format = (!value.is_empty() && !is_auto(value)).then(|| value.to_string())
             }

@@ -115,7 +115,8 @@ pub(crate) fn read_head(
     // One inference pass over the records after the first: it tells whether the first is a
     // header, and the first is added when it is data.
     let ncols = tokens.field_count(0);
-    let mut inferrer = Inferrer::new(ncols, &options.null_values);
+    let mut inferrer =
+        Inferrer::new(ncols, &options.null_values).with_decimal_comma(options.decimal_comma);
     if let Some(format) = options.date_format()? {
         inferrer = inferrer.with_date_format(format);
     }
@@ -189,6 +190,7 @@ fn choose_dialect(
             &options.dialect,
             options.sniff,
             tsv,
+            options.decimal_comma,
         )
         .map_err(|e| {
             Error::data(

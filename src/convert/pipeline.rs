@@ -63,7 +63,8 @@ pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, mut head: Head) -> Resul
             Tokenizer::new(&head.dialect.dialect),
         )
         .with_invalid_utf8(options.invalid_utf8)
-        .with_lossless(head.inferred.clone()),
+        .with_lossless(head.inferred.clone())
+        .with_decimal_comma(options.decimal_comma),
     );
     let encoder = ParquetEncoder::new(
         PartWriter::new(budget.part_bytes, parts),

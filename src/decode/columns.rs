@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanArray, BooleanBufferBuilder, Decimal128Array, PrimitiveArray, StringArray,
-    StringBuilder, TimestampMicrosecondArray, TimestampMillisecondArray, TimestampNanosecondArray,
+    ArrayRef, BooleanArray, Decimal128Array, PrimitiveArray, StringArray, StringBuilder,
+    TimestampMicrosecondArray, TimestampMillisecondArray, TimestampNanosecondArray,
     TimestampSecondArray,
 };
 use arrow::buffer::{BooleanBuffer, NullBuffer, OffsetBuffer, ScalarBuffer};
@@ -17,9 +17,10 @@ use crate::config::{InvalidUtf8, OnError};
 use crate::decode::fault::Fault;
 use crate::decode::tokenizer::Tokenizer;
 use crate::decode::tokens::Tokens;
+use crate::decode::validity::ValidityBuilder;
 use crate::decode::values::{
     leading_zero, parse_bool, parse_date32, parse_decimal128, parse_f32, parse_f64, parse_i32,
-    parse_i64, parse_timestamp, DateFormat, TsUnit,
+    parse_i64, parse_timestamp, with_decimal_point, DateFormat, TsUnit,
 };
 use crate::schema::{ColumnType, SchemaSpec, UnitName};
 
@@ -47,6 +48,8 @@ pub struct DecodeContext {
     pub lossless: Vec<bool>,
     /// Per column: the format of a date column's values, when not ISO 8601.
     pub date_formats: Vec<Option<DateFormat>>,
+    /// Floats and decimals are written with a decimal comma (`1,5`).
+    pub decimal_comma: bool,
 }
 
 impl DecodeContext {
@@ -73,12 +76,33 @@ impl DecodeContext {
                 .iter()
                 .map(|c| c.format.as_deref().and_then(|f| DateFormat::parse(f).ok()))
                 .collect(),
+            decimal_comma: false,
         }
     }
 
-    /// Refuse numbers with leading zeros in the columns marked (the inferred ones).
+    /// Read floats and decimals with a decimal comma.
+    pub fn with_decimal_comma(mut self, decimal_comma: bool) -> Self {
+        self.decimal_comma = decimal_comma;
+        self
+    }
+
+    /// Refuse numbers with leading zeros in the numeric columns marked (the inferred ones).
     pub fn with_lossless(mut self, lossless: Vec<bool>) -> Self {
-        self.lossless = lossless;
+        let numeric = |t: &ColumnType| {
+            matches!(
+                t,
+                ColumnType::Int32
+                    | ColumnType::Int64
+                    | ColumnType::Float32
+                    | ColumnType::Float64
+                    | ColumnType::Decimal { .. }
+            )
+        };
+        self.lossless = lossless
+            .into_iter()
+            .zip(&self.columns)
+            .map(|(l, t)| l && numeric(t))
+            .collect();
         self
     }
 
@@ -195,6 +219,14 @@ pub(crate) fn build_column(
     ty: &ColumnType,
     outcome: &mut Outcome,
 ) -> Result<ArrayRef, String> {
+    if ctx.decimal_comma
+        && matches!(
+            ty,
+            ColumnType::Float32 | ColumnType::Float64 | ColumnType::Decimal { .. }
+        )
+    {
+        return build_decimal_comma(ctx, fields, c, ty, outcome);
+    }
     Ok(match ty {
         ColumnType::Boolean => build_bool(ctx, fields, c, outcome),
         ColumnType::Int32 => Arc::new(build_primitive::<Int32Type>(
@@ -258,6 +290,47 @@ pub(crate) fn build_column(
     })
 }
 
+/// A float or decimal column written with a decimal comma (out of line, like
+/// [`build_formatted_dates`]).
+#[inline(never)]
+fn build_decimal_comma(
+    ctx: &DecodeContext,
+    fields: &FieldIndex<'_>,
+    c: usize,
+    ty: &ColumnType,
+    outcome: &mut Outcome,
+) -> Result<ArrayRef, String> {
+    Ok(match ty {
+        ColumnType::Float32 => Arc::new(build_primitive::<Float32Type>(
+            ctx,
+            fields,
+            c,
+            ty,
+            outcome,
+            |v| with_decimal_point(v).and_then(|v| parse_f32(&v)),
+        )),
+        ColumnType::Decimal { precision, scale } => {
+            let (p, s) = (*precision, *scale);
+            let values = build_values(ctx, fields, c, ty, outcome, |v| {
+                with_decimal_point(v).and_then(|v| parse_decimal128(&v, p, s))
+            });
+            Arc::new(
+                Decimal128Array::new(ScalarBuffer::from(values.0), values.1)
+                    .with_precision_and_scale(p, s)
+                    .map_err(|e| format!("a decimal({p}, {s}) column: {e}"))?,
+            )
+        }
+        _ => Arc::new(build_primitive::<Float64Type>(
+            ctx,
+            fields,
+            c,
+            ty,
+            outcome,
+            |v| with_decimal_point(v).and_then(|v| parse_f64(&v)),
+        )),
+    })
+}
+
 /// A date column in a format other than ISO 8601 (kept out of line: `build_column`'s common
 /// paths stay within the inliner's budget).
 #[inline(never)]
@@ -302,15 +375,7 @@ fn build_values<N: Copy + Default>(
 ) -> (Vec<N>, Option<NullBuffer>) {
     let tokens = fields.tokens;
     let n = tokens.records.len();
-    let numeric = matches!(
-        ty,
-        ColumnType::Int32
-            | ColumnType::Int64
-            | ColumnType::Float32
-            | ColumnType::Float64
-            | ColumnType::Decimal { .. }
-    );
-    let lossless = numeric && ctx.lossless.get(c) == Some(&true);
+    let lossless = ctx.lossless.get(c) == Some(&true);
     let mut values: Vec<N> = Vec::with_capacity(n);
     let mut valid = ValidityBuilder::new(n);
     for r in 0..n {
@@ -507,33 +572,6 @@ fn invalid_utf8(
         })
         .collect();
     Arc::new(values.iter().map(|v| v.as_deref()).collect::<StringArray>())
-}
-
-/// Builds a validity bitmap lazily: no allocation until the first null.
-struct ValidityBuilder {
-    len: usize,
-    bits: Option<BooleanBufferBuilder>,
-}
-
-impl ValidityBuilder {
-    fn new(len: usize) -> Self {
-        ValidityBuilder { len, bits: None }
-    }
-
-    #[inline]
-    fn push_null(&mut self, index: usize) {
-        let len = self.len;
-        let bits = self.bits.get_or_insert_with(|| {
-            let mut b = BooleanBufferBuilder::new(len);
-            b.append_n(len, true);
-            b
-        });
-        bits.set_bit(index, false);
-    }
-
-    fn finish(self) -> Option<NullBuffer> {
-        self.bits.map(|mut b| NullBuffer::new(b.finish()))
-    }
 }
 
 /// The parser's unit for a schema file's timestamp unit.

@@ -16,4 +16,5 @@ mod quotemask;
 pub mod sniff;
 pub(crate) mod tokenizer;
 pub(crate) mod tokens;
+pub(crate) mod validity;
 pub(crate) mod values;

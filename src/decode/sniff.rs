@@ -137,20 +137,38 @@ impl Score {
 
 /// Sniff the parts of the dialect `sniff` leaves open from `sample` (the head after any byte
 /// order mark; `at_end`: it is the whole input). `tsv_hint`: the input's name ends in `.tsv`
-/// (tab then comes first among equals). `base` holds the parts set.
+/// (tab then comes first among equals). `base` holds the parts set. `decimal_comma`: `,` is the
+/// decimal mark, never a candidate delimiter.
 pub(crate) fn sniff(
     sample: &[u8],
     at_end: bool,
     base: &Dialect,
     sniff: Sniff,
     tsv_hint: bool,
+    decimal_comma: bool,
 ) -> Result<Sniffed, NoDialect> {
-    let candidates = candidates(
+    let mut candidates = candidates(
         &sample[..sample.len().min(SNIFF_BYTES)],
         base,
         sniff,
         tsv_hint,
     );
+    if decimal_comma && sniff.delimiter {
+        // `,` is the decimal mark: never the delimiter.
+        candidates.retain(|d| d.delimiter != b',');
+        if candidates.is_empty() {
+            // `,` was the only candidate: one column, read with another delimiter.
+            let absent = b";\t|"
+                .iter()
+                .copied()
+                .find(|&d| memchr::memchr(d, sample).is_none())
+                .unwrap_or(b';');
+            candidates.push(Dialect {
+                delimiter: absent,
+                ..base.clone()
+            });
+        }
+    }
     let tried = describe(&candidates);
     // A record longer than the first bytes: score on all of the head.
     let mut best = best(
@@ -461,7 +479,15 @@ mod tests {
     use super::*;
 
     fn sniffed(csv: &str) -> Sniffed {
-        sniff(csv.as_bytes(), true, &Dialect::default(), Sniff::ALL, false).expect("a dialect")
+        sniff(
+            csv.as_bytes(),
+            true,
+            &Dialect::default(),
+            Sniff::ALL,
+            false,
+            false,
+        )
+        .expect("a dialect")
     }
 
     #[test]
@@ -486,7 +512,7 @@ mod tests {
     fn the_tsv_name_breaks_ties() {
         let csv = b"a,b\tc\n1,2\t3\n";
         let d = |hint| {
-            sniff(csv, true, &Dialect::default(), Sniff::ALL, hint)
+            sniff(csv, true, &Dialect::default(), Sniff::ALL, hint, false)
                 .unwrap()
                 .dialect
                 .delimiter
@@ -525,8 +551,31 @@ mod tests {
             &Dialect::default(),
             pinned,
             false,
+            false,
         );
         assert_eq!(s.unwrap().skip_lines, 0);
+    }
+
+    #[test]
+    fn a_decimal_comma_is_never_the_delimiter() {
+        let csv = b"a;b\n1,5;2\n3,25;4\n";
+        let d = |decimal_comma| {
+            sniff(
+                csv,
+                true,
+                &Dialect::default(),
+                Sniff::ALL,
+                false,
+                decimal_comma,
+            )
+            .unwrap()
+            .dialect
+            .delimiter
+        };
+        assert_eq!(d(true), b';');
+        let one = b"v\n1,5\n2,25\n";
+        let s = sniff(one, true, &Dialect::default(), Sniff::ALL, false, true).unwrap();
+        assert_ne!(s.dialect.delimiter, b',');
     }
 
     #[test]
@@ -539,14 +588,22 @@ mod tests {
             delimiter: false,
             ..Sniff::ALL
         };
-        let s = sniff(b"a,b\n1,2\n", true, &base, only_quote, false).unwrap();
+        let s = sniff(b"a,b\n1,2\n", true, &base, only_quote, false, false).unwrap();
         assert_eq!(s.dialect.delimiter, b';');
     }
 
     #[test]
     fn no_consistent_candidate_is_an_error_naming_what_was_tried() {
         let csv = "a,b,c\n1,2\n1\n1,2,3,4\n1;2\n1,2,3,4,5\n1,2\n";
-        let e = sniff(csv.as_bytes(), true, &Dialect::default(), Sniff::ALL, false).unwrap_err();
+        let e = sniff(
+            csv.as_bytes(),
+            true,
+            &Dialect::default(),
+            Sniff::ALL,
+            false,
+            false,
+        )
+        .unwrap_err();
         assert!(e.tried.contains("delimiters [, ;], quotes [\"]"), "{e:?}");
         assert!(e.best.contains("fields in only"), "{e:?}");
     }
@@ -554,7 +611,7 @@ mod tests {
     #[test]
     fn a_cut_sample_scores_its_whole_records_only() {
         let csv = b"a;b\n1;\"open\nquote";
-        let s = sniff(csv, false, &Dialect::default(), Sniff::ALL, false).unwrap();
+        let s = sniff(csv, false, &Dialect::default(), Sniff::ALL, false, false).unwrap();
         assert_eq!(s.dialect.delimiter, b';');
     }
 

@@ -3,7 +3,9 @@
 
 use super::{ColumnType, UnitName};
 use crate::decode::tokens::Tokens;
-use crate::decode::values::{candidate_mask, classify, date_candidates, DateFormat};
+use crate::decode::values::{
+    candidate_mask, classify, date_candidates, with_decimal_point, DateFormat,
+};
 
 /// Per-column evidence gathered from the sample.
 #[derive(Debug, Clone, Copy)]
@@ -40,11 +42,17 @@ impl Default for Evidence {
 
 impl Evidence {
     /// Add `value`; `formats` are the date formats to try besides ISO 8601.
-    fn add(&mut self, value: &[u8], formats: &[DateFormat]) {
+    fn add(&mut self, value: &[u8], formats: &[DateFormat], decimal_comma: bool) {
         if self.date_formats != 0 {
             self.date_formats &= candidate_mask(value, formats);
         }
-        let c = classify(value);
+        let mut c = classify(value);
+        if decimal_comma {
+            // Numbers are read with a decimal comma: `1,5` is one, `1.5` is not.
+            let numeric = with_decimal_point(value).map(|v| classify(&v));
+            c.int = numeric.is_some_and(|n| n.int);
+            c.float = numeric.is_some_and(|n| n.float);
+        }
         self.values += 1;
         self.boolean &= c.boolean;
         self.int &= c.int;
@@ -95,7 +103,7 @@ pub fn widen(current: &ColumnType, value: &[u8]) -> Option<ColumnType> {
         return None;
     }
     let mut evidence = Evidence::default();
-    evidence.add(value, &[]);
+    evidence.add(value, &[], false);
     let seen = evidence.column_type();
     let numeric = |t: &ColumnType| {
         matches!(
@@ -147,6 +155,8 @@ pub struct Inferrer {
     records: usize,
     /// The date formats tried besides ISO 8601 (at most 32: one bit each in the evidence).
     formats: Vec<DateFormat>,
+    /// Numbers have a decimal comma (`--decimal-comma`).
+    decimal_comma: bool,
 }
 
 impl Inferrer {
@@ -158,7 +168,14 @@ impl Inferrer {
             null_values: null_values.iter().map(|s| s.as_bytes().to_vec()).collect(),
             records: 0,
             formats: date_candidates(),
+            decimal_comma: false,
         }
+    }
+
+    /// Read numbers with a decimal comma (`1,5`).
+    pub fn with_decimal_comma(mut self, decimal_comma: bool) -> Self {
+        self.decimal_comma = decimal_comma;
+        self
     }
 
     /// Try only `format` on dates that are not ISO 8601 (`--date-format`).
@@ -200,7 +217,7 @@ impl Inferrer {
             for (c, ev) in self.evidence.iter_mut().enumerate().take(count) {
                 let v = tokens.field(first + c);
                 if !self.null_values.iter().any(|n| n.as_slice() == v) {
-                    ev.add(v, &self.formats);
+                    ev.add(v, &self.formats, self.decimal_comma);
                 }
             }
             self.records += 1;
@@ -251,7 +268,7 @@ pub(crate) fn looks_like_a_header(tokens: &Tokens, below: &Inferrer) -> bool {
             return false;
         }
         let mut with = below.evidence[c];
-        with.add(value, &below.formats);
+        with.add(value, &below.formats, below.decimal_comma);
         with.column_type() != types[c]
     })
 }

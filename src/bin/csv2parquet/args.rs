@@ -51,6 +51,10 @@ pub(crate) struct CsvArgs {
     /// takes the one that alone reads every sampled value.
     #[arg(long, value_name = "FORMAT")]
     date_format: Option<String>,
+    /// Floats and decimals are written with a decimal comma (1,5); a value with a `.` is then
+    /// no number, and `,` is never sniffed as the delimiter.
+    #[arg(long)]
+    decimal_comma: bool,
     /// Records sampled for schema inference.
     #[arg(long, default_value_t = s3_csv2parquet::config::DEFAULT_INFER_RECORDS)]
     infer_records: usize,
@@ -205,6 +209,7 @@ impl CsvArgs {
             o.set(OptionKey::NoHeader, "yes")?;
         }
         o.all_strings = self.all_strings;
+        o.decimal_comma = self.decimal_comma;
         if let Some(format) = &self.date_format {
             o.set(OptionKey::DateFormat, format)?;
         }

@@ -202,6 +202,60 @@ fn classify_number(b: &[u8], c: &mut Candidates) {
     c.float = c.int || parse_f64(b).is_some();
 }
 
+/// A number written with a decimal comma (`1,5`, `-0,25`), as the parsers read it (`1.5`):
+/// `None` when it holds a `.` (not such a number) or is too long to be one.
+#[inline]
+pub fn with_decimal_point(b: &[u8]) -> Option<arrayvec_lite::Buf> {
+    if b.len() > arrayvec_lite::CAP || b.contains(&b'.') {
+        return None;
+    }
+    let mut out = arrayvec_lite::Buf::default();
+    for &c in b {
+        out.push(if c == b',' { b'.' } else { c });
+    }
+    Some(out)
+}
+
+/// A small fixed-capacity byte buffer (no allocation on the decode path).
+pub mod arrayvec_lite {
+    /// Longest number read with a decimal comma.
+    pub const CAP: usize = 64;
+
+    /// Up to [`CAP`] bytes.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Buf {
+        bytes: [u8; CAP],
+        len: usize,
+    }
+
+    impl Default for Buf {
+        fn default() -> Self {
+            Buf {
+                bytes: [0; CAP],
+                len: 0,
+            }
+        }
+    }
+
+    impl Buf {
+        /// Append a byte (the caller keeps within [`CAP`]).
+        #[inline]
+        pub fn push(&mut self, b: u8) {
+            if let Some(slot) = self.bytes.get_mut(self.len) {
+                *slot = b;
+                self.len += 1;
+            }
+        }
+    }
+
+    impl std::ops::Deref for Buf {
+        type Target = [u8];
+        fn deref(&self) -> &[u8] {
+            &self.bytes[..self.len]
+        }
+    }
+}
+
 /// Whether the digits of a number (after an optional sign) start with a `0` followed by
 /// another digit: a typed value could not give its text back.
 #[inline(always)]
