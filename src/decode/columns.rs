@@ -88,20 +88,10 @@ impl DecodeContext {
 
     /// Refuse numbers with leading zeros in the numeric columns marked (the inferred ones).
     pub fn with_lossless(mut self, lossless: Vec<bool>) -> Self {
-        let numeric = |t: &ColumnType| {
-            matches!(
-                t,
-                ColumnType::Int32
-                    | ColumnType::Int64
-                    | ColumnType::Float32
-                    | ColumnType::Float64
-                    | ColumnType::Decimal { .. }
-            )
-        };
         self.lossless = lossless
             .into_iter()
             .zip(&self.columns)
-            .map(|(l, t)| l && numeric(t))
+            .map(|(l, t)| l && t.is_numeric())
             .collect();
         self
     }

@@ -105,23 +105,13 @@ pub fn widen(current: &ColumnType, value: &[u8]) -> Option<ColumnType> {
     let mut evidence = Evidence::default();
     evidence.add(value, &[], false);
     let seen = evidence.column_type();
-    let numeric = |t: &ColumnType| {
-        matches!(
-            t,
-            ColumnType::Int32
-                | ColumnType::Int64
-                | ColumnType::Float32
-                | ColumnType::Float64
-                | ColumnType::Decimal { .. }
-        )
-    };
     let wider = match (current, &seen) {
         (ColumnType::Int32, ColumnType::Int64) => ColumnType::Int64,
         (ColumnType::Int32 | ColumnType::Int64, ColumnType::Int32 | ColumnType::Int64) => {
             ColumnType::Utf8
         }
         (ColumnType::Float64, _) => ColumnType::Utf8,
-        (c, s) if numeric(c) && numeric(s) => ColumnType::Float64,
+        (c, s) if c.is_numeric() && s.is_numeric() => ColumnType::Float64,
         (ColumnType::Date32, ColumnType::Timestamp { .. }) => seen.clone(),
         (
             ColumnType::Timestamp {

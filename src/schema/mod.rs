@@ -96,6 +96,18 @@ impl UnitName {
 }
 
 impl ColumnType {
+    /// Integers, floats and decimals.
+    pub fn is_numeric(&self) -> bool {
+        matches!(
+            self,
+            ColumnType::Int32
+                | ColumnType::Int64
+                | ColumnType::Float32
+                | ColumnType::Float64
+                | ColumnType::Decimal { .. }
+        )
+    }
+
     /// The Arrow type this column is decoded into.
     pub fn arrow_type(&self) -> DataType {
         match self {
