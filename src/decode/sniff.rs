@@ -6,22 +6,24 @@
 //! that count (records before it, each with fewer fields, are a preamble: a title, an export
 //! note); its score the records from the start with that count, less those without. The best
 //! candidate has more than one column if any has, then the highest score, then the most
-//! columns, then comes first in the order of preference (`,` `;` tab `|`; `"` then `'`;
+//! columns, then quotes some field (`'1','world'` is quoted with `'`, as DuckDB reads it), then
+//! comes first in the order of preference (`,` `;` tab `|`; `"` then `'`;
 //! doubling then `\`; no comment then `#`). A candidate that meets a syntax error is scored on
 //! the records before it.
 //!
 //! Only what the options leave open is sniffed ([`Sniff`]). Candidates are only tried where the
 //! sample gives them a chance: a delimiter or a `'` quote the sample never holds, a `\` it never
-//! holds, a `#` that starts no line. There is no "no quote" candidate: where no field starts with
-//! a quote, `"` tokenizes exactly as none would, and where one does, reading it literally would
-//! keep the quotes in the values (`--quote none` pins that).
+//! holds, a `#` that starts no line. "No quote" comes last, tried when the head holds a quote, and
+//! only in the running when every candidate with a quote meets text after a closing quote (malformed quoting
+//! such as `"x"y`, or a stray `"` in a TSV, which DuckDB reads with quoting off): well-formed
+//! quotes are never read literally, and quoted fields are never split at their delimiters.
 //!
 //! Header presence needs the column types, so it is decided by inference ([`crate::schema`]),
 //! after the dialect.
 
 use crate::decode::chunker::Chunker;
 use crate::decode::dialect::Dialect;
-use crate::decode::tokenizer::Tokenizer;
+use crate::decode::tokenizer::{Tokenizer, UNTERMINATED};
 use crate::decode::tokens::Tokens;
 
 /// Bytes of the head the candidates tokenize.
@@ -123,14 +125,20 @@ struct Score {
     consistent: usize,
     inconsistent: usize,
     skip_lines: usize,
+    /// Some field was quoted: the quote character is used, not only allowed.
+    quotes_used: bool,
+    /// Tokenizing met malformed quoting (text after a closing quote; the records before it are
+    /// scored). A quote left open at the end of the input is not that: it is reported as such.
+    malformed: bool,
 }
 
 impl Score {
-    fn key(&self) -> (bool, i64, usize) {
+    fn key(&self) -> (bool, i64, usize, bool) {
         (
             self.columns > 1,
             self.consistent as i64 - self.inconsistent as i64,
             self.columns,
+            self.quotes_used,
         )
     }
 }
@@ -220,19 +228,36 @@ pub(crate) fn sniff(
     })
 }
 
-/// The best of `candidates` on `sample`, if any reads a whole record.
+/// The best of `candidates` on `sample`, if any reads a whole record. Candidates without a quote
+/// are only in the running when every candidate with one meets malformed quoting: reading quotes
+/// literally is the fallback for that, never a way to split quoted fields or to pass over a
+/// quote left open at the end of the input (a cut file).
 fn best<'a>(
     sample: &[u8],
     at_end: bool,
     candidates: &'a [Dialect],
 ) -> Option<(Score, &'a Dialect)> {
     let mut best: Option<(Score, &Dialect)> = None;
+    let mut quoting_works = false;
+    let mut literal = Vec::new();
     for dialect in candidates {
         let Some(score) = score(sample, at_end, dialect) else {
             continue;
         };
+        if dialect.quote.is_none() {
+            literal.push((score, dialect));
+            continue;
+        }
+        quoting_works |= !score.malformed;
         if best.is_none_or(|(b, _)| score.key() > b.key()) {
             best = Some((score, dialect));
+        }
+    }
+    if !quoting_works {
+        for (score, dialect) in literal {
+            if best.is_none_or(|(b, _)| score.key() > b.key()) {
+                best = Some((score, dialect));
+            }
         }
     }
     best
@@ -256,6 +281,11 @@ fn candidates(sample: &[u8], base: &Dialect, sniff: Sniff, tsv_hint: bool) -> Ve
         let mut q = vec![Some(b'"')];
         if starts_a_field(sample, b'\'', &delimiters) {
             q.push(Some(b'\''));
+        }
+        if has(b'"') || q.len() > 1 {
+            // Last: quotes read literally, for a head whose quoting is malformed (`"x"y`, a
+            // stray quote in a TSV) but whose fields are consistent without it.
+            q.push(None);
         }
         q
     } else {
@@ -324,7 +354,9 @@ fn score(sample: &[u8], at_end: bool, dialect: &Dialect) -> Option<Score> {
     };
     let mut tokens = Tokens::default();
     let tokenizer = Tokenizer::new(dialect);
-    if let Err(e) = tokenizer.tokenize(&sample[..end], &mut tokens) {
+    let result = tokenizer.tokenize(&sample[..end], &mut tokens);
+    let malformed = result.as_ref().is_err_and(|e| e.reason != UNTERMINATED);
+    if let Err(e) = result {
         // Score the records before the error.
         tokens = Tokens::default();
         tokenizer
@@ -352,6 +384,8 @@ fn score(sample: &[u8], at_end: bool, dialect: &Dialect) -> Option<Score> {
         consistent,
         inconsistent: n - start - consistent,
         skip_lines: tokens.records[start].line as usize,
+        quotes_used: tokens.quoted.contains(&true),
+        malformed,
     })
 }
 
@@ -527,6 +561,17 @@ mod tests {
         assert_eq!(single.dialect.quote, Some(b'\''));
         let double = sniffed("a,b\n\"x,y\",1\nit's,2\n");
         assert_eq!(double.dialect.quote, Some(b'"'));
+        // Both read two columns everywhere: the one that quotes a field wins.
+        let used = sniffed("'1','world'\n1,world\n1,world\n");
+        assert_eq!(used.dialect.quote, Some(b'\''));
+        assert_eq!(sniffed("a,b\n1,2\n").dialect.quote, Some(b'"'));
+        // Malformed quoting that reads consistently without quotes: quotes are literal.
+        let literal = sniffed("id\ttitle\n1\t\"Up\" (2009)\n2\tsay \"hi\n3\tx\n");
+        assert_eq!(literal.dialect.quote, None);
+        assert_eq!(literal.dialect.delimiter, b'\t');
+        // Well-formed quotes around delimiters need quoting; a later error does not undo it.
+        let quoted = sniffed("a,b\n\"x,y\",1\n\"z,w\",2\n\"v,u\",3\n\"t\"s,4\n");
+        assert_eq!(quoted.dialect.quote, Some(b'"'));
         let escaped = sniffed("a,b\n\"x \\\"q\\\", y\",1\n\"z\",2\n");
         assert_eq!(escaped.dialect.escape, Some(b'\\'));
         let commented = sniffed("a,b\n1,2\n# a note, with commas, here\n3,4\n");

@@ -35,6 +35,9 @@ pub struct SyntaxError {
     pub reason: &'static str,
 }
 
+/// The reason of the error for a quote still open at the end of the input.
+pub const UNTERMINATED: &str = "unterminated quoted field at end of input";
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum State {
     RecordStart,
@@ -392,7 +395,7 @@ impl Tokenizer {
         match m.state {
             State::RecordStart | State::Comment => {}
             State::Quoted | State::Escaped => {
-                return Err(self.error(out, "unterminated quoted field at end of input"));
+                return Err(self.error(out, UNTERMINATED));
             }
             State::FieldStart => {
                 push_field(out, n, n, false);
