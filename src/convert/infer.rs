@@ -17,7 +17,7 @@ use crate::decode::dialect::Dialect;
 use crate::decode::fault::Fault;
 use crate::decode::sniff::{self, UsedDialect};
 use crate::decode::tokenizer::{SyntaxError, Tokenizer};
-use crate::decode::tokens::Tokens;
+use crate::decode::tokens::{count_line_breaks, Tokens};
 use crate::encode::Cardinality;
 use crate::error::{DataError, Error, Position, Result};
 use crate::schema::{self, ColumnType, Inferrer, SchemaSource, SchemaSpec};
@@ -131,7 +131,6 @@ pub(crate) fn read_head(
     if !has_header {
         inferrer.add(&tokens, 0..1);
     }
-    let first_data = usize::from(has_header);
     let inferred = infer_columns(
         &tokens,
         tokenized,
@@ -142,13 +141,8 @@ pub(crate) fn read_head(
     )?;
     let plain_columns =
         plan_dictionaries(&tokens, tokenized, &inferred.0, options, has_header, budget);
-    let (header_end, header_lines) = if !has_header {
-        (0, 0)
-    } else if let Some(second) = tokens.records.get(first_data) {
-        (second.start as usize, second.line as u64)
-    } else {
-        (head.bytes.len() - head.bom, tokens.lines as u64)
-    };
+    let (header_end, header_lines) =
+        data_start(&tokens, &head.bytes[head.bom..], tokenized, has_header);
     let (schema, source, warnings) = inferred;
     let inferred = schema::inferred_columns(&schema, options.schema.as_ref(), has_header);
     let bom = head.bom;
@@ -166,6 +160,36 @@ pub(crate) fn read_head(
         dialect,
         inferred,
     })
+}
+
+/// Where the data starts after the header (in the head's bytes after the BOM, and in lines
+/// since the start of the head's tokens).
+fn data_start(tokens: &Tokens, data: &[u8], tokenized: usize, has_header: bool) -> (usize, u64) {
+    if !has_header {
+        (0, 0)
+    } else if tokens.field_count(0) == 1 {
+        // One column: blank lines are null values (see `Tokens::add_blank_lines`), also right
+        // after the header, so the data starts right after the header's line break.
+        let end = tokens.records[0].end as usize;
+        let end = end
+            + match data.get(end..).unwrap_or_default() {
+                [b'\r', b'\n', ..] => 2,
+                [b'\r' | b'\n', ..] => 1,
+                _ => 0,
+            };
+        let after = tokens
+            .records
+            .get(1)
+            .map_or(tokenized, |r| r.start as usize);
+        let end_line = tokens.records.get(1).map_or(tokens.lines, |r| r.line);
+        let lines =
+            end_line.saturating_sub(count_line_breaks(data.get(end..after).unwrap_or_default()));
+        (end, u64::from(lines))
+    } else if let Some(second) = tokens.records.get(1) {
+        (second.start as usize, u64::from(second.line))
+    } else {
+        (data.len(), u64::from(tokens.lines))
+    }
 }
 
 /// The dialect to read with: the options' where set, else sniffed from the head (see

@@ -87,6 +87,10 @@ pub fn decode_chunk(
             reason: Fault::Syntax(e.reason),
         }));
     }
+    if ctx.columns.len() == 1 {
+        // One column: a blank line is a null value, not layout.
+        tokens.add_blank_lines();
+    }
     decode_tokens(ctx, chunk, tokens)
 }
 

@@ -11,6 +11,7 @@ use arrow::array::{
 use arrow::buffer::{BooleanBuffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{
     ArrowPrimitiveType, Date32Type, Float32Type, Float64Type, Int32Type, Int64Type, SchemaRef,
+    Time64MicrosecondType,
 };
 
 use crate::config::{InvalidUtf8, OnError};
@@ -19,8 +20,8 @@ use crate::decode::tokenizer::Tokenizer;
 use crate::decode::tokens::Tokens;
 use crate::decode::validity::ValidityBuilder;
 use crate::decode::values::{
-    leading_zero, parse_bool, parse_date32, parse_decimal128, parse_f32, parse_f64, parse_i32,
-    parse_i64, parse_timestamp, with_decimal_point, DateFormat, TsUnit,
+    loses_text, parse_bool, parse_date32, parse_decimal128, parse_f32, parse_f64, parse_i32,
+    parse_i64, parse_time64, parse_timestamp, with_decimal_point, DateFormat, TsUnit,
 };
 use crate::schema::{ColumnType, SchemaSpec, UnitName};
 
@@ -231,6 +232,14 @@ pub(crate) fn build_column(
         ColumnType::Float64 => Arc::new(build_primitive::<Float64Type>(
             ctx, fields, c, ty, outcome, parse_f64,
         )),
+        ColumnType::Time64 => Arc::new(build_primitive::<Time64MicrosecondType>(
+            ctx,
+            fields,
+            c,
+            ty,
+            outcome,
+            parse_time64,
+        )),
         ColumnType::Date32 => match ctx.date_formats.get(c).and_then(Option::as_ref) {
             Some(format) => build_formatted_dates(ctx, fields, c, ty, outcome, format),
             None => Arc::new(build_primitive::<Date32Type>(
@@ -390,40 +399,52 @@ fn build_values<N: Copy + Default>(
             valid.push_null(r);
             continue;
         }
-        if lossless && leading_zero(v) {
-            outcome.bad_value(
-                ctx.on_error,
-                tokens,
-                r,
-                c,
-                Some(v),
-                Fault::LosesText {
-                    ty: ty.arrow_type(),
-                },
-            );
-            values.push(N::default());
-            valid.push_null(r);
-            continue;
-        }
         match parse(v) {
-            Some(x) => values.push(x),
-            None => {
-                outcome.bad_value(
-                    ctx.on_error,
-                    tokens,
-                    r,
-                    c,
-                    Some(v),
-                    Fault::Unparsable {
-                        ty: ty.arrow_type(),
-                    },
-                );
-                values.push(N::default());
-                valid.push_null(r);
-            }
+            Some(x) if !(lossless && loses_text(v)) => values.push(x),
+            parsed => match reread(v, parsed.is_some(), lossless, ty, &parse) {
+                Ok(x) => values.push(x),
+                Err(fault) => {
+                    outcome.bad_value(ctx.on_error, tokens, r, c, Some(v), fault);
+                    values.push(N::default());
+                    valid.push_null(r);
+                }
+            },
         }
     }
     (values, valid.finish())
+}
+
+/// A value `parse` did not take as it is (`parsed`: it read it, but the text would be lost):
+/// spaces around it are layout (`a, 1992` is 1992, as DuckDB reads it), so the trimmed text is
+/// read. Out of line: typed columns rarely get here.
+#[cold]
+#[inline(never)]
+fn reread<N>(
+    v: &[u8],
+    parsed: bool,
+    lossless: bool,
+    ty: &ColumnType,
+    parse: impl Fn(&[u8]) -> Option<N>,
+) -> Result<N, Fault> {
+    let loses = |t: &[u8]| Fault::LosesText {
+        ty: ty.arrow_type(),
+        plus: t.first() == Some(&b'+'),
+    };
+    let unparsable = || Fault::Unparsable {
+        ty: ty.arrow_type(),
+    };
+    if parsed {
+        return Err(loses(v));
+    }
+    let t = v.trim_ascii();
+    if t.len() == v.len() || t.is_empty() {
+        return Err(unparsable());
+    }
+    match parse(t) {
+        Some(_) if lossless && loses_text(t) => Err(loses(t)),
+        Some(x) => Ok(x),
+        None => Err(unparsable()),
+    }
 }
 
 fn build_bool(

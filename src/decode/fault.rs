@@ -15,11 +15,13 @@ pub enum Fault {
         /// The column's Arrow type.
         ty: DataType,
     },
-    /// A number with leading zeros in a column typed by inference: as a number it would lose
-    /// them (a wider type, text, holds it).
+    /// A number with leading zeros or a `+` sign in a column typed by inference: as a number it
+    /// would lose them (a wider type, text, holds it).
     LosesText {
         /// The column's Arrow type.
         ty: DataType,
+        /// It is the `+` sign that would be lost.
+        plus: bool,
     },
     /// A null (a null marker, or a missing field) in a column that does not allow nulls.
     NullInNonNullable,
@@ -43,11 +45,9 @@ impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Fault::Unparsable { ty } => write!(f, "cannot parse as {ty}"),
-            Fault::LosesText { ty } => {
-                write!(
-                    f,
-                    "leading zeros would be lost as {ty} (the column was inferred)"
-                )
+            Fault::LosesText { ty, plus } => {
+                let what = if *plus { "'+' sign" } else { "leading zeros" };
+                write!(f, "{what} would be lost as {ty} (the column was inferred)")
             }
             Fault::NullInNonNullable => f.write_str("null in a non-nullable column"),
             Fault::FieldCount { expected, found } => {

@@ -79,6 +79,101 @@ impl Tokens {
     }
 }
 
+impl Tokens {
+    /// Puts blank lines back as records of one empty field (a null): in a one-column input a
+    /// blank line is a value, not layout (`col\n1\n\n3\n` is 1, null, 3, as DuckDB reads it).
+    /// The tokenizer skips them; they are in the gaps between the records, before the first
+    /// (a chunk may start with them) and after the last. Other lines in the gaps are comments,
+    /// no records. A CRLF is one line break.
+    pub(crate) fn add_blank_lines(&mut self) {
+        let records = std::mem::take(&mut self.records);
+        let fields = std::mem::take(&mut self.fields);
+        let quoted = std::mem::take(&mut self.quoted);
+        self.records.reserve(records.len());
+        let mut gap_start = 0;
+        let mut ends_a_record = false;
+        for (r, record) in records.iter().enumerate() {
+            self.push_blank_lines(gap_start..record.start as usize, ends_a_record, record.line);
+            let first = record.first_field as usize;
+            let last = records
+                .get(r + 1)
+                .map_or(fields.len(), |n| n.first_field as usize);
+            self.records.push(RecordSpan {
+                first_field: self.fields.len() as u32,
+                ..*record
+            });
+            self.fields.extend_from_slice(&fields[first..last]);
+            self.quoted.extend_from_slice(&quoted[first..last]);
+            gap_start = record.end as usize;
+            ends_a_record = true;
+        }
+        let end = self.data.len();
+        self.push_blank_lines(gap_start..end, ends_a_record, self.lines);
+    }
+
+    /// The blank lines of `gap` as records; `ends_a_record`: the gap starts with the line break
+    /// of the record before it; `end_line`: the line the gap ends on.
+    fn push_blank_lines(
+        &mut self,
+        gap: std::ops::Range<usize>,
+        ends_a_record: bool,
+        end_line: u32,
+    ) {
+        let bytes = &self.data[gap.clone()];
+        let line_break = |i: usize| match bytes[i..] {
+            [b'\r', b'\n', ..] => 2,
+            [b'\r' | b'\n', ..] => 1,
+            _ => 0,
+        };
+        let mut i = 0;
+        if ends_a_record {
+            i += line_break(0);
+        }
+        let breaks = count_line_breaks(&bytes[i..]);
+        let mut line = end_line.saturating_sub(breaks);
+        let mut blank = Vec::new();
+        while i < bytes.len() {
+            let n = line_break(i);
+            if n > 0 {
+                blank.push((gap.start + i, line));
+                i += n;
+            } else {
+                // A comment line: not a value.
+                let eol = memchr::memchr2(b'\n', b'\r', &bytes[i..]).map_or(bytes.len(), |k| i + k);
+                i = eol
+                    + if eol < bytes.len() {
+                        line_break(eol)
+                    } else {
+                        0
+                    };
+            }
+            line += 1;
+        }
+        for (at, line) in blank {
+            self.records.push(RecordSpan {
+                first_field: self.fields.len() as u32,
+                line,
+                start: at as u32,
+                end: at as u32,
+            });
+            self.fields.push(FieldSpan {
+                start: at as u32,
+                end: at as u32,
+            });
+            self.quoted.push(false);
+        }
+    }
+}
+
+/// Line breaks in `bytes` (a CRLF counts once).
+pub(crate) fn count_line_breaks(bytes: &[u8]) -> u32 {
+    let lf = memchr::memchr_iter(b'\n', bytes).count();
+    let cr = memchr::memchr_iter(b'\r', bytes)
+        .filter(|&i| bytes.get(i + 1) != Some(&b'\n'))
+        .count();
+    (lf + cr) as u32
+}
+
 /// Ends the last record at `end` (where its line break is, or the input's end).
 #[inline]
 pub(crate) fn end_record(out: &mut Tokens, end: usize) {
@@ -117,4 +212,56 @@ pub(crate) fn end_quoted(out: &mut Tokens, start: usize, w: usize, close: usize,
         out.data[w..close].fill(b' ');
     }
     push_field(out, start, w, quoted);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::decode::dialect::Dialect;
+    use crate::decode::tokenizer::Tokenizer;
+
+    /// (line, start, value) of every record once blank lines are put back.
+    fn records(input: &str, comment: Option<u8>) -> Vec<(u32, u32, String)> {
+        let dialect = Dialect {
+            comment,
+            ..Dialect::default()
+        };
+        let mut t = super::Tokens::default();
+        Tokenizer::new(&dialect)
+            .tokenize(input.as_bytes(), &mut t)
+            .unwrap();
+        t.add_blank_lines();
+        (0..t.records.len())
+            .map(|r| {
+                let f = t.records[r].first_field as usize;
+                let value = String::from_utf8(t.field(f).to_vec()).unwrap();
+                (t.records[r].line, t.records[r].start, value)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn blank_lines_become_empty_records_in_place() {
+        let r = |l, s, v: &str| (l, s, v.to_string());
+        assert_eq!(
+            records("1\n\n3\n\n", None),
+            [r(0, 0, "1"), r(1, 2, ""), r(2, 3, "3"), r(3, 5, "")]
+        );
+        // CRLF is one break; a chunk may start with blank lines.
+        assert_eq!(
+            records("\r\n1\r\n\r\n\r\n2", None),
+            [
+                r(0, 0, ""),
+                r(1, 2, "1"),
+                r(2, 5, ""),
+                r(3, 7, ""),
+                r(4, 9, "2")
+            ]
+        );
+        // A quoted line break is inside its record; comment lines are no records.
+        assert_eq!(
+            records("\"a\nb\"\n\n# note\n\nc\n", Some(b'#')),
+            [r(0, 0, "a\nb"), r(2, 6, ""), r(4, 14, ""), r(5, 15, "c")]
+        );
+        assert_eq!(records("1\n2\n", None), [r(0, 0, "1"), r(1, 2, "2")]);
+    }
 }

@@ -111,7 +111,10 @@ impl Cardinality {
                     // Dictionaries of booleans are never used by the writer.
                     ColumnType::Boolean => return false,
                     ColumnType::Int32 | ColumnType::Float32 | ColumnType::Date32 => 4.0,
-                    ColumnType::Int64 | ColumnType::Float64 | ColumnType::Timestamp { .. } => 8.0,
+                    ColumnType::Int64
+                    | ColumnType::Float64
+                    | ColumnType::Time64
+                    | ColumnType::Timestamp { .. } => 8.0,
                     // Decimals and strings: the values' own bytes plus a length.
                     _ => col.distinct_bytes as f64 / col.counts.len().max(1) as f64 + 4.0,
                 };

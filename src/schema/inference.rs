@@ -16,6 +16,7 @@ struct Evidence {
     float: bool,
     date: bool,
     timestamp: bool,
+    time: bool,
     with_offset: bool,
     without_offset: bool,
     fraction_digits: u8,
@@ -32,6 +33,7 @@ impl Default for Evidence {
             float: true,
             date: true,
             timestamp: true,
+            time: true,
             with_offset: false,
             without_offset: false,
             fraction_digits: 0,
@@ -43,6 +45,8 @@ impl Default for Evidence {
 impl Evidence {
     /// Add `value`; `formats` are the date formats to try besides ISO 8601.
     fn add(&mut self, value: &[u8], formats: &[DateFormat], decimal_comma: bool) {
+        // Spaces around a value are layout (`a, 1992`): the decoder reads it trimmed too.
+        let value = value.trim_ascii();
         if self.date_formats != 0 {
             self.date_formats &= candidate_mask(value, formats);
         }
@@ -60,6 +64,7 @@ impl Evidence {
         self.float &= c.float && (c.int || !looks_integral(value));
         self.date &= c.date;
         self.timestamp &= c.timestamp || c.date;
+        self.time &= c.time;
         if c.timestamp && c.timestamp_offset {
             self.with_offset = true;
         } else if c.timestamp || c.date {
@@ -79,6 +84,8 @@ impl Evidence {
             ColumnType::Float64
         } else if self.date || self.date_formats.count_ones() == 1 {
             ColumnType::Date32
+        } else if self.time {
+            ColumnType::Time64
         } else if self.timestamp && !(self.with_offset && self.without_offset) {
             ColumnType::Timestamp {
                 unit: if self.fraction_digits > 6 {

@@ -37,6 +37,9 @@ pub enum ColumnType {
     /// Calendar date (`YYYY-MM-DD`).
     #[serde(alias = "date")]
     Date32,
+    /// Time of day in microseconds (`HH:MM[:SS[.ffffff]]`).
+    #[serde(alias = "time")]
+    Time64,
     /// Timestamp with a unit and an optional time zone (only `UTC` is accepted).
     Timestamp {
         /// `s`, `ms`, `us` or `ns`.
@@ -117,6 +120,7 @@ impl ColumnType {
             ColumnType::Float32 => DataType::Float32,
             ColumnType::Float64 => DataType::Float64,
             ColumnType::Date32 => DataType::Date32,
+            ColumnType::Time64 => DataType::Time64(TimeUnit::Microsecond),
             ColumnType::Timestamp { unit, timezone } => {
                 DataType::Timestamp(unit.arrow(), timezone.as_ref().map(|_| Arc::from("UTC")))
             }

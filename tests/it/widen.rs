@@ -176,6 +176,13 @@ async fn late_leading_zeros_never_become_numbers() {
         text.contains("line 4") && text.contains("leading zeros would be lost as Int64"),
         "{text}"
     );
+    // So is a `+` sign (a phone number) after a sample of plain numbers.
+    let (result, _) = run(b"phone\n1\n2\n+31855\n", &fail).await;
+    let text = result.unwrap_err().to_string();
+    assert!(
+        text.contains("line 4") && text.contains("'+' sign would be lost as Int64"),
+        "{text}"
+    );
     // A column the schema file types is read as asked: `007` is 7 there.
     let explicit = ConvertOptions {
         infer_records: 2,

@@ -47,6 +47,8 @@ pub struct Candidates {
     pub date: bool,
     /// The text has timestamp syntax with a time part (any unit's range).
     pub timestamp: bool,
+    /// [`parse_time64`] accepts the text (a time of day).
+    pub time: bool,
     /// The timestamp carried a UTC offset.
     pub timestamp_offset: bool,
     /// Significant fraction digits of a timestamp (0 if none).
@@ -66,7 +68,7 @@ pub use int::{infers_as_bool, parse_bool, parse_i32, parse_i64};
 #[cfg(any(test, feature = "testkit"))]
 pub use temporal::timestamp_fraction_digits;
 use temporal::{fraction_sig, scan_timestamp};
-pub use temporal::{parse_date32, parse_timestamp};
+pub use temporal::{parse_date32, parse_time64, parse_timestamp};
 
 // ---------------------------------------------------------------------------
 // Shared helpers
@@ -194,8 +196,9 @@ fn classify_temporal(b: &[u8], c: &mut Candidates) -> bool {
 /// Fills the numeric flags.
 #[inline]
 fn classify_number(b: &[u8], c: &mut Candidates) {
-    if leading_zero(b) {
-        // `00123`, `007.5`: the zeros are part of a code (zip, account, id) and would be lost.
+    if loses_text(b) {
+        // `00123`, `007.5`, `+3185`: the zeros or the sign are part of a code (zip, account,
+        // phone number) and would be lost.
         return;
     }
     c.int = parse_i64(b).is_some();
@@ -256,13 +259,14 @@ pub mod arrayvec_lite {
     }
 }
 
-/// Whether the digits of a number (after an optional sign) start with a `0` followed by
-/// another digit: a typed value could not give its text back.
+/// Whether a number written so would not give its text back once typed: a `+` sign (`+31...`
+/// phone numbers) or digits that start with a `0` followed by another digit (`00123`).
 #[inline(always)]
-pub(crate) fn leading_zero(b: &[u8]) -> bool {
+pub(crate) fn loses_text(b: &[u8]) -> bool {
     match b {
+        [b'+', ..] => true,
         [b'0', second, ..] => second.is_ascii_digit(),
-        [b'+' | b'-', b'0', third, ..] => third.is_ascii_digit(),
+        [b'-', b'0', third, ..] => third.is_ascii_digit(),
         _ => false,
     }
 }
@@ -279,6 +283,10 @@ pub fn classify(b: &[u8]) -> Candidates {
     };
     match first {
         b'0'..=b'9' => {
+            if b.get(2) == Some(&b':') {
+                c.time = parse_time64(b).is_some();
+                return c;
+            }
             let dateish = b.len() >= 10 && b.get(4) == Some(&b'-');
             if !(dateish && classify_temporal(b, &mut c)) {
                 classify_number(b, &mut c);
@@ -412,7 +420,7 @@ mod tests {
         assert_eq!(c("tru"), none);
         assert_eq!(c("42"), num(true));
         assert_eq!(c("-42"), num(true));
-        assert_eq!(c("+7"), num(true));
+        assert_eq!(c("+7"), none, "a + sign would be lost");
         assert_eq!(c("99999999999999999999"), num(false));
         assert_eq!(c("1.5"), num(false));
         assert_eq!(c(".5"), num(false));
@@ -451,9 +459,13 @@ mod tests {
             }
         );
         assert_eq!(c("2024-01-02T25:00"), none);
-        assert_eq!(c("12:30"), none);
+        assert_eq!(c("12:30"), Candidates { time: true, ..none });
+        assert_eq!(c("12:30:00.25"), Candidates { time: true, ..none });
+        assert_eq!(c("25:30"), none);
         // Leading zeros are text: the value could not give them back.
-        for code in ["00123", "0001", "-007", "+01", "007.5", "00", "01e5"] {
+        for code in [
+            "00123", "0001", "-007", "+01", "007.5", "00", "01e5", "+3185", "+1.5",
+        ] {
             assert_eq!(c(code), none, "{code}");
         }
         for number in ["0", "-0", "0.5", "-0.25", "0e5", "10", "100"] {
@@ -472,11 +484,12 @@ mod tests {
                 .collect();
             let got = classify(&s);
             assert_eq!(got.boolean, infers_as_bool(&s), "{s:?}");
-            // Inference keeps numbers with leading zeros as text; the parsers read them.
-            let lossless = !leading_zero(&s);
+            // Inference keeps numbers with leading zeros or a `+` as text; the parsers read them.
+            let lossless = !loses_text(&s);
             assert_eq!(got.int, lossless && parse_i64(&s).is_some(), "{s:?}");
             assert_eq!(got.float, lossless && parse_f64(&s).is_some(), "{s:?}");
             assert_eq!(got.date, parse_date32(&s).is_some(), "{s:?}");
+            assert_eq!(got.time, parse_time64(&s).is_some(), "{s:?}");
         }
     }
 }

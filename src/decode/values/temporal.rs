@@ -216,6 +216,17 @@ pub fn parse_timestamp(b: &[u8], unit: TsUnit) -> Option<Timestamp> {
     })
 }
 
+/// Time of day `HH:MM[:SS[.ffffff]]` (24-hour, two-digit fields, at most 6 fraction digits) in
+/// microseconds since midnight.
+#[inline]
+pub fn parse_time64(b: &[u8]) -> Option<i64> {
+    let (secs, nanos, rest) = time_part(b)?;
+    if !rest.is_empty() || nanos % 1_000 != 0 {
+        return None;
+    }
+    Some(i64::from(secs) * 1_000_000 + i64::from(nanos / 1_000))
+}
+
 /// Significant fractional-second digits (trailing zeros not counted) of a text
 /// with timestamp syntax (as accepted by [`parse_timestamp`], any unit), or
 /// `None` if it is not a timestamp. A bare date gives `Some(0)`.
@@ -229,6 +240,33 @@ pub fn timestamp_fraction_digits(b: &[u8]) -> Option<u8> {
 mod tests {
     use super::*;
     use crate::decode::values::test_helpers::*;
+
+    // ----- times of day -----
+
+    #[test]
+    fn times_of_day() {
+        let t = |s: &str| parse_time64(s.as_bytes());
+        assert_eq!(t("00:00"), Some(0));
+        assert_eq!(t("05:40"), Some((5 * 3600 + 40 * 60) * 1_000_000));
+        assert_eq!(t("23:59:59.999999"), Some(86_399_999_999));
+        assert_eq!(t("12:12:12.5"), Some(43_932_500_000));
+        for bad in [
+            "24:00",
+            "12:60",
+            "12:00:60",
+            "1:00",
+            "12:0",
+            "12:00:",
+            "12:00:00.",
+            "12:00:00.1234567",
+            "12:00Z",
+            " 12:00",
+            "12:00 ",
+            "",
+        ] {
+            assert_eq!(t(bad), None, "{bad}");
+        }
+    }
 
     // ----- dates -----
 
