@@ -15,8 +15,8 @@ if [[ "$("$VENV/bin/cargo-lambda" lambda --version 2>/dev/null || true)" != *"$C
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "cargo-lambda==$CARGO_LAMBDA_VERSION"
 fi
 export PATH="$PWD/$VENV/bin:$PATH"
-# The release profile keeps line tables for profiling; the function does not need them (the
-# binary drops from about 130 MB to a fraction of that).
+# The release profile keeps the symbol table (function names in backtraces); the function does
+# not need it either.
 export CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_STRIP=symbols
 cargo lambda build --release --locked --no-default-features --features lambda --bin csv2parquet-lambda
 bootstrap=target/lambda/csv2parquet-lambda/bootstrap
