@@ -12,7 +12,7 @@ use super::ConvertOptions;
 
 /// The fingerprint's format version: a change to what it covers changes it, so outputs of the
 /// older format are converted again.
-const FORMAT: &str = "2";
+const FORMAT: &str = "3";
 
 impl ConvertOptions {
     /// A short stable text (`2:` and 16 hex digits) that differs when an option that changes
@@ -29,11 +29,13 @@ impl ConvertOptions {
             d.has_header
         );
         text.push_str(&format!(
-            "sniff={};skip_rows={};all_strings={};date_format={:?};decimal_comma={};",
+            "sniff={};skip_rows={};all_strings={};date_format={:?};timestamp_format={:?};\
+             decimal_comma={};",
             self.sniff.names().join(","),
             self.skip_rows,
             self.all_strings,
             self.date_format,
+            self.timestamp_format,
             self.decimal_comma
         ));
         text.push_str("nulls=");
@@ -76,7 +78,7 @@ mod tests {
     fn options_that_change_the_output_change_the_fingerprint() {
         let base = ConvertOptions::default();
         let fp = base.fingerprint();
-        assert!(fp.starts_with("2:") && fp.len() == 18, "{fp}");
+        assert!(fp.starts_with("3:") && fp.len() == 18, "{fp}");
         assert_eq!(fp, ConvertOptions::default().fingerprint());
         let mut changed = Vec::new();
         let mut o = base.clone();
@@ -102,6 +104,12 @@ mod tests {
         changed.push(o);
         let mut o = base.clone();
         o.infer_records = 10;
+        changed.push(o);
+        let mut o = base.clone();
+        o.date_format = Some("%d.%m.%Y".into());
+        changed.push(o);
+        let mut o = base.clone();
+        o.timestamp_format = Some("%d.%m.%Y %H:%M".into());
         changed.push(o);
         for o in &changed {
             assert_ne!(o.fingerprint(), fp, "{o:?}");

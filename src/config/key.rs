@@ -30,6 +30,8 @@ pub enum OptionKey {
     AllStrings,
     /// The format of dates that are not ISO 8601 (`%d.%m.%Y`).
     DateFormat,
+    /// The format of timestamps that are not ISO 8601 (`%d.%m.%Y %H:%M`).
+    TimestampFormat,
     /// Numbers are written with a decimal comma (`1,5`).
     DecimalComma,
     /// Records sampled for inference.
@@ -72,7 +74,7 @@ pub enum OptionKey {
 
 impl OptionKey {
     /// Every option, in the order `--help` lists them.
-    pub const ALL: [OptionKey; 29] = [
+    pub const ALL: [OptionKey; 30] = [
         OptionKey::Delimiter,
         OptionKey::Quote,
         OptionKey::Escape,
@@ -83,6 +85,7 @@ impl OptionKey {
         OptionKey::Null,
         OptionKey::AllStrings,
         OptionKey::DateFormat,
+        OptionKey::TimestampFormat,
         OptionKey::DecimalComma,
         OptionKey::InferRecords,
         OptionKey::InferBytes,
@@ -117,6 +120,7 @@ impl OptionKey {
             OptionKey::Null => "null",
             OptionKey::AllStrings => "all-strings",
             OptionKey::DateFormat => "date-format",
+            OptionKey::TimestampFormat => "timestamp-format",
             OptionKey::DecimalComma => "decimal-comma",
             OptionKey::InferRecords => "infer-records",
             OptionKey::InferBytes => "infer-bytes",

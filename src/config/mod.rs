@@ -330,6 +330,11 @@ pub struct ConvertOptions {
     /// takes one only when it is the only one that reads every sampled value), and the one
     /// date columns of the schema file without their own `format` read.
     pub date_format: Option<String>,
+    /// The format of timestamps that are not ISO 8601 (`%d.%m.%Y %H:%M`; the date items and
+    /// `%H` `%I` `%M` `%S` (with any fraction) `%p`): the only timestamp format inference tries
+    /// (default: each date candidate followed by ` %H:%M:%S`, ` %H:%M` or ` %I:%M:%S %p`), and
+    /// the one timestamp columns of the schema file without their own `format` read.
+    pub timestamp_format: Option<String>,
     /// Floats and decimals are written with a decimal comma (`1,5`; a value with a `.` is then
     /// no number); `,` is then never sniffed as the delimiter.
     pub decimal_comma: bool,
@@ -379,6 +384,7 @@ impl Default for ConvertOptions {
             null_values: vec![String::new()],
             all_strings: false,
             date_format: None,
+            timestamp_format: None,
             decimal_comma: false,
             infer_records: DEFAULT_INFER_RECORDS,
             infer_bytes: DEFAULT_INFER_BYTES,
@@ -436,15 +442,36 @@ impl ConvertOptions {
         self
     }
 
-    /// `--date-format`, parsed.
+    /// `--date-format`, parsed: it must have no time of day.
     pub(crate) fn date_format(&self) -> Result<Option<crate::decode::values::DateFormat>> {
-        self.date_format
-            .as_deref()
-            .map(|f| {
-                crate::decode::values::DateFormat::parse(f)
-                    .map_err(|e| Error::config(OptionKey::DateFormat, e))
-            })
-            .transpose()
+        let Some(text) = self.date_format.as_deref() else {
+            return Ok(None);
+        };
+        let format = crate::decode::values::DateFormat::parse(text)
+            .map_err(|e| Error::config(OptionKey::DateFormat, e))?;
+        if format.has_time() {
+            return Err(Error::config(
+                OptionKey::DateFormat,
+                format!("{text:?} has a time of day (set --timestamp-format)"),
+            ));
+        }
+        Ok(Some(format))
+    }
+
+    /// `--timestamp-format`, parsed: it must have a time of day.
+    pub(crate) fn timestamp_format(&self) -> Result<Option<crate::decode::values::DateFormat>> {
+        let Some(text) = self.timestamp_format.as_deref() else {
+            return Ok(None);
+        };
+        let format = crate::decode::values::DateFormat::parse(text)
+            .map_err(|e| Error::config(OptionKey::TimestampFormat, e))?;
+        if !format.has_time() {
+            return Err(Error::config(
+                OptionKey::TimestampFormat,
+                format!("{text:?} has no time of day (add %H:%M, or set --date-format)"),
+            ));
+        }
+        Ok(Some(format))
     }
 
     /// The checks of options that do not size buffers (the memory limit and the sizes are
@@ -452,6 +479,7 @@ impl ConvertOptions {
     pub(crate) fn check(&self) -> Result<()> {
         self.dialect.validate()?;
         self.date_format()?;
+        self.timestamp_format()?;
         if self.decimal_comma && !self.sniff.delimiter && self.dialect.delimiter == b',' {
             return Err(Error::config(
                 OptionKey::DecimalComma,

@@ -34,6 +34,8 @@ impl ConvertOptions {
     /// Set option `key` from its text form (as given on the command line or in the
     /// environment). The schema is a file and cannot be set this way.
     pub fn set(&mut self, key: OptionKey, value: &str) -> Result<()> {
+        // A date or timestamp format; empty or `auto`: the candidates are tried.
+        let format = |v: &str| (!v.is_empty() && !is_auto(v)).then(|| v.to_string());
         match key {
             OptionKey::Delimiter => {
                 self.sniff.delimiter = is_auto(value);
@@ -97,9 +99,8 @@ impl ConvertOptions {
             }
             OptionKey::AllStrings => self.all_strings = parse_bool(key, value)?,
             OptionKey::DecimalComma => self.decimal_comma = parse_bool(key, value)?,
-            OptionKey::DateFormat => {
-                self.date_format = (!value.is_empty() && !is_auto(value)).then(|| value.to_string())
-            }
+            OptionKey::DateFormat => self.date_format = format(value),
+            OptionKey::TimestampFormat => self.timestamp_format = format(value),
             OptionKey::InferRecords => self.infer_records = count(key, value)?,
             OptionKey::InferBytes => self.infer_bytes = size(key, value)?,
             OptionKey::SamplePositions => self.sample_positions = value.parse()?,

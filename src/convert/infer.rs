@@ -120,6 +120,9 @@ pub(crate) fn read_head(
     if let Some(format) = options.date_format()? {
         inferrer = inferrer.with_date_format(format);
     }
+    if let Some(format) = options.timestamp_format()? {
+        inferrer = inferrer.with_timestamp_format(format);
+    }
     inferrer.add(
         &tokens,
         1..tokens.records.len().min(1 + options.infer_records),
@@ -465,13 +468,17 @@ fn infer_columns(
         &types,
         &formats,
     )?;
-    // A date column the schema file types without a format reads --date-format, if set.
-    if let Some(format) = &options.date_format {
-        let inferred = schema::inferred_columns(&schema, options.schema.as_ref(), has_header);
-        for (column, inferred) in schema.columns.iter_mut().zip(inferred) {
-            if !inferred && column.ty == ColumnType::Date32 && column.format.is_none() {
-                column.format = Some(format.clone());
-            }
+    // A date or timestamp column the schema file types without a format reads --date-format
+    // or --timestamp-format, if set.
+    let inferred = schema::inferred_columns(&schema, options.schema.as_ref(), has_header);
+    for (column, inferred) in schema.columns.iter_mut().zip(inferred) {
+        let given = match column.ty {
+            ColumnType::Date32 => &options.date_format,
+            ColumnType::Timestamp { .. } => &options.timestamp_format,
+            _ => &None,
+        };
+        if !inferred && column.format.is_none() {
+            column.format.clone_from(given);
         }
     }
     Ok((schema, source, warnings))

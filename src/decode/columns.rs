@@ -10,107 +10,21 @@ use arrow::array::{
 };
 use arrow::buffer::{BooleanBuffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{
-    ArrowPrimitiveType, Date32Type, Float32Type, Float64Type, Int32Type, Int64Type, SchemaRef,
+    ArrowPrimitiveType, Date32Type, Float32Type, Float64Type, Int32Type, Int64Type,
     Time64MicrosecondType,
 };
 
 use crate::config::{InvalidUtf8, OnError};
 use crate::decode::fault::Fault;
-use crate::decode::tokenizer::Tokenizer;
 use crate::decode::tokens::Tokens;
 use crate::decode::validity::ValidityBuilder;
 use crate::decode::values::{
     loses_text, parse_bool, parse_date32, parse_decimal128, parse_f32, parse_f64, parse_i32,
     parse_i64, parse_time64, parse_timestamp, with_decimal_point, DateFormat, TsUnit,
 };
-use crate::schema::{ColumnType, SchemaSpec, UnitName};
-
-/// Everything a decode worker needs; shared read-only between workers.
-#[derive(Debug)]
-pub struct DecodeContext {
-    /// The output schema.
-    pub schema: SchemaRef,
-    /// Column types, in order.
-    pub columns: Vec<ColumnType>,
-    /// Column names, in order.
-    pub names: Vec<String>,
-    /// Whether each column is nullable.
-    pub nullable: Vec<bool>,
-    /// Null markers.
-    pub null_values: Vec<Vec<u8>>,
-    /// Bad value policy.
-    pub on_error: OnError,
-    /// Invalid UTF-8 in string columns: a bad value, or replaced with U+FFFD.
-    pub invalid_utf8: InvalidUtf8,
-    /// The tokenizer.
-    pub tokenizer: Tokenizer,
-    /// Per column: a number must give its text back (no leading zeros), for the columns typed
-    /// by inference (a value that is no number in the sample's sense is a bad value there).
-    pub lossless: Vec<bool>,
-    /// Per column: the format of a date column's values, when not ISO 8601.
-    pub date_formats: Vec<Option<DateFormat>>,
-    /// Floats and decimals are written with a decimal comma (`1,5`).
-    pub decimal_comma: bool,
-}
-
-impl DecodeContext {
-    /// Build from the resolved schema.
-    pub fn new(
-        spec: &SchemaSpec,
-        null_values: &[String],
-        on_error: OnError,
-        tokenizer: Tokenizer,
-    ) -> Self {
-        DecodeContext {
-            schema: spec.arrow_schema(),
-            columns: spec.columns.iter().map(|c| c.ty.clone()).collect(),
-            names: spec.columns.iter().map(|c| c.name.clone()).collect(),
-            nullable: spec.columns.iter().map(|c| c.nullable).collect(),
-            null_values: null_values.iter().map(|s| s.as_bytes().to_vec()).collect(),
-            on_error,
-            invalid_utf8: InvalidUtf8::Fail,
-            tokenizer,
-            lossless: vec![false; spec.columns.len()],
-            // Checked when the schema was read or inferred (`ConvertOptions::check`).
-            date_formats: spec
-                .columns
-                .iter()
-                .map(|c| c.format.as_deref().and_then(|f| DateFormat::parse(f).ok()))
-                .collect(),
-            decimal_comma: false,
-        }
-    }
-
-    /// Read floats and decimals with a decimal comma.
-    pub fn with_decimal_comma(mut self, decimal_comma: bool) -> Self {
-        self.decimal_comma = decimal_comma;
-        self
-    }
-
-    /// Refuse numbers with leading zeros in the numeric columns marked (the inferred ones).
-    pub fn with_lossless(mut self, lossless: Vec<bool>) -> Self {
-        self.lossless = lossless
-            .into_iter()
-            .zip(&self.columns)
-            .map(|(l, t)| l && t.is_numeric())
-            .collect();
-        self
-    }
-
-    /// Set what invalid UTF-8 in a string column does (default: a bad value).
-    pub fn with_invalid_utf8(mut self, invalid_utf8: InvalidUtf8) -> Self {
-        self.invalid_utf8 = invalid_utf8;
-        self
-    }
-
-    #[inline]
-    pub(crate) fn is_null(&self, v: &[u8], quoted: bool, is_string: bool) -> bool {
-        if is_string && quoted {
-            return false;
-        }
-        self.null_values.iter().any(|n| n.as_slice() == v)
-    }
-}
+use crate::schema::{ColumnType, UnitName};
+// The context is the columns' input: reachable here, where its users have always found it.
+pub use crate::decode::context::DecodeContext;
 
 /// A bad record or value, positioned relative to its chunk.
 #[derive(Debug, Clone)]
@@ -253,9 +167,12 @@ pub(crate) fn build_column(
         },
         ColumnType::Timestamp { unit, timezone } => {
             let u = ts_unit(*unit);
-            let (values, nulls) = build_values(ctx, fields, c, ty, outcome, |v| {
-                parse_timestamp(v, u).map(|t| t.value)
-            });
+            let (values, nulls) = match ctx.date_formats.get(c).and_then(Option::as_ref) {
+                Some(format) => build_formatted_timestamps(ctx, fields, c, ty, outcome, format),
+                None => build_values(ctx, fields, c, ty, outcome, |v| {
+                    parse_timestamp(v, u).map(|t| t.value)
+                }),
+            };
             let tz: Option<Arc<str>> = timezone.as_ref().map(|_| Arc::from("UTC"));
             match unit {
                 UnitName::S => Arc::new(
@@ -349,6 +266,37 @@ fn build_formatted_dates(
         outcome,
         |v| format.days(v),
     ))
+}
+
+/// A timestamp column in a format other than ISO 8601 (out of line, like
+/// [`build_formatted_dates`]): wall times, in the column's unit when they are exact in it.
+#[inline(never)]
+fn build_formatted_timestamps(
+    ctx: &DecodeContext,
+    fields: &FieldIndex<'_>,
+    c: usize,
+    ty: &ColumnType,
+    outcome: &mut Outcome,
+    format: &DateFormat,
+) -> (Vec<i64>, Option<NullBuffer>) {
+    let per_tick: i128 = match ty {
+        ColumnType::Timestamp {
+            unit: UnitName::S, ..
+        } => 1_000_000_000,
+        ColumnType::Timestamp {
+            unit: UnitName::Ms, ..
+        } => 1_000_000,
+        ColumnType::Timestamp {
+            unit: UnitName::Ns, ..
+        } => 1,
+        _ => 1_000,
+    };
+    build_values(ctx, fields, c, ty, outcome, |v| {
+        let nanos = format.timestamp_nanos(v)?;
+        (nanos % per_tick == 0)
+            .then(|| i64::try_from(nanos / per_tick).ok())
+            .flatten()
+    })
 }
 
 fn build_primitive<T: ArrowPrimitiveType>(

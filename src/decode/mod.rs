@@ -9,6 +9,7 @@ pub(crate) mod batch;
 pub(crate) mod chunker;
 pub(crate) mod columns;
 pub mod compression;
+pub(crate) mod context;
 pub mod dialect;
 pub mod encoding;
 pub mod fault;

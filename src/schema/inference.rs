@@ -4,7 +4,7 @@
 use super::{ColumnType, UnitName};
 use crate::decode::tokens::Tokens;
 use crate::decode::values::{
-    candidate_mask, classify, date_candidates, with_decimal_point, DateFormat,
+    candidate_mask, classify, date_candidates, with_decimal_point, DateFormat, TIME_CANDIDATES,
 };
 
 /// Per-column evidence gathered from the sample.
@@ -20,8 +20,11 @@ struct Evidence {
     with_offset: bool,
     without_offset: bool,
     fraction_digits: u8,
-    /// Bit `i`: every value so far is a date in the inferrer's format `i` (not ISO 8601).
-    date_formats: u32,
+    /// Bit `i`: every value so far is a date or timestamp in the inferrer's format `i` (not
+    /// ISO 8601).
+    date_formats: u64,
+    /// The bits of the inferrer's formats that are timestamp formats.
+    timed: u64,
 }
 
 impl Default for Evidence {
@@ -37,7 +40,8 @@ impl Default for Evidence {
             with_offset: false,
             without_offset: false,
             fraction_digits: 0,
-            date_formats: u32::MAX,
+            date_formats: u64::MAX,
+            timed: 0,
         }
     }
 }
@@ -48,7 +52,7 @@ impl Evidence {
         // Spaces around a value are layout (`a, 1992`): the decoder reads it trimmed too.
         let value = value.trim_ascii();
         if self.date_formats != 0 {
-            self.date_formats &= candidate_mask(value, formats);
+            self.date_formats &= candidate_mask(value, formats, self.date_formats);
         }
         let mut c = classify(value);
         if decimal_comma {
@@ -82,7 +86,7 @@ impl Evidence {
             ColumnType::Int64
         } else if self.float {
             ColumnType::Float64
-        } else if self.date || self.date_formats.count_ones() == 1 {
+        } else if self.date || self.formatted(false).count_ones() == 1 {
             ColumnType::Date32
         } else if self.time {
             ColumnType::Time64
@@ -95,8 +99,24 @@ impl Evidence {
                 },
                 timezone: self.with_offset.then(|| "UTC".to_string()),
             }
+        } else if self.formatted(true).count_ones() == 1 {
+            ColumnType::Timestamp {
+                unit: UnitName::Us,
+                timezone: None,
+            }
         } else {
             ColumnType::Utf8
+        }
+    }
+
+    /// The formats (timestamp formats when `timed`, else date formats) that read every value.
+    fn formatted(&self, timed: bool) -> u64 {
+        if self.values == 0 {
+            0
+        } else if timed {
+            self.date_formats & self.timed
+        } else {
+            self.date_formats & !self.timed
         }
     }
 }
@@ -150,7 +170,8 @@ pub struct Inferrer {
     evidence: Vec<Evidence>,
     null_values: Vec<Vec<u8>>,
     records: usize,
-    /// The date formats tried besides ISO 8601 (at most 32: one bit each in the evidence).
+    /// The date and timestamp formats tried besides ISO 8601 (at most 64: one bit each in the
+    /// evidence).
     formats: Vec<DateFormat>,
     /// Numbers have a decimal comma (`--decimal-comma`).
     decimal_comma: bool,
@@ -164,9 +185,25 @@ impl Inferrer {
             evidence: vec![Evidence::default(); columns],
             null_values: null_values.iter().map(|s| s.as_bytes().to_vec()).collect(),
             records: 0,
-            formats: date_candidates(),
+            formats: Vec::new(),
             decimal_comma: false,
         }
+        .with_formats(date_candidates())
+    }
+
+    /// Try `formats` (at most 64) on dates and timestamps that are not ISO 8601.
+    fn with_formats(mut self, mut formats: Vec<DateFormat>) -> Self {
+        formats.truncate(64);
+        let timed = formats
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.has_time())
+            .fold(0u64, |m, (i, _)| m | 1 << i);
+        for ev in &mut self.evidence {
+            ev.timed = timed;
+        }
+        self.formats = formats;
+        self
     }
 
     /// Read numbers with a decimal comma (`1,5`).
@@ -175,33 +212,56 @@ impl Inferrer {
         self
     }
 
-    /// Try only `format` on dates that are not ISO 8601 (`--date-format`).
-    pub fn with_date_format(mut self, format: DateFormat) -> Self {
-        self.formats = vec![format];
-        self
+    /// Try only `format` on dates that are not ISO 8601 (`--date-format`), and on timestamps
+    /// only the candidate times after it.
+    pub fn with_date_format(self, format: DateFormat) -> Self {
+        let timed = TIME_CANDIDATES
+            .iter()
+            .filter_map(|t| DateFormat::parse(&format!("{}{t}", format.as_str())).ok());
+        let formats = std::iter::once(format.clone()).chain(timed).collect();
+        self.with_formats(formats)
     }
 
-    /// Per column: the date format its values are in, when it is a date column in a format
-    /// other than ISO 8601.
+    /// Try only `format` on timestamps that are not ISO 8601 (`--timestamp-format`).
+    pub fn with_timestamp_format(self, format: DateFormat) -> Self {
+        let mut formats: Vec<DateFormat> = self
+            .formats
+            .iter()
+            .filter(|f| !f.has_time())
+            .cloned()
+            .collect();
+        formats.push(format);
+        self.with_formats(formats)
+    }
+
+    /// Per column: the format its values are in, when it is a date or timestamp column in a
+    /// format other than ISO 8601.
     pub fn date_formats(&self) -> Vec<Option<String>> {
         self.evidence
             .iter()
             .map(|ev| {
-                let only = ev.date_formats.count_ones() == 1 && !ev.date;
-                let format = self.formats.get(ev.date_formats.trailing_zeros() as usize);
-                (only && ev.column_type() == ColumnType::Date32)
+                let bits = match ev.column_type() {
+                    ColumnType::Date32 if !ev.date => ev.formatted(false),
+                    ColumnType::Timestamp { .. } if !ev.timestamp => ev.formatted(true),
+                    _ => 0,
+                };
+                let format = self.formats.get(bits.trailing_zeros() as usize);
+                (bits.count_ones() == 1)
                     .then(|| format.map(|f| f.as_str().to_string()))
                     .flatten()
             })
             .collect()
     }
 
-    /// Per column: whether its values are dates in more than one of the formats (`03/04/2026`
-    /// day-first or month-first), so that it stays text.
+    /// Per column: whether its values are dates or timestamps in more than one of the formats
+    /// (`03/04/2026` day-first or month-first), so that it stays text.
     pub fn ambiguous_dates(&self) -> Vec<bool> {
         self.evidence
             .iter()
-            .map(|ev| ev.values > 0 && !ev.date && ev.date_formats.count_ones() > 1)
+            .map(|ev| {
+                ev.column_type() == ColumnType::Utf8
+                    && (ev.formatted(false).count_ones() > 1 || ev.formatted(true).count_ones() > 1)
+            })
             .collect()
     }
 

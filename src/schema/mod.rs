@@ -161,8 +161,8 @@ pub struct ColumnSpec {
     /// Whether nulls are allowed (default true). A null in a non-nullable column is a bad value.
     #[serde(default = "default_true")]
     pub nullable: bool,
-    /// For a `date32` column: the format of its values (`%d/%m/%Y`; see
-    /// [`crate::decode::values::DateFormat`]), when not ISO 8601.
+    /// For a `date32` or `timestamp` column: the format of its values (`%d/%m/%Y`,
+    /// `%d/%m/%Y %H:%M`; see [`crate::decode::values::DateFormat`]), when not ISO 8601.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
 }
@@ -230,10 +230,24 @@ impl SchemaSpec {
                         format!("column {:?}: {e}", c.name),
                     )
                 };
-                if c.ty != ColumnType::Date32 {
-                    return Err(schema_error("a format is for date32 columns".into()));
+                let parsed =
+                    crate::decode::values::DateFormat::parse(format).map_err(schema_error)?;
+                match (&c.ty, parsed.has_time()) {
+                    (ColumnType::Date32, false) | (ColumnType::Timestamp { .. }, true) => {}
+                    (ColumnType::Date32, true) => {
+                        return Err(schema_error("a date32 format has no time (%H...)".into()))
+                    }
+                    (ColumnType::Timestamp { .. }, false) => {
+                        return Err(schema_error(
+                            "a timestamp format needs a time (%H:%M or %I:%M %p)".into(),
+                        ))
+                    }
+                    _ => {
+                        return Err(schema_error(
+                            "a format is for date32 and timestamp columns".into(),
+                        ))
+                    }
                 }
-                crate::decode::values::DateFormat::parse(format).map_err(schema_error)?;
             }
             if seen.insert(c.name.as_str(), ()).is_some() {
                 return Err(Error::config(
@@ -558,7 +572,15 @@ mod tests {
         assert_eq!(SchemaSpec::from_json(&spec.to_json()).unwrap(), spec);
         let misplaced = r#"[{"name":"n","type":"int64","format":"%d.%m.%Y"}]"#;
         let e = SchemaSpec::from_json(misplaced).unwrap_err().to_string();
-        assert!(e.contains("for date32 columns"), "{e}");
+        assert!(e.contains("for date32 and timestamp columns"), "{e}");
+        let timed = r#"[{"name":"t","type":"timestamp","format":"%d.%m.%Y %H:%M"}]"#;
+        assert!(SchemaSpec::from_json(timed).is_ok());
+        let untimed = r#"[{"name":"t","type":"timestamp","format":"%d.%m.%Y"}]"#;
+        let e = SchemaSpec::from_json(untimed).unwrap_err().to_string();
+        assert!(e.contains("needs a time"), "{e}");
+        let dated_time = r#"[{"name":"d","type":"date32","format":"%d.%m.%Y %H:%M"}]"#;
+        let e = SchemaSpec::from_json(dated_time).unwrap_err().to_string();
+        assert!(e.contains("has no time"), "{e}");
         let bad = r#"[{"name":"d","type":"date32","format":"%d.%m"}]"#;
         let e = SchemaSpec::from_json(bad).unwrap_err().to_string();
         assert!(e.contains("column \"d\"") && e.contains("one year"), "{e}");

@@ -51,6 +51,13 @@ pub(crate) struct CsvArgs {
     /// takes the one that alone reads every sampled value.
     #[arg(long, value_name = "FORMAT")]
     date_format: Option<String>,
+    /// The format of timestamps that are not ISO 8601, e.g. "%d.%m.%Y %H:%M" or
+    /// "%m/%d/%Y %I:%M:%S %p" (the date items and %H %I %M %S %p; seconds may have a fraction):
+    /// the only one inference tries, and the one schema-file timestamp columns without a format
+    /// read. Default: each date format inference tries followed by " %H:%M:%S", " %H:%M" or
+    /// " %I:%M:%S %p".
+    #[arg(long, value_name = "FORMAT")]
+    timestamp_format: Option<String>,
     /// Floats and decimals are written with a decimal comma (1,5); a value with a `.` is then
     /// no number, and `,` is never sniffed as the delimiter.
     #[arg(long)]
@@ -212,6 +219,9 @@ impl CsvArgs {
         o.decimal_comma = self.decimal_comma;
         if let Some(format) = &self.date_format {
             o.set(OptionKey::DateFormat, format)?;
+        }
+        if let Some(format) = &self.timestamp_format {
+            o.set(OptionKey::TimestampFormat, format)?;
         }
         if let Some(path) = &self.schema {
             let text = std::fs::read_to_string(path).map_err(|e| {

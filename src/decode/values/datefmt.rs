@@ -1,7 +1,9 @@
-//! Dates in the formats exports write (`03/12/2026`, `12.03.2026`, `2026/03/12`, `2005-10-3`):
-//! a small strftime subset (`%d`, `%m`, `%Y`, `%y`, `%%` and literal bytes), read as DuckDB's
-//! `dateformat` reads it: a day or month of one or two digits, a `%Y` of four, a `%y` of two
-//! (`00`..`68` is 20xx, `69`..`99` 19xx).
+//! Dates and timestamps in the formats exports write (`03/12/2026`, `12.03.2026 14:05`,
+//! `2026/03/12 02:05:09 PM`, `2005-10-3`): a small strftime subset (`%d`, `%m`, `%Y`, `%y`, `%H`,
+//! `%I`, `%M`, `%S`, `%p`, `%%` and literal bytes), read as DuckDB's `dateformat` reads it: a day,
+//! month or hour of one or two digits, minutes and seconds of two (seconds may carry a fraction
+//! of up to 9 digits, `05.25`), a `%Y` of four, a `%y` of two (`00`..`68` is 20xx, `69`..`99`
+//! 19xx), `%p` `AM`/`PM` in any case.
 
 use super::digit;
 use super::temporal::{days_from_civil, days_in_month};
@@ -13,7 +15,25 @@ enum Item {
     Month,
     Year4,
     Year2,
+    Hour24,
+    Hour12,
+    Minute,
+    Second,
+    AmPm,
     Literal(u8),
+}
+
+/// The fields read from a text.
+#[derive(Default)]
+struct Fields {
+    day: u32,
+    month: u32,
+    year: u32,
+    hour: u32,
+    minute: u32,
+    second: u32,
+    nanos: u32,
+    pm: Option<bool>,
 }
 
 /// A parsed date format.
@@ -24,10 +44,14 @@ pub struct DateFormat {
 }
 
 /// The formats inference tries on dates that are not ISO 8601, in this order.
-pub const CANDIDATES: [&str; 10] = [
+pub const CANDIDATES: [&str; 13] = [
     "%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y", "%Y.%m.%d", "%d-%m-%Y", "%m-%d-%Y", "%Y-%m-%d",
-    "%d/%m/%y", "%m/%d/%y",
+    "%d/%m/%y", "%m/%d/%y", "%d.%m.%y", "%d-%m-%y", "%m-%d-%y",
 ];
+
+/// The times of day inference tries after each of [`CANDIDATES`] on timestamps that are not
+/// ISO 8601 (`12/03/2026 14:05:09`, `03/12/2026 2:05:09 PM`).
+pub const TIME_CANDIDATES: [&str; 3] = [" %H:%M:%S", " %H:%M", " %I:%M:%S %p"];
 
 impl DateFormat {
     /// Parse a format; it needs one day, one month and one year.
@@ -44,10 +68,15 @@ impl DateFormat {
                 Some(b'm') => Item::Month,
                 Some(b'Y') => Item::Year4,
                 Some(b'y') => Item::Year2,
+                Some(b'H') => Item::Hour24,
+                Some(b'I') => Item::Hour12,
+                Some(b'M') => Item::Minute,
+                Some(b'S') => Item::Second,
+                Some(b'p') => Item::AmPm,
                 Some(b'%') => Item::Literal(b'%'),
                 Some(other) => {
                     return Err(format!(
-                        "{format:?}: %{} is not supported in a date (use %d %m %Y %y)",
+                        "{format:?}: %{} is not supported (use %d %m %Y %y %H %I %M %S %p)",
                         other as char
                     ))
                 }
@@ -63,6 +92,20 @@ impl DateFormat {
                 "{format:?} needs one day (%d), one month (%m) and one year (%Y or %y)"
             ));
         }
+        let hours = count(&|i| matches!(i, Item::Hour24 | Item::Hour12));
+        let (minutes, seconds) = (
+            count(&|i| *i == Item::Minute),
+            count(&|i| *i == Item::Second),
+        );
+        let twelve = count(&|i| *i == Item::Hour12) == 1;
+        let am_pm = count(&|i| *i == Item::AmPm);
+        let timed = hours + minutes + seconds + am_pm > 0;
+        if timed && (hours != 1 || minutes != 1 || seconds > 1 || am_pm != usize::from(twelve)) {
+            return Err(format!(
+                "{format:?}: a time needs one hour (%H, or %I with %p), one minute (%M) and at \
+                 most one second (%S)"
+            ));
+        }
         Ok(DateFormat {
             items,
             text: format.to_string(),
@@ -74,52 +117,128 @@ impl DateFormat {
         &self.text
     }
 
-    /// Days since 1970-01-01 of `b`, if it is a valid date in this format.
+    /// Whether the format has a time of day (a timestamp format).
+    pub fn has_time(&self) -> bool {
+        self.items
+            .iter()
+            .any(|i| matches!(i, Item::Hour24 | Item::Hour12))
+    }
+
+    /// Days since 1970-01-01 of `b`, if it is a valid date in this format (a date format).
     pub fn days(&self, b: &[u8]) -> Option<i32> {
-        let (mut day, mut month, mut year) = (0u32, 0u32, 0u32);
+        if self.has_time() {
+            return None;
+        }
+        let f = self.fields(b)?;
+        Some(days_from_civil(f.year, f.month, f.day))
+    }
+
+    /// Nanoseconds since 1970-01-01 00:00 of `b` (a wall time), if it is a valid timestamp in
+    /// this format (a timestamp format).
+    pub fn timestamp_nanos(&self, b: &[u8]) -> Option<i128> {
+        if !self.has_time() {
+            return None;
+        }
+        let f = self.fields(b)?;
+        let hour = match f.pm {
+            None => f.hour,
+            Some(pm) if (1..=12).contains(&f.hour) => f.hour % 12 + if pm { 12 } else { 0 },
+            Some(_) => return None,
+        };
+        if hour > 23 || f.minute > 59 || f.second > 59 {
+            return None;
+        }
+        let days = i128::from(days_from_civil(f.year, f.month, f.day));
+        let secs = days * 86_400 + i128::from(hour * 3600 + f.minute * 60 + f.second);
+        Some(secs * 1_000_000_000 + i128::from(f.nanos))
+    }
+
+    /// The fields of `b`, a valid date in this format (any time is checked by the caller).
+    fn fields(&self, b: &[u8]) -> Option<Fields> {
+        let mut f = Fields::default();
         let mut rest = b;
         for item in &self.items {
-            match *item {
+            rest = match *item {
                 Item::Literal(l) => {
                     let (&first, tail) = rest.split_first()?;
                     if first != l {
                         return None;
                     }
-                    rest = tail;
+                    tail
                 }
-                Item::Day | Item::Month => {
+                Item::Day | Item::Month | Item::Hour24 | Item::Hour12 => {
                     let (value, tail) = one_or_two_digits(rest)?;
-                    if *item == Item::Day {
-                        day = value;
-                    } else {
-                        month = value;
+                    match item {
+                        Item::Day => f.day = value,
+                        Item::Month => f.month = value,
+                        _ => f.hour = value,
                     }
-                    rest = tail;
+                    tail
+                }
+                Item::Minute | Item::Second => {
+                    let (digits, tail) = rest.split_first_chunk::<2>()?;
+                    let value = u32::from(digit(digits[0])?) * 10 + u32::from(digit(digits[1])?);
+                    if *item == Item::Minute {
+                        f.minute = value;
+                        tail
+                    } else {
+                        f.second = value;
+                        let (nanos, tail) = fraction(tail)?;
+                        f.nanos = nanos;
+                        tail
+                    }
+                }
+                Item::AmPm => {
+                    let (letters, tail) = rest.split_first_chunk::<2>()?;
+                    f.pm = match [
+                        letters[0].to_ascii_uppercase(),
+                        letters[1].to_ascii_uppercase(),
+                    ] {
+                        [b'A', b'M'] => Some(false),
+                        [b'P', b'M'] => Some(true),
+                        _ => return None,
+                    };
+                    tail
                 }
                 Item::Year4 => {
                     let (digits, tail) = rest.split_first_chunk::<4>()?;
-                    year = digits
+                    f.year = digits
                         .iter()
                         .try_fold(0u32, |y, &c| Some(y * 10 + u32::from(digit(c)?)))?;
-                    rest = tail;
+                    tail
                 }
                 Item::Year2 => {
                     let (digits, tail) = rest.split_first_chunk::<2>()?;
                     let yy = u32::from(digit(digits[0])?) * 10 + u32::from(digit(digits[1])?);
-                    year = if yy <= 68 { 2000 + yy } else { 1900 + yy };
-                    rest = tail;
+                    f.year = if yy <= 68 { 2000 + yy } else { 1900 + yy };
+                    tail
                 }
-            }
+            };
         }
         if !rest.is_empty()
-            || !(1..=12).contains(&month)
-            || day == 0
-            || day > days_in_month(year, month)
+            || !(1..=12).contains(&f.month)
+            || f.day == 0
+            || f.day > days_in_month(f.year, f.month)
         {
             return None;
         }
-        Some(days_from_civil(year, month, day))
+        Some(f)
     }
+}
+
+/// An optional fraction after seconds (`.25`, 1 to 9 digits) in nanoseconds, and the rest.
+fn fraction(b: &[u8]) -> Option<(u32, &[u8])> {
+    let Some(digits) = b.strip_prefix(b".") else {
+        return Some((0, b));
+    };
+    let n = digits.iter().take_while(|c| c.is_ascii_digit()).count();
+    if n == 0 || n > 9 {
+        return None;
+    }
+    let value = digits[..n]
+        .iter()
+        .fold(0u32, |v, &c| v * 10 + u32::from(c - b'0'));
+    Some((value * 10u32.pow(9 - n as u32), &digits[n..]))
 }
 
 /// A day or month: one or two digits (the longest that is there).
@@ -131,25 +250,42 @@ fn one_or_two_digits(b: &[u8]) -> Option<(u32, &[u8])> {
     }
 }
 
-/// Bit `i` set when [`CANDIDATES`]`[i]` reads `b` (only text that can be such a date is tried).
-pub fn candidate_mask(b: &[u8], formats: &[DateFormat]) -> u32 {
-    if !(6..=10).contains(&b.len()) || !b[0].is_ascii_digit() {
+/// Bit `i` set when `formats[i]` reads `b`, for the bits set in `among` (the formats still in
+/// the running: a column's values quickly leave one or none). A timestamp format counts when it
+/// reads `b` to the microsecond. Only text that can be such a date is tried.
+pub fn candidate_mask(b: &[u8], formats: &[DateFormat], among: u64) -> u64 {
+    if !(6..=40).contains(&b.len()) || !b[0].is_ascii_digit() {
         return 0;
     }
     let mut mask = 0;
-    for (i, f) in formats.iter().enumerate() {
-        if f.days(b).is_some() {
+    let mut rest = among;
+    while rest != 0 {
+        let i = rest.trailing_zeros() as usize;
+        rest &= rest - 1;
+        let Some(f) = formats.get(i) else { break };
+        let reads = if f.has_time() {
+            f.timestamp_nanos(b).is_some_and(|n| n % 1_000 == 0)
+        } else {
+            f.days(b).is_some()
+        };
+        if reads {
             mask |= 1 << i;
         }
     }
     mask
 }
 
-/// The candidate formats, parsed.
+/// The candidate formats, parsed: [`CANDIDATES`], then each of them with each of
+/// [`TIME_CANDIDATES`].
 pub fn candidates() -> Vec<DateFormat> {
+    let timed = CANDIDATES
+        .iter()
+        .flat_map(|d| TIME_CANDIDATES.iter().map(move |t| format!("{d}{t}")));
     CANDIDATES
         .iter()
-        .filter_map(|f| DateFormat::parse(f).ok())
+        .map(|d| d.to_string())
+        .chain(timed)
+        .filter_map(|f| DateFormat::parse(&f).ok())
         .collect()
 }
 
@@ -192,9 +328,61 @@ mod tests {
     }
 
     #[test]
+    fn timestamps_read_their_times() {
+        let ts = |format: &str, text: &str| {
+            DateFormat::parse(format)
+                .unwrap()
+                .timestamp_nanos(text.as_bytes())
+        };
+        let day = i128::from(super::super::parse_date32(b"2026-03-12").unwrap()) * 86_400;
+        let at =
+            |h: i128, m: i128, s: i128, n: i128| (day + h * 3600 + m * 60 + s) * 1_000_000_000 + n;
+        assert_eq!(
+            ts("%d/%m/%Y %H:%M", "12/03/2026 14:05"),
+            Some(at(14, 5, 0, 0))
+        );
+        assert_eq!(
+            ts("%d/%m/%Y %H:%M:%S", "12/03/2026 4:05:09.5"),
+            Some(at(4, 5, 9, 500_000_000))
+        );
+        assert_eq!(
+            ts("%m/%d/%Y %I:%M:%S %p", "03/12/2026 12:05:09 am"),
+            Some(at(0, 5, 9, 0))
+        );
+        assert_eq!(
+            ts("%m/%d/%Y %I:%M:%S %p", "03/12/2026 12:05:09 PM"),
+            Some(at(12, 5, 9, 0))
+        );
+        assert_eq!(
+            ts("%m/%d/%Y %I:%M:%S %p", "03/12/2026 02:05:09 PM"),
+            Some(at(14, 5, 9, 0))
+        );
+        for bad in [
+            "12/03/2026 24:00",
+            "12/03/2026 14:60",
+            "12/03/2026 14:5",
+            "12/03/2026",
+            "12/03/2026 14:05 ",
+        ] {
+            assert_eq!(ts("%d/%m/%Y %H:%M", bad), None, "{bad}");
+        }
+        assert_eq!(ts("%m/%d/%Y %I:%M:%S %p", "03/12/2026 13:05:09 PM"), None);
+        assert_eq!(ts("%m/%d/%Y %I:%M:%S %p", "03/12/2026 0:05:09 AM"), None);
+        // A date format reads no timestamp and the other way round.
+        assert_eq!(days("%d/%m/%Y", "12/03/2026 14:05"), None);
+        assert_eq!(ts("%d/%m/%Y %H:%M", "12/03/2026"), None);
+    }
+
+    #[test]
     fn bad_formats_are_named() {
         assert!(DateFormat::parse("%d/%m").unwrap_err().contains("one year"));
-        assert!(DateFormat::parse("%d/%m/%Y %H").unwrap_err().contains("%H"));
+        assert!(DateFormat::parse("%d/%m/%Y %H")
+            .unwrap_err()
+            .contains("one minute"));
+        assert!(DateFormat::parse("%d/%m/%Y %I:%M")
+            .unwrap_err()
+            .contains("%p"));
+        assert!(DateFormat::parse("%d/%m/%Y %Q").unwrap_err().contains("%Q"));
         assert!(DateFormat::parse("%d/%m/%Y%")
             .unwrap_err()
             .contains("lone %"));
@@ -203,18 +391,28 @@ mod tests {
     #[test]
     fn candidates_split_day_first_from_month_first() {
         let all = candidates();
-        let names = |mask: u32| -> Vec<&str> {
+        let names = |mask: u64| -> Vec<&str> {
             (0..all.len())
                 .filter(|i| mask & (1 << i) != 0)
-                .map(|i| CANDIDATES[i])
+                .map(|i| all[i].as_str())
                 .collect()
         };
-        assert_eq!(names(candidate_mask(b"13/12/2026", &all)), ["%d/%m/%Y"]);
+        let mask = |b: &[u8]| candidate_mask(b, &all, u64::MAX);
+        assert_eq!(names(mask(b"13/12/2026")), ["%d/%m/%Y"]);
+        assert_eq!(names(mask(b"03/12/2026")), ["%d/%m/%Y", "%m/%d/%Y"]);
+        assert_eq!(names(mask(b"12345")), Vec::<&str>::new());
+        assert_eq!(names(mask(b"1.5")), Vec::<&str>::new());
+        assert_eq!(names(mask(b"13-12-04 15:16:00")), ["%d-%m-%y %H:%M:%S"]);
+        assert_eq!(names(mask(b"13.12.2004 15:16")), ["%d.%m.%Y %H:%M"]);
         assert_eq!(
-            names(candidate_mask(b"03/12/2026", &all)),
-            ["%d/%m/%Y", "%m/%d/%Y"]
+            names(mask(b"12/13/2004 03:16:00 PM")),
+            ["%m/%d/%Y %I:%M:%S %p"]
         );
-        assert_eq!(names(candidate_mask(b"12345", &all)), Vec::<&str>::new());
-        assert_eq!(names(candidate_mask(b"1.5", &all)), Vec::<&str>::new());
+        assert_eq!(
+            names(mask(b"2004/12/13 15:16:00.25")),
+            ["%Y/%m/%d %H:%M:%S"]
+        );
+        // Only the formats still in the running are tried.
+        assert_eq!(candidate_mask(b"13/12/2026", &all, 0b10), 0);
     }
 }

@@ -61,7 +61,7 @@ mod float;
 mod int;
 mod temporal;
 
-pub use datefmt::{candidate_mask, candidates as date_candidates, DateFormat};
+pub use datefmt::{candidate_mask, candidates as date_candidates, DateFormat, TIME_CANDIDATES};
 pub use decimal::parse_decimal128;
 pub use float::{parse_f32, parse_f64};
 pub use int::{infers_as_bool, parse_bool, parse_i32, parse_i64};
