@@ -14,9 +14,10 @@
 //! Only what the options leave open is sniffed ([`Sniff`]). Candidates are only tried where the
 //! sample gives them a chance: a delimiter or a `'` quote the sample never holds, a `\` it never
 //! holds, a `#` that starts no line. "No quote" comes last, tried when the head holds a quote, and
-//! only in the running when every candidate with a quote meets text after a closing quote (malformed quoting
-//! such as `"x"y`, or a stray `"` in a TSV, which DuckDB reads with quoting off): well-formed
-//! quotes are never read literally, and quoted fields are never split at their delimiters.
+//! only in the running when every candidate with `"` and the same delimiter meets text after a
+//! closing quote (malformed quoting such as `"x"y`, or a stray `"` in a TSV, which DuckDB reads
+//! with quoting off): well-formed quotes are never read literally, and quoted fields are never
+//! split at their delimiters.
 //!
 //! Header presence needs the column types, so it is decided by inference ([`crate::schema`]),
 //! after the dialect.
@@ -127,17 +128,18 @@ struct Score {
     skip_lines: usize,
     /// Some field was quoted: the quote character is used, not only allowed.
     quotes_used: bool,
-    /// Tokenizing met malformed quoting (text after a closing quote; the records before it are
-    /// scored). A quote left open at the end of the input is not that: it is reported as such.
-    malformed: bool,
+    /// Tokenizing met a syntax error (the records before it are scored).
+    error: bool,
 }
 
 impl Score {
-    fn key(&self) -> (bool, i64, usize, bool) {
+    fn key(&self) -> (bool, i64, usize, bool, bool) {
         (
             self.columns > 1,
             self.consistent as i64 - self.inconsistent as i64,
             self.columns,
+            // Past the records scored, an error still counts against it.
+            !self.error,
             self.quotes_used,
         )
     }
@@ -228,36 +230,49 @@ pub(crate) fn sniff(
     })
 }
 
-/// The best of `candidates` on `sample`, if any reads a whole record. Candidates without a quote
-/// are only in the running when every candidate with one meets malformed quoting: reading quotes
-/// literally is the fallback for that, never a way to split quoted fields or to pass over a
-/// quote left open at the end of the input (a cut file).
+/// The best of `candidates` on `sample`, if any reads a whole record. A candidate without a
+/// quote is only in the running when every candidate with `"` and the same delimiter meets an
+/// error, one of them malformed quoting: reading quotes literally is the fallback for that, never a way to split
+/// well-quoted fields or to pass over a quote left open at the end of the input (a cut file).
 fn best<'a>(
     sample: &[u8],
     at_end: bool,
     candidates: &'a [Dialect],
 ) -> Option<(Score, &'a Dialect)> {
     let mut best: Option<(Score, &Dialect)> = None;
-    let mut quoting_works = false;
+    // Per delimiter, with the quote `"` (`'` is an extra candidate: that it reads a head says
+    // little): some candidate reads the head without an error; some meets malformed quoting.
+    let mut clean = Vec::new();
+    let mut malformed = Vec::new();
     let mut literal = Vec::new();
     for dialect in candidates {
-        let Some(score) = score(sample, at_end, dialect) else {
+        let (score, error, is_malformed) = score(sample, at_end, dialect);
+        if dialect.quote == Some(b'"') {
+            if !error {
+                clean.push(dialect.delimiter);
+            }
+            if is_malformed {
+                malformed.push(dialect.delimiter);
+            }
+        }
+        let Some(score) = score else {
             continue;
         };
         if dialect.quote.is_none() {
             literal.push((score, dialect));
             continue;
         }
-        quoting_works |= !score.malformed;
         if best.is_none_or(|(b, _)| score.key() > b.key()) {
             best = Some((score, dialect));
         }
     }
-    if !quoting_works {
-        for (score, dialect) in literal {
-            if best.is_none_or(|(b, _)| score.key() > b.key()) {
-                best = Some((score, dialect));
-            }
+    for (score, dialect) in literal {
+        let d = dialect.delimiter;
+        if !clean.contains(&d)
+            && malformed.contains(&d)
+            && best.is_none_or(|(b, _)| score.key() > b.key())
+        {
+            best = Some((score, dialect));
         }
     }
     best
@@ -342,27 +357,40 @@ fn starts_a_field(sample: &[u8], byte: u8, delimiters: &[u8]) -> bool {
         })
 }
 
-/// Tokenize the whole records of `sample` with `dialect` and score them; `None` when not one
-/// record is whole.
-fn score(sample: &[u8], at_end: bool, dialect: &Dialect) -> Option<Score> {
+/// Tokenize the whole records of `sample` with `dialect` and score them; the score is `None`
+/// when not one record is whole. Also: whether it met a syntax error, and whether that is
+/// malformed quoting (text after a closing quote), not a quote left open at the end of the
+/// input (which is reported as such: a cut file).
+fn score(sample: &[u8], at_end: bool, dialect: &Dialect) -> (Option<Score>, bool, bool) {
     let end = if at_end {
         sample.len()
     } else {
         let mut chunker = Chunker::new(dialect, usize::MAX, usize::MAX, 0, 0);
-        chunker.push(sample, &mut Vec::new()).ok()?;
+        if chunker.push(sample, &mut Vec::new()).is_err() {
+            return (None, false, false);
+        }
         chunker.last_record_start()
     };
     let mut tokens = Tokens::default();
     let tokenizer = Tokenizer::new(dialect);
     let result = tokenizer.tokenize(&sample[..end], &mut tokens);
+    let error = result.is_err();
     let malformed = result.as_ref().is_err_and(|e| e.reason != UNTERMINATED);
     if let Err(e) = result {
         // Score the records before the error.
         tokens = Tokens::default();
-        tokenizer
+        if tokenizer
             .tokenize(&sample[..e.byte as usize], &mut tokens)
-            .ok()?;
+            .is_err()
+        {
+            return (None, error, malformed);
+        }
     }
+    (score_tokens(&tokens, error), error, malformed)
+}
+
+/// The score of a candidate's tokens (see [`score`]).
+fn score_tokens(tokens: &Tokens, error: bool) -> Option<Score> {
     let n = tokens.records.len().min(SNIFF_RECORDS);
     if n == 0 {
         return None;
@@ -375,7 +403,7 @@ fn score(sample: &[u8], at_end: bool, dialect: &Dialect) -> Option<Score> {
     }
     // A header one field short of rows that all end in an empty field is a trailing
     // delimiter, not a preamble: keep it (the read then reports the ragged rows).
-    if start == 1 && counts[0] + 1 == columns && trailing_empty(&tokens, &counts, columns) {
+    if start == 1 && counts[0] + 1 == columns && trailing_empty(tokens, &counts, columns) {
         start = 0;
     }
     let consistent = counts[start..].iter().filter(|&&c| c == columns).count();
@@ -385,7 +413,7 @@ fn score(sample: &[u8], at_end: bool, dialect: &Dialect) -> Option<Score> {
         inconsistent: n - start - consistent,
         skip_lines: tokens.records[start].line as usize,
         quotes_used: tokens.quoted.contains(&true),
-        malformed,
+        error,
     })
 }
 

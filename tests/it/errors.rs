@@ -1,5 +1,6 @@
 //! Bad input: clear errors that say what and where, and nothing published.
 
+use s3_csv2parquet::config::key::OptionKey;
 use s3_csv2parquet::sink::FileSink;
 use s3_csv2parquet::sink::OneShot;
 use s3_csv2parquet::source::MemorySource;
@@ -86,10 +87,16 @@ async fn syntax_errors_are_located() {
         err.contains("line 3, byte 8") && err.contains("unterminated quoted field"),
         "{err}"
     );
-    let (_, r) =
-        convert_mem_pieces(b"a,b\n1,\"x\"y\n".to_vec(), &ConvertOptions::default(), 3).await;
+    // With the quote set; sniffed, a head whose only quote is malformed reads it literally.
+    let mut quoted = ConvertOptions::default();
+    quoted.set(OptionKey::Quote, "\"").unwrap();
+    let (_, r) = convert_mem_pieces(b"a,b\n1,\"x\"y\n".to_vec(), &quoted, 3).await;
     let err = r.unwrap_err().to_string();
     assert!(err.contains("after a closing quote"), "{err}");
+    let (out, r) =
+        convert_mem_pieces(b"a,b\n1,\"x\"y\n".to_vec(), &ConvertOptions::default(), 3).await;
+    r.unwrap();
+    assert!(dump(out.unwrap()).ends_with("1 | \"\\\"x\\\"y\"\n"));
 }
 
 #[tokio::test]
