@@ -30,13 +30,14 @@ impl ConvertOptions {
         );
         text.push_str(&format!(
             "sniff={};skip_rows={};all_strings={};date_format={:?};timestamp_format={:?};\
-             decimal_comma={};",
+             decimal_comma={};thousands={:?};",
             self.sniff.names().join(","),
             self.skip_rows,
             self.all_strings,
             self.date_format,
             self.timestamp_format,
-            self.decimal_comma
+            self.decimal_comma,
+            self.thousands
         ));
         text.push_str("nulls=");
         for null in &self.null_values {
@@ -110,6 +111,9 @@ mod tests {
         changed.push(o);
         let mut o = base.clone();
         o.timestamp_format = Some("%d.%m.%Y %H:%M".into());
+        changed.push(o);
+        let mut o = base.clone();
+        o.thousands = Some(b',');
         changed.push(o);
         for o in &changed {
             assert_ne!(o.fingerprint(), fp, "{o:?}");

@@ -34,6 +34,8 @@ pub enum OptionKey {
     TimestampFormat,
     /// Numbers are written with a decimal comma (`1,5`).
     DecimalComma,
+    /// The thousands separator of numbers (`1,234.5`).
+    Thousands,
     /// Records sampled for inference.
     InferRecords,
     /// Bytes sampled for inference.
@@ -74,7 +76,7 @@ pub enum OptionKey {
 
 impl OptionKey {
     /// Every option, in the order `--help` lists them.
-    pub const ALL: [OptionKey; 30] = [
+    pub const ALL: [OptionKey; 31] = [
         OptionKey::Delimiter,
         OptionKey::Quote,
         OptionKey::Escape,
@@ -87,6 +89,7 @@ impl OptionKey {
         OptionKey::DateFormat,
         OptionKey::TimestampFormat,
         OptionKey::DecimalComma,
+        OptionKey::Thousands,
         OptionKey::InferRecords,
         OptionKey::InferBytes,
         OptionKey::SamplePositions,
@@ -122,6 +125,7 @@ impl OptionKey {
             OptionKey::DateFormat => "date-format",
             OptionKey::TimestampFormat => "timestamp-format",
             OptionKey::DecimalComma => "decimal-comma",
+            OptionKey::Thousands => "thousands",
             OptionKey::InferRecords => "infer-records",
             OptionKey::InferBytes => "infer-bytes",
             OptionKey::SamplePositions => "sample-positions",

@@ -338,6 +338,10 @@ pub struct ConvertOptions {
     /// Floats and decimals are written with a decimal comma (`1,5`; a value with a `.` is then
     /// no number); `,` is then never sniffed as the delimiter.
     pub decimal_comma: bool,
+    /// The thousands separator of numbers (`,` in `1,234.5`, `.` in `1.234,5` with
+    /// `decimal_comma`, or ` ` `'` `_`): it may split the integer part into groups of three,
+    /// in inference and decoding. Default none.
+    pub thousands: Option<u8>,
     /// Records sampled for inference.
     pub infer_records: usize,
     /// Bytes sampled for inference.
@@ -386,6 +390,7 @@ impl Default for ConvertOptions {
             date_format: None,
             timestamp_format: None,
             decimal_comma: false,
+            thousands: None,
             infer_records: DEFAULT_INFER_RECORDS,
             infer_bytes: DEFAULT_INFER_BYTES,
             schema: None,
@@ -458,6 +463,14 @@ impl ConvertOptions {
         Ok(Some(format))
     }
 
+    /// How numbers are written (`--decimal-comma`, `--thousands`).
+    pub(crate) fn number_format(&self) -> crate::decode::values::NumberFormat {
+        crate::decode::values::NumberFormat {
+            decimal_comma: self.decimal_comma,
+            thousands: self.thousands,
+        }
+    }
+
     /// `--timestamp-format`, parsed: it must have a time of day.
     pub(crate) fn timestamp_format(&self) -> Result<Option<crate::decode::values::DateFormat>> {
         let Some(text) = self.timestamp_format.as_deref() else {
@@ -480,6 +493,19 @@ impl ConvertOptions {
         self.dialect.validate()?;
         self.date_format()?;
         self.timestamp_format()?;
+        if let Some(t) = self.thousands {
+            let mark = if self.decimal_comma { b',' } else { b'.' };
+            if t == mark || !matches!(t, b',' | b'.' | b' ' | b'\'' | b'_') {
+                return Err(Error::config(
+                    OptionKey::Thousands,
+                    format!(
+                        "{:?} cannot separate thousands here (use , . ' _ or a space, not the \
+                         decimal mark {:?})",
+                        t as char, mark as char
+                    ),
+                ));
+            }
+        }
         if self.decimal_comma && !self.sniff.delimiter && self.dialect.delimiter == b',' {
             return Err(Error::config(
                 OptionKey::DecimalComma,

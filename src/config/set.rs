@@ -30,6 +30,14 @@ fn count(key: OptionKey, v: &str) -> Result<usize> {
         .map_err(|_| Error::config(key, format!("{v:?} is not a whole number")))
 }
 
+/// A byte, or none (`none`, or empty).
+fn optional_byte(key: OptionKey, v: &str) -> Result<Option<u8>> {
+    match v {
+        "" | "none" => Ok(None),
+        b => Ok(Some(parse_byte(key, b)?)),
+    }
+}
+
 impl ConvertOptions {
     /// Set option `key` from its text form (as given on the command line or in the
     /// environment). The schema is a file and cannot be set this way.
@@ -46,28 +54,19 @@ impl ConvertOptions {
             OptionKey::Quote => {
                 self.sniff.quote = is_auto(value);
                 if !self.sniff.quote {
-                    self.dialect.quote = match value {
-                        "" | "none" => None,
-                        q => Some(parse_byte(key, q)?),
-                    };
+                    self.dialect.quote = optional_byte(key, value)?;
                 }
             }
             OptionKey::Escape => {
                 self.sniff.escape = is_auto(value);
                 if !self.sniff.escape {
-                    self.dialect.escape = match value {
-                        "none" => None,
-                        e => Some(parse_byte(key, e)?),
-                    };
+                    self.dialect.escape = optional_byte(key, value)?;
                 }
             }
             OptionKey::Comment => {
                 self.sniff.comment = is_auto(value);
                 if !self.sniff.comment {
-                    self.dialect.comment = match value {
-                        "none" => None,
-                        c => Some(parse_byte(key, c)?),
-                    };
+                    self.dialect.comment = optional_byte(key, value)?;
                 }
             }
             OptionKey::NoHeader => {
@@ -99,6 +98,7 @@ impl ConvertOptions {
             }
             OptionKey::AllStrings => self.all_strings = parse_bool(key, value)?,
             OptionKey::DecimalComma => self.decimal_comma = parse_bool(key, value)?,
+            OptionKey::Thousands => self.thousands = optional_byte(key, value)?,
             OptionKey::DateFormat => self.date_format = format(value),
             OptionKey::TimestampFormat => self.timestamp_format = format(value),
             OptionKey::InferRecords => self.infer_records = count(key, value)?,

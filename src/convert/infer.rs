@@ -116,7 +116,7 @@ pub(crate) fn read_head(
     // header, and the first is added when it is data.
     let ncols = tokens.field_count(0);
     let mut inferrer =
-        Inferrer::new(ncols, &options.null_values).with_decimal_comma(options.decimal_comma);
+        Inferrer::new(ncols, &options.null_values).with_numbers(options.number_format());
     if let Some(format) = options.date_format()? {
         inferrer = inferrer.with_date_format(format);
     }

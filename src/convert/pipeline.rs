@@ -64,7 +64,7 @@ pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, mut head: Head) -> Resul
         )
         .with_invalid_utf8(options.invalid_utf8)
         .with_lossless(head.inferred.clone())
-        .with_decimal_comma(options.decimal_comma),
+        .with_numbers(options.number_format()),
     );
     let encoder = ParquetEncoder::new(
         PartWriter::new(budget.part_bytes, parts),

@@ -20,7 +20,7 @@ use crate::decode::tokens::Tokens;
 use crate::decode::validity::ValidityBuilder;
 use crate::decode::values::{
     loses_text, parse_bool, parse_date32, parse_decimal128, parse_f32, parse_f64, parse_i32,
-    parse_i64, parse_time64, parse_timestamp, with_decimal_point, DateFormat, TsUnit,
+    parse_i64, parse_time64, parse_timestamp, DateFormat, TsUnit,
 };
 use crate::schema::{ColumnType, UnitName};
 // The context is the columns' input: reachable here, where its users have always found it.
@@ -124,13 +124,8 @@ pub(crate) fn build_column(
     ty: &ColumnType,
     outcome: &mut Outcome,
 ) -> Result<ArrayRef, String> {
-    if ctx.decimal_comma
-        && matches!(
-            ty,
-            ColumnType::Float32 | ColumnType::Float64 | ColumnType::Decimal { .. }
-        )
-    {
-        return build_decimal_comma(ctx, fields, c, ty, outcome);
+    if !ctx.numbers.is_plain() && ty.is_numeric() {
+        return build_formatted_numbers(ctx, fields, c, ty, outcome);
     }
     Ok(match ty {
         ColumnType::Boolean => build_bool(ctx, fields, c, outcome),
@@ -206,29 +201,48 @@ pub(crate) fn build_column(
     })
 }
 
-/// A float or decimal column written with a decimal comma (out of line, like
+/// A number column written with a decimal comma or thousands separators (out of line, like
 /// [`build_formatted_dates`]).
 #[inline(never)]
-fn build_decimal_comma(
+fn build_formatted_numbers(
     ctx: &DecodeContext,
     fields: &FieldIndex<'_>,
     c: usize,
     ty: &ColumnType,
     outcome: &mut Outcome,
 ) -> Result<ArrayRef, String> {
+    let numbers = ctx.numbers;
     Ok(match ty {
+        ColumnType::Int32 => Arc::new(build_primitive::<Int32Type>(
+            ctx,
+            fields,
+            c,
+            ty,
+            outcome,
+            |v| numbers.normalize(v).and_then(|v| parse_i32(&v)),
+        )),
+        ColumnType::Int64 => Arc::new(build_primitive::<Int64Type>(
+            ctx,
+            fields,
+            c,
+            ty,
+            outcome,
+            |v| numbers.normalize(v).and_then(|v| parse_i64(&v)),
+        )),
         ColumnType::Float32 => Arc::new(build_primitive::<Float32Type>(
             ctx,
             fields,
             c,
             ty,
             outcome,
-            |v| with_decimal_point(v).and_then(|v| parse_f32(&v)),
+            |v| numbers.normalize(v).and_then(|v| parse_f32(&v)),
         )),
         ColumnType::Decimal { precision, scale } => {
             let (p, s) = (*precision, *scale);
             let values = build_values(ctx, fields, c, ty, outcome, |v| {
-                with_decimal_point(v).and_then(|v| parse_decimal128(&v, p, s))
+                numbers
+                    .normalize(v)
+                    .and_then(|v| parse_decimal128(&v, p, s))
             });
             Arc::new(
                 Decimal128Array::new(ScalarBuffer::from(values.0), values.1)
@@ -242,7 +256,7 @@ fn build_decimal_comma(
             c,
             ty,
             outcome,
-            |v| with_decimal_point(v).and_then(|v| parse_f64(&v)),
+            |v| numbers.normalize(v).and_then(|v| parse_f64(&v)),
         )),
     })
 }

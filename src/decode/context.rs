@@ -5,7 +5,7 @@ use arrow::datatypes::SchemaRef;
 
 use crate::config::{InvalidUtf8, OnError};
 use crate::decode::tokenizer::Tokenizer;
-use crate::decode::values::DateFormat;
+use crate::decode::values::{DateFormat, NumberFormat};
 use crate::schema::{ColumnType, SchemaSpec};
 
 /// Everything a decode worker needs; shared read-only between workers.
@@ -32,8 +32,8 @@ pub struct DecodeContext {
     pub lossless: Vec<bool>,
     /// Per column: the format of a date or timestamp column's values, when not ISO 8601.
     pub date_formats: Vec<Option<DateFormat>>,
-    /// Floats and decimals are written with a decimal comma (`1,5`).
-    pub decimal_comma: bool,
+    /// How numbers are written (a decimal comma `1,5`, thousands separators).
+    pub numbers: NumberFormat,
 }
 
 impl DecodeContext {
@@ -60,13 +60,13 @@ impl DecodeContext {
                 .iter()
                 .map(|c| c.format.as_deref().and_then(|f| DateFormat::parse(f).ok()))
                 .collect(),
-            decimal_comma: false,
+            numbers: NumberFormat::default(),
         }
     }
 
-    /// Read floats and decimals with a decimal comma.
-    pub fn with_decimal_comma(mut self, decimal_comma: bool) -> Self {
-        self.decimal_comma = decimal_comma;
+    /// Read numbers written in `numbers`.
+    pub fn with_numbers(mut self, numbers: NumberFormat) -> Self {
+        self.numbers = numbers;
         self
     }
 

@@ -4,7 +4,7 @@
 use super::{ColumnType, UnitName};
 use crate::decode::tokens::Tokens;
 use crate::decode::values::{
-    candidate_mask, classify, date_candidates, with_decimal_point, DateFormat, TIME_CANDIDATES,
+    candidate_mask, classify, date_candidates, DateFormat, NumberFormat, TIME_CANDIDATES,
 };
 
 /// Per-column evidence gathered from the sample.
@@ -48,16 +48,16 @@ impl Default for Evidence {
 
 impl Evidence {
     /// Add `value`; `formats` are the date formats to try besides ISO 8601.
-    fn add(&mut self, value: &[u8], formats: &[DateFormat], decimal_comma: bool) {
+    fn add(&mut self, value: &[u8], formats: &[DateFormat], numbers: NumberFormat) {
         // Spaces around a value are layout (`a, 1992`): the decoder reads it trimmed too.
         let value = value.trim_ascii();
         if self.date_formats != 0 {
             self.date_formats &= candidate_mask(value, formats, self.date_formats);
         }
         let mut c = classify(value);
-        if decimal_comma {
-            // Numbers are read with a decimal comma: `1,5` is one, `1.5` is not.
-            let numeric = with_decimal_point(value).map(|v| classify(&v));
+        if !numbers.is_plain() {
+            // Numbers are read in their format: with a decimal comma `1,5` is one, `1.5` is not.
+            let numeric = numbers.normalize(value).map(|v| classify(&v));
             c.int = numeric.is_some_and(|n| n.int);
             c.float = numeric.is_some_and(|n| n.float);
         }
@@ -130,7 +130,7 @@ pub fn widen(current: &ColumnType, value: &[u8]) -> Option<ColumnType> {
         return None;
     }
     let mut evidence = Evidence::default();
-    evidence.add(value, &[], false);
+    evidence.add(value, &[], NumberFormat::default());
     let seen = evidence.column_type();
     let wider = match (current, &seen) {
         (ColumnType::Int32, ColumnType::Int64) => ColumnType::Int64,
@@ -173,8 +173,8 @@ pub struct Inferrer {
     /// The date and timestamp formats tried besides ISO 8601 (at most 64: one bit each in the
     /// evidence).
     formats: Vec<DateFormat>,
-    /// Numbers have a decimal comma (`--decimal-comma`).
-    decimal_comma: bool,
+    /// How numbers are written (`--decimal-comma`, `--thousands`).
+    numbers: NumberFormat,
 }
 
 impl Inferrer {
@@ -186,7 +186,7 @@ impl Inferrer {
             null_values: null_values.iter().map(|s| s.as_bytes().to_vec()).collect(),
             records: 0,
             formats: Vec::new(),
-            decimal_comma: false,
+            numbers: NumberFormat::default(),
         }
         .with_formats(date_candidates())
     }
@@ -206,9 +206,9 @@ impl Inferrer {
         self
     }
 
-    /// Read numbers with a decimal comma (`1,5`).
-    pub fn with_decimal_comma(mut self, decimal_comma: bool) -> Self {
-        self.decimal_comma = decimal_comma;
+    /// Read numbers written in `numbers` (a decimal comma `1,5`, thousands separators).
+    pub fn with_numbers(mut self, numbers: NumberFormat) -> Self {
+        self.numbers = numbers;
         self
     }
 
@@ -274,7 +274,7 @@ impl Inferrer {
             for (c, ev) in self.evidence.iter_mut().enumerate().take(count) {
                 let v = tokens.field(first + c);
                 if !self.null_values.iter().any(|n| n.as_slice() == v) {
-                    ev.add(v, &self.formats, self.decimal_comma);
+                    ev.add(v, &self.formats, self.numbers);
                 }
             }
             self.records += 1;
@@ -325,7 +325,7 @@ pub(crate) fn looks_like_a_header(tokens: &Tokens, below: &Inferrer) -> bool {
             return false;
         }
         let mut with = below.evidence[c];
-        with.add(value, &below.formats, below.decimal_comma);
+        with.add(value, &below.formats, below.numbers);
         with.column_type() != types[c]
     })
 }

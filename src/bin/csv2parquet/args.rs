@@ -62,6 +62,10 @@ pub(crate) struct CsvArgs {
     /// no number, and `,` is never sniffed as the delimiter.
     #[arg(long)]
     decimal_comma: bool,
+    /// The thousands separator of numbers: `,` (1,234.5), `.` (1.234,5 with --decimal-comma),
+    /// `'`, `_` or a space; it may split the integer part into groups of three. Default none.
+    #[arg(long, value_name = "C")]
+    thousands: Option<String>,
     /// Records sampled for schema inference.
     #[arg(long, default_value_t = s3_csv2parquet::config::DEFAULT_INFER_RECORDS)]
     infer_records: usize,
@@ -217,6 +221,9 @@ impl CsvArgs {
         }
         o.all_strings = self.all_strings;
         o.decimal_comma = self.decimal_comma;
+        if let Some(t) = &self.thousands {
+            o.set(OptionKey::Thousands, t)?;
+        }
         if let Some(format) = &self.date_format {
             o.set(OptionKey::DateFormat, format)?;
         }

@@ -205,18 +205,67 @@ fn classify_number(b: &[u8], c: &mut Candidates) {
     c.float = c.int || parse_f64(b).is_some();
 }
 
-/// A number written with a decimal comma (`1,5`, `-0,25`), as the parsers read it (`1.5`):
-/// `None` when it holds a `.` (not such a number) or is too long to be one.
-#[inline]
-pub fn with_decimal_point(b: &[u8]) -> Option<arrayvec_lite::Buf> {
-    if b.len() > arrayvec_lite::CAP || b.contains(&b'.') {
-        return None;
+/// How numbers are written besides the plain `-1234.5`: a decimal comma (`1,5`), a thousands
+/// separator (`1,234.5`, `1.234,5`, `1 234`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NumberFormat {
+    /// `,` is the decimal mark (`1,5`; a `.` is then no decimal mark).
+    pub decimal_comma: bool,
+    /// Groups of three digits before the decimal mark may be separated by this byte.
+    pub thousands: Option<u8>,
+}
+
+impl NumberFormat {
+    /// Numbers are written plainly.
+    pub fn is_plain(&self) -> bool {
+        !self.decimal_comma && self.thousands.is_none()
     }
-    let mut out = arrayvec_lite::Buf::default();
-    for &c in b {
-        out.push(if c == b',' { b'.' } else { c });
+
+    /// The number `b` as the parsers read it (`1.234,5` -> `1234.5`): `None` when it is not one
+    /// in this format (a `.` with a decimal comma; a separator that does not split the integer
+    /// part into groups of three; too long).
+    #[inline]
+    pub fn normalize(&self, b: &[u8]) -> Option<arrayvec_lite::Buf> {
+        if b.len() > arrayvec_lite::CAP {
+            return None;
+        }
+        let mark = if self.decimal_comma { b',' } else { b'.' };
+        let mut out = arrayvec_lite::Buf::default();
+        // In the integer part: the digits since the last separator, and separators seen.
+        let (mut in_integer, mut group, mut separators) = (true, 0usize, 0usize);
+        for &c in b {
+            if !in_integer && Some(c) == self.thousands {
+                return None;
+            }
+            if in_integer && Some(c) == self.thousands {
+                if group == 0 || group > 3 || (separators > 0 && group != 3) {
+                    return None;
+                }
+                separators += 1;
+                group = 0;
+                continue;
+            }
+            if c == mark || matches!(c, b'e' | b'E') || (self.decimal_comma && c == b'.') {
+                if c == b'.' && self.decimal_comma {
+                    return None;
+                }
+                if in_integer && separators > 0 && group != 3 {
+                    return None;
+                }
+                in_integer = false;
+                out.push(if c == mark { b'.' } else { c });
+                continue;
+            }
+            if in_integer && c.is_ascii_digit() {
+                group += 1;
+            }
+            out.push(c);
+        }
+        if in_integer && separators > 0 && group != 3 {
+            return None;
+        }
+        Some(out)
     }
-    Some(out)
 }
 
 /// A small fixed-capacity byte buffer (no allocation on the decode path).
@@ -391,6 +440,31 @@ mod tests {
     }
 
     // ----- classify -----
+
+    #[test]
+    fn numbers_in_other_formats_normalize() {
+        let f = |decimal_comma, thousands: Option<u8>, text: &str| {
+            NumberFormat {
+                decimal_comma,
+                thousands,
+            }
+            .normalize(text.as_bytes())
+            .map(|b| String::from_utf8(b.to_vec()).unwrap())
+        };
+        let n = |s: &str| Some(s.to_string());
+        assert_eq!(f(true, None, "-0,25"), n("-0.25"));
+        assert_eq!(f(true, None, "1.5"), None);
+        assert_eq!(f(false, Some(b','), "1,234,567.5"), n("1234567.5"));
+        assert_eq!(f(false, Some(b','), "-12,345"), n("-12345"));
+        assert_eq!(f(false, Some(b','), "1234"), n("1234"));
+        assert_eq!(f(true, Some(b'.'), "1.234,50"), n("1234.50"));
+        assert_eq!(f(false, Some(b' '), "1 234 567"), n("1234567"));
+        assert_eq!(f(false, Some(b'\''), "1'234.5e3"), n("1234.5e3"));
+        for bad in ["1,23", "1234,567", ",123", "1,,234", "12,34.5", "1.5,234"] {
+            assert_eq!(f(false, Some(b','), bad), None, "{bad}");
+        }
+        assert_eq!(f(true, Some(b'.'), "1,5.0"), None);
+    }
 
     #[test]
     fn classify_samples() {
