@@ -5,6 +5,7 @@
 
 pub(crate) mod server;
 pub(crate) mod upload;
+mod uploads;
 mod validate;
 pub(crate) mod webhook;
 

@@ -10,10 +10,12 @@
 //! - GetObject and HeadObject honour If-Match and If-None-Match (412, 304), and a VersionId other
 //!   than `null` is 404 NoSuchVersion (the server keeps no versions);
 //! - an upload id that is not open is 404 NoSuchUpload on UploadPart, ListParts, Complete and
-//!   Abort (s3s-fs answers 403 or 400).
+//!   Abort (s3s-fs answers 403 or 400);
+//! - ListMultipartUploads lists a bucket's open uploads (s3s-fs answers 501), see
+//!   [`super::uploads`].
 //!
-//! Still different from S3: no versioning, no ListMultipartUploads (501), and `a`/`a/b` cannot
-//! coexist. The test harness (`tests/it/harness/s3.rs`) has its own copy of the conditional and
+//! Still different from S3: no versioning, no delimiter in ListMultipartUploads, and `a`/`a/b`
+//! cannot coexist. The test harness (`tests/it/harness/s3.rs`) has its own copy of the conditional and
 //! upload checks beside its fault layer; sharing one module is the next step.
 
 use std::path::{Component, Path, PathBuf};
@@ -25,9 +27,10 @@ use s3s::dto::{
     DeleteBucketOutput, DeleteObjectInput, DeleteObjectOutput, DeleteObjectsInput,
     DeleteObjectsOutput, ETag, ETagCondition, GetBucketLocationInput, GetBucketLocationOutput,
     GetObjectInput, GetObjectOutput, HeadBucketInput, HeadBucketOutput, HeadObjectInput,
-    HeadObjectOutput, ListBucketsInput, ListBucketsOutput, ListObjectsInput, ListObjectsOutput,
-    ListObjectsV2Input, ListObjectsV2Output, ListPartsInput, ListPartsOutput, PutObjectInput,
-    PutObjectOutput, UploadPartCopyInput, UploadPartCopyOutput, UploadPartInput, UploadPartOutput,
+    HeadObjectOutput, ListBucketsInput, ListBucketsOutput, ListMultipartUploadsInput,
+    ListMultipartUploadsOutput, ListObjectsInput, ListObjectsOutput, ListObjectsV2Input,
+    ListObjectsV2Output, ListPartsInput, ListPartsOutput, PutObjectInput, PutObjectOutput,
+    UploadPartCopyInput, UploadPartCopyOutput, UploadPartInput, UploadPartOutput,
 };
 use s3s::{s3_error, S3Request, S3Response, S3Result, S3};
 use s3s_fs::FileSystem;
@@ -44,9 +47,8 @@ impl Validated {
         Validated { fs, root }
     }
 
-    /// A write of `bucket/key`: the bucket exists, the key is one a file can hold, and no other
-    /// object's file is in the way.
-    fn check_write(&self, bucket: &str, key: &str) -> S3Result<()> {
+    /// The directory of `bucket`, which must exist.
+    fn bucket_dir(&self, bucket: &str) -> S3Result<PathBuf> {
         let dir = self.root.join(bucket);
         if !valid_name(bucket) || !dir.is_dir() {
             return Err(s3_error!(
@@ -54,6 +56,13 @@ impl Validated {
                 "The specified bucket does not exist"
             ));
         }
+        Ok(dir)
+    }
+
+    /// A write of `bucket/key`: the bucket exists, the key is one a file can hold, and no other
+    /// object's file is in the way.
+    fn check_write(&self, bucket: &str, key: &str) -> S3Result<()> {
+        let dir = self.bucket_dir(bucket)?;
         check_key(key)?;
         let path = dir.join(key);
         if path.is_dir() {
@@ -280,6 +289,16 @@ macro_rules! validated_impl {
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         self.check_upload(&req.input.upload_id)?;
         self.fs.abort_multipart_upload(req).await
+    }
+
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        self.bucket_dir(&req.input.bucket)?;
+        let uploads = super::uploads::open_uploads(&self.root, &req.input.bucket)
+            .map_err(|e| s3_error!(InternalError, "listing the open uploads: {e}"))?;
+        Ok(S3Response::new(super::uploads::list_page(&req.input, uploads)?))
     }
         }
     };
