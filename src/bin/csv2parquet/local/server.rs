@@ -4,7 +4,7 @@
 //! This is what `csv2parquet local` runs when no endpoint is configured, so the whole flow (upload,
 //! notification, ranged GETs, multipart upload) goes through the same S3 client code as against
 //! AWS or MinIO. Objects are plain files under `<root>/<bucket>/<key>`, so the outputs can be opened
-//! directly. A validating layer ([`super::validate`]) makes it answer as S3 does for missing
+//! directly. A validating layer (`s3_csv2parquet::testkit::s3_server`) makes it answer as S3 does for missing
 //! buckets, unsafe keys, conditional reads, versions and gone uploads, and lists open multipart
 //! uploads. Known differences from S3: no versioning, no delimiter in ListMultipartUploads, `a`
 //! and `a/b` cannot both be objects, and a literal `+` in a key is stored as a space.
@@ -25,7 +25,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use s3_csv2parquet::error::{Error, Result};
 
-use super::validate::Validated;
+use s3_csv2parquet::testkit::s3_server::Validated;
 
 /// Access key the embedded server accepts.
 pub(crate) const ACCESS_KEY: &str = "csv2parquet";

@@ -23,14 +23,17 @@ const MAX_UPLOADS: usize = 1000;
 
 /// An open multipart upload.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct OpenUpload {
+pub struct OpenUpload {
+    /// Its key.
     pub key: String,
+    /// Its upload id.
     pub upload_id: String,
+    /// When it was created.
     pub initiated: SystemTime,
 }
 
 /// The open uploads of `bucket` under s3s-fs's `root`, ordered by key, then upload id.
-pub(crate) fn open_uploads(root: &Path, bucket: &str) -> std::io::Result<Vec<OpenUpload>> {
+pub fn open_uploads(root: &Path, bucket: &str) -> std::io::Result<Vec<OpenUpload>> {
     let mut uploads = Vec::new();
     for entry in std::fs::read_dir(root)? {
         let entry = entry?;
@@ -89,7 +92,7 @@ fn decode_name(encoded: &str) -> Option<String> {
 }
 
 /// One page of `uploads` (all of the bucket's, in order) as `input` asks for it.
-pub(crate) fn list_page(
+pub fn list_page(
     input: &ListMultipartUploadsInput,
     uploads: Vec<OpenUpload>,
 ) -> S3Result<ListMultipartUploadsOutput> {

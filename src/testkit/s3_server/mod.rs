@@ -1,5 +1,7 @@
-//! A validating layer in front of s3s-fs, so that the embedded server answers as S3 does where
-//! the difference would hide a bug or leak data:
+//! An S3-compatible store over a directory, behind the `s3-server` feature: s3s-fs with a
+//! validating layer in front, so that it answers as S3 does where the difference would hide a
+//! bug or leak data. One implementation for the CLI's embedded server (`local`, `s3-server`)
+//! and the integration tests' server (which adds its fault layer over HTTP):
 //! - a write to a bucket that does not exist is 404 NoSuchBucket (s3s-fs creates the directory,
 //!   so `convert ... s3://typo-bucket/` used to succeed);
 //! - a key with an empty, `.` or `..` segment (or a backslash) is refused with 400
@@ -11,14 +13,13 @@
 //!   than `null` is 404 NoSuchVersion (the server keeps no versions);
 //! - an upload id that is not open is 404 NoSuchUpload on UploadPart, ListParts, Complete and
 //!   Abort (s3s-fs answers 403 or 400);
-//! - ListMultipartUploads lists a bucket's open uploads (s3s-fs answers 501), see
-//!   [`super::uploads`].
+//! - ListMultipartUploads lists a bucket's open uploads (s3s-fs answers 501), see [`uploads`].
 //!
 //! Still different from S3: no versioning, no delimiter in ListMultipartUploads, and `a`/`a/b`
-//! cannot coexist. The test harness (`tests/it/harness/s3.rs`) has its own copy of the conditional and
-//! upload checks beside its fault layer; sharing one module is the next step.
+//! cannot coexist.
 
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use s3s::dto::{
     AbortMultipartUploadInput, AbortMultipartUploadOutput, CompleteMultipartUploadInput,
@@ -35,16 +36,22 @@ use s3s::dto::{
 use s3s::{s3_error, S3Request, S3Response, S3Result, S3};
 use s3s_fs::FileSystem;
 
-/// s3s-fs behind the checks above.
-pub(crate) struct Validated {
-    fs: FileSystem,
+pub mod uploads;
+
+/// s3s-fs behind the checks above; clones share the one file system.
+#[derive(Clone)]
+pub struct Validated {
+    fs: Arc<FileSystem>,
     root: PathBuf,
 }
 
 impl Validated {
     /// The checks over `fs`, which keeps its objects under `root`.
-    pub(crate) fn new(fs: FileSystem, root: PathBuf) -> Self {
-        Validated { fs, root }
+    pub fn new(fs: FileSystem, root: PathBuf) -> Self {
+        Validated {
+            fs: Arc::new(fs),
+            root,
+        }
     }
 
     /// The directory of `bucket`, which must exist.
@@ -296,9 +303,9 @@ macro_rules! validated_impl {
         req: S3Request<ListMultipartUploadsInput>,
     ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
         self.bucket_dir(&req.input.bucket)?;
-        let uploads = super::uploads::open_uploads(&self.root, &req.input.bucket)
+        let uploads = uploads::open_uploads(&self.root, &req.input.bucket)
             .map_err(|e| s3_error!(InternalError, "listing the open uploads: {e}"))?;
-        Ok(S3Response::new(super::uploads::list_page(&req.input, uploads)?))
+        Ok(S3Response::new(uploads::list_page(&req.input, uploads)?))
     }
         }
     };
