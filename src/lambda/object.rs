@@ -9,7 +9,8 @@
 //!   publishes nothing; it is `superseded` when the winner (or a newer input) is at least as
 //!   new, and retried when it holds the newer data and the winner does not.
 //! - The rejected records (`CSV2PQ_ON_ERROR=reject`) follow the same rule on their own key;
-//!   they are published first, so a run that loses on them publishes no data either.
+//!   they are published first (or, when nothing is rejected, the rejects seen are removed
+//!   under If-Match), so a run that loses on them publishes no data either.
 //! - An event for a version that is no longer current is `superseded` without converting.
 //! - Retries only for what a retry can fix: a permanent failure (bad input, a refused request,
 //!   a configuration error, a deadline hit) writes `<failed prefix><key>.error.json` and
@@ -179,11 +180,12 @@ impl Deps<'_> {
     /// The rejects get the data's rule rather than none: published unconditionally, a slow run
     /// that then loses the data race (412) has already replaced the winner's rejected records
     /// with its own, older ones. Under a condition on their own key, such a run loses on the
-    /// rejects (published first) and publishes nothing. S3 has no condition spanning two keys,
-    /// so a losing run's rejects can still stay in two cases: it looked at both outputs between
-    /// the winner's rejects publish and the winner's data publish (the rejects are looked at
-    /// first, which narrows it to that), or the winner had no rejected records, so it
-    /// published no rejects object and an existing one is left as it was.
+    /// rejects (published first) and publishes nothing. A run that rejects nothing removes the
+    /// rejects it saw (DeleteObject with If-Match), so an older input's rejects do not stay
+    /// beside a newer output. S3 has no condition spanning two keys, so one window stays: a
+    /// run that looked at both outputs between the winner's rejects publish and the winner's
+    /// data publish can publish its rejects and then lose on the data. The rejects are looked
+    /// at first, which narrows it to that.
     async fn decide(
         &self,
         target: &Target,
@@ -707,5 +709,10 @@ mod tests {
         let rejects = c.rejects.unwrap_or_default();
         let key = rejects.strip_prefix("s3://b/").unwrap_or_default();
         assert!(store.get("b", key).is_some(), "{rejects}");
+        // A newer input that rejects nothing: the older rejects go.
+        store.put("b", "incoming/r.csv", b"a,b\n1,2\n", "e2");
+        let r = run(&store, &config, "incoming/r.csv").await;
+        assert!(matches!(&r, ObjectResult::Converted(c) if c.rejected == 0), "{r:?}");
+        assert!(store.get("b", key).is_none(), "{rejects}");
     }
 }

@@ -363,13 +363,14 @@ pub(crate) mod memory {
             self.failing_heads.store(n, Ordering::SeqCst);
         }
 
-        /// Publish `object` at `bucket/key` if what is there satisfies `precondition`; the
-        /// check and the write under one lock, as S3 applies a conditional write.
+        /// Publish `object` at `bucket/key` (remove what is there when `None`) if what is
+        /// there satisfies `precondition`; the check and the write under one lock, as S3
+        /// applies a conditional write. A removal of what is already gone does nothing.
         fn publish(
             &self,
             bucket: &str,
             key: &str,
-            mut object: Object,
+            object: Option<Object>,
             precondition: &Precondition,
         ) -> Result<()> {
             if let Ok(mut hook) = self.before_publish.lock() {
@@ -384,6 +385,7 @@ pub(crate) mod memory {
             let id = (bucket.to_string(), key.to_string());
             let holds = match (precondition, objects.get(&id)) {
                 (Precondition::None, _) | (Precondition::Absent, None) => true,
+                (Precondition::Matches(_), None) if object.is_none() => true,
                 (Precondition::Matches(etag), Some(o)) => &o.etag == etag,
                 _ => false,
             };
@@ -394,6 +396,10 @@ pub(crate) mod memory {
                     source: "HTTP 412, PreconditionFailed".into(),
                 });
             }
+            let Some(mut object) = object else {
+                objects.remove(&id);
+                return Ok(());
+            };
             let n = self.published.fetch_add(1, Ordering::SeqCst) + 1;
             object.etag = format!("out-{n}");
             objects.insert(id, object);
@@ -480,12 +486,19 @@ pub(crate) mod memory {
                 ..Object::default()
             };
             self.store
-                .publish(&self.bucket, &self.key, object, &self.precondition)?;
+                .publish(&self.bucket, &self.key, Some(object), &self.precondition)?;
             Ok(len)
         }
         async fn abort(&mut self) -> Result<()> {
             self.buf.clear();
             Ok(())
+        }
+        async fn remove_existing(&mut self) -> Result<()> {
+            if !matches!(self.precondition, Precondition::Matches(_)) {
+                return Ok(());
+            }
+            self.store
+                .publish(&self.bucket, &self.key, None, &self.precondition)
         }
     }
 

@@ -50,8 +50,8 @@ fn store(client: &aws_sdk_s3::Client) -> S3Store {
     S3Store::new(client.clone(), 2, std::time::Duration::from_secs(1))
 }
 
-/// A store whose outputs, on complete, say so on `reached`; the first to complete waits for
-/// `go`.
+/// A store whose outputs, on publish (complete, or removing an earlier run's object), say so
+/// on `reached`; the first to publish waits for `go`.
 struct Held {
     inner: S3Store,
     reached: mpsc::UnboundedSender<()>,
@@ -82,14 +82,25 @@ impl ByteSink for HeldSink {
         self.inner.put_part(part).await
     }
     async fn complete(&mut self) -> Result<u64> {
-        let _ = self.reached.send(());
-        if let Some(go) = self.go.lock().await.take() {
-            let _ = go.await;
-        }
+        self.hold().await;
         self.inner.complete().await
     }
     async fn abort(&mut self) -> Result<()> {
         self.inner.abort().await
+    }
+    async fn remove_existing(&mut self) -> Result<()> {
+        self.hold().await;
+        self.inner.remove_existing().await
+    }
+}
+
+impl HeldSink {
+    /// Say a publish is reached; the first waits for `go`.
+    async fn hold(&mut self) {
+        let _ = self.reached.send(());
+        if let Some(go) = self.go.lock().await.take() {
+            let _ = go.await;
+        }
     }
 }
 
@@ -276,6 +287,57 @@ async fn a_slow_run_never_overwrites_newer_rejects(
     );
 }
 
+/// `--on-error reject` and an input that rejects nothing: the rejects of an earlier input go
+/// (removed under If-Match on the ETag seen when deciding). Then the race: run A reads an input
+/// without rejected records and is held at removing the rejects; run B converts a newer input
+/// that has some; A's conditional removal fails and B's rejects stay.
+async fn rejects_follow_an_input_that_rejects_nothing(client: &aws_sdk_s3::Client, race: bool) {
+    let key = "incoming/z.csv";
+    let rejects = "failed/z.csv.rejects.csv";
+    let vars = [
+        ("CSV2PQ_COMPRESSION", "none"),
+        ("CSV2PQ_ON_ERROR", "reject"),
+    ];
+    let handler = || Handler::with_store(config(&vars), None, Arc::new(store(client)));
+    put(client, key, with_reject("111")).await;
+    let r = handler().handle(&event(key, None), None).await.unwrap();
+    assert_eq!(r["results"][0]["rejected"], 1, "{r}");
+    assert!(text(client, rejects).await.is_some());
+    put(client, key, b"a,b\n1,x\n".to_vec()).await;
+    if !race {
+        let r = handler().handle(&event(key, None), None).await.unwrap();
+        assert_eq!(r["results"][0]["outcome"], "converted", "{r}");
+        assert_eq!(r["results"][0]["rejected"], 0, "{r}");
+        assert_eq!(
+            text(client, rejects).await,
+            None,
+            "the earlier rejects are gone"
+        );
+        return;
+    }
+    let (reached_tx, mut reached) = mpsc::unbounded_channel();
+    let (go_tx, go_rx) = oneshot::channel();
+    let held = Held {
+        inner: store(client),
+        reached: reached_tx,
+        go: Arc::new(Mutex::new(Some(go_rx))),
+    };
+    let a = Handler::with_store(config(&vars), None, Arc::new(held));
+    let run_a = tokio::spawn(async move { a.handle(&event(key, None), None).await });
+    reached
+        .recv()
+        .await
+        .expect("run A reaches its first publish");
+    put(client, key, with_reject("333")).await;
+    let r = handler().handle(&event(key, None), None).await.unwrap();
+    assert_eq!(r["results"][0]["rejected"], 1, "{r}");
+    go_tx.send(()).unwrap();
+    let r = run_a.await.unwrap().unwrap();
+    assert_eq!(r["results"][0]["outcome"], "superseded", "{r}");
+    let got = text(client, rejects).await.unwrap_or_default();
+    assert!(got.contains("\"333\""), "run B's rejects stay: {got}");
+}
+
 fn small(rows: usize) -> Vec<u8> {
     let mut csv = b"n\n".to_vec();
     for i in 0..rows {
@@ -312,6 +374,15 @@ async fn in_process_a_slow_run_never_overwrites_newer_rejects() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_process_rejects_follow_an_input_that_rejects_nothing() {
+    let s3 = TestS3::start().await;
+    s3.create_bucket(BUCKET).await;
+    let client = s3.client().await;
+    rejects_follow_an_input_that_rejects_nothing(&client, false).await;
+    rejects_follow_an_input_that_rejects_nothing(&client, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moto_a_slow_run_never_overwrites_newer_rejects() {
     let moto = Moto::start().await;
     moto.create_bucket(BUCKET, false).await;
@@ -319,6 +390,15 @@ async fn moto_a_slow_run_never_overwrites_newer_rejects() {
     a_slow_run_never_overwrites_newer_rejects(&client, "r", false).await;
     a_slow_run_never_overwrites_newer_rejects(&client, "s", true).await;
     assert_eq!(moto.open_uploads(BUCKET).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_rejects_follow_an_input_that_rejects_nothing() {
+    let moto = Moto::start().await;
+    moto.create_bucket(BUCKET, false).await;
+    let client = moto.client();
+    rejects_follow_an_input_that_rejects_nothing(&client, false).await;
+    rejects_follow_an_input_that_rejects_nothing(&client, true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

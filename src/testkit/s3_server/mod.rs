@@ -5,12 +5,13 @@
 //! - a write to a bucket that does not exist is 404 NoSuchBucket (s3s-fs creates the directory,
 //!   so `convert ... s3://typo-bucket/` used to succeed);
 //! - a key with an empty, `.` or `..` segment (or a backslash) is refused with 400
-//!   InvalidArgument: objects are files under `<root>/<bucket>/<key>`, and `../other/x` in bucket
-//!   `test` would land in bucket `other`;
+//!   InvalidArgument on writes and deletes: objects are files under `<root>/<bucket>/<key>`, and
+//!   `../other/x` in bucket `test` would land in bucket `other`;
 //! - a key whose path collides with another object (`a` and `a/b`, which S3 allows, cannot both
 //!   be files) is refused with a message that says so, instead of an internal error;
-//! - GetObject and HeadObject honour If-Match and If-None-Match (412, 304), and a VersionId other
-//!   than `null` is 404 NoSuchVersion (the server keeps no versions);
+//! - GetObject and HeadObject honour If-Match and If-None-Match (412, 304), DeleteObject
+//!   If-Match (412), and a VersionId other than `null` is 404 NoSuchVersion (the server keeps no
+//!   versions);
 //! - an upload id that is not open is 404 NoSuchUpload on UploadPart, ListParts, Complete and
 //!   Abort (s3s-fs answers 403 or 400);
 //! - ListMultipartUploads lists a bucket's open uploads (s3s-fs answers 501), see [`uploads`].
@@ -241,6 +242,17 @@ macro_rules! validated_impl {
         self.fs.head_object(req).await
     }
 
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        let i = &req.input;
+        check_key(&i.key)?;
+        self.check_conditions(&i.bucket, &i.key, i.if_match.as_ref(), None)
+            .await?;
+        self.fs.delete_object(req).await
+    }
+
     async fn put_object(
         &self,
         req: S3Request<PutObjectInput>,
@@ -319,7 +331,6 @@ validated_impl! {
     get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
     list_objects(ListObjectsInput) -> ListObjectsOutput;
     list_objects_v2(ListObjectsV2Input) -> ListObjectsV2Output;
-    delete_object(DeleteObjectInput) -> DeleteObjectOutput;
     delete_objects(DeleteObjectsInput) -> DeleteObjectsOutput;
     upload_part_copy(UploadPartCopyInput) -> UploadPartCopyOutput;
 }
