@@ -712,7 +712,10 @@ mod tests {
         // A newer input that rejects nothing: the older rejects go.
         store.put("b", "incoming/r.csv", b"a,b\n1,2\n", "e2");
         let r = run(&store, &config, "incoming/r.csv").await;
-        assert!(matches!(&r, ObjectResult::Converted(c) if c.rejected == 0), "{r:?}");
+        assert!(
+            matches!(&r, ObjectResult::Converted(c) if c.rejected == 0),
+            "{r:?}"
+        );
         assert!(store.get("b", key).is_none(), "{rejects}");
     }
 }
