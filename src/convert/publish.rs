@@ -101,8 +101,8 @@ impl Outputs {
         }
     }
 
-    /// Publish: the rejects first (completed when `rejected > 0`, else aborted: if they cannot
-    /// be published, the data is not either), then the data. Completing can take long
+    /// Publish: the rejects first (completed when `rejected > 0`, else aborted and an earlier
+    /// run's removed: if that fails, the data is not published either), then the data. Completing can take long
     /// (waiting for the last parts): it stays cancellable, and a cancelled or failed
     /// completion is followed by an abort. Returns the data's bytes and where the rejects went.
     pub(crate) async fn publish(
@@ -115,7 +115,11 @@ impl Outputs {
             let done = if rejected > 0 {
                 r.complete().await.map(|_| ())
             } else {
-                r.abort().await
+                // Nothing rejected: no rejects object, not even an earlier run's.
+                match r.abort().await {
+                    Ok(()) => r.remove_existing().await,
+                    Err(e) => Err(e),
+                }
             };
             if let Err(e) = done {
                 return Err(abort_all(e, self.data, None).await);

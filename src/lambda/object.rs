@@ -8,6 +8,9 @@
 //!   to convert (`If-Match`), or over nothing (`If-None-Match: *`). A run that loses that race
 //!   publishes nothing; it is `superseded` when the winner (or a newer input) is at least as
 //!   new, and retried when it holds the newer data and the winner does not.
+//! - The rejected records (`CSV2PQ_ON_ERROR=reject`) follow the same rule on their own key;
+//!   they are published first (or, when nothing is rejected, the rejects seen are removed
+//!   under If-Match), so a run that loses on them publishes no data either.
 //! - An event for a version that is no longer current is `superseded` without converting.
 //! - Retries only for what a retry can fix: a permanent failure (bad input, a refused request,
 //!   a configuration error, a deadline hit) writes `<failed prefix><key>.error.json` and
@@ -21,12 +24,11 @@ use super::config::LambdaConfig;
 use super::event::ObjectRef;
 use super::response::{Converted, ErrorReport, Failed, ObjectResult};
 use super::routing::Route;
-use super::store::ObjectStore;
+use super::store::{Destination, ObjectStore};
 use crate::config::{ConvertOptions, OnError};
 use crate::convert::{Converter, Progress};
 use crate::error::{error_chain, Error, ErrorKind, Result};
 use crate::schema::SchemaSpec;
-use crate::sink::Precondition;
 use crate::source::SourceInfo;
 
 /// What converting an object needs, built once per process.
@@ -49,8 +51,11 @@ struct Target {
 enum Decision {
     /// The output holds this input converted with these options.
     UpToDate,
-    /// Convert, and publish only under this condition.
-    Convert(Precondition),
+    /// Convert, and publish each output only over what was there when this was decided.
+    Convert {
+        data: Destination,
+        rejects: Option<Destination>,
+    },
 }
 
 /// Convert `object` unless it is routed away, superseded or already converted; `cancel` stops
@@ -81,17 +86,16 @@ pub(crate) async fn convert_object(
     };
     let etag = info.etag.as_deref().map(unquoted);
     let fingerprint = options.fingerprint();
-    let precondition = match deps.decide(&target, etag.as_deref(), &fingerprint).await {
-        Ok(Decision::Convert(p)) => p,
-        Ok(Decision::UpToDate) => return up_to_date(target, etag.unwrap_or_default()),
-        Err(e) => return deps.failure(object, target, etag, e, started).await,
-    };
     let rejects_key = (options.on_error == OnError::Reject)
         .then(|| deps.config.rules.rejects_key(&object.key))
         .flatten();
-    let mut outputs = deps
-        .store
-        .outputs(&target.bucket, &target.key, rejects_key, precondition);
+    let decided = deps.decide(&target, rejects_key, etag.as_deref(), &fingerprint);
+    let (data, rejects) = match decided.await {
+        Ok(Decision::Convert { data, rejects }) => (data, rejects),
+        Ok(Decision::UpToDate) => return up_to_date(target, etag.unwrap_or_default()),
+        Err(e) => return deps.failure(object, target, etag, e, started).await,
+    };
+    let mut outputs = deps.store.outputs(&target.bucket, data, rejects);
     let converter = Converter::new(options).with_cancel(cancel.child_token());
     let progress = converter.progress();
     let result = converter.run(source.as_ref(), outputs.as_mut()).await;
@@ -170,26 +174,46 @@ impl Deps<'_> {
         })
     }
 
-    /// Whether the output is up to date, and if not, what the publish must find there.
+    /// Whether the output is up to date, and if not, what each publish must find there: the
+    /// data at the target, the rejected records (when asked for) at `rejects_key`.
+    ///
+    /// The rejects get the data's rule rather than none: published unconditionally, a slow run
+    /// that then loses the data race (412) has already replaced the winner's rejected records
+    /// with its own, older ones. Under a condition on their own key, such a run loses on the
+    /// rejects (published first) and publishes nothing. A run that rejects nothing removes the
+    /// rejects it saw (DeleteObject with If-Match), so an older input's rejects do not stay
+    /// beside a newer output. S3 has no condition spanning two keys, so one window stays: a
+    /// run that looked at both outputs between the winner's rejects publish and the winner's
+    /// data publish can publish its rejects and then lose on the data. The rejects are looked
+    /// at first, which narrows it to that.
     async fn decide(
         &self,
         target: &Target,
+        rejects_key: Option<String>,
         etag: Option<&str>,
         fingerprint: &str,
     ) -> Result<Decision> {
-        let existing = self.store.output(&target.bucket, &target.key).await?;
-        Ok(match existing {
-            None => Decision::Convert(Precondition::Absent),
-            Some(out)
-                if !self.config.force
-                    && etag.is_some()
-                    && out.source_etag.as_deref() == etag
-                    && out.options.as_deref() == Some(fingerprint) =>
-            {
-                Decision::UpToDate
+        let rejects = match rejects_key {
+            Some(key) => {
+                let seen = self.store.output(&target.bucket, &key).await?;
+                Some(Destination::over(key, seen.as_ref()))
             }
-            Some(out) if out.etag.is_empty() => Decision::Convert(Precondition::None),
-            Some(out) => Decision::Convert(Precondition::Matches(out.etag)),
+            None => None,
+        };
+        let existing = self.store.output(&target.bucket, &target.key).await?;
+        let up_to_date = existing.as_ref().is_some_and(|out| {
+            !self.config.force
+                && etag.is_some()
+                && out.source_etag.as_deref() == etag
+                && out.options.as_deref() == Some(fingerprint)
+        });
+        Ok(if up_to_date {
+            Decision::UpToDate
+        } else {
+            Decision::Convert {
+                data: Destination::over(target.key.clone(), existing.as_ref()),
+                rejects,
+            }
         })
     }
 
@@ -557,6 +581,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn losing_the_rejects_race_publishes_neither_output() {
+        let store = MemoryStore::default();
+        let config = config(&[("CSV2PQ_ON_ERROR", "reject")]);
+        store.put("b", "incoming/r.csv", b"a,b\n1,2\n3\n", "e1");
+        // Just before this run publishes its rejects (first), another run converts e2.
+        let fingerprint = config.options.fingerprint();
+        let other = store.clone();
+        let mut once = true;
+        store.before_publish(move |key| {
+            if key.ends_with(".rejects.csv") && std::mem::take(&mut once) {
+                other.put("b", "incoming/r.csv", b"a,b\n1,2\n4\n", "e2");
+                other.put("b", key, b"the other run's rejects", "rejects-2");
+                put_output(&other, "r", "e2", &fingerprint);
+            }
+        });
+        let r = run(&store, &config, "incoming/r.csv").await;
+        assert!(matches!(r, ObjectResult::Superseded { .. }), "{r:?}");
+        let rejects = store
+            .get("b", "failed/r.csv.rejects.csv")
+            .unwrap_or_default();
+        assert_eq!(&rejects.bytes[..], b"the other run's rejects");
+        assert_eq!(source_of(&store, "parquet/r.parquet"), "\"e2\"");
+    }
+
+    #[tokio::test]
     async fn losing_to_an_older_conversion_retries_and_then_wins() {
         let store = MemoryStore::default();
         let config = config(&[]);
@@ -660,5 +709,13 @@ mod tests {
         let rejects = c.rejects.unwrap_or_default();
         let key = rejects.strip_prefix("s3://b/").unwrap_or_default();
         assert!(store.get("b", key).is_some(), "{rejects}");
+        // A newer input that rejects nothing: the older rejects go.
+        store.put("b", "incoming/r.csv", b"a,b\n1,2\n", "e2");
+        let r = run(&store, &config, "incoming/r.csv").await;
+        assert!(
+            matches!(&r, ObjectResult::Converted(c) if c.rejected == 0),
+            "{r:?}"
+        );
+        assert!(store.get("b", key).is_none(), "{rejects}");
     }
 }

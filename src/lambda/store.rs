@@ -26,6 +26,30 @@ pub struct OutputState {
     pub options: Option<String>,
 }
 
+/// Where one output of a conversion goes: its key, and what must be there for it to be
+/// published ([`Precondition`]: the object seen when the run decided to convert, or none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    /// The key in the output bucket.
+    pub key: String,
+    /// What the object at `key` must be for the publish to go ahead.
+    pub precondition: Precondition,
+}
+
+impl Destination {
+    /// A destination published over `existing` (as [`ObjectStore::output`] found it): over
+    /// that ETag, over nothing when there was nothing, unconditionally when the store gave
+    /// no ETag.
+    pub fn over(key: String, existing: Option<&OutputState>) -> Self {
+        let precondition = match existing {
+            None => Precondition::Absent,
+            Some(out) if out.etag.is_empty() => Precondition::None,
+            Some(out) => Precondition::Matches(out.etag.clone()),
+        };
+        Destination { key, precondition }
+    }
+}
+
 /// An input as it is now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Current {
@@ -40,15 +64,13 @@ pub struct Current {
 pub trait ObjectStore: Send + Sync {
     /// A source reading `object` (that version, when the event names one).
     fn source(&self, object: &ObjectRef) -> Box<dyn ByteSource>;
-    /// The outputs of a conversion: the data at `bucket/key`, published only if the object
-    /// there is as `precondition` says; the rejected records (if asked for) at
-    /// `bucket/rejects_key`.
+    /// The outputs of a conversion in `bucket`: the data, and the rejected records (if asked
+    /// for), each published only if the object at its key is as its precondition says.
     fn outputs(
         &self,
         bucket: &str,
-        key: &str,
-        rejects_key: Option<String>,
-        precondition: Precondition,
+        data: Destination,
+        rejects: Option<Destination>,
     ) -> Box<dyn SinkFactory>;
     /// The output at `bucket/key`, or `None` when there is none. A failing request other
     /// than "not found" is an error: deciding on a guess could overwrite a newer output.
@@ -138,16 +160,14 @@ impl ObjectStore for S3Store {
     fn outputs(
         &self,
         bucket: &str,
-        key: &str,
-        rejects_key: Option<String>,
-        precondition: Precondition,
+        data: Destination,
+        rejects: Option<Destination>,
     ) -> Box<dyn SinkFactory> {
         Box::new(S3Outputs {
             store: self.clone(),
             bucket: bucket.to_string(),
-            key: key.to_string(),
-            rejects_key,
-            precondition,
+            data,
+            rejects,
         })
     }
 
@@ -197,12 +217,17 @@ impl ObjectStore for S3Store {
     }
 }
 
-/// The key of `output`: the data's, or the rejects' (which an input may not have).
-fn output_key<'a>(output: Output, key: &'a str, rejects_key: Option<&'a str>) -> Result<&'a str> {
+/// The destination of `output`: the data's, or the rejects' (which an input may not have).
+fn destination<'a>(
+    output: Output,
+    data: &'a Destination,
+    rejects: Option<&'a Destination>,
+) -> Result<&'a Destination> {
     match output {
-        Output::Data => Ok(key),
-        Output::Rejects => rejects_key
-            .ok_or_else(|| Error::config("CSV2PQ_ON_ERROR", "no rejects key for this input")),
+        Output::Data => Ok(data),
+        Output::Rejects => {
+            rejects.ok_or_else(|| Error::config("CSV2PQ_ON_ERROR", "no rejects key for this input"))
+        }
     }
 }
 
@@ -210,28 +235,23 @@ fn output_key<'a>(output: Output, key: &'a str, rejects_key: Option<&'a str>) ->
 struct S3Outputs {
     store: S3Store,
     bucket: String,
-    key: String,
-    rejects_key: Option<String>,
-    precondition: Precondition,
+    data: Destination,
+    rejects: Option<Destination>,
 }
 
 #[async_trait::async_trait]
 impl SinkFactory for S3Outputs {
     async fn open(&mut self, output: Output) -> Result<Box<dyn ByteSink>> {
-        let key = output_key(output, &self.key, self.rejects_key.as_deref())?;
-        let precondition = match output {
-            Output::Data => self.precondition.clone(),
-            Output::Rejects => Precondition::None,
-        };
+        let to = destination(output, &self.data, self.rejects.as_ref())?;
         let sink = S3Sink::new(
             self.store.client.clone(),
             &self.bucket,
-            key,
+            &to.key,
             self.store.parts_in_flight,
         )
         .with_abort_drain(self.store.abort_drain)
         .with_requests(self.store.requests.clone())
-        .with_precondition(precondition);
+        .with_precondition(to.precondition.clone());
         Ok(Box::new(sink))
     }
 }
@@ -343,13 +363,14 @@ pub(crate) mod memory {
             self.failing_heads.store(n, Ordering::SeqCst);
         }
 
-        /// Publish `object` at `bucket/key` if what is there satisfies `precondition`; the
-        /// check and the write under one lock, as S3 applies a conditional write.
+        /// Publish `object` at `bucket/key` (remove what is there when `None`) if what is
+        /// there satisfies `precondition`; the check and the write under one lock, as S3
+        /// applies a conditional write. A removal of what is already gone does nothing.
         fn publish(
             &self,
             bucket: &str,
             key: &str,
-            mut object: Object,
+            object: Option<Object>,
             precondition: &Precondition,
         ) -> Result<()> {
             if let Ok(mut hook) = self.before_publish.lock() {
@@ -364,6 +385,7 @@ pub(crate) mod memory {
             let id = (bucket.to_string(), key.to_string());
             let holds = match (precondition, objects.get(&id)) {
                 (Precondition::None, _) | (Precondition::Absent, None) => true,
+                (Precondition::Matches(_), None) if object.is_none() => true,
                 (Precondition::Matches(etag), Some(o)) => &o.etag == etag,
                 _ => false,
             };
@@ -374,6 +396,10 @@ pub(crate) mod memory {
                     source: "HTTP 412, PreconditionFailed".into(),
                 });
             }
+            let Some(mut object) = object else {
+                objects.remove(&id);
+                return Ok(());
+            };
             let n = self.published.fetch_add(1, Ordering::SeqCst) + 1;
             object.etag = format!("out-{n}");
             objects.insert(id, object);
@@ -460,31 +486,34 @@ pub(crate) mod memory {
                 ..Object::default()
             };
             self.store
-                .publish(&self.bucket, &self.key, object, &self.precondition)?;
+                .publish(&self.bucket, &self.key, Some(object), &self.precondition)?;
             Ok(len)
         }
         async fn abort(&mut self) -> Result<()> {
             self.buf.clear();
             Ok(())
         }
+        async fn remove_existing(&mut self) -> Result<()> {
+            if !matches!(self.precondition, Precondition::Matches(_)) {
+                return Ok(());
+            }
+            self.store
+                .publish(&self.bucket, &self.key, None, &self.precondition)
+        }
     }
 
     struct StoredOutputs {
         store: MemoryStore,
         bucket: String,
-        key: String,
-        rejects_key: Option<String>,
-        precondition: Precondition,
+        data: Destination,
+        rejects: Option<Destination>,
     }
 
     #[async_trait::async_trait]
     impl SinkFactory for StoredOutputs {
         async fn open(&mut self, output: Output) -> Result<Box<dyn ByteSink>> {
-            let key = output_key(output, &self.key, self.rejects_key.as_deref())?.to_string();
-            let precondition = match output {
-                Output::Data => self.precondition.clone(),
-                Output::Rejects => Precondition::None,
-            };
+            let to = destination(output, &self.data, self.rejects.as_ref())?;
+            let (key, precondition) = (to.key.clone(), to.precondition.clone());
             Ok(Box::new(StoredSink {
                 store: self.store.clone(),
                 location: format!("s3://{}/{key}", self.bucket),
@@ -518,16 +547,14 @@ pub(crate) mod memory {
         fn outputs(
             &self,
             bucket: &str,
-            key: &str,
-            rejects_key: Option<String>,
-            precondition: Precondition,
+            data: Destination,
+            rejects: Option<Destination>,
         ) -> Box<dyn SinkFactory> {
             Box::new(StoredOutputs {
                 store: self.clone(),
                 bucket: bucket.to_string(),
-                key: key.to_string(),
-                rejects_key,
-                precondition,
+                data,
+                rejects,
             })
         }
 

@@ -29,6 +29,8 @@ pub enum Op {
     AbortUpload(String),
     /// PutObject.
     PutObject,
+    /// DeleteObject.
+    DeleteObject,
     /// CreateBucket.
     CreateBucket,
 }
@@ -47,6 +49,7 @@ impl fmt::Display for Op {
                 "AbortMultipartUpload (upload {id} may be left open until the bucket's lifecycle rule removes it)"
             ),
             Op::PutObject => f.write_str("PutObject"),
+            Op::DeleteObject => f.write_str("DeleteObject"),
             Op::CreateBucket => f.write_str("CreateBucket"),
         }
     }

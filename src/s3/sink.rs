@@ -546,6 +546,34 @@ impl ByteSink for S3Sink {
         self.held = None;
         self.abort_upload().await
     }
+
+    /// DeleteObject with `If-Match` on the ETag of the precondition (AWS honours it on
+    /// general purpose buckets: "How to perform conditional deletes", S3 user guide): 412 is
+    /// [`Error::Superseded`]; 404 means it is gone already, which is what was asked.
+    async fn remove_existing(&mut self) -> Result<()> {
+        let Precondition::Matches(etag) = &self.precondition else {
+            return Ok(());
+        };
+        let deleted = self
+            .client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .if_match(quoted(etag))
+            .set_expected_bucket_owner(self.requests.expected_bucket_owner.clone())
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let err = S3Error::request(Op::DeleteObject, &self.location, e);
+                if err.status() == Some(404) {
+                    return Ok(());
+                }
+                Err(self.superseded(err))
+            }
+        }
+    }
 }
 
 impl Drop for S3Sink {

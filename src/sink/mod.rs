@@ -54,4 +54,15 @@ pub trait ByteSink: Send {
     async fn complete(&mut self) -> Result<u64>;
     /// Discard everything written (also after a `complete` that failed or was cancelled).
     async fn abort(&mut self) -> Result<()>;
+    /// This run publishes nothing here (`--on-error reject` with no rejected record): remove
+    /// the object an earlier run left, under the sink's precondition, so that what is there
+    /// always belongs to the last publish; a failed precondition is [`Error::Superseded`].
+    /// Only a sink that publishes over a known object ([`Precondition::Matches`]) removes
+    /// anything; the others (files, stdout, memory, unconditional S3) leave what is there.
+    /// Called after `abort`.
+    ///
+    /// [`Error::Superseded`]: crate::Error::Superseded
+    async fn remove_existing(&mut self) -> Result<()> {
+        Ok(())
+    }
 }

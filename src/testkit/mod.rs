@@ -1,10 +1,13 @@
 //! Test support, behind the `testkit` feature (and always in the crate's own unit tests):
 //! seeded generated CSV ([`data`]), one seeded generator ([`Rng`]), the process's peak
-//! memory ([`peak_rss_bytes`]) and the decoder's parts ([`decode`]). The integration tests, the benches and the CLI's `generate`,
+//! memory ([`peak_rss_bytes`]), the decoder's parts ([`decode`]) and, with the `s3-server`
+//! feature, an S3-compatible store over a directory (`s3_server`). The integration tests, the benches and the CLI's `generate`,
 //! `local` and summary line use it; the conversion itself never does.
 
 pub mod data;
 pub mod rng;
+#[cfg(feature = "s3-server")]
+pub mod s3_server;
 
 /// The decoder's parts, which the library keeps to itself, for the benches and fuzz targets.
 pub mod decode {

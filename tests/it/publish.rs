@@ -3,7 +3,8 @@
 //! version is superseded, and a lost race leaves no upload open.
 //!
 //! The races are staged deterministically: run A's store ([`Held`], the real `S3Store`
-//! underneath) holds A's publish until the test has let run B convert the newer input.
+//! underneath) holds A's first publish (the rejects with `--on-error reject`, else the data)
+//! until the test has let run B convert the newer input.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,8 +13,8 @@ use s3_csv2parquet::lambda::config::LambdaConfig;
 use s3_csv2parquet::lambda::event::ObjectRef;
 use s3_csv2parquet::lambda::handler::Handler;
 use s3_csv2parquet::lambda::response::ErrorReport;
-use s3_csv2parquet::lambda::store::{Current, ObjectStore, OutputState, S3Store};
-use s3_csv2parquet::sink::{ByteSink, Output, Precondition, SinkFactory};
+use s3_csv2parquet::lambda::store::{Current, Destination, ObjectStore, OutputState, S3Store};
+use s3_csv2parquet::sink::{ByteSink, Output, SinkFactory};
 use s3_csv2parquet::source::ByteSource;
 use s3_csv2parquet::testkit::{generate_vec, Shape};
 use s3_csv2parquet::Result;
@@ -49,7 +50,8 @@ fn store(client: &aws_sdk_s3::Client) -> S3Store {
     S3Store::new(client.clone(), 2, std::time::Duration::from_secs(1))
 }
 
-/// A store whose data output, on complete, says so on `reached` and waits for `go`.
+/// A store whose outputs, on publish (complete, or removing an earlier run's object), say so
+/// on `reached`; the first to publish waits for `go`.
 struct Held {
     inner: S3Store,
     reached: mpsc::UnboundedSender<()>,
@@ -80,14 +82,25 @@ impl ByteSink for HeldSink {
         self.inner.put_part(part).await
     }
     async fn complete(&mut self) -> Result<u64> {
-        let _ = self.reached.send(());
-        if let Some(go) = self.go.lock().await.take() {
-            let _ = go.await;
-        }
+        self.hold().await;
         self.inner.complete().await
     }
     async fn abort(&mut self) -> Result<()> {
         self.inner.abort().await
+    }
+    async fn remove_existing(&mut self) -> Result<()> {
+        self.hold().await;
+        self.inner.remove_existing().await
+    }
+}
+
+impl HeldSink {
+    /// Say a publish is reached; the first waits for `go`.
+    async fn hold(&mut self) {
+        let _ = self.reached.send(());
+        if let Some(go) = self.go.lock().await.take() {
+            let _ = go.await;
+        }
     }
 }
 
@@ -95,9 +108,6 @@ impl ByteSink for HeldSink {
 impl SinkFactory for HeldOutputs {
     async fn open(&mut self, output: Output) -> Result<Box<dyn ByteSink>> {
         let inner = self.inner.open(output).await?;
-        if output != Output::Data {
-            return Ok(inner);
-        }
         Ok(Box::new(HeldSink {
             inner,
             reached: self.reached.clone(),
@@ -114,12 +124,11 @@ impl ObjectStore for Held {
     fn outputs(
         &self,
         bucket: &str,
-        key: &str,
-        rejects_key: Option<String>,
-        precondition: Precondition,
+        data: Destination,
+        rejects: Option<Destination>,
     ) -> Box<dyn SinkFactory> {
         Box::new(HeldOutputs {
-            inner: self.inner.outputs(bucket, key, rejects_key, precondition),
+            inner: self.inner.outputs(bucket, data, rejects),
             reached: self.reached.clone(),
             go: Arc::clone(&self.go),
         })
@@ -205,6 +214,130 @@ async fn a_slow_run_never_overwrites_a_newer_output(
     assert_eq!(r["results"][0]["outcome"], "up_to_date", "{r}");
 }
 
+/// The text of `bucket/key`, or `None` when there is none.
+async fn text(client: &aws_sdk_s3::Client, key: &str) -> Option<String> {
+    let out = client
+        .get_object()
+        .bucket(BUCKET)
+        .key(key)
+        .send()
+        .await
+        .ok()?;
+    let bytes = out.body.collect().await.ok()?.into_bytes();
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// A CSV with one ragged record (rejected): `a,b`, then `1,x`, then the record `tag`.
+fn with_reject(tag: &str) -> Vec<u8> {
+    format!("a,b\n1,x\n{tag}\n2,y\n").into_bytes()
+}
+
+/// `--on-error reject`: the rejected records follow the data's rule. Run A reads `old` and is
+/// held at its first publish (the rejects); `new` lands and run B converts it; then A goes on.
+/// A publishes neither its rejects nor its data: the rejects object keeps B's records.
+/// `existing`: whether outputs (data and rejects) of an earlier input are there when A starts.
+async fn a_slow_run_never_overwrites_newer_rejects(
+    client: &aws_sdk_s3::Client,
+    name: &str,
+    existing: bool,
+) {
+    let key = &format!("incoming/{name}.csv");
+    let out = &format!("parquet/{name}.parquet");
+    let rejects = &format!("failed/{name}.csv.rejects.csv");
+    let vars = [
+        ("CSV2PQ_COMPRESSION", "none"),
+        ("CSV2PQ_ON_ERROR", "reject"),
+    ];
+    if existing {
+        put(client, key, with_reject("111")).await;
+        let r = Handler::with_store(config(&vars), None, Arc::new(store(client)))
+            .handle(&event(key, None), None)
+            .await
+            .unwrap();
+        assert_eq!(r["results"][0]["rejected"], 1, "{r}");
+    }
+    put(client, key, with_reject("222")).await;
+    let (reached_tx, mut reached) = mpsc::unbounded_channel();
+    let (go_tx, go_rx) = oneshot::channel();
+    let held = Held {
+        inner: store(client),
+        reached: reached_tx,
+        go: Arc::new(Mutex::new(Some(go_rx))),
+    };
+    let a = Handler::with_store(config(&vars), None, Arc::new(held));
+    let a_event = event(key, None);
+    let run_a = tokio::spawn(async move { a.handle(&a_event, None).await });
+    reached
+        .recv()
+        .await
+        .expect("run A reaches its first publish");
+    let new_etag = put(client, key, with_reject("333")).await;
+    let b = Handler::with_store(config(&vars), None, Arc::new(store(client)));
+    let r = b.handle(&event(key, None), None).await.unwrap();
+    assert_eq!(r["results"][0]["outcome"], "converted", "{r}");
+    assert_eq!(r["results"][0]["rejected"], 1, "{r}");
+    go_tx.send(()).unwrap();
+    let r = run_a.await.unwrap().unwrap();
+    assert_eq!(r["results"][0]["outcome"], "superseded", "{r}");
+    assert_eq!(recorded_source(client, out).await, Some(new_etag));
+    let got = text(client, rejects).await.unwrap_or_default();
+    assert!(
+        got.contains("\"333\"") && !got.contains("\"222\""),
+        "the rejects are run B's: {got}"
+    );
+}
+
+/// `--on-error reject` and an input that rejects nothing: the rejects of an earlier input go
+/// (removed under If-Match on the ETag seen when deciding). Then the race: run A reads an input
+/// without rejected records and is held at removing the rejects; run B converts a newer input
+/// that has some; A's conditional removal fails and B's rejects stay.
+async fn rejects_follow_an_input_that_rejects_nothing(client: &aws_sdk_s3::Client, race: bool) {
+    let key = "incoming/z.csv";
+    let rejects = "failed/z.csv.rejects.csv";
+    let vars = [
+        ("CSV2PQ_COMPRESSION", "none"),
+        ("CSV2PQ_ON_ERROR", "reject"),
+    ];
+    let handler = || Handler::with_store(config(&vars), None, Arc::new(store(client)));
+    put(client, key, with_reject("111")).await;
+    let r = handler().handle(&event(key, None), None).await.unwrap();
+    assert_eq!(r["results"][0]["rejected"], 1, "{r}");
+    assert!(text(client, rejects).await.is_some());
+    put(client, key, b"a,b\n1,x\n".to_vec()).await;
+    if !race {
+        let r = handler().handle(&event(key, None), None).await.unwrap();
+        assert_eq!(r["results"][0]["outcome"], "converted", "{r}");
+        assert_eq!(r["results"][0]["rejected"], 0, "{r}");
+        assert_eq!(
+            text(client, rejects).await,
+            None,
+            "the earlier rejects are gone"
+        );
+        return;
+    }
+    let (reached_tx, mut reached) = mpsc::unbounded_channel();
+    let (go_tx, go_rx) = oneshot::channel();
+    let held = Held {
+        inner: store(client),
+        reached: reached_tx,
+        go: Arc::new(Mutex::new(Some(go_rx))),
+    };
+    let a = Handler::with_store(config(&vars), None, Arc::new(held));
+    let run_a = tokio::spawn(async move { a.handle(&event(key, None), None).await });
+    reached
+        .recv()
+        .await
+        .expect("run A reaches its first publish");
+    put(client, key, with_reject("333")).await;
+    let r = handler().handle(&event(key, None), None).await.unwrap();
+    assert_eq!(r["results"][0]["rejected"], 1, "{r}");
+    go_tx.send(()).unwrap();
+    let r = run_a.await.unwrap().unwrap();
+    assert_eq!(r["results"][0]["outcome"], "superseded", "{r}");
+    let got = text(client, rejects).await.unwrap_or_default();
+    assert!(got.contains("\"333\""), "run B's rejects stay: {got}");
+}
+
 fn small(rows: usize) -> Vec<u8> {
     let mut csv = b"n\n".to_vec();
     for i in 0..rows {
@@ -228,6 +361,44 @@ async fn in_process_a_slow_run_never_overwrites_a_newer_output() {
     a_slow_run_never_overwrites_a_newer_output(&client, "b", big(1), small(1), false).await;
     a_slow_run_never_overwrites_a_newer_output(&client, "c", big(2), small(1), true).await;
     assert_eq!(s3.open_uploads(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_process_a_slow_run_never_overwrites_newer_rejects() {
+    let s3 = TestS3::start().await;
+    s3.create_bucket(BUCKET).await;
+    let client = s3.client().await;
+    a_slow_run_never_overwrites_newer_rejects(&client, "r", false).await;
+    a_slow_run_never_overwrites_newer_rejects(&client, "s", true).await;
+    assert_eq!(s3.open_uploads(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_process_rejects_follow_an_input_that_rejects_nothing() {
+    let s3 = TestS3::start().await;
+    s3.create_bucket(BUCKET).await;
+    let client = s3.client().await;
+    rejects_follow_an_input_that_rejects_nothing(&client, false).await;
+    rejects_follow_an_input_that_rejects_nothing(&client, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_a_slow_run_never_overwrites_newer_rejects() {
+    let moto = Moto::start().await;
+    moto.create_bucket(BUCKET, false).await;
+    let client = moto.client();
+    a_slow_run_never_overwrites_newer_rejects(&client, "r", false).await;
+    a_slow_run_never_overwrites_newer_rejects(&client, "s", true).await;
+    assert_eq!(moto.open_uploads(BUCKET).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_rejects_follow_an_input_that_rejects_nothing() {
+    let moto = Moto::start().await;
+    moto.create_bucket(BUCKET, false).await;
+    let client = moto.client();
+    rejects_follow_an_input_that_rejects_nothing(&client, false).await;
+    rejects_follow_an_input_that_rejects_nothing(&client, true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

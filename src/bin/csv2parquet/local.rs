@@ -5,7 +5,6 @@
 
 pub(crate) mod server;
 pub(crate) mod upload;
-mod validate;
 pub(crate) mod webhook;
 
 use std::net::SocketAddr;

@@ -19,12 +19,12 @@
 //!   listener is used by the harness helpers ([`TestS3::create_bucket`],
 //!   [`TestS3::put`], [`TestS3::get`]) so that setup and verification never
 //!   consume a fault rule nor show up in [`Faults::count`].
-//! * s3s-fs 0.14.1 ignores `If-Match` / `If-None-Match` on GetObject and
-//!   HeadObject (it only honours them on PutObject / CompleteMultipartUpload).
-//!   The harness wraps the file system in a thin delegating [`S3`]
-//!   implementation that adds those checks (412 `PreconditionFailed`,
-//!   304 `NotModified`), as real S3 does. It also answers Complete/Abort of
-//!   an unknown upload id with 404 `NoSuchUpload` as S3 does (s3s-fs: 403).
+//! * The S3 behind the fault layer is the library's
+//!   [`s3_csv2parquet::testkit::s3_server::Validated`], the same store the
+//!   CLI's embedded server runs: s3s-fs with the checks that make it answer
+//!   as S3 does (conditional GET/HEAD: 412 `PreconditionFailed`, 304
+//!   `NotModified`; 404 `NoSuchUpload` for an upload that is not open;
+//!   NoSuchBucket, key rules, NoSuchVersion; ListMultipartUploads).
 //!
 //! s3s-fs on-disk layout (read from the 0.14.1 sources, `src/fs.rs`), all
 //! internal files live directly in the root, next to the bucket directories:
@@ -65,22 +65,12 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3_csv2parquet::s3::S3Sink;
 use s3_csv2parquet::sink::ByteSink;
+use s3_csv2parquet::testkit::s3_server::Validated;
 use s3_csv2parquet::testkit::Rng;
 use s3s::auth::SimpleAuth;
-use s3s::dto::{
-    AbortMultipartUploadInput, AbortMultipartUploadOutput, CompleteMultipartUploadInput,
-    CompleteMultipartUploadOutput, CopyObjectInput, CopyObjectOutput, CreateBucketInput,
-    CreateBucketOutput, CreateMultipartUploadInput, CreateMultipartUploadOutput, DeleteBucketInput,
-    DeleteBucketOutput, DeleteObjectInput, DeleteObjectOutput, DeleteObjectsInput,
-    DeleteObjectsOutput, ETag, ETagCondition, GetBucketLocationInput, GetBucketLocationOutput,
-    GetObjectInput, GetObjectOutput, HeadBucketInput, HeadBucketOutput, HeadObjectInput,
-    HeadObjectOutput, ListBucketsInput, ListBucketsOutput, ListObjectsInput, ListObjectsOutput,
-    ListObjectsV2Input, ListObjectsV2Output, ListPartsInput, ListPartsOutput, PutObjectInput,
-    PutObjectOutput, StreamingBlob, UploadPartCopyInput, UploadPartCopyOutput, UploadPartInput,
-    UploadPartOutput,
-};
+use s3s::dto::{PutObjectInput, StreamingBlob};
 use s3s::service::{S3Service, S3ServiceBuilder};
-use s3s::{s3_error, S3Request, S3Response, S3Result, S3};
+use s3s::{s3_error, S3Request, S3Result, S3};
 use s3s_fs::FileSystem;
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
@@ -508,16 +498,8 @@ fn classify(method: &Method, uri: &Uri, headers: &HeaderMap) -> Op {
 }
 
 // ---------------------------------------------------------------------------
-// S3 implementation: s3s-fs + conditional GET/HEAD
+// S3 implementation: the library's validated s3s-fs
 // ---------------------------------------------------------------------------
-
-/// Delegates to s3s-fs; adds `If-Match` / `If-None-Match` on GET/HEAD.
-#[derive(Clone)]
-struct Store {
-    fs: Arc<FileSystem>,
-    /// s3s-fs root (where `.upload-<id>.json` markers live).
-    root: PathBuf,
-}
 
 /// Request built by the harness itself (no HTTP, anonymous).
 fn internal_request<T>(method: Method, input: T) -> S3Request<T> {
@@ -534,143 +516,20 @@ fn internal_request<T>(method: Method, input: T) -> S3Request<T> {
     }
 }
 
-impl Store {
-    /// Replace an object through s3s-fs's PutObject (stores data + ETag).
-    async fn overwrite(&self, bucket: &str, key: &str, body: Bytes) -> S3Result<()> {
-        let len = i64::try_from(body.len()).map_err(|_| s3_error!(InternalError))?;
-        let input = PutObjectInput::builder()
-            .bucket(bucket.to_owned())
-            .key(key.to_owned())
-            .content_length(Some(len))
-            .body(Some(StreamingBlob::from(s3s::Body::from(body))))
-            .build()
-            .map_err(|_| s3_error!(InternalError, "cannot build PutObjectInput"))?;
-        self.fs
-            .put_object(internal_request(Method::PUT, input))
-            .await?;
-        Ok(())
-    }
-
-    /// An unknown (completed, aborted, never created) upload id is 404
-    /// `NoSuchUpload` on S3; s3s-fs 0.14.1 answers 403 `AccessDenied`.
-    fn check_upload(&self, upload_id: &str) -> S3Result<()> {
-        if is_uuid(upload_id) && self.root.join(format!(".upload-{upload_id}.json")).exists() {
-            return Ok(());
-        }
-        Err(s3_error!(
-            NoSuchUpload,
-            "The specified multipart upload does not exist."
-        ))
-    }
-
-    /// Evaluate `If-Match` / `If-None-Match` against the stored ETag. A
-    /// missing object is left to the real operation (404).
-    async fn check_conditions(
-        &self,
-        bucket: &str,
-        key: &str,
-        if_match: Option<&ETagCondition>,
-        if_none_match: Option<&ETagCondition>,
-    ) -> S3Result<()> {
-        if if_match.is_none() && if_none_match.is_none() {
-            return Ok(());
-        }
-        let input = HeadObjectInput::builder()
-            .bucket(bucket.to_owned())
-            .key(key.to_owned())
-            .build()
-            .map_err(|_| s3_error!(InternalError, "cannot build HeadObjectInput"))?;
-        let current: ETag = match self
-            .fs
-            .head_object(internal_request(Method::HEAD, input))
-            .await
-        {
-            Ok(resp) => match resp.output.e_tag {
-                Some(e_tag) => e_tag,
-                None => return Ok(()),
-            },
-            Err(_) => return Ok(()),
-        };
-        let matches = |cond: &ETagCondition| match cond {
-            ETagCondition::Any => true,
-            ETagCondition::ETag(e_tag) => current.strong_cmp(e_tag),
-        };
-        if let Some(cond) = if_match {
-            if !matches(cond) {
-                return Err(s3_error!(
-                    PreconditionFailed,
-                    "At least one of the pre-conditions you specified did not hold"
-                ));
-            }
-        }
-        if let Some(cond) = if_none_match {
-            if matches(cond) {
-                return Err(s3_error!(NotModified));
-            }
-        }
-        Ok(())
-    }
-}
-
-macro_rules! store_s3_impl {
-    ($($name:ident($input:ident) -> $output:ident;)*) => {
-        #[async_trait::async_trait]
-        impl S3 for Store {
-            $(
-                async fn $name(&self, req: S3Request<$input>) -> S3Result<S3Response<$output>> {
-                    self.fs.$name(req).await
-                }
-            )*
-
-            async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
-                let i = &req.input;
-                self.check_conditions(&i.bucket, &i.key, i.if_match.as_ref(), i.if_none_match.as_ref())
-                    .await?;
-                self.fs.get_object(req).await
-            }
-
-            async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
-                let i = &req.input;
-                self.check_conditions(&i.bucket, &i.key, i.if_match.as_ref(), i.if_none_match.as_ref())
-                    .await?;
-                self.fs.head_object(req).await
-            }
-
-            async fn complete_multipart_upload(
-                &self,
-                req: S3Request<CompleteMultipartUploadInput>,
-            ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
-                self.check_upload(&req.input.upload_id)?;
-                self.fs.complete_multipart_upload(req).await
-            }
-
-            async fn abort_multipart_upload(
-                &self,
-                req: S3Request<AbortMultipartUploadInput>,
-            ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
-                self.check_upload(&req.input.upload_id)?;
-                self.fs.abort_multipart_upload(req).await
-            }
-        }
-    };
-}
-
-store_s3_impl! {
-    create_bucket(CreateBucketInput) -> CreateBucketOutput;
-    delete_bucket(DeleteBucketInput) -> DeleteBucketOutput;
-    head_bucket(HeadBucketInput) -> HeadBucketOutput;
-    list_buckets(ListBucketsInput) -> ListBucketsOutput;
-    get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
-    list_objects(ListObjectsInput) -> ListObjectsOutput;
-    list_objects_v2(ListObjectsV2Input) -> ListObjectsV2Output;
-    put_object(PutObjectInput) -> PutObjectOutput;
-    copy_object(CopyObjectInput) -> CopyObjectOutput;
-    delete_object(DeleteObjectInput) -> DeleteObjectOutput;
-    delete_objects(DeleteObjectsInput) -> DeleteObjectsOutput;
-    create_multipart_upload(CreateMultipartUploadInput) -> CreateMultipartUploadOutput;
-    upload_part(UploadPartInput) -> UploadPartOutput;
-    upload_part_copy(UploadPartCopyInput) -> UploadPartCopyOutput;
-    list_parts(ListPartsInput) -> ListPartsOutput;
+/// Replace an object through PutObject (stores data + ETag), as another writer would.
+async fn overwrite(store: &Validated, bucket: &str, key: &str, body: Bytes) -> S3Result<()> {
+    let len = i64::try_from(body.len()).map_err(|_| s3_error!(InternalError))?;
+    let input = PutObjectInput::builder()
+        .bucket(bucket.to_owned())
+        .key(key.to_owned())
+        .content_length(Some(len))
+        .body(Some(StreamingBlob::from(s3s::Body::from(body))))
+        .build()
+        .map_err(|_| s3_error!(InternalError, "cannot build PutObjectInput"))?;
+    store
+        .put_object(internal_request(Method::PUT, input))
+        .await?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -809,7 +668,7 @@ fn error_response(code: u16, head: bool) -> Result<Response<FaultBody>, BoxError
 #[derive(Clone)]
 struct Gateway {
     s3: S3Service,
-    store: Store,
+    store: Validated,
     /// `None` on the control listener (no counting, no faults).
     faults: Option<Arc<Faults>>,
 }
@@ -868,7 +727,7 @@ impl Gateway {
                 Err("injected fault: hang".into())
             }
             Some(Fault::Overwrite { bucket, key, body }) => {
-                self.store.overwrite(&bucket, &key, body).await?;
+                overwrite(&self.store, &bucket, &key, body).await?;
                 Ok(self.forward(req).await?.map(FaultBody::plain))
             }
             Some(Fault::ResetRequest { after_bytes }) => {
@@ -1025,10 +884,7 @@ impl TestS3 {
         let dir = tempfile::tempdir().expect("create tempdir");
         let root = dir.path().canonicalize().expect("canonicalize tempdir");
         let fs = FileSystem::new(&root).expect("s3s-fs FileSystem::new");
-        let store = Store {
-            fs: Arc::new(fs),
-            root: root.clone(),
-        };
+        let store = Validated::new(fs, root.clone());
 
         let service = {
             let mut b = S3ServiceBuilder::new(store.clone());

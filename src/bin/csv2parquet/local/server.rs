@@ -4,10 +4,10 @@
 //! This is what `csv2parquet local` runs when no endpoint is configured, so the whole flow (upload,
 //! notification, ranged GETs, multipart upload) goes through the same S3 client code as against
 //! AWS or MinIO. Objects are plain files under `<root>/<bucket>/<key>`, so the outputs can be opened
-//! directly. A validating layer ([`super::validate`]) makes it answer as S3 does for missing
-//! buckets, unsafe keys, conditional reads, versions and gone uploads. Known differences from S3:
-//! no versioning, no ListMultipartUploads, `a` and `a/b` cannot both be objects, and a literal
-//! `+` in a key is stored as a space.
+//! directly. A validating layer (`s3_csv2parquet::testkit::s3_server`) makes it answer as S3 does for missing
+//! buckets, unsafe keys, conditional reads, versions and gone uploads, and lists open multipart
+//! uploads. Known differences from S3: no versioning, no delimiter in ListMultipartUploads, `a`
+//! and `a/b` cannot both be objects, and a literal `+` in a key is stored as a space.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -25,7 +25,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use s3_csv2parquet::error::{Error, Result};
 
-use super::validate::Validated;
+use s3_csv2parquet::testkit::s3_server::Validated;
 
 /// Access key the embedded server accepts.
 pub(crate) const ACCESS_KEY: &str = "csv2parquet";
@@ -270,6 +270,122 @@ mod tests {
             .send()
             .await;
         assert_eq!(refusal(abort), (404, "NoSuchUpload".into()));
+        server.stop().await;
+    }
+
+    /// `(key, upload id)` of the open uploads ListMultipartUploads gives for `prefix`.
+    async fn listed(
+        client: &aws_sdk_s3::Client,
+        bucket: &str,
+        prefix: &str,
+    ) -> Vec<(String, String)> {
+        let out = client
+            .list_multipart_uploads()
+            .bucket(bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.is_truncated(), Some(false));
+        out.uploads()
+            .iter()
+            .map(|u| {
+                assert!(u.initiated().is_some(), "{u:?}");
+                (
+                    u.key().unwrap_or_default().to_string(),
+                    u.upload_id().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lists_open_multipart_uploads() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = EmbeddedS3::start(dir.path(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let client = server.client();
+        client.create_bucket().bucket("ups").send().await.unwrap();
+        client.create_bucket().bucket("other").send().await.unwrap();
+        let create = |bucket: &'static str, key: &'static str| {
+            let c = client.create_multipart_upload().bucket(bucket).key(key);
+            async move { c.send().await.unwrap().upload_id().unwrap().to_string() }
+        };
+        let a = create("ups", "in/a.csv").await;
+        let b = create("ups", "in/b c.csv").await;
+        let out = create("ups", "out/x.parquet").await;
+        create("other", "in/a.csv").await;
+        let mut want = vec![
+            ("in/a.csv".to_string(), a.clone()),
+            ("in/b c.csv".into(), b),
+        ];
+        assert_eq!(listed(&client, "ups", "in/").await, want);
+        assert_eq!(listed(&client, "ups", "").await.len(), 3);
+        // Pages of one: the markers of one page start the next.
+        let first = client
+            .list_multipart_uploads()
+            .bucket("ups")
+            .max_uploads(1)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (first.uploads().len(), first.is_truncated()),
+            (1, Some(true))
+        );
+        let second = client
+            .list_multipart_uploads()
+            .bucket("ups")
+            .max_uploads(1)
+            .set_key_marker(first.next_key_marker().map(str::to_string))
+            .set_upload_id_marker(first.next_upload_id_marker().map(str::to_string))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(second.uploads()[0].key(), Some("in/b c.csv"));
+        // Aborted and completed uploads are no longer listed.
+        client
+            .abort_multipart_upload()
+            .bucket("ups")
+            .key("in/a.csv")
+            .upload_id(&a)
+            .send()
+            .await
+            .unwrap();
+        want.remove(0);
+        assert_eq!(listed(&client, "ups", "in/").await, want);
+        let part = client
+            .upload_part()
+            .bucket("ups")
+            .key("out/x.parquet")
+            .upload_id(&out)
+            .part_number(1)
+            .body(b"PAR1".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+        let parts = aws_sdk_s3::types::CompletedMultipartUpload::builder()
+            .parts(
+                aws_sdk_s3::types::CompletedPart::builder()
+                    .part_number(1)
+                    .set_e_tag(part.e_tag().map(str::to_string))
+                    .build(),
+            )
+            .build();
+        client
+            .complete_multipart_upload()
+            .bucket("ups")
+            .key("out/x.parquet")
+            .upload_id(&out)
+            .multipart_upload(parts)
+            .send()
+            .await
+            .unwrap();
+        assert!(listed(&client, "ups", "out/").await.is_empty());
+        // A missing bucket is NoSuchBucket, as on S3.
+        let missing = client.list_multipart_uploads().bucket("nope").send().await;
+        assert_eq!(refusal(missing), (404, "NoSuchBucket".into()));
         server.stop().await;
     }
 }

@@ -1,22 +1,26 @@
-//! A validating layer in front of s3s-fs, so that the embedded server answers as S3 does where
-//! the difference would hide a bug or leak data:
+//! An S3-compatible store over a directory, behind the `s3-server` feature: s3s-fs with a
+//! validating layer in front, so that it answers as S3 does where the difference would hide a
+//! bug or leak data. One implementation for the CLI's embedded server (`local`, `s3-server`)
+//! and the integration tests' server (which adds its fault layer over HTTP):
 //! - a write to a bucket that does not exist is 404 NoSuchBucket (s3s-fs creates the directory,
 //!   so `convert ... s3://typo-bucket/` used to succeed);
 //! - a key with an empty, `.` or `..` segment (or a backslash) is refused with 400
-//!   InvalidArgument: objects are files under `<root>/<bucket>/<key>`, and `../other/x` in bucket
-//!   `test` would land in bucket `other`;
+//!   InvalidArgument on writes and deletes: objects are files under `<root>/<bucket>/<key>`, and
+//!   `../other/x` in bucket `test` would land in bucket `other`;
 //! - a key whose path collides with another object (`a` and `a/b`, which S3 allows, cannot both
 //!   be files) is refused with a message that says so, instead of an internal error;
-//! - GetObject and HeadObject honour If-Match and If-None-Match (412, 304), and a VersionId other
-//!   than `null` is 404 NoSuchVersion (the server keeps no versions);
+//! - GetObject and HeadObject honour If-Match and If-None-Match (412, 304), DeleteObject
+//!   If-Match (412), and a VersionId other than `null` is 404 NoSuchVersion (the server keeps no
+//!   versions);
 //! - an upload id that is not open is 404 NoSuchUpload on UploadPart, ListParts, Complete and
-//!   Abort (s3s-fs answers 403 or 400).
+//!   Abort (s3s-fs answers 403 or 400);
+//! - ListMultipartUploads lists a bucket's open uploads (s3s-fs answers 501), see [`uploads`].
 //!
-//! Still different from S3: no versioning, no ListMultipartUploads (501), and `a`/`a/b` cannot
-//! coexist. The test harness (`tests/it/harness/s3.rs`) has its own copy of the conditional and
-//! upload checks beside its fault layer; sharing one module is the next step.
+//! Still different from S3: no versioning, no delimiter in ListMultipartUploads, and `a`/`a/b`
+//! cannot coexist.
 
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use s3s::dto::{
     AbortMultipartUploadInput, AbortMultipartUploadOutput, CompleteMultipartUploadInput,
@@ -25,28 +29,34 @@ use s3s::dto::{
     DeleteBucketOutput, DeleteObjectInput, DeleteObjectOutput, DeleteObjectsInput,
     DeleteObjectsOutput, ETag, ETagCondition, GetBucketLocationInput, GetBucketLocationOutput,
     GetObjectInput, GetObjectOutput, HeadBucketInput, HeadBucketOutput, HeadObjectInput,
-    HeadObjectOutput, ListBucketsInput, ListBucketsOutput, ListObjectsInput, ListObjectsOutput,
-    ListObjectsV2Input, ListObjectsV2Output, ListPartsInput, ListPartsOutput, PutObjectInput,
-    PutObjectOutput, UploadPartCopyInput, UploadPartCopyOutput, UploadPartInput, UploadPartOutput,
+    HeadObjectOutput, ListBucketsInput, ListBucketsOutput, ListMultipartUploadsInput,
+    ListMultipartUploadsOutput, ListObjectsInput, ListObjectsOutput, ListObjectsV2Input,
+    ListObjectsV2Output, ListPartsInput, ListPartsOutput, PutObjectInput, PutObjectOutput,
+    UploadPartCopyInput, UploadPartCopyOutput, UploadPartInput, UploadPartOutput,
 };
 use s3s::{s3_error, S3Request, S3Response, S3Result, S3};
 use s3s_fs::FileSystem;
 
-/// s3s-fs behind the checks above.
-pub(crate) struct Validated {
-    fs: FileSystem,
+pub mod uploads;
+
+/// s3s-fs behind the checks above; clones share the one file system.
+#[derive(Clone)]
+pub struct Validated {
+    fs: Arc<FileSystem>,
     root: PathBuf,
 }
 
 impl Validated {
     /// The checks over `fs`, which keeps its objects under `root`.
-    pub(crate) fn new(fs: FileSystem, root: PathBuf) -> Self {
-        Validated { fs, root }
+    pub fn new(fs: FileSystem, root: PathBuf) -> Self {
+        Validated {
+            fs: Arc::new(fs),
+            root,
+        }
     }
 
-    /// A write of `bucket/key`: the bucket exists, the key is one a file can hold, and no other
-    /// object's file is in the way.
-    fn check_write(&self, bucket: &str, key: &str) -> S3Result<()> {
+    /// The directory of `bucket`, which must exist.
+    fn bucket_dir(&self, bucket: &str) -> S3Result<PathBuf> {
         let dir = self.root.join(bucket);
         if !valid_name(bucket) || !dir.is_dir() {
             return Err(s3_error!(
@@ -54,6 +64,13 @@ impl Validated {
                 "The specified bucket does not exist"
             ));
         }
+        Ok(dir)
+    }
+
+    /// A write of `bucket/key`: the bucket exists, the key is one a file can hold, and no other
+    /// object's file is in the way.
+    fn check_write(&self, bucket: &str, key: &str) -> S3Result<()> {
+        let dir = self.bucket_dir(bucket)?;
         check_key(key)?;
         let path = dir.join(key);
         if path.is_dir() {
@@ -225,6 +242,17 @@ macro_rules! validated_impl {
         self.fs.head_object(req).await
     }
 
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        let i = &req.input;
+        check_key(&i.key)?;
+        self.check_conditions(&i.bucket, &i.key, i.if_match.as_ref(), None)
+            .await?;
+        self.fs.delete_object(req).await
+    }
+
     async fn put_object(
         &self,
         req: S3Request<PutObjectInput>,
@@ -281,6 +309,16 @@ macro_rules! validated_impl {
         self.check_upload(&req.input.upload_id)?;
         self.fs.abort_multipart_upload(req).await
     }
+
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        self.bucket_dir(&req.input.bucket)?;
+        let uploads = uploads::open_uploads(&self.root, &req.input.bucket)
+            .map_err(|e| s3_error!(InternalError, "listing the open uploads: {e}"))?;
+        Ok(S3Response::new(uploads::list_page(&req.input, uploads)?))
+    }
         }
     };
 }
@@ -293,7 +331,6 @@ validated_impl! {
     get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
     list_objects(ListObjectsInput) -> ListObjectsOutput;
     list_objects_v2(ListObjectsV2Input) -> ListObjectsV2Output;
-    delete_object(DeleteObjectInput) -> DeleteObjectOutput;
     delete_objects(DeleteObjectsInput) -> DeleteObjectsOutput;
     upload_part_copy(UploadPartCopyInput) -> UploadPartCopyOutput;
 }
