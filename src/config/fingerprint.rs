@@ -30,14 +30,16 @@ impl ConvertOptions {
         );
         text.push_str(&format!(
             "sniff={};skip_rows={};all_strings={};date_format={:?};timestamp_format={:?};\
-             decimal_comma={};thousands={:?};",
+             decimal_comma={};thousands={:?};booleans={:?}/{:?};",
             self.sniff.names().join(","),
             self.skip_rows,
             self.all_strings,
             self.date_format,
             self.timestamp_format,
             self.decimal_comma,
-            self.thousands
+            self.thousands,
+            self.true_values,
+            self.false_values
         ));
         text.push_str("nulls=");
         for null in &self.null_values {
@@ -114,6 +116,9 @@ mod tests {
         changed.push(o);
         let mut o = base.clone();
         o.thousands = Some(b',');
+        changed.push(o);
+        let mut o = base.clone();
+        o.true_values = vec!["J".into()];
         changed.push(o);
         for o in &changed {
             assert_ne!(o.fingerprint(), fp, "{o:?}");

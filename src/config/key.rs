@@ -28,6 +28,10 @@ pub enum OptionKey {
     Null,
     /// Every column is text (no inference).
     AllStrings,
+    /// The spellings of true.
+    TrueValues,
+    /// The spellings of false.
+    FalseValues,
     /// The format of dates that are not ISO 8601 (`%d.%m.%Y`).
     DateFormat,
     /// The format of timestamps that are not ISO 8601 (`%d.%m.%Y %H:%M`).
@@ -76,7 +80,7 @@ pub enum OptionKey {
 
 impl OptionKey {
     /// Every option, in the order `--help` lists them.
-    pub const ALL: [OptionKey; 31] = [
+    pub const ALL: [OptionKey; 33] = [
         OptionKey::Delimiter,
         OptionKey::Quote,
         OptionKey::Escape,
@@ -86,6 +90,8 @@ impl OptionKey {
         OptionKey::SkipRows,
         OptionKey::Null,
         OptionKey::AllStrings,
+        OptionKey::TrueValues,
+        OptionKey::FalseValues,
         OptionKey::DateFormat,
         OptionKey::TimestampFormat,
         OptionKey::DecimalComma,
@@ -122,6 +128,8 @@ impl OptionKey {
             OptionKey::SkipRows => "skip-rows",
             OptionKey::Null => "null",
             OptionKey::AllStrings => "all-strings",
+            OptionKey::TrueValues => "true-values",
+            OptionKey::FalseValues => "false-values",
             OptionKey::DateFormat => "date-format",
             OptionKey::TimestampFormat => "timestamp-format",
             OptionKey::DecimalComma => "decimal-comma",

@@ -342,6 +342,11 @@ pub struct ConvertOptions {
     /// `decimal_comma`, or ` ` `'` `_`): it may split the integer part into groups of three,
     /// in inference and decoding. Default none.
     pub thousands: Option<u8>,
+    /// The spellings of true (`--true-values`): when set, they replace the usual ones
+    /// (`true`, `t`, `yes`, `y`, `1`, any case), matched exactly, in inference and decoding.
+    pub true_values: Vec<String>,
+    /// The spellings of false (`--false-values`), likewise.
+    pub false_values: Vec<String>,
     /// Records sampled for inference.
     pub infer_records: usize,
     /// Bytes sampled for inference.
@@ -391,6 +396,8 @@ impl Default for ConvertOptions {
             timestamp_format: None,
             decimal_comma: false,
             thousands: None,
+            true_values: Vec::new(),
+            false_values: Vec::new(),
             infer_records: DEFAULT_INFER_RECORDS,
             infer_bytes: DEFAULT_INFER_BYTES,
             schema: None,
@@ -461,6 +468,15 @@ impl ConvertOptions {
             ));
         }
         Ok(Some(format))
+    }
+
+    /// How booleans are spelled (`--true-values`, `--false-values`).
+    pub(crate) fn booleans(&self) -> crate::decode::values::Booleans {
+        let bytes = |v: &[String]| v.iter().map(|s| s.as_bytes().to_vec()).collect();
+        crate::decode::values::Booleans {
+            trues: bytes(&self.true_values),
+            falses: bytes(&self.false_values),
+        }
     }
 
     /// How numbers are written (`--decimal-comma`, `--thousands`).

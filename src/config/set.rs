@@ -30,6 +30,16 @@ fn count(key: OptionKey, v: &str) -> Result<usize> {
         .map_err(|_| Error::config(key, format!("{v:?} is not a whole number")))
 }
 
+/// A JSON list of strings (`["", "NA"]`), or one value.
+fn string_list(key: OptionKey, v: &str) -> Result<Vec<String>> {
+    if v.starts_with('[') {
+        serde_json::from_str(v)
+            .map_err(|e| Error::config(key, format!("not a JSON list of strings: {e}")))
+    } else {
+        Ok(vec![v.to_string()])
+    }
+}
+
 /// A byte, or none (`none`, or empty).
 fn optional_byte(key: OptionKey, v: &str) -> Result<Option<u8>> {
     match v {
@@ -87,15 +97,9 @@ impl ConvertOptions {
                     count(key, value)?
                 };
             }
-            OptionKey::Null => {
-                self.null_values = if value.starts_with('[') {
-                    serde_json::from_str(value).map_err(|e| {
-                        Error::config(key, format!("not a JSON list of strings: {e}"))
-                    })?
-                } else {
-                    vec![value.to_string()]
-                }
-            }
+            OptionKey::Null => self.null_values = string_list(key, value)?,
+            OptionKey::TrueValues => self.true_values = string_list(key, value)?,
+            OptionKey::FalseValues => self.false_values = string_list(key, value)?,
             OptionKey::AllStrings => self.all_strings = parse_bool(key, value)?,
             OptionKey::DecimalComma => self.decimal_comma = parse_bool(key, value)?,
             OptionKey::Thousands => self.thousands = optional_byte(key, value)?,

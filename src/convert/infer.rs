@@ -115,8 +115,9 @@ pub(crate) fn read_head(
     // One inference pass over the records after the first: it tells whether the first is a
     // header, and the first is added when it is data.
     let ncols = tokens.field_count(0);
-    let mut inferrer =
-        Inferrer::new(ncols, &options.null_values).with_numbers(options.number_format());
+    let mut inferrer = Inferrer::new(ncols, &options.null_values)
+        .with_numbers(options.number_format())
+        .with_booleans(options.booleans());
     if let Some(format) = options.date_format()? {
         inferrer = inferrer.with_date_format(format);
     }

@@ -64,7 +64,8 @@ pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, mut head: Head) -> Resul
         )
         .with_invalid_utf8(options.invalid_utf8)
         .with_lossless(head.inferred.clone())
-        .with_numbers(options.number_format()),
+        .with_numbers(options.number_format())
+        .with_booleans(options.booleans()),
     );
     let encoder = ParquetEncoder::new(
         PartWriter::new(budget.part_bytes, parts),

@@ -415,7 +415,12 @@ fn build_bool(
     c: usize,
     outcome: &mut Outcome,
 ) -> ArrayRef {
-    let (raw, nulls) = build_values(ctx, fields, c, &ColumnType::Boolean, outcome, parse_bool);
+    let ty = &ColumnType::Boolean;
+    let (raw, nulls) = if ctx.booleans.is_default() {
+        build_values(ctx, fields, c, ty, outcome, parse_bool)
+    } else {
+        build_values(ctx, fields, c, ty, outcome, |v| ctx.booleans.parse(v))
+    };
     Arc::new(BooleanArray::new(BooleanBuffer::from(raw), nulls))
 }
 

@@ -5,7 +5,7 @@ use arrow::datatypes::SchemaRef;
 
 use crate::config::{InvalidUtf8, OnError};
 use crate::decode::tokenizer::Tokenizer;
-use crate::decode::values::{DateFormat, NumberFormat};
+use crate::decode::values::{Booleans, DateFormat, NumberFormat};
 use crate::schema::{ColumnType, SchemaSpec};
 
 /// Everything a decode worker needs; shared read-only between workers.
@@ -34,6 +34,8 @@ pub struct DecodeContext {
     pub date_formats: Vec<Option<DateFormat>>,
     /// How numbers are written (a decimal comma `1,5`, thousands separators).
     pub numbers: NumberFormat,
+    /// How booleans are spelled.
+    pub booleans: Booleans,
 }
 
 impl DecodeContext {
@@ -61,7 +63,14 @@ impl DecodeContext {
                 .map(|c| c.format.as_deref().and_then(|f| DateFormat::parse(f).ok()))
                 .collect(),
             numbers: NumberFormat::default(),
+            booleans: Booleans::default(),
         }
+    }
+
+    /// Read booleans spelled as `booleans` says.
+    pub fn with_booleans(mut self, booleans: Booleans) -> Self {
+        self.booleans = booleans;
+        self
     }
 
     /// Read numbers written in `numbers`.

@@ -4,7 +4,7 @@
 use super::{ColumnType, UnitName};
 use crate::decode::tokens::Tokens;
 use crate::decode::values::{
-    candidate_mask, classify, date_candidates, DateFormat, NumberFormat, TIME_CANDIDATES,
+    candidate_mask, classify, date_candidates, Booleans, DateFormat, NumberFormat, TIME_CANDIDATES,
 };
 
 /// Per-column evidence gathered from the sample.
@@ -47,8 +47,13 @@ impl Default for Evidence {
 }
 
 impl Evidence {
-    /// Add `value`; `formats` are the date formats to try besides ISO 8601.
-    fn add(&mut self, value: &[u8], formats: &[DateFormat], numbers: NumberFormat) {
+    /// Add `value`, read by `rules`.
+    fn add(&mut self, value: &[u8], rules: &Rules) {
+        let Rules {
+            formats,
+            numbers,
+            booleans,
+        } = rules;
         // Spaces around a value are layout (`a, 1992`): the decoder reads it trimmed too.
         let value = value.trim_ascii();
         if self.date_formats != 0 {
@@ -60,6 +65,9 @@ impl Evidence {
             let numeric = numbers.normalize(value).map(|v| classify(&v));
             c.int = numeric.is_some_and(|n| n.int);
             c.float = numeric.is_some_and(|n| n.float);
+        }
+        if !booleans.is_default() {
+            c.boolean = booleans.infers(value);
         }
         self.values += 1;
         self.boolean &= c.boolean;
@@ -130,7 +138,7 @@ pub fn widen(current: &ColumnType, value: &[u8]) -> Option<ColumnType> {
         return None;
     }
     let mut evidence = Evidence::default();
-    evidence.add(value, &[], NumberFormat::default());
+    evidence.add(value, &Rules::default());
     let seen = evidence.column_type();
     let wider = match (current, &seen) {
         (ColumnType::Int32, ColumnType::Int64) => ColumnType::Int64,
@@ -164,17 +172,23 @@ fn looks_integral(v: &[u8]) -> bool {
     !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
 }
 
+/// How values are read besides the defaults: the date and timestamp formats tried besides ISO
+/// 8601 (at most 64: one bit each in the evidence), how numbers and booleans are written.
+#[derive(Debug, Default)]
+struct Rules {
+    formats: Vec<DateFormat>,
+    numbers: NumberFormat,
+    booleans: Booleans,
+}
+
 /// Infers column types from sampled records.
 #[derive(Debug)]
 pub struct Inferrer {
     evidence: Vec<Evidence>,
     null_values: Vec<Vec<u8>>,
     records: usize,
-    /// The date and timestamp formats tried besides ISO 8601 (at most 64: one bit each in the
-    /// evidence).
-    formats: Vec<DateFormat>,
-    /// How numbers are written (`--decimal-comma`, `--thousands`).
-    numbers: NumberFormat,
+    /// The formats, and how numbers and booleans are written.
+    rules: Rules,
 }
 
 impl Inferrer {
@@ -185,8 +199,7 @@ impl Inferrer {
             evidence: vec![Evidence::default(); columns],
             null_values: null_values.iter().map(|s| s.as_bytes().to_vec()).collect(),
             records: 0,
-            formats: Vec::new(),
-            numbers: NumberFormat::default(),
+            rules: Rules::default(),
         }
         .with_formats(date_candidates())
     }
@@ -202,13 +215,19 @@ impl Inferrer {
         for ev in &mut self.evidence {
             ev.timed = timed;
         }
-        self.formats = formats;
+        self.rules.formats = formats;
         self
     }
 
     /// Read numbers written in `numbers` (a decimal comma `1,5`, thousands separators).
     pub fn with_numbers(mut self, numbers: NumberFormat) -> Self {
-        self.numbers = numbers;
+        self.rules.numbers = numbers;
+        self
+    }
+
+    /// Read booleans spelled as `booleans` says (`--true-values`, `--false-values`).
+    pub fn with_booleans(mut self, booleans: Booleans) -> Self {
+        self.rules.booleans = booleans;
         self
     }
 
@@ -225,6 +244,7 @@ impl Inferrer {
     /// Try only `format` on timestamps that are not ISO 8601 (`--timestamp-format`).
     pub fn with_timestamp_format(self, format: DateFormat) -> Self {
         let mut formats: Vec<DateFormat> = self
+            .rules
             .formats
             .iter()
             .filter(|f| !f.has_time())
@@ -245,7 +265,7 @@ impl Inferrer {
                     ColumnType::Timestamp { .. } if !ev.timestamp => ev.formatted(true),
                     _ => 0,
                 };
-                let format = self.formats.get(bits.trailing_zeros() as usize);
+                let format = self.rules.formats.get(bits.trailing_zeros() as usize);
                 (bits.count_ones() == 1)
                     .then(|| format.map(|f| f.as_str().to_string()))
                     .flatten()
@@ -274,7 +294,7 @@ impl Inferrer {
             for (c, ev) in self.evidence.iter_mut().enumerate().take(count) {
                 let v = tokens.field(first + c);
                 if !self.null_values.iter().any(|n| n.as_slice() == v) {
-                    ev.add(v, &self.formats, self.numbers);
+                    ev.add(v, &self.rules);
                 }
             }
             self.records += 1;
@@ -325,7 +345,7 @@ pub(crate) fn looks_like_a_header(tokens: &Tokens, below: &Inferrer) -> bool {
             return false;
         }
         let mut with = below.evidence[c];
-        with.add(value, &below.formats, below.numbers);
+        with.add(value, &below.rules);
         with.column_type() != types[c]
     })
 }

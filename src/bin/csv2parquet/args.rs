@@ -41,6 +41,13 @@ pub(crate) struct CsvArgs {
     /// unquoted fields match, so `""` stays an empty string.
     #[arg(long = "null", value_name = "VALUE")]
     nulls: Vec<String>,
+    /// A spelling of true (repeatable, matched exactly): when given, the usual ones (true, t,
+    /// yes, y, 1, any case) are not read as true any more, in inference and decoding.
+    #[arg(long = "true-values", value_name = "VALUE")]
+    true_values: Vec<String>,
+    /// A spelling of false (repeatable), likewise.
+    #[arg(long = "false-values", value_name = "VALUE")]
+    false_values: Vec<String>,
     /// Every column is text, values kept exactly as written (for archiving); a --schema file
     /// still types the columns it lists.
     #[arg(long)]
@@ -235,6 +242,12 @@ impl CsvArgs {
                 Error::config(OptionKey::Schema, format!("{}: {e}", path.display()))
             })?;
             o.schema = Some(SchemaSpec::from_json(&text)?);
+        }
+        if !self.true_values.is_empty() {
+            o.true_values = self.true_values.clone();
+        }
+        if !self.false_values.is_empty() {
+            o.false_values = self.false_values.clone();
         }
         if !self.nulls.is_empty() {
             o.null_values = self.nulls.clone();

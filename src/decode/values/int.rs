@@ -30,6 +30,52 @@ pub fn infers_as_bool(b: &[u8]) -> bool {
     parse_bool(b).is_some() && !matches!(b, b"1" | b"0" | b"y" | b"Y" | b"n" | b"N")
 }
 
+/// The spellings of true and false (`--true-values`, `--false-values`): a side that is set
+/// replaces the usual spellings of [`parse_bool`] for it (matched exactly); an empty side keeps
+/// them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Booleans {
+    /// The spellings of true, if set.
+    pub trues: Vec<Vec<u8>>,
+    /// The spellings of false, if set.
+    pub falses: Vec<Vec<u8>>,
+}
+
+impl Booleans {
+    /// Neither side is set.
+    pub fn is_default(&self) -> bool {
+        self.trues.is_empty() && self.falses.is_empty()
+    }
+
+    /// `b` as a boolean.
+    pub fn parse(&self, b: &[u8]) -> Option<bool> {
+        let side = |set: &[Vec<u8>], value: bool| {
+            if set.is_empty() {
+                parse_bool(b) == Some(value)
+            } else {
+                set.iter().any(|s| s.as_slice() == b)
+            }
+        };
+        if side(&self.trues, true) {
+            Some(true)
+        } else if side(&self.falses, false) {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// Whether inference takes `b` for a boolean: a set spelling, or one inference takes by
+    /// default ([`infers_as_bool`]) on a side that is not set.
+    pub fn infers(&self, b: &[u8]) -> bool {
+        match self.parse(b) {
+            Some(true) if self.trues.is_empty() => infers_as_bool(b),
+            Some(false) if self.falses.is_empty() => infers_as_bool(b),
+            other => other.is_some(),
+        }
+    }
+}
+
 /// Optional leading '+' or '-', then 1+ ASCII digits, nothing else.
 ///
 /// Overflow gives `None` (never wraps); `i64::MIN` is accepted.
@@ -58,6 +104,25 @@ pub fn parse_i32(b: &[u8]) -> Option<i32> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn set_boolean_spellings_replace_their_side() {
+        let b = |t: &[&str], f: &[&str]| Booleans {
+            trues: t.iter().map(|s| s.as_bytes().to_vec()).collect(),
+            falses: f.iter().map(|s| s.as_bytes().to_vec()).collect(),
+        };
+        let ja = b(&["J", "Ja"], &["N"]);
+        assert_eq!(ja.parse(b"Ja"), Some(true));
+        assert_eq!(ja.parse(b"N"), Some(false));
+        assert_eq!(ja.parse(b"true"), None);
+        assert_eq!(ja.parse(b"ja"), None, "matched exactly");
+        assert!(ja.infers(b"J") && ja.infers(b"N"));
+        // An unset side keeps the usual spellings (and what inference takes of them).
+        let only_true = b(&["oui"], &[]);
+        assert_eq!(only_true.parse(b"FALSE"), Some(false));
+        assert!(only_true.infers(b"no") && !only_true.infers(b"0"));
+        assert!(Booleans::default().is_default() && !ja.is_default());
+    }
+
     use super::*;
     use crate::decode::values::test_rng::TestRng;
 

@@ -64,7 +64,7 @@ mod temporal;
 pub use datefmt::{candidate_mask, candidates as date_candidates, DateFormat, TIME_CANDIDATES};
 pub use decimal::parse_decimal128;
 pub use float::{parse_f32, parse_f64};
-pub use int::{infers_as_bool, parse_bool, parse_i32, parse_i64};
+pub use int::{infers_as_bool, parse_bool, parse_i32, parse_i64, Booleans};
 #[cfg(any(test, feature = "testkit"))]
 pub use temporal::timestamp_fraction_digits;
 use temporal::{fraction_sig, scan_timestamp};
