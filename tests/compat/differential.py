@@ -27,9 +27,10 @@ Documented semantic differences, each handled explicitly below (D1..D8):
      quoted empty string never becomes null.
   D2 BOM. We strip one leading UTF-8 BOM (EF BB BF); Python's 'utf-8' codec keeps it as U+FEFF in
      the first field. Python is given the text decoded with 'utf-8-sig' (strips exactly one).
-  D3 Blank lines. Python yields [] for an empty line; we skip blank lines. [] records are
-     dropped from Python's output (a line holding only `""` is a record with one empty string for
-     both).
+  D3 Blank lines. Python yields [] for an empty line; we skip blank lines, except in a
+     one-column input, where a blank line is a record of one null (as DuckDB reads it). [] records
+     are dropped from Python's output, or with one column read as [''] (a null, D1); a line
+     holding only `""` is a record with one empty string for both.
   D4 Ragged rows. Python accepts records with differing field counts; under our default
      `--on-error fail` a record whose field count differs from the first record's is bad input:
      we must exit 65 with "expected K fields, found M" and the physical line where the first such
@@ -216,6 +217,8 @@ class PyResult:
     # Physical 1-based line where each kept record starts.
     lines: list[int] = field(default_factory=list)
     error: str = ""
+    # Every record including the blank lines ([]), for one-column inputs (D3).
+    all_rows: list[list[str]] = field(default_factory=list)
 
 
 def parse_python(case: Case) -> PyResult:
@@ -229,17 +232,18 @@ def parse_python(case: Case) -> PyResult:
     else:
         kw["quotechar"] = case.quote
     reader = csv.reader(io.StringIO(text, newline=""), **kw)
-    rows, lines = [], []
+    rows, lines, all_rows = [], [], []
     prev = 0
     try:
         for row in reader:
+            all_rows.append(row)
             if row:  # D3: [] is a blank line
                 rows.append(row)
                 lines.append(prev + 1)
             prev = reader.line_num
     except csv.Error as e:
         return PyResult(False, error=f"csv.Error: {e} (line {reader.line_num})")
-    return PyResult(True, rows, lines)
+    return PyResult(True, rows, lines, all_rows=all_rows)
 
 
 @dataclass
@@ -335,6 +339,11 @@ def judge(binary: str, case: Case, tmp: Path, extra: list[str]) -> tuple[str, st
         return "both_failed", ""
     ncols = len(py.rows[0])
     ours = run_ours(binary, case, ncols, tmp, extra)
+    blank = [not r for r in py.all_rows]
+    if ncols == 1 and all(len(r) <= 1 for r in py.all_rows):  # D3: a blank line is a null
+        py.rows = [r or [""] for r in py.all_rows]
+    else:
+        blank = []
     ragged = next((i for i, r in enumerate(py.rows) if len(r) != ncols), None)
     if ragged is not None:  # D4
         want = f"line {py.lines[ragged]}"
@@ -350,7 +359,8 @@ def judge(binary: str, case: Case, tmp: Path, extra: list[str]) -> tuple[str, st
     if got != py.rows:
         return "disagree", first_difference(py.rows, got)
     if case.nulls is not None:  # D1: exactly the unquoted empty fields are null
-        want_nulls = [n for n in case.nulls]
+        given = iter(case.nulls)
+        want_nulls = [[True] if b else next(given, []) for b in blank] if blank else list(case.nulls)
         got_nulls = [[v is None for v in r] for r in ours.rows]
         if got_nulls != want_nulls:
             return "disagree", f"null pattern differs: expected {want_nulls}, got {got_nulls}"
