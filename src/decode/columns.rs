@@ -213,30 +213,9 @@ fn build_formatted_numbers(
 ) -> Result<ArrayRef, String> {
     let numbers = ctx.numbers;
     Ok(match ty {
-        ColumnType::Int32 => Arc::new(build_primitive::<Int32Type>(
-            ctx,
-            fields,
-            c,
-            ty,
-            outcome,
-            |v| numbers.normalize(v).and_then(|v| parse_i32(&v)),
-        )),
-        ColumnType::Int64 => Arc::new(build_primitive::<Int64Type>(
-            ctx,
-            fields,
-            c,
-            ty,
-            outcome,
-            |v| numbers.normalize(v).and_then(|v| parse_i64(&v)),
-        )),
-        ColumnType::Float32 => Arc::new(build_primitive::<Float32Type>(
-            ctx,
-            fields,
-            c,
-            ty,
-            outcome,
-            |v| numbers.normalize(v).and_then(|v| parse_f32(&v)),
-        )),
+        ColumnType::Int32 => normalized::<Int32Type>(ctx, fields, c, ty, outcome, parse_i32),
+        ColumnType::Int64 => normalized::<Int64Type>(ctx, fields, c, ty, outcome, parse_i64),
+        ColumnType::Float32 => normalized::<Float32Type>(ctx, fields, c, ty, outcome, parse_f32),
         ColumnType::Decimal { precision, scale } => {
             let (p, s) = (*precision, *scale);
             let values = build_values(ctx, fields, c, ty, outcome, |v| {
@@ -250,14 +229,7 @@ fn build_formatted_numbers(
                     .map_err(|e| format!("a decimal({p}, {s}) column: {e}"))?,
             )
         }
-        _ => Arc::new(build_primitive::<Float64Type>(
-            ctx,
-            fields,
-            c,
-            ty,
-            outcome,
-            |v| numbers.normalize(v).and_then(|v| parse_f64(&v)),
-        )),
+        _ => normalized::<Float64Type>(ctx, fields, c, ty, outcome, parse_f64),
     })
 }
 
@@ -311,6 +283,21 @@ fn build_formatted_timestamps(
             .then(|| i64::try_from(nanos / per_tick).ok())
             .flatten()
     })
+}
+
+/// A primitive column whose values are read in the context's number format first.
+fn normalized<T: ArrowPrimitiveType>(
+    ctx: &DecodeContext,
+    fields: &FieldIndex<'_>,
+    c: usize,
+    ty: &ColumnType,
+    outcome: &mut Outcome,
+    parse: fn(&[u8]) -> Option<T::Native>,
+) -> ArrayRef {
+    let numbers = ctx.numbers;
+    Arc::new(build_primitive::<T>(ctx, fields, c, ty, outcome, |v| {
+        numbers.normalize(v).and_then(|v| parse(&v))
+    }))
 }
 
 fn build_primitive<T: ArrowPrimitiveType>(
