@@ -4,7 +4,9 @@
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use s3_csv2parquet::lambda::config::LambdaConfig;
-use s3_csv2parquet::lambda::handler::{deadline_from_epoch_ms, Handler};
+use std::sync::Arc;
+
+use s3_csv2parquet::lambda::handler::{deadline_from_epoch_ms, Handler, LambdaReinvoke};
 use s3_csv2parquet::s3::{build_client, S3Options};
 use serde_json::Value;
 
@@ -26,7 +28,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .init();
     let config = LambdaConfig::from_env()?;
     let client = build_client(&S3Options::default()).await;
-    let handler = Handler::new(client, config).await?;
+    let mut handler = Handler::new(client, config).await?;
+    // A reconcile pass that stops early goes on in a new invocation of this function.
+    if let Ok(function) = std::env::var("AWS_LAMBDA_FUNCTION_NAME") {
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let client = aws_sdk_lambda::Client::new(&sdk);
+        handler = handler.with_reinvoke(Arc::new(LambdaReinvoke::new(client, function)));
+    }
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let handler = &handler;
         async move {

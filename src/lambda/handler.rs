@@ -9,9 +9,11 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
+use crate::lambda::backfill::{Plan, Planned};
 use crate::lambda::config::LambdaConfig;
 use crate::lambda::event::{parse_event, Item, Trigger};
 use crate::lambda::object::{convert_object, Deps};
+use crate::lambda::reconcile::{ReconcileRequest, Reinvoke};
 use crate::lambda::response::{BatchItemFailure, ObjectResult, Response};
 use crate::lambda::store::{ObjectStore, S3Store};
 use crate::s3::{Op, S3Error};
@@ -23,6 +25,7 @@ pub struct Handler {
     config: LambdaConfig,
     schema: Option<SchemaSpec>,
     store: Arc<dyn ObjectStore>,
+    reinvoke: Option<Arc<dyn Reinvoke>>,
 }
 
 impl std::fmt::Debug for Handler {
@@ -50,6 +53,7 @@ impl Handler {
             config,
             schema,
             store,
+            reinvoke: None,
         })
     }
 
@@ -63,7 +67,45 @@ impl Handler {
             config,
             schema,
             store,
+            reinvoke: None,
         }
+    }
+
+    /// Continue a reconcile pass that stops early by invoking the function again through
+    /// `reinvoke` (the function itself: [`LambdaReinvoke`]).
+    pub fn with_reinvoke(mut self, reinvoke: Arc<dyn Reinvoke>) -> Self {
+        self.reinvoke = Some(reinvoke);
+        self
+    }
+
+    /// What converting an object needs, borrowed from the handler.
+    fn deps(&self) -> Deps<'_> {
+        Deps {
+            config: &self.config,
+            schema: self.schema.as_ref(),
+            store: self.store.as_ref(),
+            defer_deadline: false,
+        }
+    }
+
+    /// The backfill plan for the objects under `s3://bucket/prefix` ([`super::backfill`]).
+    pub async fn plan_backfill(&self, bucket: &str, prefix: &str) -> Result<Plan> {
+        self.deps().plan(bucket, prefix).await
+    }
+
+    /// Convert `plan`'s objects, `concurrency` at once (see [`super::backfill::split_config`]
+    /// for the memory each may use); `done` sees each result as it completes. `cancel`
+    /// stops the conversions under way (their uploads are aborted).
+    pub async fn backfill(
+        &self,
+        plan: &Plan,
+        concurrency: usize,
+        cancel: &CancellationToken,
+        done: impl FnMut(&Planned, ObjectResult),
+    ) {
+        self.deps()
+            .convert_planned(&plan.bucket, &plan.convert, concurrency, cancel, done)
+            .await;
     }
 
     /// Handle one invocation payload, as JSON (see [`Handler::handle_event`]).
@@ -81,6 +123,9 @@ impl Handler {
         payload: &Value,
         deadline: Option<Instant>,
     ) -> Result<Response> {
+        if let Some(request) = ReconcileRequest::from_payload(payload) {
+            return self.reconcile(&request?, deadline).await;
+        }
         let parsed = match parse_event(payload) {
             Ok(p) => p,
             Err(e) => {
@@ -93,11 +138,7 @@ impl Handler {
         };
         let cancel = CancellationToken::new();
         let timer = deadline.map(|d| self.deadline_timer(d, cancel.clone()));
-        let deps = Deps {
-            config: &self.config,
-            schema: self.schema.as_ref(),
-            store: self.store.as_ref(),
-        };
+        let deps = self.deps();
         let mut response = Response::default();
         let mut failures: Vec<BatchItemFailure> = Vec::new();
         let mut retry: Option<Error> = None;
@@ -136,6 +177,41 @@ impl Handler {
         Ok(response)
     }
 
+    /// One invocation of a reconcile pass ([`super::reconcile`]); invokes the function again
+    /// when it stops before the end.
+    async fn reconcile(
+        &self,
+        request: &ReconcileRequest,
+        deadline: Option<Instant>,
+    ) -> Result<Response> {
+        let cancel = CancellationToken::new();
+        let timer = deadline.map(|d| self.deadline_timer(d, cancel.clone()));
+        let mut response = Response::default();
+        let done = self
+            .deps()
+            .reconcile(request, deadline, &cancel, &mut response.results)
+            .await;
+        if let Some(t) = timer {
+            t.abort();
+        }
+        let mut report = done?;
+        if let (Some(key), Some(reinvoke)) = (&report.next_start_after, &self.reinvoke) {
+            reinvoke
+                .reinvoke(&request.continued_after(key.clone()))
+                .await?;
+            report.reinvoked = true;
+        }
+        tracing::info!(
+            bucket = %report.bucket, prefix = %report.prefix, round = report.round,
+            listed = report.listed, converted = report.tally.converted,
+            failed = report.tally.failed + report.tally.bad_input,
+            next = report.next_start_after.as_deref().unwrap_or(""),
+            reinvoked = report.reinvoked, "reconcile"
+        );
+        response.reconcile = Some(report);
+        Ok(response)
+    }
+
     /// Cancel `cancel` the deadline margin before `deadline`.
     fn deadline_timer(
         &self,
@@ -162,6 +238,49 @@ fn push_unique(failures: &mut Vec<BatchItemFailure>, id: &str) {
         failures.push(BatchItemFailure {
             item_identifier: id.to_string(),
         });
+    }
+}
+
+/// Invokes this function (`AWS_LAMBDA_FUNCTION_NAME`) again, asynchronously
+/// (`InvocationType: Event`).
+#[derive(Debug, Clone)]
+pub struct LambdaReinvoke {
+    client: aws_sdk_lambda::Client,
+    function: String,
+}
+
+impl LambdaReinvoke {
+    /// Invoke `function` through `client`.
+    pub fn new(client: aws_sdk_lambda::Client, function: impl Into<String>) -> Self {
+        LambdaReinvoke {
+            client,
+            function: function.into(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Reinvoke for LambdaReinvoke {
+    async fn reinvoke(&self, payload: &Value) -> Result<()> {
+        let body =
+            serde_json::to_vec(payload).map_err(|e| Error::Internal(format!("payload: {e}")))?;
+        self.client
+            .invoke()
+            .function_name(&self.function)
+            .invocation_type(aws_sdk_lambda::types::InvocationType::Event)
+            .payload(aws_sdk_lambda::primitives::Blob::new(body))
+            .send()
+            .await
+            .map_err(|e| Error::Store {
+                op: "Invoke".into(),
+                location: format!("function {}", self.function),
+                retryable: true,
+                kind: crate::error::ErrorKind::Io,
+                source: aws_sdk_lambda::error::DisplayErrorContext(e)
+                    .to_string()
+                    .into(),
+            })?;
+        Ok(())
     }
 }
 

@@ -14,11 +14,13 @@
 //!   [`store::ObjectStore`] seam (S3, or an in-memory twin in tests) and answers with the typed
 //!   [`response`]s; a failed invocation reports the error's stable kind ([`error`]).
 
+pub mod backfill;
 pub mod config;
 pub mod error;
 pub mod event;
 pub mod handler;
 mod object;
+pub mod reconcile;
 pub mod response;
 pub mod routing;
 pub mod store;

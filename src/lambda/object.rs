@@ -37,6 +37,9 @@ pub(crate) struct Deps<'a> {
     /// The explicit schema (`CSV2PQ_SCHEMA`), read at cold start.
     pub schema: Option<&'a SchemaSpec>,
     pub store: &'a dyn ObjectStore,
+    /// A conversion the deadline cuts is dropped without an error report (a reconcile does it
+    /// later), instead of failing with one.
+    pub defer_deadline: bool,
 }
 
 /// Where one object's conversion goes.
@@ -107,6 +110,9 @@ pub(crate) async fn convert_object(
         }
         Err(e) if e.kind() == ErrorKind::Cancelled => {
             let e = deps.deadline(&progress);
+            if deps.defer_deadline {
+                return failed(&target, e, started, None);
+            }
             deps.failure(object, target, etag, e, started).await
         }
         Err(e) => deps.failure(object, target, etag, e, started).await,
@@ -145,7 +151,7 @@ impl Deps<'_> {
     }
 
     /// The function's options, with the explicit schema.
-    fn options(&self) -> ConvertOptions {
+    pub(super) fn options(&self) -> ConvertOptions {
         let mut options = self.config.options.clone();
         if let Some(s) = self.schema {
             options.schema = Some(s.clone());
@@ -300,7 +306,7 @@ impl Deps<'_> {
             target.input.clone(),
             etag,
             object.version_id.clone(),
-            &self.config.options,
+            &self.options(),
         );
         let bucket = self.output_bucket(object);
         let report_location = format!("s3://{bucket}/{report_key}");
@@ -405,6 +411,7 @@ mod tests {
             config,
             schema: None,
             store,
+            defer_deadline: false,
         };
         convert_object(&deps, &object(key), &CancellationToken::new()).await
     }
@@ -541,6 +548,7 @@ mod tests {
             config: &config,
             schema: None,
             store: &store,
+            defer_deadline: false,
         };
         let r = convert_object(&deps, &v2, &CancellationToken::new()).await;
         assert!(
@@ -665,6 +673,7 @@ mod tests {
             config: &config,
             schema: None,
             store: &store,
+            defer_deadline: false,
         };
         let cancel = CancellationToken::new();
         cancel.cancel();

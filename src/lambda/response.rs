@@ -201,6 +201,80 @@ pub struct Response {
     /// Why the whole event was ignored (not an event this function handles).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ignored: Option<String>,
+    /// A reconcile invocation's report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reconcile: Option<ReconcileReport>,
+}
+
+/// Outcomes of a backfill, counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    /// Converted and published.
+    pub converted: usize,
+    /// Found up to date when its turn came (another run converted it meanwhile).
+    pub up_to_date: usize,
+    /// Not published: a newer conversion or a newer input won.
+    pub superseded: usize,
+    /// Bad input: reported under the failed prefix.
+    pub bad_input: usize,
+    /// Other failures (the retryable ones can be retried by running again).
+    pub failed: usize,
+    /// Not converted after all (the routing changed under it).
+    pub skipped: usize,
+    /// Input bytes of the converted objects.
+    pub bytes_in: u64,
+    /// Parquet bytes written.
+    pub bytes_out: u64,
+}
+
+impl Tally {
+    /// Count `result`.
+    pub fn add(&mut self, result: &ObjectResult) {
+        match result {
+            ObjectResult::Converted(c) => {
+                self.converted += 1;
+                self.bytes_in += c.bytes_in;
+                self.bytes_out += c.bytes_out;
+            }
+            ObjectResult::UpToDate { .. } => self.up_to_date += 1,
+            ObjectResult::Superseded { .. } => self.superseded += 1,
+            ObjectResult::BadInput { .. } => self.bad_input += 1,
+            ObjectResult::Failed(_) | ObjectResult::Malformed { .. } => self.failed += 1,
+            ObjectResult::Skipped { .. } | ObjectResult::Ignored { .. } => self.skipped += 1,
+        }
+    }
+
+    /// Whether every conversion tried succeeded (or was found done).
+    pub fn all_done(&self) -> bool {
+        self.bad_input == 0 && self.failed == 0
+    }
+}
+
+/// What one reconcile invocation did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReconcileReport {
+    /// The bucket.
+    pub bucket: String,
+    /// The prefix listed.
+    pub prefix: String,
+    /// Which invocation of the pass.
+    pub round: u32,
+    /// Objects judged.
+    pub listed: usize,
+    /// Found up to date at planning.
+    pub up_to_date: usize,
+    /// Failed with these options before (not retried).
+    pub failed_before: usize,
+    /// Not converted by the function (routing).
+    pub skipped: usize,
+    /// Outcomes of the conversions tried.
+    pub tally: Tally,
+    /// Where the pass goes on: the last key finished, when objects remain.
+    pub next_start_after: Option<String>,
+    /// Why it stopped before the end of the listing.
+    pub stopped: Option<String>,
+    /// Whether the function was invoked again for the rest.
+    pub reinvoked: bool,
 }
 
 /// An SQS message to redeliver.
@@ -230,6 +304,9 @@ pub struct ErrorReport {
     pub column: Option<ColumnRef>,
     /// The options the conversion ran with.
     pub config: ReportConfig,
+    /// Their fingerprint ([`ConvertOptions::fingerprint`]): a backfill does not retry an input
+    /// whose report records its ETag and these options.
+    pub options: String,
     /// The tool and its version.
     pub tool: String,
 }
@@ -285,6 +362,7 @@ impl ErrorReport {
                     name: name.clone(),
                 })
             }),
+            options: options.fingerprint(),
             config: ReportConfig {
                 on_error: options.on_error,
                 compression: options.compression.name(),

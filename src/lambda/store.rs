@@ -11,7 +11,9 @@ use super::event::ObjectRef;
 use super::response::ErrorReport;
 use crate::convert::metadata;
 use crate::error::{Error, Result};
-use crate::s3::{object_metadata_name, Op, RequestOptions, S3Error, S3Sink, S3Source};
+use crate::s3::{
+    metadata_value, object_metadata_name, Op, RequestOptions, S3Error, S3Sink, S3Source,
+};
 use crate::sink::{ByteSink, Output, Precondition, SinkFactory};
 use crate::source::ByteSource;
 
@@ -59,6 +61,26 @@ pub struct Current {
     pub version_id: Option<String>,
 }
 
+/// An object found by [`ObjectStore::list`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// Its key.
+    pub key: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its ETag (without quotes), when the listing gives one.
+    pub etag: Option<String>,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// The objects of the page, in key order.
+    pub objects: Vec<Listed>,
+    /// The token of the next page; `None` on the last one.
+    pub next: Option<String>,
+}
+
 /// The object store, as the handler uses it.
 #[async_trait::async_trait]
 pub trait ObjectStore: Send + Sync {
@@ -77,8 +99,19 @@ pub trait ObjectStore: Send + Sync {
     async fn output(&self, bucket: &str, key: &str) -> Result<Option<OutputState>>;
     /// The current version of the object at `bucket/key`, or `None` when there is none.
     async fn current(&self, bucket: &str, key: &str) -> Result<Option<Current>>;
-    /// Write `report` to `bucket/key`.
+    /// Write `report` to `bucket/key`, recording the source ETag and the options fingerprint
+    /// as an output does (so [`ObjectStore::output`] tells whether it is about this input and
+    /// these options).
     async fn put_report(&self, bucket: &str, key: &str, report: &ErrorReport) -> Result<()>;
+    /// One page of the objects under `prefix` in `bucket`, in key order: those after
+    /// `start_after` on the first page, the page `token` names after that.
+    async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        start_after: Option<&str>,
+        token: Option<String>,
+    ) -> Result<Listing>;
 }
 
 /// Amazon S3 (or an S3-compatible store) through one client.
@@ -203,6 +236,7 @@ impl ObjectStore for S3Store {
             .bucket(bucket)
             .key(key)
             .content_type("application/json")
+            .set_metadata(Some(report_metadata(report)))
             .set_server_side_encryption(self.requests.sse.clone())
             .set_ssekms_key_id(self.requests.sse_kms_key_id.clone())
             .set_expected_bucket_owner(self.owner())
@@ -215,6 +249,62 @@ impl ObjectStore for S3Store {
             })?;
         Ok(())
     }
+
+    async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        start_after: Option<&str>,
+        token: Option<String>,
+    ) -> Result<Listing> {
+        let page = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_start_after(start_after.map(str::to_string))
+            .set_continuation_token(token)
+            .set_expected_bucket_owner(self.owner())
+            .send()
+            .await
+            .map_err(|e| {
+                S3Error::request(Op::ListObjects, format!("s3://{bucket}/{prefix}"), e)
+                    .for_purpose("the objects to convert")
+            })?;
+        let objects = page
+            .contents()
+            .iter()
+            .filter_map(|o| {
+                Some(Listed {
+                    key: o.key()?.to_string(),
+                    size: o.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+                    etag: o.e_tag().map(unquoted),
+                })
+            })
+            .collect();
+        let next = match page.is_truncated() {
+            Some(true) => page.next_continuation_token().map(str::to_string),
+            _ => None,
+        };
+        Ok(Listing { objects, next })
+    }
+}
+
+/// The user metadata of an error report: the source ETag and the options fingerprint, under
+/// the names an output records them.
+fn report_metadata(report: &ErrorReport) -> std::collections::HashMap<String, String> {
+    let mut m = std::collections::HashMap::new();
+    if let Some(etag) = &report.etag {
+        m.insert(
+            object_metadata_name(metadata::SOURCE_ETAG),
+            metadata_value(etag),
+        );
+    }
+    m.insert(
+        object_metadata_name(metadata::OPTIONS),
+        metadata_value(&report.options),
+    );
+    m
 }
 
 /// The destination of `output`: the data's, or the rejects' (which an input may not have).
@@ -284,6 +374,8 @@ pub(crate) mod memory {
     }
 
     type Hook = Box<dyn FnMut(&str) + Send>;
+    /// Objects per page of [`MemoryStore::list`].
+    const LIST_PAGE: usize = 7;
     /// Past versions by `(bucket, key, version)`.
     type Versions = HashMap<(String, String, String), Object>;
 
@@ -595,7 +687,47 @@ pub(crate) mod memory {
             let body = serde_json::to_vec_pretty(report)
                 .map_err(|e| Error::Internal(format!("error report: {e}")))?;
             self.put(bucket, key, &body, "report");
+            if let Ok(mut objects) = self.objects.lock() {
+                if let Some(o) = objects.get_mut(&(bucket.to_string(), key.to_string())) {
+                    o.metadata = report_metadata(report);
+                }
+            }
             Ok(())
+        }
+
+        async fn list(
+            &self,
+            bucket: &str,
+            prefix: &str,
+            start_after: Option<&str>,
+            token: Option<String>,
+        ) -> Result<Listing> {
+            let objects = self
+                .objects
+                .lock()
+                .map_err(|_| Error::Internal("store lock".into()))?;
+            let after = token.as_deref().or(start_after).unwrap_or("");
+            let mut keys: Vec<(&String, &Object)> = objects
+                .iter()
+                .filter(|((b, k), _)| b == bucket && k.starts_with(prefix) && k.as_str() > after)
+                .map(|((_, k), o)| (k, o))
+                .collect();
+            keys.sort_by(|a, b| a.0.cmp(b.0));
+            // Small pages, so that tests page.
+            let page: Vec<Listed> = keys
+                .iter()
+                .take(LIST_PAGE)
+                .map(|(k, o)| Listed {
+                    key: k.to_string(),
+                    size: o.bytes.len() as u64,
+                    etag: Some(o.etag.clone()),
+                })
+                .collect();
+            let next = (keys.len() > LIST_PAGE).then(|| page[LIST_PAGE - 1].key.clone());
+            Ok(Listing {
+                objects: page,
+                next,
+            })
         }
     }
 }

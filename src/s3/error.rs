@@ -33,6 +33,8 @@ pub enum Op {
     DeleteObject,
     /// CreateBucket.
     CreateBucket,
+    /// ListObjectsV2.
+    ListObjects,
 }
 
 impl fmt::Display for Op {
@@ -51,6 +53,7 @@ impl fmt::Display for Op {
             Op::PutObject => f.write_str("PutObject"),
             Op::DeleteObject => f.write_str("DeleteObject"),
             Op::CreateBucket => f.write_str("CreateBucket"),
+            Op::ListObjects => f.write_str("ListObjectsV2"),
         }
     }
 }

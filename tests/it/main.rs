@@ -4,6 +4,8 @@
 // Shared helpers: conversion, reading Parquet back, the in-process S3 server with faults.
 mod harness;
 
+// `csv2parquet backfill`: the objects already in a bucket, converted as the function would.
+mod backfill;
 // The rest of the bad-input catalogue: wide and huge inputs, NUL bytes, encodings, damage.
 mod catalogue;
 // Every file in fixtures/cases through the CLI, against its expected dump or error.

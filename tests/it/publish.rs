@@ -13,7 +13,9 @@ use s3_csv2parquet::lambda::config::LambdaConfig;
 use s3_csv2parquet::lambda::event::ObjectRef;
 use s3_csv2parquet::lambda::handler::Handler;
 use s3_csv2parquet::lambda::response::ErrorReport;
-use s3_csv2parquet::lambda::store::{Current, Destination, ObjectStore, OutputState, S3Store};
+use s3_csv2parquet::lambda::store::{
+    Current, Destination, Listing, ObjectStore, OutputState, S3Store,
+};
 use s3_csv2parquet::sink::{ByteSink, Output, SinkFactory};
 use s3_csv2parquet::source::ByteSource;
 use s3_csv2parquet::testkit::{generate_vec, Shape};
@@ -141,6 +143,15 @@ impl ObjectStore for Held {
     }
     async fn put_report(&self, bucket: &str, key: &str, report: &ErrorReport) -> Result<()> {
         self.inner.put_report(bucket, key, report).await
+    }
+    async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        start_after: Option<&str>,
+        token: Option<String>,
+    ) -> Result<Listing> {
+        self.inner.list(bucket, prefix, start_after, token).await
     }
 }
 

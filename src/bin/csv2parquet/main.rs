@@ -1,6 +1,8 @@
 //! `csv2parquet`: convert CSV to Parquet between local files, stdin/stdout and S3, with bounded
 //! memory.
 
+// `backfill`: convert what is already in a bucket, as the function would.
+mod backfill;
 // The flags the subcommands share, and their translation into the library's options.
 mod args;
 // `convert` and `schema`: one conversion, its progress bar and its summary line.
@@ -61,6 +63,10 @@ enum Command {
     S3Server(dev::S3ServerArgs),
     /// Print the schema `convert` would use, as a schema file for --schema.
     Schema(convert::SchemaArgs),
+    /// Convert the CSVs already under s3://BUCKET/PREFIX/ whose output is missing or out of
+    /// date, as the function would (its `CSV2PQ_*` configuration, up-to-date rule and error
+    /// reports); --dry-run prints the plan.
+    Backfill(backfill::BackfillArgs),
 }
 
 fn main() -> ExitCode {
@@ -112,6 +118,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Upload(args) => dev::upload(args).await,
         Command::HandleEvent(args) => dev::handle_event(args).await,
         Command::Generate(args) => dev::generate(args),
+        Command::Backfill(args) => backfill::backfill(args).await,
     }
 }
 
