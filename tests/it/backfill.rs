@@ -4,9 +4,12 @@
 
 use std::collections::HashMap;
 use std::process::{Command, Output};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use s3_csv2parquet::lambda::config::LambdaConfig;
 use s3_csv2parquet::lambda::handler::Handler;
+use s3_csv2parquet::lambda::reconcile::Reinvoke;
 use serde_json::{json, Value};
 
 use crate::harness::bin;
@@ -216,4 +219,64 @@ fn backfill_against_moto() {
         (Some(5), Some(5)),
         "{plan}"
     );
+}
+
+/// Records the payloads the function would be invoked with again.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<Value>>);
+
+#[async_trait::async_trait]
+impl Reinvoke for Recorder {
+    async fn reinvoke(&self, payload: &Value) -> s3_csv2parquet::Result<()> {
+        self.0.lock().unwrap().push(payload.clone());
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_cut_short_by_its_deadline_goes_on_in_new_invocations() {
+    let s3 = TestS3::start().await;
+    s3.create_bucket(BUCKET).await;
+    for i in 0..4 {
+        s3.put(BUCKET, &format!("incoming/{i}.csv"), csv(i)).await;
+    }
+    let h = handler(&s3, &[]).await;
+    h.handle(&event("incoming/2.csv"), None).await.unwrap();
+    let rec = Arc::new(Recorder::default());
+    let h = handler(&s3, &[("CSV2PQ_DEADLINE_MARGIN_SECS", "1")])
+        .await
+        .with_reinvoke(rec.clone());
+    let mut next = Some(json!({"reconcile": {"bucket": BUCKET}}));
+    let mut reports = Vec::new();
+    while let Some(payload) = next.take() {
+        // 1 s of margin and 1.5 s more: time for one object, not for a second
+        // (MIN_OBJECT_SECS).
+        let deadline = Instant::now() + Duration::from_millis(2500);
+        let r = h.handle(&payload, Some(deadline)).await.unwrap();
+        reports.push(r["reconcile"].clone());
+        next = rec.0.lock().unwrap().pop();
+        assert!(reports.len() < 10, "{reports:?}");
+    }
+    // 3 to convert, one per invocation; the up-to-date one is judged, not converted.
+    assert_eq!(reports.len(), 3, "{reports:?}");
+    let converted: Vec<u64> = reports
+        .iter()
+        .map(|r| r["tally"]["converted"].as_u64().unwrap())
+        .collect();
+    assert_eq!(converted, [1, 1, 1], "{reports:?}");
+    assert_eq!(reports[2]["up_to_date"], 1, "{reports:?}");
+    assert!(reports[0]["stopped"]
+        .as_str()
+        .unwrap()
+        .contains("not enough time left"));
+    for i in 0..4 {
+        assert!(s3
+            .get(BUCKET, &format!("parquet/{i}.parquet"))
+            .await
+            .is_some());
+    }
+    // Nothing converted twice: one write per output (the one of 2.csv by its event).
+    let writes = s3.faults.count(Op::PutObject) + s3.faults.count(Op::CreateMultipartUpload);
+    assert_eq!(writes, 4, "one write per output (inputs are put on the control path)");
+    assert_eq!(s3.open_uploads(), 0);
 }
