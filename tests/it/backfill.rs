@@ -277,6 +277,9 @@ async fn reconcile_cut_short_by_its_deadline_goes_on_in_new_invocations() {
     }
     // Nothing converted twice: one write per output (the one of 2.csv by its event).
     let writes = s3.faults.count(Op::PutObject) + s3.faults.count(Op::CreateMultipartUpload);
-    assert_eq!(writes, 4, "one write per output (inputs are put on the control path)");
+    assert_eq!(
+        writes, 4,
+        "one write per output (inputs are put on the control path)"
+    );
     assert_eq!(s3.open_uploads(), 0);
 }

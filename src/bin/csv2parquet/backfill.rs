@@ -172,10 +172,10 @@ fn outcome(tally: &Tally, plan: &Plan, interrupted: bool) -> Result<(), Error> {
     if tally.all_done() {
         return Ok(());
     }
-    let (kind, what) = if tally.failed == 0 {
-        (ErrorKind::BadInput, "bad input")
+    let kind = if tally.failed == 0 {
+        ErrorKind::BadInput
     } else {
-        (ErrorKind::Io, "failed")
+        ErrorKind::Io
     };
     Err(Error::Store {
         op: "backfill".into(),
@@ -183,7 +183,7 @@ fn outcome(tally: &Tally, plan: &Plan, interrupted: bool) -> Result<(), Error> {
         retryable: tally.failed > 0,
         kind,
         source: format!(
-            "{} of {} objects not converted ({what}: {} bad input, {} other failures); the error reports are under the failed prefix, and a failure that is not bad input is retried by running the backfill again",
+            "{} of {} objects not converted: {} bad input, {} other failures (the error reports are under the failed prefix; running the backfill again retries the other failures)",
             tally.bad_input + tally.failed,
             plan.convert.len(),
             tally.bad_input,
