@@ -44,6 +44,30 @@ pub(crate) struct HandleEventArgs {
     s3: S3Args,
 }
 
+/// Arguments of `csv2parquet stitch`.
+#[derive(Args, Debug)]
+pub(crate) struct StitchArgs {
+    /// The stitched Parquet file to write.
+    output: PathBuf,
+    /// Parquet files of one schema, in order.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+}
+
+/// `csv2parquet stitch OUT IN...`: one Parquet file from several of one schema, their row
+/// groups copied as they are (what a fan-out's last step does with its fragments).
+pub(crate) fn stitch(args: StitchArgs) -> Result<(), Error> {
+    let done = s3_csv2parquet::stitch::stitch_files(&args.inputs, &args.output)?;
+    eprintln!(
+        "{}: {} rows in {} row groups, {} bytes",
+        args.output.display(),
+        done.rows,
+        done.row_groups,
+        done.size
+    );
+    Ok(())
+}
+
 /// Arguments of `csv2parquet upload`.
 #[derive(Args, Debug)]
 pub(crate) struct UploadArgs {

@@ -59,6 +59,9 @@ enum Command {
     /// Upload a local file to s3://bucket/key (multipart, bounded memory); for benchmarks.
     #[command(hide = true)]
     Upload(dev::UploadArgs),
+    /// Stitch Parquet files of one schema into one (row groups copied, footer rebuilt).
+    #[command(hide = true)]
+    Stitch(dev::StitchArgs),
     /// Run the embedded S3-compatible server alone (what `local` starts), until Ctrl-C.
     S3Server(dev::S3ServerArgs),
     /// Print the schema `convert` would use, as a schema file for --schema.
@@ -118,6 +121,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Upload(args) => dev::upload(args).await,
         Command::HandleEvent(args) => dev::handle_event(args).await,
         Command::Generate(args) => dev::generate(args),
+        Command::Stitch(args) => dev::stitch(args),
         Command::Backfill(args) => backfill::backfill(args).await,
     }
 }

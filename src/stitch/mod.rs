@@ -1,0 +1,496 @@
+//! Stitching: N Parquet files of one schema (fragments, each converted from a byte range of one
+//! CSV by its own worker) become ONE Parquet file without re-encoding anything: the row-group
+//! bytes of every fragment are copied as they are, in order, and a new footer describes them.
+//!
+//! The output is `PAR1`, then each fragment's row-group bytes (`[4, end of its last column
+//! chunk)`; fragment 0 keeps its own `PAR1`), then the page indexes and the footer built here.
+//! Every absolute offset a fragment's metadata holds moves by where its bytes land: column
+//! chunks (data, dictionary and index pages, bloom filters written after their row group),
+//! `RowGroup.file_offset`, and the page locations of the offset index. The column and offset
+//! indexes themselves (which each fragment wrote after its row groups, outside the copied
+//! bytes) are written again, shifted, just before the footer. Row groups are numbered again
+//! (`ordinal`), and the key-value metadata is fragment 0's with the counts summed.
+//!
+//! The copy can run anywhere: [`Stitch::pieces`] says which byte range of which fragment goes
+//! where, and [`Stitch::footer`] is the last bytes; on S3 the pieces are `UploadPartCopy`
+//! ranges (no data through the caller), locally [`stitch_files`] copies them.
+
+use std::io::Write;
+use std::ops::Range;
+use std::sync::Arc;
+
+use parquet::file::metadata::page_index::{PageIndexBuilder, PageIndexProvider};
+use parquet::file::metadata::{
+    ColumnChunkMetaData, KeyValue, PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader,
+    ParquetMetaDataWriter, RowGroupMetaData,
+};
+use parquet::file::writer::TrackedWrite;
+
+use crate::convert::metadata;
+use crate::error::{Error, Result};
+
+/// `PAR1`: the magic at both ends of a Parquet file.
+const MAGIC: &[u8; 4] = b"PAR1";
+
+/// Counts in the key-value metadata that add up over fragments.
+const SUMMED: [&str; 4] = [
+    metadata::ROWS,
+    metadata::REJECTED,
+    metadata::NULLED,
+    metadata::UTF8_REPLACED,
+];
+
+/// One fragment: its metadata (with its page indexes) and where its row-group bytes end.
+#[derive(Debug)]
+pub struct Fragment {
+    /// Its location, for errors.
+    pub location: String,
+    /// Its metadata, page indexes loaded.
+    pub metadata: ParquetMetaData,
+    /// End of its last column chunk (bloom filters written after their row group included):
+    /// its row-group bytes are `[4, end)`.
+    pub end: u64,
+}
+
+impl Fragment {
+    /// The fragment whose metadata is `metadata`: checks that its row-group bytes are one run
+    /// from byte 4 (as the Arrow writer lays them out).
+    pub fn new(location: impl Into<String>, metadata: ParquetMetaData) -> Result<Self> {
+        let location = location.into();
+        let mut end = MAGIC.len() as u64;
+        for rg in metadata.row_groups() {
+            for c in rg.columns() {
+                let (start, len) = c.byte_range();
+                if start < end {
+                    return Err(invalid(
+                        &location,
+                        format!("column chunk at byte {start} overlaps the bytes before it"),
+                    ));
+                }
+                end = start + len;
+                if let (Some(at), Some(len)) = (c.bloom_filter_offset(), c.bloom_filter_length()) {
+                    end = end.max(at as u64 + len as u64);
+                }
+            }
+        }
+        Ok(Fragment {
+            location,
+            metadata,
+            end,
+        })
+    }
+
+    /// Read the metadata (and page indexes) of the Parquet file in `bytes`.
+    pub fn read(location: impl Into<String>, bytes: &bytes::Bytes) -> Result<Self> {
+        let location = location.into();
+        let metadata = ParquetMetaDataReader::new()
+            .with_page_index_policy(PageIndexPolicy::Optional)
+            .parse_and_finish(bytes)
+            .map_err(|e| Error::Parquet {
+                location: location.clone(),
+                source: e,
+            })?;
+        Fragment::new(location, metadata)
+    }
+
+    /// The bytes the output takes from this fragment: with its `PAR1` for the first.
+    fn copied(&self, first: bool) -> Range<u64> {
+        let start = if first { 0 } else { MAGIC.len() as u64 };
+        start..self.end
+    }
+}
+
+/// How to write the stitched file.
+#[derive(Debug)]
+pub struct Stitch {
+    /// In order: (fragment index, byte range of that fragment).
+    pub pieces: Vec<(usize, Range<u64>)>,
+    /// The bytes after the pieces: page indexes, footer, its length and `PAR1`.
+    pub footer: Vec<u8>,
+    /// The file's size.
+    pub size: u64,
+    /// Its rows.
+    pub rows: i64,
+    /// Its row groups.
+    pub row_groups: usize,
+}
+
+fn invalid(location: &str, message: String) -> Error {
+    Error::Parquet {
+        location: location.to_string(),
+        source: parquet::errors::ParquetError::General(format!("cannot stitch: {message}")),
+    }
+}
+
+/// Plan the stitched file of `fragments` (at least one, all of one schema), in order.
+pub fn stitch(fragments: &[Fragment]) -> Result<Stitch> {
+    let Some(first) = fragments.first() else {
+        return Err(Error::Internal("stitching no fragments".into()));
+    };
+    let schema = first.metadata.file_metadata().schema_descr();
+    let columns = schema.num_columns();
+    let total_groups: usize = fragments.iter().map(|f| f.metadata.num_row_groups()).sum();
+    let mut pieces = Vec::with_capacity(fragments.len());
+    let mut row_groups = Vec::with_capacity(total_groups);
+    let mut page_index = PageIndexBuilder::new(total_groups, columns);
+    let mut at = 0u64;
+    for (i, f) in fragments.iter().enumerate() {
+        if f.metadata.file_metadata().schema_descr() != schema {
+            return Err(invalid(
+                &f.location,
+                format!("its schema differs from {}'s", first.location),
+            ));
+        }
+        let copied = f.copied(i == 0);
+        // Where the fragment's byte 0 would be in the output.
+        let shift = at as i64 - copied.start as i64;
+        for (g, rg) in f.metadata.row_groups().iter().enumerate() {
+            let index = row_groups.len();
+            row_groups.push(shifted_group(rg, shift, index)?);
+            for c in 0..columns {
+                let indexes = f.metadata.page_index();
+                if let Some(ci) = indexes.and_then(|p| p.column_index(g, c)) {
+                    page_index.put_column_index(ci.clone(), index, c);
+                }
+                if let Some(oi) = indexes.and_then(|p| p.offset_index(g, c)) {
+                    let mut oi = oi.clone();
+                    for page in &mut oi.page_locations {
+                        page.offset += shift;
+                    }
+                    page_index.put_offset_index(oi, index, c);
+                }
+            }
+        }
+        at += copied.end - copied.start;
+        pieces.push((i, copied));
+    }
+    let rows = row_groups.iter().map(RowGroupMetaData::num_rows).sum();
+    let key_values = summed_key_values(fragments);
+    let merged = first
+        .metadata
+        .clone()
+        .into_builder()
+        .set_row_groups(row_groups)
+        .set_page_index(Some(
+            Arc::new(page_index.build()) as Arc<dyn PageIndexProvider>
+        ))
+        .build();
+    let merged = with_key_values(merged, key_values, rows);
+    let footer = footer_at(&merged, at, &first.location)?;
+    Ok(Stitch {
+        size: at + footer.len() as u64,
+        pieces,
+        footer,
+        rows,
+        row_groups: total_groups,
+    })
+}
+
+/// `rg` moved by `shift` bytes, as row group `ordinal`.
+fn shifted_group(rg: &RowGroupMetaData, shift: i64, ordinal: usize) -> Result<RowGroupMetaData> {
+    let move_by = |o: Option<i64>| o.map(|o| o + shift);
+    let columns: Vec<ColumnChunkMetaData> = rg
+        .columns()
+        .iter()
+        .map(|c| {
+            c.clone()
+                .into_builder()
+                .set_data_page_offset(c.data_page_offset() + shift)
+                .set_dictionary_page_offset(move_by(c.dictionary_page_offset()))
+                .set_index_page_offset(move_by(c.index_page_offset()))
+                .set_bloom_filter_offset(move_by(c.bloom_filter_offset()))
+                // Written again with the page indexes.
+                .set_column_index_offset(None)
+                .set_column_index_length(None)
+                .set_offset_index_offset(None)
+                .set_offset_index_length(None)
+                .build()
+        })
+        .collect::<parquet::errors::Result<_>>()
+        .map_err(|e| Error::Internal(format!("stitching column chunks: {e}")))?;
+    let ordinal =
+        i32::try_from(ordinal).map_err(|_| Error::Internal("more than 2^31 row groups".into()))?;
+    rg.clone()
+        .into_builder()
+        .set_column_metadata(columns)
+        .set_file_offset(rg.file_offset().unwrap_or(0) + shift)
+        .set_ordinal(ordinal)
+        .build()
+        .map_err(|e| Error::Internal(format!("stitching row groups: {e}")))
+}
+
+/// Fragment 0's key-value metadata, with the counts of [`SUMMED`] added up over all.
+fn summed_key_values(fragments: &[Fragment]) -> Vec<KeyValue> {
+    let get = |f: &Fragment, key: &str| -> Option<u64> {
+        f.metadata
+            .file_metadata()
+            .key_value_metadata()?
+            .iter()
+            .find(|kv| kv.key == key)?
+            .value
+            .as_deref()?
+            .parse()
+            .ok()
+    };
+    let first = fragments[0]
+        .metadata
+        .file_metadata()
+        .key_value_metadata()
+        .cloned()
+        .unwrap_or_default();
+    first
+        .into_iter()
+        .map(|kv| {
+            if !SUMMED.contains(&kv.key.as_str()) {
+                return kv;
+            }
+            let sum: Option<u64> = fragments.iter().map(|f| get(f, &kv.key)).sum();
+            match sum {
+                Some(total) => KeyValue::new(kv.key, total.to_string()),
+                None => kv,
+            }
+        })
+        .collect()
+}
+
+/// `metadata` with `key_values` and `rows`.
+fn with_key_values(
+    metadata: ParquetMetaData,
+    key_values: Vec<KeyValue>,
+    rows: i64,
+) -> ParquetMetaData {
+    let fm = metadata.file_metadata();
+    let file_metadata = parquet::file::metadata::FileMetaData::new(
+        fm.version(),
+        rows,
+        fm.created_by().map(str::to_string),
+        (!key_values.is_empty()).then_some(key_values),
+        fm.schema_descr_ptr(),
+        fm.column_orders().cloned(),
+    );
+    let row_groups = metadata.row_groups().to_vec();
+    let page_index = metadata.page_index().cloned();
+    parquet::file::metadata::ParquetMetaDataBuilder::new(file_metadata)
+        .set_row_groups(row_groups)
+        .set_page_index(page_index)
+        .build()
+}
+
+/// Drops the first `skip` bytes written to it and keeps the rest: the writer of the footer
+/// counts positions from the start of the file, which is not in this buffer.
+struct SkipFirst {
+    skip: u64,
+    kept: Vec<u8>,
+}
+
+impl Write for &mut SkipFirst {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let dropped = (self.skip.min(buf.len() as u64)) as usize;
+        self.skip -= dropped as u64;
+        self.kept.extend_from_slice(&buf[dropped..]);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The page indexes and footer of `metadata` for a file whose row-group bytes end at `at`.
+fn footer_at(metadata: &ParquetMetaData, at: u64, location: &str) -> Result<Vec<u8>> {
+    static ZEROS: [u8; 1 << 16] = [0; 1 << 16];
+    let mut sink = SkipFirst {
+        skip: at,
+        kept: Vec::new(),
+    };
+    let perr = |e: parquet::errors::ParquetError| Error::Parquet {
+        location: location.to_string(),
+        source: e,
+    };
+    {
+        let mut tracked = TrackedWrite::new(&mut sink);
+        let mut left = at;
+        while left > 0 {
+            let n = left.min(ZEROS.len() as u64) as usize;
+            tracked.write_all(&ZEROS[..n]).map_err(|e| perr(e.into()))?;
+            left -= n as u64;
+        }
+        ParquetMetaDataWriter::new_with_tracked(tracked, metadata)
+            .finish()
+            .map_err(perr)?;
+    }
+    Ok(sink.kept)
+}
+
+/// Stitch the Parquet files `inputs` into `output` (a local file), in order.
+pub fn stitch_files(inputs: &[std::path::PathBuf], output: &std::path::Path) -> Result<Stitch> {
+    let read = |p: &std::path::PathBuf| {
+        std::fs::read(p)
+            .map(bytes::Bytes::from)
+            .map_err(|source| Error::Read {
+                location: p.display().to_string(),
+                source,
+            })
+    };
+    let mut fragments = Vec::with_capacity(inputs.len());
+    let mut contents = Vec::with_capacity(inputs.len());
+    for p in inputs {
+        let bytes = read(p)?;
+        fragments.push(Fragment::read(p.display().to_string(), &bytes)?);
+        contents.push(bytes);
+    }
+    let plan = stitch(&fragments)?;
+    let werr = |source| Error::Write {
+        location: output.display().to_string(),
+        source,
+    };
+    let mut out = std::io::BufWriter::new(std::fs::File::create(output).map_err(werr)?);
+    for (i, range) in &plan.pieces {
+        let bytes = &contents[*i][range.start as usize..range.end as usize];
+        out.write_all(bytes).map_err(werr)?;
+    }
+    out.write_all(&plan.footer).map_err(werr)?;
+    out.flush().map_err(werr)?;
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Array, Int64Array, RecordBatch, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use bytes::Bytes;
+    use parquet::arrow::arrow_reader::{
+        ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
+    };
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+    use super::*;
+
+    fn batch(from: i64, n: i64) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("name", DataType::Utf8, true),
+        ]));
+        let ids = Int64Array::from_iter_values(from..from + n);
+        let names = StringArray::from_iter((from..from + n).map(|i| {
+            (i % 5 != 0).then(|| format!("name {} {}", i % 40, "x".repeat((i % 13) as usize)))
+        }));
+        RecordBatch::try_new(schema, vec![Arc::new(ids), Arc::new(names)]).unwrap()
+    }
+
+    /// A Parquet file of rows `from..from + n` in row groups of `group` rows, small pages,
+    /// with `rows` in its key-value metadata.
+    fn fragment(from: i64, n: i64, group: usize) -> Bytes {
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(group))
+            .set_data_page_row_count_limit(100)
+            .set_write_batch_size(100)
+            .set_statistics_enabled(EnabledStatistics::Page)
+            .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
+            .build();
+        let mut out = Vec::new();
+        let b = batch(from, n);
+        let mut w = ArrowWriter::try_new(&mut out, b.schema(), Some(props)).unwrap();
+        w.write(&b).unwrap();
+        w.append_key_value_metadata(KeyValue::new(metadata::ROWS.to_string(), n.to_string()));
+        w.append_key_value_metadata(KeyValue::new(
+            metadata::SOURCE.to_string(),
+            "s3://b/k".to_string(),
+        ));
+        w.close().unwrap();
+        Bytes::from(out)
+    }
+
+    fn stitched(parts: &[Bytes]) -> (Stitch, Bytes) {
+        let fragments: Vec<Fragment> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, b)| Fragment::read(format!("f{i}"), b).unwrap())
+            .collect();
+        let plan = stitch(&fragments).unwrap();
+        let mut out = Vec::new();
+        for (i, r) in &plan.pieces {
+            out.extend_from_slice(&parts[*i][r.start as usize..r.end as usize]);
+        }
+        out.extend_from_slice(&plan.footer);
+        assert_eq!(out.len() as u64, plan.size);
+        (plan, Bytes::from(out))
+    }
+
+    #[test]
+    fn stitched_fragments_read_back_as_one_file_with_their_page_indexes() {
+        let parts = [
+            fragment(0, 2500, 1000),
+            fragment(2500, 700, 1000),
+            fragment(3200, 1800, 600),
+        ];
+        let (plan, file) = stitched(&parts);
+        assert_eq!((plan.rows, plan.row_groups), (5000, 3 + 1 + 3));
+        assert_eq!(&file[..4], b"PAR1");
+
+        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required);
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new_with_options(file.clone(), options).unwrap();
+        let md = reader.metadata().clone();
+        assert_eq!(md.file_metadata().num_rows(), 5000);
+        let kv = md.file_metadata().key_value_metadata().unwrap();
+        let rows = kv.iter().find(|kv| kv.key == metadata::ROWS).unwrap();
+        assert_eq!(rows.value.as_deref(), Some("5000"));
+        for (i, rg) in md.row_groups().iter().enumerate() {
+            assert_eq!(rg.ordinal(), Some(i as i16 as i32));
+        }
+        let mut next = 0i64;
+        for b in reader.build().unwrap() {
+            let b = b.unwrap();
+            let expected = batch(next, b.num_rows() as i64);
+            assert_eq!(b.column(0).to_data(), expected.column(0).to_data());
+            assert_eq!(b.column(1).to_data(), expected.column(1).to_data());
+            next += b.num_rows() as i64;
+        }
+        assert_eq!(next, 5000);
+
+        // The page indexes point at the right pages: a row selection inside the last
+        // fragment's second row group reads through the offset index.
+        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required);
+        let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
+            .unwrap()
+            .with_row_groups(vec![5])
+            .with_row_selection(RowSelection::from(vec![
+                RowSelector::skip(350),
+                RowSelector::select(20),
+            ]))
+            .build()
+            .unwrap();
+        let read: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+        let ids = read[0]
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap();
+        // Row group 5 is the last fragment's second: rows 3200 + 600 ...
+        assert_eq!(ids.value(0), 3200 + 600 + 350);
+        assert_eq!(read.iter().map(|b| b.num_rows()).sum::<usize>(), 20);
+    }
+
+    #[test]
+    fn fragments_of_another_schema_are_refused() {
+        let other = {
+            let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
+            let b = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![1]))])
+                .unwrap();
+            let mut out = Vec::new();
+            let mut w = ArrowWriter::try_new(&mut out, schema, None).unwrap();
+            w.write(&b).unwrap();
+            w.close().unwrap();
+            Bytes::from(out)
+        };
+        let fragments = [
+            Fragment::read("a", &fragment(0, 10, 10)).unwrap(),
+            Fragment::read("b", &other).unwrap(),
+        ];
+        let e = stitch(&fragments).unwrap_err().to_string();
+        assert!(e.contains("b") && e.contains("schema differs"), "{e}");
+    }
+}
