@@ -35,6 +35,8 @@ pub enum Op {
     CreateBucket,
     /// ListObjectsV2.
     ListObjects,
+    /// UploadPartCopy, with the part number and the object copied from.
+    CopyPart(i32, String),
 }
 
 impl fmt::Display for Op {
@@ -54,6 +56,7 @@ impl fmt::Display for Op {
             Op::DeleteObject => f.write_str("DeleteObject"),
             Op::CreateBucket => f.write_str("CreateBucket"),
             Op::ListObjects => f.write_str("ListObjectsV2"),
+            Op::CopyPart(n, from) => write!(f, "UploadPartCopy {n} from {from}"),
         }
     }
 }

@@ -24,16 +24,19 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
-use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
 use tokio::task::JoinSet;
 
 use super::client::RequestOptions;
-use super::error::{status_and_code, Cause, Op, S3Error};
+use super::error::{Cause, Op, S3Error};
 use crate::error::{Error, Result};
 use crate::sink::{ByteSink, Precondition};
+
+mod abort;
+mod copy;
+pub use copy::CopySource;
 
 /// The most parts S3 accepts in one upload.
 pub const MAX_PARTS: i32 = 10_000;
@@ -42,14 +45,6 @@ pub const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
 /// Object metadata key (`x-amz-meta-csv2parquet-run-id`) holding a random token unique to one
 /// sink, used to recognise our own object after a lost CompleteMultipartUpload response.
 pub const RUN_ID_METADATA: &str = "csv2parquet-run-id";
-/// Longest wait for one AbortMultipartUpload attempt (less if the client's own attempt
-/// timeout is shorter): an abort has no body, so a store that does not answer in this time is
-/// hung, and a failed conversion must not wait on it for long.
-const ABORT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longest wait for one AbortMultipartUpload call, SDK retries included.
-const ABORT_OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
-/// Rounds of AbortMultipartUpload calls (each with the SDK's own retries).
-const ABORT_ROUNDS: u32 = 3;
 /// How long an abort waits for parts already uploading to finish before cancelling them (well
 /// inside the Lambda deadline margin, 10 s by default, together with the abort itself).
 const ABORT_DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
@@ -255,11 +250,12 @@ impl S3Sink {
         Ok(())
     }
 
-    async fn send_part(&mut self, part: Bytes) -> Result<()> {
+    /// Wait until fewer than `parts_in_flight` parts are uploading, then number the next part
+    /// (of `len` bytes).
+    async fn reserve_part(&mut self, len: u64) -> Result<i32> {
         let Some(upload) = self.upload.as_mut() else {
             return Err(Error::Internal("no upload started".into()));
         };
-        // Wait for capacity: at most `parts_in_flight` parts are uploading.
         while upload.tasks.len() >= self.parts_in_flight {
             if let Some(joined) = upload.tasks.join_next().await {
                 upload.done.push(joined_part(joined, &self.location)?);
@@ -271,12 +267,20 @@ impl S3Sink {
                 location: self.location.clone(),
                 message: format!(
                     "the output needs more than {MAX_PARTS} parts of {} MiB; raise --memory-limit (parts grow with it) or split the input",
-                    part.len() >> 20
+                    len >> 20
                 ),
             });
         }
         upload.next_part += 1;
-        upload.bytes += part.len() as u64;
+        upload.bytes += len;
+        Ok(number)
+    }
+
+    async fn send_part(&mut self, part: Bytes) -> Result<()> {
+        let number = self.reserve_part(part.len() as u64).await?;
+        let Some(upload) = self.upload.as_mut() else {
+            return Err(Error::Internal("no upload started".into()));
+        };
         let crc = crc32c_base64(&part);
         let request = self
             .client
@@ -409,74 +413,6 @@ impl S3Sink {
             && size == Some(bytes)
             && etag_parts.is_none_or(|n| n == parts)
     }
-
-    /// Drain (or after a bounded wait stop) part tasks, then abort the upload (retried: a leftover upload costs money). Each
-    /// call is bounded in time ([`ABORT_ATTEMPT_TIMEOUT`], [`ABORT_OPERATION_TIMEOUT`]) so a hung
-    /// store cannot hold a failed conversion forever.
-    async fn abort_upload(&mut self) -> Result<()> {
-        let Some(mut upload) = self.upload.take() else {
-            return Ok(());
-        };
-        // Let parts already uploading finish before the abort (bounded): a part request that is
-        // cancelled mid-flight may still be applied by the store after the abort, leaving a
-        // stored part behind (the fault matrix caught this on the in-process server).
-        let drained = tokio::time::timeout(self.abort_drain, async {
-            while upload.tasks.join_next().await.is_some() {}
-        })
-        .await;
-        if drained.is_err() {
-            upload.tasks.abort_all();
-            while upload.tasks.join_next().await.is_some() {}
-        }
-        let timeouts = abort_timeouts(self.client.config().timeout_config());
-        let mut last = None;
-        for round in 0..ABORT_ROUNDS {
-            match self
-                .client
-                .abort_multipart_upload()
-                .bucket(&self.bucket)
-                .key(&self.key)
-                .upload_id(&upload.id)
-                .set_expected_bucket_owner(self.requests.expected_bucket_owner.clone())
-                .customize()
-                .config_override(
-                    aws_sdk_s3::config::Builder::default().timeout_config(timeouts.clone()),
-                )
-                .send()
-                .await
-            {
-                Ok(_) => return Ok(()),
-                Err(e) => {
-                    let (status, _) = status_and_code(&e);
-                    if status == Some(404) {
-                        return Ok(()); // already gone (also: a retry after a lost response)
-                    }
-                    last = Some(S3Error::request(
-                        Op::AbortUpload(upload.id.clone()),
-                        &self.location,
-                        e,
-                    ));
-                    if round + 1 < ABORT_ROUNDS {
-                        tokio::time::sleep(Duration::from_millis(100 << round)).await;
-                    }
-                }
-            }
-        }
-        Err(last.map_or_else(|| Error::Internal("abort failed".into()), Error::from))
-    }
-}
-
-/// The client's timeouts with the attempt and operation timeouts capped for an abort.
-fn abort_timeouts(base: Option<&TimeoutConfig>) -> TimeoutConfig {
-    let base = base
-        .cloned()
-        .unwrap_or_else(|| TimeoutConfig::builder().build());
-    let cap =
-        |configured: Option<Duration>, limit: Duration| configured.map_or(limit, |d| d.min(limit));
-    base.to_builder()
-        .operation_attempt_timeout(cap(base.operation_attempt_timeout(), ABORT_ATTEMPT_TIMEOUT))
-        .operation_timeout(cap(base.operation_timeout(), ABORT_OPERATION_TIMEOUT))
-        .build()
 }
 
 fn joined_part(
@@ -601,36 +537,6 @@ impl Drop for S3Sink {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn abort_timeouts_are_capped_and_keep_the_rest() {
-        let none = abort_timeouts(None);
-        assert_eq!(
-            none.operation_attempt_timeout(),
-            Some(ABORT_ATTEMPT_TIMEOUT)
-        );
-        assert_eq!(none.operation_timeout(), Some(ABORT_OPERATION_TIMEOUT));
-        let base = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .operation_attempt_timeout(Duration::from_secs(120))
-            .build();
-        let capped = abort_timeouts(Some(&base));
-        assert_eq!(capped.connect_timeout(), Some(Duration::from_secs(5)));
-        assert_eq!(
-            capped.operation_attempt_timeout(),
-            Some(ABORT_ATTEMPT_TIMEOUT)
-        );
-        let short = TimeoutConfig::builder()
-            .operation_attempt_timeout(Duration::from_secs(2))
-            .operation_timeout(Duration::from_secs(7))
-            .build();
-        let kept = abort_timeouts(Some(&short));
-        assert_eq!(
-            kept.operation_attempt_timeout(),
-            Some(Duration::from_secs(2))
-        );
-        assert_eq!(kept.operation_timeout(), Some(Duration::from_secs(7)));
-    }
 
     #[test]
     fn crc32c_is_the_big_endian_castagnoli_crc_in_base64() {

@@ -29,6 +29,8 @@ use parquet::file::writer::TrackedWrite;
 use crate::convert::metadata;
 use crate::error::{Error, Result};
 
+pub mod parts;
+
 /// `PAR1`: the magic at both ends of a Parquet file.
 const MAGIC: &[u8; 4] = b"PAR1";
 
@@ -93,10 +95,108 @@ impl Fragment {
         Fragment::new(location, metadata)
     }
 
+    /// The fragment whose bytes from `start` to its end (`len`) are `tail`: enough when the
+    /// tail holds the page indexes and the footer (everything from the end of the row groups,
+    /// [`Fragment::footer_len`] tells how much to fetch first).
+    pub fn from_tail(
+        location: impl Into<String>,
+        len: u64,
+        start: u64,
+        tail: bytes::Bytes,
+    ) -> Result<Self> {
+        let location = location.into();
+        let perr = |e| Error::Parquet {
+            location: location.clone(),
+            source: e,
+        };
+        let reader = Tail {
+            len,
+            start,
+            bytes: tail,
+        };
+        let metadata = ParquetMetaDataReader::new()
+            .with_page_index_policy(PageIndexPolicy::Optional)
+            .parse_and_finish(&reader)
+            .map_err(perr)?;
+        Fragment::new(location, metadata)
+    }
+
+    /// The end of the row groups of the Parquet file whose last bytes (at least its footer)
+    /// are `tail`: where the tail to hand [`Fragment::from_tail`] starts.
+    pub fn data_end(location: &str, tail: &[u8]) -> Result<u64> {
+        let footer = Fragment::footer_len(location, tail)? as usize;
+        let Some(start) = tail.len().checked_sub(8 + footer) else {
+            return Err(invalid(
+                location,
+                "the tail does not hold the whole footer".into(),
+            ));
+        };
+        let metadata = ParquetMetaDataReader::decode_metadata(&tail[start..tail.len() - 8])
+            .map_err(|e| Error::Parquet {
+                location: location.to_string(),
+                source: e,
+            })?;
+        Ok(Fragment::new(location, metadata)?.end)
+    }
+
+    /// The length of the footer metadata of a Parquet file whose last bytes are `tail` (at
+    /// least 8: the length and `PAR1`).
+    pub fn footer_len(location: &str, tail: &[u8]) -> Result<u64> {
+        let n = tail.len();
+        if n < 8 || &tail[n - 4..] != MAGIC {
+            return Err(invalid(
+                location,
+                "not a Parquet file (no PAR1 at its end)".into(),
+            ));
+        }
+        let mut le = [0u8; 4];
+        le.copy_from_slice(&tail[n - 8..n - 4]);
+        Ok(u64::from(u32::from_le_bytes(le)))
+    }
+
     /// The bytes the output takes from this fragment: with its `PAR1` for the first.
     fn copied(&self, first: bool) -> Range<u64> {
         let start = if first { 0 } else { MAGIC.len() as u64 };
         start..self.end
+    }
+}
+
+/// The last bytes of a file, from `start`, as a [`ChunkReader`] of the whole file: reads
+/// before `start` fail.
+struct Tail {
+    len: u64,
+    start: u64,
+    bytes: bytes::Bytes,
+}
+
+impl parquet::file::reader::Length for Tail {
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+impl parquet::file::reader::ChunkReader for Tail {
+    type T = bytes::buf::Reader<bytes::Bytes>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        use bytes::Buf;
+        Ok(self
+            .get_bytes(start, (self.len - start.min(self.len)) as usize)?
+            .reader())
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        let from = start.checked_sub(self.start).map(|o| o as usize);
+        match from {
+            Some(from) if from + length <= self.bytes.len() => {
+                Ok(self.bytes.slice(from..from + length))
+            }
+            _ => Err(parquet::errors::ParquetError::General(format!(
+                "bytes {start}..{} are before the fetched tail (from {})",
+                start + length as u64,
+                self.start
+            ))),
+        }
     }
 }
 

@@ -32,6 +32,8 @@ mod s3;
 mod sampling;
 // Duplicate, late and concurrent events: conditional publishing on both servers.
 mod publish;
+// Parquet fragments in S3 stitched into one object (UploadPartCopy).
+mod stitch;
 // The csv-spectrum corpus.
 mod spectrum;
 // Chunk-boundary sweep: every piece and chunk size gives the same output.

@@ -1,0 +1,154 @@
+//! Stitching Parquet fragments stored in S3 into one object (see [`crate::stitch`]): each
+//! fragment's footer and page indexes are fetched (two or three ranged GETs, pinned to its
+//! ETag), the new footer is built, and one multipart upload copies the fragments' row groups
+//! server-side (`UploadPartCopy`); only fragments under 5 MiB are read back, under 10 MiB per
+//! part. The upload publishes under the sink's precondition and is aborted on any failure.
+
+use aws_sdk_s3::Client;
+use bytes::{Bytes, BytesMut};
+
+use super::error::{Op, S3Error};
+use super::sink::{CopySource, S3Sink};
+use crate::error::{Error, Result};
+use crate::sink::ByteSink;
+use crate::stitch::parts::{plan_parts, Part, MAX_PART, MIN_PART};
+use crate::stitch::{stitch, Fragment, Stitch};
+
+/// Footer bytes fetched first: most footers (and their length) fit.
+const FIRST_TAIL: u64 = 64 * 1024;
+
+/// GET bytes `range` of `source` (pinned to its ETag).
+async fn get_range(
+    client: &Client,
+    source: &CopySource,
+    range: std::ops::Range<u64>,
+) -> Result<Bytes> {
+    let location = format!("s3://{}/{}", source.bucket, source.key);
+    let op = Op::GetRange(range.clone());
+    let out = client
+        .get_object()
+        .bucket(&source.bucket)
+        .key(&source.key)
+        .range(format!("bytes={}-{}", range.start, range.end - 1))
+        .if_match(format!("\"{}\"", source.etag))
+        .send()
+        .await
+        .map_err(|e| S3Error::request(op.clone(), &location, e).for_purpose("a fragment"))?;
+    let bytes = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| Error::Store {
+            op: op.to_string(),
+            location: location.clone(),
+            retryable: true,
+            kind: crate::error::ErrorKind::Io,
+            source: Box::new(e),
+        })?
+        .into_bytes();
+    if bytes.len() as u64 != range.end - range.start {
+        return Err(Error::Internal(format!(
+            "{location}: asked for {} bytes, got {}",
+            range.end - range.start,
+            bytes.len()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// The fragment at `bucket/key`, and where to copy it from (its ETag now).
+pub async fn read_fragment(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+) -> Result<(Fragment, CopySource)> {
+    let location = format!("s3://{bucket}/{key}");
+    let head = client
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| S3Error::request(Op::HeadObject, &location, e).for_purpose("a fragment"))?;
+    let len = head
+        .content_length()
+        .and_then(|n| u64::try_from(n).ok())
+        .unwrap_or(0);
+    let source = CopySource {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        etag: head
+            .e_tag()
+            .unwrap_or_default()
+            .trim_matches('"')
+            .to_string(),
+    };
+    let first = len.saturating_sub(FIRST_TAIL);
+    let mut tail = get_range(client, &source, first..len).await?;
+    let footer = Fragment::footer_len(&location, &tail)?;
+    if footer + 8 > tail.len() as u64 {
+        tail = get_range(client, &source, len.saturating_sub(footer + 8)..len).await?;
+    }
+    let end = Fragment::data_end(&location, &tail)?;
+    let tail_start = len - tail.len() as u64;
+    let (start, tail) = if end >= tail_start {
+        (end, tail.slice((end - tail_start) as usize..))
+    } else {
+        (end, get_range(client, &source, end..len).await?)
+    };
+    Ok((Fragment::from_tail(location, len, start, tail)?, source))
+}
+
+/// Stitch the fragments at `keys` in `bucket` (in order) into `sink` with `metadata` on the
+/// object; returns the plan it wrote. On failure the upload is aborted.
+pub async fn stitch_objects(
+    client: &Client,
+    bucket: &str,
+    keys: &[String],
+    mut sink: S3Sink,
+    metadata: &[(String, String)],
+) -> Result<Stitch> {
+    let mut fragments = Vec::with_capacity(keys.len());
+    let mut sources = Vec::with_capacity(keys.len());
+    for key in keys {
+        let (fragment, source) = read_fragment(client, bucket, key).await?;
+        fragments.push(fragment);
+        sources.push(source);
+    }
+    let plan = stitch(&fragments)?;
+    drop(fragments);
+    let parts = plan_parts(&plan.pieces, MIN_PART, MAX_PART)?;
+    sink.set_metadata(metadata);
+    let written = async {
+        for part in &parts {
+            match part {
+                Part::Copy { fragment, range } => {
+                    sink.copy_part(&sources[*fragment], range.clone()).await?
+                }
+                Part::Upload { segments, footer } => {
+                    let mut buf = BytesMut::new();
+                    for (f, range) in segments {
+                        buf.extend_from_slice(
+                            &get_range(client, &sources[*f], range.clone()).await?,
+                        );
+                    }
+                    if *footer {
+                        buf.extend_from_slice(&plan.footer);
+                    }
+                    if !buf.is_empty() {
+                        sink.put_part(buf.freeze()).await?;
+                    }
+                }
+            }
+        }
+        sink.complete().await
+    }
+    .await;
+    match written {
+        Ok(_) => Ok(plan),
+        Err(e) => match sink.abort().await {
+            Ok(()) => Err(e),
+            Err(abort) => Err(e.with_cleanup_failure(abort)),
+        },
+    }
+}

@@ -1,0 +1,139 @@
+//! Stitching Parquet fragments stored in S3 into one object, against the in-process server
+//! and moto: large fragments copied server-side (UploadPartCopy with a byte range), a small one
+//! read back and gathered, the footer rebuilt; the object reads back as the fragments' rows in
+//! order; a refused publish leaves no upload behind.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, Int64Array, RecordBatch};
+use arrow::datatypes::{DataType, Field, Schema};
+use bytes::Bytes;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::file::properties::WriterProperties;
+use s3_csv2parquet::s3::stitch::stitch_objects;
+use s3_csv2parquet::s3::S3Sink;
+use s3_csv2parquet::sink::Precondition;
+use s3_csv2parquet::stitch::parts::{plan_parts, Part, MAX_PART, MIN_PART};
+use s3_csv2parquet::ErrorKind;
+
+use crate::harness::moto::Moto;
+use crate::harness::s3::TestS3;
+
+/// Rows `from..from + n`: an id and a pseudo-random value (incompressible, so the sizes are
+/// what the test wants).
+fn fragment(from: i64, n: i64) -> Bytes {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("v", DataType::Int64, false),
+    ]));
+    let ids = Int64Array::from_iter_values(from..from + n);
+    let vs = Int64Array::from_iter_values((from..from + n).map(value));
+    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(ids), Arc::new(vs)]).unwrap();
+    let props = WriterProperties::builder()
+        .set_dictionary_enabled(false)
+        .set_max_row_group_row_count(Some(200_000))
+        .build();
+    let mut out = Vec::new();
+    let mut w = ArrowWriter::try_new(&mut out, schema, Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    Bytes::from(out)
+}
+
+fn value(i: i64) -> i64 {
+    (i as u64).wrapping_mul(6364136223846793005).rotate_left(17) as i64
+}
+
+/// Fragments of ~7 MiB, ~50 KiB and ~12 MiB: the first copied, the small one gathered with
+/// the head of the third into an uploaded part, the rest of the third copied.
+const SIZES: [(i64, i64); 3] = [(0, 450_000), (450_000, 3_000), (453_000, 800_000)];
+
+async fn stitch_and_check(client: aws_sdk_s3::Client, bucket: &str) {
+    let mut keys = Vec::new();
+    for (i, (from, n)) in SIZES.iter().enumerate() {
+        let key = format!("tmp/job/fragment-{i}.parquet");
+        client
+            .put_object()
+            .bucket(bucket)
+            .key(&key)
+            .body(fragment(*from, *n).into())
+            .send()
+            .await
+            .unwrap();
+        keys.push(key);
+    }
+    let sink = S3Sink::new(client.clone(), bucket, "out/all.parquet", 2)
+        .with_precondition(Precondition::Absent);
+    let meta = [("csv2parquet.rows".to_string(), "1253000".to_string())];
+    let plan = stitch_objects(&client, bucket, &keys, sink, &meta)
+        .await
+        .unwrap();
+    assert_eq!(plan.rows, 1_253_000);
+    // Copy, upload (the small fragment and the third's head), copy, footer.
+    let parts = plan_parts(&plan.pieces, MIN_PART, MAX_PART).unwrap();
+    let copies = parts
+        .iter()
+        .filter(|p| matches!(p, Part::Copy { .. }))
+        .count();
+    assert_eq!((copies, parts.len()), (2, 4), "{parts:?}");
+    let out = client
+        .get_object()
+        .bucket(bucket)
+        .key("out/all.parquet")
+        .send()
+        .await
+        .unwrap();
+    let rows_meta = out
+        .metadata()
+        .and_then(|m| m.get("csv2parquet-rows"))
+        .cloned();
+    assert_eq!(rows_meta.as_deref(), Some("1253000"));
+    let body = out.body.collect().await.unwrap().into_bytes();
+    assert_eq!(body.len() as u64, plan.size);
+    let reader = ParquetRecordBatchReaderBuilder::try_new(body)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut next = 0i64;
+    for b in reader {
+        let b = b.unwrap();
+        let ids = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+        let vs = b.column(1).as_any().downcast_ref::<Int64Array>().unwrap();
+        for r in 0..b.num_rows() {
+            assert_eq!((ids.value(r), vs.value(r)), (next, value(next)));
+            next += 1;
+        }
+    }
+    assert_eq!(next, 1_253_000);
+
+    // Published only over nothing: a second stitch to the same key is refused, and aborted.
+    let sink = S3Sink::new(client.clone(), bucket, "out/all.parquet", 2)
+        .with_precondition(Precondition::Absent);
+    let e = stitch_objects(&client, bucket, &keys, sink, &meta)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
+    let open = client
+        .list_multipart_uploads()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    assert!(open.uploads().is_empty(), "{open:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stitch_on_the_in_process_server() {
+    let s3 = TestS3::start().await;
+    s3.create_bucket("data").await;
+    stitch_and_check(s3.client().await, "data").await;
+    assert_eq!(s3.open_uploads(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stitch_on_moto() {
+    let moto = Moto::start().await;
+    moto.create_bucket("moto", false).await;
+    stitch_and_check(moto.client(), "moto").await;
+}
