@@ -17,6 +17,7 @@ pub mod convert;
 pub mod decode;
 pub mod encode;
 pub mod error;
+pub mod fanout;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod location;

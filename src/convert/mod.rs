@@ -37,6 +37,7 @@ mod sample;
 mod widen;
 mod workers;
 
+pub(crate) use report::source_metadata;
 pub use report::{metadata, ConvertReport, Progress, Widening};
 pub use widen::MAX_WIDENINGS;
 

@@ -100,7 +100,7 @@ pub async fn read_fragment(
 }
 
 /// Stitch the fragments at `keys` in `bucket` (in order) into `sink` with `metadata` on the
-/// object; returns the plan it wrote. On failure the upload is aborted.
+/// object and over the footer's key-value metadata; returns the plan it wrote. On failure the upload is aborted.
 pub async fn stitch_objects(
     client: &Client,
     bucket: &str,
@@ -115,7 +115,7 @@ pub async fn stitch_objects(
         fragments.push(fragment);
         sources.push(source);
     }
-    let plan = stitch(&fragments)?;
+    let plan = stitch(&fragments, metadata)?;
     drop(fragments);
     let parts = plan_parts(&plan.pieces, MIN_PART, MAX_PART)?;
     sink.set_metadata(metadata);

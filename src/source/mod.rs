@@ -13,9 +13,11 @@ use crate::error::{Error, Result};
 
 mod file;
 mod memory;
+mod range;
 
 pub use file::{FileSource, StdinSource};
 pub use memory::MemorySource;
+pub use range::RangeSource;
 
 /// A stream of byte pieces, in order.
 pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;

@@ -222,8 +222,10 @@ fn invalid(location: &str, message: String) -> Error {
     }
 }
 
-/// Plan the stitched file of `fragments` (at least one, all of one schema), in order.
-pub fn stitch(fragments: &[Fragment]) -> Result<Stitch> {
+/// Plan the stitched file of `fragments` (at least one, all of one schema), in order. Its
+/// key-value metadata is fragment 0's with the counts summed, then `overrides` set (what
+/// describes the whole input rather than a fragment's range: source, size, options).
+pub fn stitch(fragments: &[Fragment], overrides: &[(String, String)]) -> Result<Stitch> {
     let Some(first) = fragments.first() else {
         return Err(Error::Internal("stitching no fragments".into()));
     };
@@ -265,7 +267,11 @@ pub fn stitch(fragments: &[Fragment]) -> Result<Stitch> {
         pieces.push((i, copied));
     }
     let rows = row_groups.iter().map(RowGroupMetaData::num_rows).sum();
-    let key_values = summed_key_values(fragments);
+    let mut key_values = summed_key_values(fragments);
+    for (key, value) in overrides {
+        key_values.retain(|kv| &kv.key != key);
+        key_values.push(KeyValue::new(key.clone(), value.clone()));
+    }
     let merged = first
         .metadata
         .clone()
@@ -421,35 +427,75 @@ fn footer_at(metadata: &ParquetMetaData, at: u64, location: &str) -> Result<Vec<
     Ok(sink.kept)
 }
 
-/// Stitch the Parquet files `inputs` into `output` (a local file), in order.
-pub fn stitch_files(inputs: &[std::path::PathBuf], output: &std::path::Path) -> Result<Stitch> {
-    let read = |p: &std::path::PathBuf| {
-        std::fs::read(p)
-            .map(bytes::Bytes::from)
-            .map_err(|source| Error::Read {
-                location: p.display().to_string(),
-                source,
-            })
+/// Stitch the Parquet files `inputs` into `output` (a local file), in order, with `overrides`
+/// in its key-value metadata (see [`stitch`]). Fragments are
+/// read piece by piece (memory: their metadata and a copy buffer); the output is written to a
+/// temporary file beside it and renamed into place, so a failure leaves nothing at `output`.
+pub fn stitch_files(
+    inputs: &[std::path::PathBuf],
+    output: &std::path::Path,
+    overrides: &[(String, String)],
+) -> Result<Stitch> {
+    use std::io::{Read, Seek, SeekFrom};
+    let open = |p: &std::path::PathBuf| {
+        std::fs::File::open(p).map_err(|source| Error::Read {
+            location: p.display().to_string(),
+            source,
+        })
     };
     let mut fragments = Vec::with_capacity(inputs.len());
-    let mut contents = Vec::with_capacity(inputs.len());
     for p in inputs {
-        let bytes = read(p)?;
-        fragments.push(Fragment::read(p.display().to_string(), &bytes)?);
-        contents.push(bytes);
+        let file = open(p)?;
+        let metadata = ParquetMetaDataReader::new()
+            .with_page_index_policy(PageIndexPolicy::Optional)
+            .parse_and_finish(&file)
+            .map_err(|e| Error::Parquet {
+                location: p.display().to_string(),
+                source: e,
+            })?;
+        fragments.push(Fragment::new(p.display().to_string(), metadata)?);
     }
-    let plan = stitch(&fragments)?;
+    let plan = stitch(&fragments, overrides)?;
+    drop(fragments);
+    let temp = output.with_file_name(format!(
+        ".{}.stitching",
+        output
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    ));
     let werr = |source| Error::Write {
         location: output.display().to_string(),
         source,
     };
-    let mut out = std::io::BufWriter::new(std::fs::File::create(output).map_err(werr)?);
-    for (i, range) in &plan.pieces {
-        let bytes = &contents[*i][range.start as usize..range.end as usize];
-        out.write_all(bytes).map_err(werr)?;
+    let written = (|| -> Result<()> {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&temp).map_err(werr)?);
+        for (i, range) in &plan.pieces {
+            let mut file = open(&inputs[*i])?;
+            let rerr = |source| Error::Read {
+                location: inputs[*i].display().to_string(),
+                source,
+            };
+            file.seek(SeekFrom::Start(range.start)).map_err(rerr)?;
+            let copied =
+                std::io::copy(&mut file.take(range.end - range.start), &mut out).map_err(werr)?;
+            if copied != range.end - range.start {
+                return Err(invalid(
+                    &inputs[*i].display().to_string(),
+                    "the file is shorter than its metadata says".into(),
+                ));
+            }
+        }
+        out.write_all(&plan.footer).map_err(werr)?;
+        out.into_inner()
+            .map_err(|e| werr(e.into_error()))?
+            .sync_all()
+            .map_err(werr)?;
+        std::fs::rename(&temp, output).map_err(werr)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e);
     }
-    out.write_all(&plan.footer).map_err(werr)?;
-    out.flush().map_err(werr)?;
     Ok(plan)
 }
 
@@ -509,7 +555,7 @@ mod tests {
             .enumerate()
             .map(|(i, b)| Fragment::read(format!("f{i}"), b).unwrap())
             .collect();
-        let plan = stitch(&fragments).unwrap();
+        let plan = stitch(&fragments, &[]).unwrap();
         let mut out = Vec::new();
         for (i, r) in &plan.pieces {
             out.extend_from_slice(&parts[*i][r.start as usize..r.end as usize]);
@@ -590,7 +636,7 @@ mod tests {
             Fragment::read("a", &fragment(0, 10, 10)).unwrap(),
             Fragment::read("b", &other).unwrap(),
         ];
-        let e = stitch(&fragments).unwrap_err().to_string();
+        let e = stitch(&fragments, &[]).unwrap_err().to_string();
         assert!(e.contains("b") && e.contains("schema differs"), "{e}");
     }
 }

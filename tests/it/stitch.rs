@@ -1,4 +1,5 @@
-//! Stitching Parquet fragments stored in S3 into one object, against the in-process server
+//! `convert --fan-out`, and stitching Parquet fragments stored in S3 into one object, against
+//! the in-process server
 //! and moto: large fragments copied server-side (UploadPartCopy with a byte range), a small one
 //! read back and gathered, the footer rebuilt; the object reads back as the fragments' rows in
 //! order; a refused publish leaves no upload behind.
@@ -18,6 +19,7 @@ use s3_csv2parquet::stitch::parts::{plan_parts, Part, MAX_PART, MIN_PART};
 use s3_csv2parquet::ErrorKind;
 
 use crate::harness::moto::Moto;
+use crate::harness::parquet::read_parquet;
 use crate::harness::s3::TestS3;
 
 /// Rows `from..from + n`: an id and a pseudo-random value (incompressible, so the sizes are
@@ -136,4 +138,69 @@ async fn stitch_on_moto() {
     let moto = Moto::start().await;
     moto.create_bucket("moto", false).await;
     stitch_and_check(moto.client(), "moto").await;
+}
+
+/// `convert --fan-out`: the same table as one conversion (the text shape has quoted line
+/// breaks, so some cuts fall inside quoted fields), nothing left beside the output; refused for
+/// compressed inputs and stdin.
+#[test]
+fn convert_with_fan_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("text.csv");
+    std::fs::write(
+        &csv,
+        s3_csv2parquet::testkit::generate_vec(s3_csv2parquet::testkit::Shape::Text, 4 << 20, 11),
+    )
+    .unwrap();
+    let one = dir.path().join("one.parquet");
+    let many = dir.path().join("many.parquet");
+    let run = |args: &[&std::ffi::OsStr]| {
+        std::process::Command::new(crate::harness::bin())
+            .arg("convert")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[csv.as_os_str(), one.as_os_str(), "--quiet".as_ref()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&[
+        csv.as_os_str(),
+        many.as_os_str(),
+        "--fan-out".as_ref(),
+        "6".as_ref(),
+        "--fan-out-min-range".as_ref(),
+        "256KiB".as_ref(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("from 6 ranges"), "{said}");
+    let table = |p: &std::path::Path| {
+        let (schema, batches) = read_parquet(Bytes::from(std::fs::read(p).unwrap()));
+        arrow::compute::concat_batches(&schema, &batches).unwrap()
+    };
+    assert_eq!(table(&one), table(&many));
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 3, "{left:?}");
+
+    let gz = dir.path().join("text.csv.gz");
+    std::fs::write(&gz, crate::harness::gzip(&std::fs::read(&csv).unwrap())).unwrap();
+    let out = run(&[
+        gz.as_os_str(),
+        many.as_os_str(),
+        "--fan-out".as_ref(),
+        "2".as_ref(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be cut into ranges"));
 }

@@ -31,6 +31,14 @@ pub(crate) struct ConvertArgs {
     out: OutputArgs,
     #[command(flatten)]
     s3: S3Args,
+    /// Convert with N workers, each over a byte range of the input (an uncompressed file or
+    /// s3:// object), and stitch their Parquet fragments into one file (row groups copied, not
+    /// re-encoded). Two run at once, sharing --memory-limit.
+    #[arg(long, value_name = "N")]
+    fan_out: Option<usize>,
+    /// The smallest range a --fan-out worker gets.
+    #[arg(long, default_value = "256MiB", value_parser = s3_csv2parquet::config::parse_size, value_name = "BYTES")]
+    fan_out_min_range: usize,
 }
 
 /// Arguments of `csv2parquet schema`.
@@ -67,6 +75,8 @@ pub(crate) async fn convert(args: ConvertArgs) -> Result<(), Error> {
         csv,
         out,
         s3,
+        fan_out,
+        fan_out_min_range,
     } = args;
     let mut opts = csv.options()?;
     out.apply(&mut opts)?;
@@ -74,6 +84,10 @@ pub(crate) async fn convert(args: ConvertArgs) -> Result<(), Error> {
     let budget = opts.validate()?;
     let mut endpoints = Endpoints::new(s3);
     let source = endpoints.source(&input).await?;
+    if let Some(n) = fan_out {
+        let (src, min) = (source.as_ref(), fan_out_min_range);
+        return crate::fanout::convert_fanned(src, &output, &opts, n, min, out.quiet).await;
+    }
     let rejects = rejects_path(opts.on_error, out.rejects.as_deref(), &output)?;
     check_rewritable(opts.on_error, &input, &output)?;
     check_distinct(&input, &output, rejects.as_deref())?;

@@ -57,7 +57,7 @@ pub(crate) struct StitchArgs {
 /// `csv2parquet stitch OUT IN...`: one Parquet file from several of one schema, their row
 /// groups copied as they are (what a fan-out's last step does with its fragments).
 pub(crate) fn stitch(args: StitchArgs) -> Result<(), Error> {
-    let done = s3_csv2parquet::stitch::stitch_files(&args.inputs, &args.output)?;
+    let done = s3_csv2parquet::stitch::stitch_files(&args.inputs, &args.output, &[])?;
     eprintln!(
         "{}: {} rows in {} row groups, {} bytes",
         args.output.display(),

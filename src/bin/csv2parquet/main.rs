@@ -7,6 +7,8 @@ mod backfill;
 mod args;
 // `convert` and `schema`: one conversion, its progress bar and its summary line.
 mod convert;
+// `convert --fan-out N`: byte ranges converted by N workers, stitched into one file.
+mod fanout;
 // Hidden and developer subcommands: generate, upload, handle-event, s3-server.
 mod dev;
 // Opening sources and sinks by location: a path, `-` or s3://bucket/key.
