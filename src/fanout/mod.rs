@@ -123,8 +123,9 @@ const CONFIRMING_RECORDS: usize = 8;
 
 /// The first plausible record start at or after `at`: a line start (the byte after `\n`,
 /// `\r\n` or a lone `\r`) from which the next [`CONFIRMING_RECORDS`] records tokenize
-/// without error and with `columns` fields each (a line start inside a quoted field rarely
-/// does: its quotes pair up the wrong way). The first line start when none of the first
+/// without error and with `columns` fields each, and no unquoted field up to [`CHECK_BYTES`]
+/// holds a quote (a line start inside a quoted field rarely passes: its quotes pair up the
+/// wrong way). The first line start when none of the first
 /// [`MAX_CANDIDATES`] passes; `None` when there is no line start within `max_record` bytes or
 /// before the end. Still a guess: the worker before it confirms it.
 async fn record_start_at(
@@ -193,7 +194,13 @@ fn plausible(bytes: &[u8], at_end: bool, dialect: &Dialect, columns: usize) -> b
     }
     let records = tokens.records.len();
     let enough = records >= CONFIRMING_RECORDS || (at_end && records > 0);
+    // A start inside a quoted field reads its closing quote as a quote inside an unquoted
+    // field: well-formed input has none.
+    let stray_quote = dialect.quote.is_some_and(|q| {
+        (0..tokens.fields.len()).any(|f| !tokens.quoted[f] && tokens.field(f).contains(&q))
+    });
     enough
+        && !stray_quote
         && (0..records)
             .take(CONFIRMING_RECORDS)
             .all(|r| tokens.field_count(r) == columns)

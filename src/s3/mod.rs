@@ -3,6 +3,7 @@
 
 mod client;
 mod error;
+pub mod fanout;
 mod sink;
 mod source;
 pub mod stitch;

@@ -204,3 +204,91 @@ fn convert_with_fan_out() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be cut into ranges"));
 }
+
+/// `convert s3://... s3://... --fan-out`: the same table as one conversion, fragments removed,
+/// no upload left, and `--no-clobber` refuses to replace the output.
+#[test]
+fn convert_s3_to_s3_with_fan_out() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let csv =
+        s3_csv2parquet::testkit::generate_vec(s3_csv2parquet::testkit::Shape::Text, 3 << 20, 12);
+    let s3 = rt.block_on(async {
+        let s3 = TestS3::start().await;
+        s3.create_bucket("data").await;
+        s3.put("data", "in/text.csv", csv.clone()).await;
+        s3
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("text.csv");
+    std::fs::write(&local, &csv).unwrap();
+    let one = dir.path().join("one.parquet");
+    let run = |args: &[&str]| {
+        std::process::Command::new(crate::harness::bin())
+            .arg("convert")
+            .args(args)
+            .args(["--endpoint-url", &s3.endpoint])
+            .env("AWS_ACCESS_KEY_ID", crate::harness::s3::ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", crate::harness::s3::SECRET_KEY)
+            .env("AWS_REGION", crate::harness::s3::REGION)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[local.to_str().unwrap(), one.to_str().unwrap(), "--quiet"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fan = [
+        "s3://data/in/text.csv",
+        "s3://data/out/text.parquet",
+        "--fan-out",
+        "5",
+        "--fan-out-min-range",
+        "256KiB",
+        "--no-clobber",
+    ];
+    let out = run(&fan);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    let ranges: usize = said
+        .split(" from ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(ranges >= 3, "{said}");
+    let stitched = rt.block_on(s3.get("data", "out/text.parquet")).unwrap();
+    let table = |bytes: Bytes| {
+        let (schema, batches) = read_parquet(bytes);
+        arrow::compute::concat_batches(&schema, &batches).unwrap()
+    };
+    let mut expected = table(Bytes::from(std::fs::read(&one).unwrap()));
+    let mut got = table(stitched);
+    // The source differs (a path; an s3:// URL with an ETag); the rest of the metadata is
+    // equal.
+    for t in [&mut expected, &mut got] {
+        let mut meta = t.schema().metadata().clone();
+        meta.remove("csv2parquet.source");
+        meta.remove("csv2parquet.source_etag");
+        let schema = std::sync::Arc::new(t.schema().as_ref().clone().with_metadata(meta));
+        *t = RecordBatch::try_new(schema, t.columns().to_vec()).unwrap();
+    }
+    assert_eq!(expected.schema().metadata(), got.schema().metadata());
+    assert_eq!(expected, got);
+    assert_eq!(s3.object_keys("data"), ["in/text.csv", "out/text.parquet"]);
+    assert_eq!(s3.open_uploads(), 0);
+    let out = run(&fan);
+    assert_eq!(
+        out.status.code(),
+        Some(73),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(s3.object_keys("data"), ["in/text.csv", "out/text.parquet"]);
+    assert_eq!(s3.open_uploads(), 0);
+}

@@ -84,9 +84,15 @@ pub(crate) async fn convert(args: ConvertArgs) -> Result<(), Error> {
     let budget = opts.validate()?;
     let mut endpoints = Endpoints::new(s3);
     let source = endpoints.source(&input).await?;
-    if let Some(n) = fan_out {
-        let (src, min) = (source.as_ref(), fan_out_min_range);
-        return crate::fanout::convert_fanned(src, &output, &opts, n, min, out.quiet).await;
+    if let Some(workers) = fan_out {
+        let args = crate::fanout::FanOutArgs {
+            workers,
+            min_range: fan_out_min_range,
+            quiet: out.quiet,
+            no_clobber: out.no_clobber,
+        };
+        let src = source.as_ref();
+        return crate::fanout::convert_fanned(src, &output, &opts, args, &mut endpoints).await;
     }
     let rejects = rejects_path(opts.on_error, out.rejects.as_deref(), &output)?;
     check_rewritable(opts.on_error, &input, &output)?;

@@ -22,8 +22,13 @@ impl Endpoints {
         Endpoints { s3, client: None }
     }
 
+    /// The S3 flags.
+    pub(crate) fn s3_args(&self) -> &S3Args {
+        &self.s3
+    }
+
     /// The S3 client, built on first use.
-    async fn client(&mut self) -> aws_sdk_s3::Client {
+    pub(crate) async fn client(&mut self) -> aws_sdk_s3::Client {
         if let Some(c) = &self.client {
             return c.clone();
         }
