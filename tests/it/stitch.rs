@@ -292,3 +292,51 @@ fn convert_s3_to_s3_with_fan_out() {
     assert_eq!(s3.object_keys("data"), ["in/text.csv", "out/text.parquet"]);
     assert_eq!(s3.open_uploads(), 0);
 }
+
+/// A bad record in one range fails the whole fan-out, as one conversion would: nothing
+/// published, no fragment and no upload left.
+#[test]
+fn a_fan_out_with_bad_input_leaves_nothing() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut csv = b"id,name,amount\n".to_vec();
+    for i in 0..60_000 {
+        if i == 41_000 {
+            csv.extend_from_slice(b"41000,ragged\n");
+        } else {
+            csv.extend_from_slice(format!("{i},n{i},{}.5\n", i % 97).as_bytes());
+        }
+    }
+    let s3 = rt.block_on(async {
+        let s3 = TestS3::start().await;
+        s3.create_bucket("data").await;
+        s3.put("data", "in/bad.csv", csv).await;
+        s3
+    });
+    let out = std::process::Command::new(crate::harness::bin())
+        .args([
+            "convert",
+            "s3://data/in/bad.csv",
+            "s3://data/out/bad.parquet",
+        ])
+        .args(["--fan-out", "4", "--fan-out-min-range", "64KiB"])
+        .args(["--endpoint-url", &s3.endpoint])
+        .env("AWS_ACCESS_KEY_ID", crate::harness::s3::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", crate::harness::s3::SECRET_KEY)
+        .env("AWS_REGION", crate::harness::s3::REGION)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(65),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("expected 3 fields, found 2"), "{said}");
+    assert!(
+        said.contains("(bytes "),
+        "the error names the range: {said}"
+    );
+    assert_eq!(s3.object_keys("data"), ["in/bad.csv"]);
+    assert_eq!(s3.open_uploads(), 0);
+}
