@@ -31,6 +31,9 @@ use super::store::Listed;
 use crate::budget::MIN_MEMORY_LIMIT;
 use crate::error::{Error, Result};
 
+/// Objects judged at once while planning.
+const ASSESS_IN_FLIGHT: usize = 16;
+
 /// An object the plan converts.
 #[derive(Debug, Clone, Serialize)]
 pub struct Planned {
@@ -208,9 +211,16 @@ impl Deps<'_> {
         let mut token = None;
         loop {
             let page = self.store.list(bucket, &prefix, None, token).await?;
-            for listed in &page.objects {
+            // A page's objects are judged a few at a time (each takes one to three HEADs), in
+            // order.
+            let judged: Vec<Result<Assessment>> = futures::stream::iter(&page.objects)
+                .map(|listed| self.assess(bucket, listed))
+                .buffered(ASSESS_IN_FLIGHT)
+                .collect()
+                .await;
+            for (listed, judged) in page.objects.iter().zip(judged) {
                 plan.listed += 1;
-                match self.assess(bucket, listed).await? {
+                match judged? {
                     Assessment::Skipped => plan.skipped += 1,
                     Assessment::UpToDate => plan.up_to_date += 1,
                     Assessment::FailedBefore(report) => plan.failed_before.push(FailedBefore {
