@@ -1,30 +1,45 @@
 #!/usr/bin/env python3
-"""Throughput benchmark: csv2parquet vs DuckDB, Polars and pyarrow on the same generated CSV.
+"""Throughput and output size: csv2parquet vs DuckDB, Polars, DataFusion, chDB and pyarrow on the
+same generated CSV.
 
     .venv/bin/python scripts/compare.py [--size 1GiB] [--runs 3] [--compression zstd|snappy]
-                                        [--shapes taxi,text] [--check] [--setup]
-                                        [--scaling] [--s3] [--bin PATH] [--workdir DIR] [--keep]
+                                        [--shapes taxi,text,wide,wide3000] [--converters LIST]
+                                        [--check] [--setup] [--scaling] [--s3] [--bin PATH]
+                                        [--base-bin PATH] [--ours-args ARGS] [--workdir DIR] [--keep]
 
-Generates each shape once with `csv2parquet generate --shape SHAPE --size SIZE --seed 1`, then
-for run 1..RUNS runs every converter in turn on the same file (so slow drifts of a noisy machine
-hit all converters alike), each in its own subprocess under `/usr/bin/time -v`, which gives the
-wall time and the peak RSS of that process:
+Generates each shape once with `csv2parquet generate --shape SHAPE --size SIZE --seed 1` (taxi,
+text, wide = 1,000 columns, wide3000 = 3,000 columns, wide:N = N columns), then for run 1..RUNS
+runs every converter in turn on the same file (so slow drifts of a noisy machine hit all
+converters alike), each in its own subprocess under `/usr/bin/time -v`, which gives the wall time
+and the peak RSS of that process:
 
-  ours            csv2parquet convert IN OUT --compression C --quiet
+  ours            csv2parquet convert IN OUT --compression C --quiet [--ours-args ...]
+  base            the same with --base-bin (another build, e.g. main before a change)
   duckdb          COPY (FROM read_csv('IN')) TO 'OUT' (FORMAT parquet, COMPRESSION C), threads=2
   duckdb-256MB    the same with SET memory_limit='256MB' (spills to the work directory)
   polars          pl.scan_csv(IN, try_parse_dates=True).sink_parquet(OUT, compression=C)
+  datafusion      SessionContext(target_partitions=2).read_csv(IN).write_parquet(OUT, C) (its
+                  default zstd level is 4)
+  chdb            INSERT INTO FUNCTION file('OUT', Parquet) SELECT * FROM file('IN', CSVWithNames)
+                  SETTINGS max_threads=2, output_format_parquet_compression_method=C
   pyarrow         pyarrow.csv.open_csv(IN, newlines_in_values=True, block_size=16MiB) streamed
                   batch by batch into pyarrow.parquet.ParquetWriter(OUT, compression=C)
 
 Peers run as `python -c ...` children of /usr/bin/time, so their wall time includes the
 interpreter start and the import of their library (a few tenths of a second; the start-up with
-all three imports is measured and printed once, so it can be subtracted by eye). MiB/s = input bytes / 2^20 / wall.
-The table per shape gives medians over the runs, the output size of the last run and
-ours/peer = our median MiB/s divided by the peer's (> 1: we are faster).
+all the peers' imports is measured and printed once, so it can be subtracted by eye). MiB/s =
+input bytes / 2^20 / wall. Every run's line gives its output size beside its throughput. The
+table per shape gives medians over the runs, the output size of the last good run, ours/peer
+throughput = our median MiB/s divided by the peer's (> 1: we are faster) and output/ours = the
+peer's output size divided by ours (> 1: ours is smaller). A converter that fails on every run
+(e.g. DataFusion refuses the text shape's doubled quotes before newlines) is a row saying
+"refused" with the end of its error message, not a crash of the script.
 
---check (after the timed runs): converts once more with ours and with duckdb, then compares the two
-Parquet files with DuckDB: row counts, then `EXCEPT ALL` both ways over a normalized projection.
+--check (after the timed runs): keeps the last output of ours and of duckdb, then (1) reads ours
+back whole with pyarrow, Polars and DuckDB and requires the three tables to be equal (DuckDB's
+and Polars' Arrow types cast to pyarrow's first: this is what catches an encoding one reader
+decodes differently), and (2) compares ours with DuckDB's own output, with DuckDB: row counts,
+then `EXCEPT ALL` both ways over a normalized projection.
 The two files need not have the same types (DuckDB's sniffer may choose DECIMAL or BIGINT where we
 chose DOUBLE, VARCHAR where we chose TIMESTAMP, ...), so each column is projected to a common
 form chosen from the pair of types:
@@ -53,8 +68,10 @@ The server runs on the same 2 cores: its CPU seconds per run are measured (from 
 beside each s3 run, so the s3 figures can be read against the local ones.
 
 --setup creates .venv under the repository root (or --venv PATH) if missing, pip installs
-pyarrow, duckdb==1.5.5 and polars into it, and re-runs this script with the venv's python
-(e.g. `python3 scripts/compare.py --setup --size 256MiB --runs 1`).
+pyarrow, duckdb==2.0.0, polars==2.1.0, datafusion==55.0.0 and chdb==4.4.0 into it, and re-runs
+this script with the venv's python (e.g. `python3 scripts/compare.py --setup --size 256MiB
+--runs 1`). duckdb-s3 also needs duckdb-extension-httpfs of the same version as duckdb; PyPI had
+none for 2.0.0 (checked 2026-12-04, latest 1.5.5), so with 2.0.0 that row records a refusal.
 """
 
 from __future__ import annotations
@@ -76,7 +93,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 VENV = REPO / ".venv"
 TIME = "/usr/bin/time"
-PEER_PACKAGES = ["pyarrow", "duckdb==1.5.5", "duckdb-extension-httpfs==1.5.5", "polars"]
+PEER_PACKAGES = ["pyarrow", "duckdb==2.0.0", "polars==2.1.0", "datafusion==55.0.0", "chdb==4.4.0"]
 
 # The peers, as Python programs run with `python -c PROGRAM IN OUT CODEC WORKDIR`.
 PEERS = {
@@ -100,6 +117,19 @@ con.execute(f"COPY (FROM read_csv('{src}')) TO '{out}' (FORMAT parquet, COMPRESS
 import sys, polars as pl
 src, out, codec, work = sys.argv[1:5]
 pl.scan_csv(src, try_parse_dates=True).sink_parquet(out, compression=codec)
+""",
+    "datafusion": """
+import sys
+from datafusion import SessionConfig, SessionContext
+src, out, codec, work = sys.argv[1:5]
+ctx = SessionContext(SessionConfig().with_target_partitions(2))
+ctx.read_csv(src).write_parquet(out, compression=codec)
+""",
+    "chdb": """
+import sys, chdb
+src, out, codec, work = sys.argv[1:5]
+chdb.query(f"INSERT INTO FUNCTION file('{out}', Parquet) SELECT * FROM file('{src}', CSVWithNames) "
+           f"SETTINGS max_threads=2, output_format_parquet_compression_method='{codec}'")
 """,
     "pyarrow": """
 import sys, pyarrow.csv as pacsv, pyarrow.parquet as pq
@@ -141,8 +171,10 @@ S3_CONVERTERS = ["ours-s3", "duckdb-s3", "polars-s3"]
 # The ratio column then reads as the speed-up of the default (all cores) over them.
 SCALING = ["ours-1w", "ours-1cpu"]
 S3_BUCKET = "bench"
-IMPORT_ONLY = "import duckdb, polars, pyarrow.csv, pyarrow.parquet"
-CONVERTERS = ["ours", "duckdb", "duckdb-256MB", "polars", "pyarrow"]
+IMPORT_ONLY = "import duckdb, polars, pyarrow.csv, pyarrow.parquet, datafusion, chdb"
+CONVERTERS = ["ours", "duckdb", "duckdb-256MB", "polars", "datafusion", "chdb", "pyarrow"]
+# Extra arguments for ours (and base), e.g. "--memory-limit 2GiB" (--ours-args).
+OURS_ARGS: list[str] = []
 
 
 def parse_size(text: str) -> int:
@@ -200,9 +232,12 @@ def versions(binary: Path) -> str:
             parts.append(f"git {rev}{'+dirty' if dirty else ''}")
     except OSError:
         pass
-    code = ("import duckdb, polars, pyarrow, sys; "
-            "print(f'duckdb {duckdb.__version__}, polars {polars.__version__}, "
-            "pyarrow {pyarrow.__version__}, python {sys.version.split()[0]}')")
+    code = ("import sys, importlib.metadata as m\n"
+            "def v(p):\n"
+            "    try: return m.version(p)\n"
+            "    except m.PackageNotFoundError: return 'missing'\n"
+            "print(', '.join(f'{p} {v(p)}' for p in ('duckdb', 'polars', 'datafusion', 'chdb', 'pyarrow'))"
+            " + f', python {sys.version.split()[0]}')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     parts.append(out.stdout.strip() if out.returncode == 0 else f"peers not importable: {out.stderr.strip()[-200:]}")
     return ", ".join(parts)
@@ -240,7 +275,7 @@ def command_for(name: str, binary: Path, src, out, codec: str, work: Path, endpo
     if name in ("base", "base-s3") and BASE_BINARY is not None:
         binary, name = BASE_BINARY, {"base": "ours", "base-s3": "ours-s3"}[name]
     if name == "ours":
-        return [str(binary), "convert", str(src), str(out), "--compression", codec, "--quiet"]
+        return [str(binary), "convert", str(src), str(out), "--compression", codec, "--quiet", *OURS_ARGS]
     if name == "ours-1w":
         return [str(binary), "convert", str(src), str(out), "--compression", codec, "--quiet", "--workers", "1"]
     if name == "ours-1cpu":
@@ -381,16 +416,53 @@ def check_outputs(ours: Path, theirs: Path) -> bool:
     return ok
 
 
+def check_readers(path: Path) -> bool:
+    """Read `path` whole with pyarrow, Polars and DuckDB; the three tables must be equal."""
+    import duckdb
+    import polars as pl
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    reference = pq.read_table(path)
+    con = duckdb.connect()
+    con.execute("SET TimeZone='UTC'")
+    con.execute("SET threads=2")
+    lit = "'" + str(path).replace("'", "''") + "'"
+    others = {
+        "polars": lambda: pl.read_parquet(path).to_arrow(),
+        "duckdb": lambda: con.sql(f"SELECT * FROM read_parquet({lit})").to_arrow_table(),
+    }
+    ok = True
+    for name, read in others.items():
+        try:
+            table = read()
+            table = pa.Table.from_arrays(
+                [col.cast(field.type) for col, field in zip(table.columns, reference.schema)],
+                schema=reference.schema)
+            same = table.num_rows == reference.num_rows and table.equals(reference)
+        except Exception as e:  # a reader that cannot read the file fails the check
+            print(f"  {name}: could not read or cast: {str(e)[:300]}")
+            same = False
+        print(f"  read back by pyarrow and {name}: {reference.num_rows} rows, "
+              f"{reference.num_columns} columns -> {'equal' if same else 'DIFFERENT'}")
+        ok &= same
+    con.close()
+    return ok
+
+
 # ---------------------------------------------------------------------------------------------
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description="csv2parquet vs DuckDB, Polars and pyarrow throughput")
+    ap = argparse.ArgumentParser(description="csv2parquet vs DuckDB, Polars, DataFusion, chDB and pyarrow: "
+                                 "throughput and output size")
     ap.add_argument("--size", default="1GiB", help="generated CSV size per shape (default 1GiB)")
     ap.add_argument("--runs", type=int, default=3, help="timed runs per converter (default 3)")
     ap.add_argument("--compression", default="zstd", choices=["zstd", "snappy"],
                     help="Parquet codec for every converter (default zstd)")
-    ap.add_argument("--shapes", default="taxi,text", help="comma-separated shapes (default taxi,text)")
+    ap.add_argument("--shapes", default="taxi,text",
+                    help="comma-separated shapes: taxi, text, wide (1,000 columns), wide3000, wide:N "
+                    "(default taxi,text)")
     ap.add_argument("--converters", default=",".join(CONVERTERS),
                     help=f"comma-separated subset of {','.join(CONVERTERS)}")
     ap.add_argument("--check", action="store_true", help="also compare our output with DuckDB's")
@@ -403,6 +475,8 @@ def main() -> int:
     ap.add_argument("--bin", default=str(REPO / "target" / "release" / "csv2parquet"))
     ap.add_argument("--base-bin", help="another csv2parquet build to run beside ours as 'base' "
                     "(before/after a change in one run)")
+    ap.add_argument("--ours-args", default="",
+                    help="extra arguments for ours and base, e.g. '--memory-limit 2GiB'")
     ap.add_argument("--workdir", help="where inputs and outputs go (default: a new temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
@@ -417,6 +491,7 @@ def main() -> int:
         print(f"compare: no binary at {binary} (cargo build --release)", file=sys.stderr)
         return 2
     size = parse_size(args.size)
+    OURS_ARGS.extend(shlex.split(args.ours_args))
     shapes = [s for s in args.shapes.split(",") if s]
     converters = [c for c in args.converters.split(",") if c]
     if args.base_bin:
@@ -442,7 +517,8 @@ def main() -> int:
     for line in machine_info():
         print(line)
     print(f"versions: {versions(binary)}")
-    print(f"size: {args.size} per shape, runs: {args.runs}, compression: {args.compression}")
+    print(f"size: {args.size} per shape, runs: {args.runs}, compression: {args.compression}"
+          f"{', ours with ' + args.ours_args if args.ours_args else ''}")
     print(flush=True)
 
     work_root = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="csv2parquet-compare-"))
@@ -455,19 +531,20 @@ def main() -> int:
             print(f"S3 server: csv2parquet s3-server on {server.endpoint} (pid {server.proc.pid})", flush=True)
         # python + import overhead of the peers' children (subtract by eye)
         overhead = run_measured([sys.executable, "-c", IMPORT_ONLY], work_root)
-        print(f"python start + import of duckdb, polars and pyarrow together: {overhead['wall']:.2f} s, "
+        print(f"python start + import of all the peers' libraries together: {overhead['wall']:.2f} s, "
               f"{mib(overhead['rss']):.0f} MiB RSS (an upper bound of the start-up each peer's wall time "
               f"includes; each peer imports only its own library)")
         print(flush=True)
         for shape in shapes:
-            src = work_root / f"{shape}.csv"
+            stem = shape.replace(":", "_")
+            src = work_root / f"{stem}.csv"
             t0 = time.monotonic()
             subprocess.run([str(binary), "generate", "--shape", shape, "--size", args.size, "--seed", "1", str(src)],
                            check=True)
             in_bytes = src.stat().st_size
             print(f"## {shape}: {mib(in_bytes):.1f} MiB input (generated in {time.monotonic() - t0:.1f} s)",
                   flush=True)
-            s3_src = f"s3://{S3_BUCKET}/in/{shape}.csv"
+            s3_src = f"s3://{S3_BUCKET}/in/{stem}.csv"
             if server:
                 subprocess.run([str(binary), "upload", str(src), s3_src, "--endpoint-url", server.endpoint],
                                check=True, stdout=subprocess.DEVNULL)
@@ -477,12 +554,12 @@ def main() -> int:
                 for conv in converters:
                     is_s3 = conv in S3_CONVERTERS
                     if is_s3:
-                        out_url = f"s3://{S3_BUCKET}/out/{shape}.{conv}.parquet"
+                        out_url = f"s3://{S3_BUCKET}/out/{stem}.{conv}.parquet"
                         out = server.path(out_url)
                         cmd = command_for(conv, binary, s3_src, out_url, args.compression, work_root,
                                           server.endpoint)
                     else:
-                        out = work_root / f"{shape}.{conv}.parquet"
+                        out = work_root / f"{stem}.{conv}.parquet"
                         cmd = command_for(conv, binary, src, out, args.compression, work_root)
                     out.unlink(missing_ok=True)
                     spill = work_root / "duckdb_spill"
@@ -498,8 +575,9 @@ def main() -> int:
                     results[conv].append(r)
                     state = "ok" if r["status"] == 0 else f"FAILED ({r['status']}): {r.get('error', '')}"
                     server_note = f"  server CPU {r['server_cpu']:5.1f} s" if is_s3 else ""
+                    out_note = f"{mib(out.stat().st_size):7.1f} MiB out" if r["status"] == 0 else "      - MiB out"
                     print(f"  run {run} {conv:<13} {r['wall']:7.2f} s  {mib(in_bytes) / r['wall']:7.1f} MiB/s  "
-                          f"{mib(r['rss']):6.0f} MiB RSS{server_note}  {state}", flush=True)
+                          f"{out_note}  {mib(r['rss']):6.0f} MiB RSS{server_note}  {state}", flush=True)
                     if not (args.check and conv in ("ours", "duckdb")) or run != args.runs:
                         out.unlink(missing_ok=True)
             shutil.rmtree(work_root / "duckdb_spill", ignore_errors=True)
@@ -512,8 +590,8 @@ def main() -> int:
             ours_mibs = mib(in_bytes) / ours_wall if ours_wall else None
             print()
             print(f"| {shape} ({mib(in_bytes):.0f} MiB, {args.compression}) | median MiB/s | median peak RSS MiB "
-                  f"| output MiB | ours/peer throughput | server CPU s |")
-            print("|---|---:|---:|---:|---:|---:|")
+                  f"| output MiB | ours/peer throughput | output/ours | server CPU s |")
+            print("|---|---:|---:|---:|---:|---:|---:|")
             ours_s3_wall = med("ours-s3", "wall") if "ours-s3" in converters else None
             ours_s3_mibs = mib(in_bytes) / ours_s3_wall if ours_s3_wall else None
             for conv in converters:
@@ -522,24 +600,31 @@ def main() -> int:
                 wall = med(conv, "wall")
                 rss = med(conv, "rss")
                 n_ok = sum(1 for r in results[conv] if r["status"] == 0)
+                if n_ok == 0:
+                    error = next((r.get("error", "") for r in results[conv]), "").replace("|", "/")
+                    print(f"| {conv} | refused: {error[-160:]} | - | - | - | - | - |")
+                    continue
                 note = "" if n_ok == len(results[conv]) else f" ({len(results[conv]) - n_ok}/{len(results[conv])} failed)"
                 mibs = mib(in_bytes) / wall if wall else None
+                ours_out = out_sizes.get("ours-s3" if conv in S3_CONVERTERS else "ours")
                 print(f"| {conv}{note} | {f'{mibs:.1f}' if mibs else 'failed'} | "
                       f"{f'{mib(rss):.0f}' if rss else '-'} | "
                       f"{f'{mib(out_sizes[conv]):.1f}' if conv in out_sizes else '-'} | "
                       f"{'1.00x' if conv in ('ours', 'ours-s3') else fmt_ratio(ref, mibs)} | "
+                      f"{fmt_ratio(out_sizes.get(conv), ours_out)} | "
                       f"{f'{server_cpu:.1f}' if server_cpu is not None else '-'} |")
             print(flush=True)
 
             if args.check:
-                ours_out = work_root / f"{shape}.ours.parquet"
-                duck_out = work_root / f"{shape}.duckdb.parquet"
-                print(f"check ({shape}): ours vs duckdb")
+                ours_out = work_root / f"{stem}.ours.parquet"
+                duck_out = work_root / f"{stem}.duckdb.parquet"
+                print(f"check ({shape}): ours read back by pyarrow, Polars and DuckDB; ours vs duckdb")
                 if not ours_out.exists() or not duck_out.exists():
                     print("  FAILED: an output is missing (a converter failed)")
                     failed = True
                 else:
-                    good = check_outputs(ours_out, duck_out)
+                    good = check_readers(ours_out)
+                    good &= check_outputs(ours_out, duck_out)
                     print(f"  check {shape}: {'PASS' if good else 'FAIL'}")
                     failed |= not good
                 ours_out.unlink(missing_ok=True)

@@ -11,7 +11,9 @@
 # generator is not measured). MiB/s and rows come from the converter's --json report.
 #
 # Environment:
-#   SHAPE=taxi|text          generated data shape (default taxi)
+#   SHAPE=taxi|text|wide|wide3000|wide:N
+#                            generated data shape (default taxi; wide = 1,000 columns,
+#                            wide3000 = 3,000, wide:N = N columns)
 #   MAX_RSS_MIB=256          fail (exit 1) if any run's peak RSS exceeds this many MiB
 #   CSV2PARQUET=PATH         binary (default: target/release/csv2parquet under the repo root)
 #   CONVERT_ARGS="..."       extra arguments for `convert` (e.g. "--memory-limit 128MiB")
@@ -36,8 +38,10 @@ if [ ! -x "$BIN" ]; then
     exit 2
 fi
 case "$SHAPE" in
-    taxi|text) ;;
-    *) echo "memcheck: SHAPE must be taxi or text, not '$SHAPE'" >&2; exit 2 ;;
+    taxi|text|wide|wide3000) ;;
+    wide:*[!0-9]*|wide:) echo "memcheck: SHAPE wide:N needs a whole number of columns, not '$SHAPE'" >&2; exit 2 ;;
+    wide:*) ;;
+    *) echo "memcheck: SHAPE must be taxi, text, wide, wide3000 or wide:N, not '$SHAPE'" >&2; exit 2 ;;
 esac
 case "$MAX_RSS_MIB" in
     ''|*[!0-9]*) echo "memcheck: MAX_RSS_MIB must be a whole number of MiB, not '$MAX_RSS_MIB'" >&2; exit 2 ;;

@@ -1,24 +1,29 @@
 //! Reading the head: gather the first blocks, skip a byte order mark, refuse binary formats,
 //! tokenize the records inference looks at, infer the column types (with the samples of other
-//! positions, see [`super::sample`]), resolve them against an explicit schema, and choose the
-//! columns written without a dictionary. The bytes read stay in [`Head::rest`] for the
-//! pipeline, which decodes them first.
+//! positions, see [`super::sample`]), resolve them against an explicit schema, and choose each
+//! column's dictionary and encoding (the latter by a trial on the first records decoded, see
+//! [`EncodingPlan`]). The bytes read stay in [`Head::rest`] for the pipeline, which decodes them
+//! first.
 
+use arrow::array::RecordBatch;
 use bytes::{Bytes, BytesMut};
+use parquet::basic::Compression;
 use parquet::file::properties::DEFAULT_DICTIONARY_PAGE_SIZE_LIMIT;
 
 use super::read::{too_long, Blocks};
 use super::sample::{add_samples, Sample};
 use crate::budget::MemoryBudget;
-use crate::config::ConvertOptions;
-use crate::decode::chunker::{Chunker, RecordTooLong};
+use crate::config::{ConvertOptions, InvalidUtf8, OnError};
+use crate::decode::batch::decode_chunk;
+use crate::decode::chunker::{Chunk, Chunker, RecordTooLong};
 use crate::decode::compression::binary_format;
+use crate::decode::context::DecodeContext;
 use crate::decode::dialect::Dialect;
 use crate::decode::fault::Fault;
 use crate::decode::sniff::{self, UsedDialect};
 use crate::decode::tokenizer::{SyntaxError, Tokenizer};
 use crate::decode::tokens::{count_line_breaks, Tokens};
-use crate::encode::Cardinality;
+use crate::encode::{parquet_codec, Cardinality, EncodingPlan, TRIAL_BYTES, TRIAL_RECORDS};
 use crate::error::{DataError, Error, Position, Result};
 use crate::schema::{self, ColumnType, Inferrer, SchemaSource, SchemaSpec};
 
@@ -30,8 +35,8 @@ pub(crate) struct Head {
     pub source: SchemaSource,
     /// Header fixes and other notes.
     pub warnings: Vec<String>,
-    /// Columns written without a dictionary (see [`Cardinality`]).
-    pub plain_columns: Vec<String>,
+    /// Each column's dictionary (see [`Cardinality`]) and encoding (see [`EncodingPlan`]).
+    pub encodings: EncodingPlan,
     /// Average bytes per record in the sample (header included), at least 1.
     pub record_bytes: usize,
     /// Bytes read after the header, to decode first.
@@ -152,18 +157,81 @@ pub(crate) fn read_head(
     let bom = head.bom;
     let lines = head.lines as u64;
     let bytes = head.bytes.freeze();
-    Ok(Head {
+    let mut head = Head {
         schema,
         source,
         warnings,
-        plain_columns,
+        encodings: EncodingPlan::default(),
         record_bytes: (tokenized / tokens.records.len().max(1)).max(1),
         rest: bytes.slice(bom + header_end..),
         base_byte: (bom + header_end) as u64,
         base_line: lines + header_lines,
         dialect,
         inferred,
-    })
+    };
+    let first_data = usize::from(has_header);
+    let sample = trial_sample(&head, &tokens, first_data, header_end, tokenized, options);
+    head.encodings = match parquet_codec(options.compression) {
+        Ok(codec) => EncodingPlan::choose(&head.schema, &plain_columns, sample.as_ref(), codec),
+        // The pipeline reports the bad level; values stay plain meanwhile.
+        Err(_) => EncodingPlan::choose(
+            &head.schema,
+            &plain_columns,
+            None,
+            Compression::UNCOMPRESSED,
+        ),
+    };
+    tracing::debug!(encodings = ?head.encodings, "column encodings");
+    Ok(head)
+}
+
+/// The head's first data records (at most `TRIAL_RECORDS`, and whole records up to
+/// `TRIAL_BYTES`), decoded in the schema's types, for the encoding trial; `None` if there are
+/// none or they do not decode (bad values become nulls here; a record that does not tokenize
+/// fails the pipeline later with its position).
+fn trial_sample(
+    head: &Head,
+    tokens: &Tokens,
+    first_data: usize,
+    header_end: usize,
+    tokenized: usize,
+    options: &ConvertOptions,
+) -> Option<RecordBatch> {
+    let records = tokens.records.get(first_data..)?;
+    // Where the first `k` data records end (in the head's bytes after the BOM).
+    let end_of = |k: usize| records.get(k).map_or(tokenized, |r| r.start as usize);
+    let most = records.len().min(TRIAL_RECORDS);
+    if most == 0 {
+        return None;
+    }
+    // At least one record (however long: it is in memory already).
+    let k = (1..=most)
+        .rev()
+        .find(|&k| end_of(k).saturating_sub(header_end) <= TRIAL_BYTES)
+        .unwrap_or(1);
+    let end = end_of(k);
+    let data = head
+        .rest
+        .slice(..end.checked_sub(header_end)?.min(head.rest.len()));
+    let ctx = DecodeContext::new(
+        &head.schema,
+        &options.null_values,
+        OnError::Null,
+        Tokenizer::new(&head.dialect.dialect),
+    )
+    .with_invalid_utf8(InvalidUtf8::Replace)
+    .with_lossless(head.inferred.clone())
+    .with_numbers(options.number_format())
+    .with_booleans(options.booleans());
+    let chunk = Chunk {
+        seq: 0,
+        data,
+        base_byte: head.base_byte,
+        base_line: head.base_line,
+    };
+    decode_chunk(&ctx, &chunk, &mut Tokens::default())
+        .ok()?
+        .batch
 }
 
 /// Where the data starts after the header (in the head's bytes after the BOM, and in lines
@@ -547,6 +615,48 @@ mod tests {
 
     fn types(p: &Head) -> Vec<ColumnType> {
         p.schema.columns.iter().map(|c| c.ty.clone()).collect()
+    }
+
+    #[test]
+    fn the_encoding_trial_gives_increasing_ids_and_timestamps_deltas() {
+        use parquet::basic::Encoding;
+        let mut csv = b"id,at,word\n".to_vec();
+        for i in 0..20_000u64 {
+            let secs = i * 3 + (i * 7919) % 600;
+            csv.extend_from_slice(
+                format!(
+                    "{i},2024-01-{:02} {:02}:{:02}:{:02},w{}\n",
+                    1 + secs / 86_400,
+                    secs / 3600 % 24,
+                    secs / 60 % 60,
+                    secs % 60,
+                    i % 7
+                )
+                .as_bytes(),
+            );
+        }
+        let head = read_csv(&csv, &ConvertOptions::default()).unwrap();
+        let got: Vec<(&str, bool, Encoding)> = head
+            .encodings
+            .columns()
+            .iter()
+            .map(|c| (c.name.as_str(), c.dictionary, c.encoding))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("id", false, Encoding::DELTA_BINARY_PACKED),
+                ("at", false, Encoding::DELTA_BINARY_PACKED),
+                ("word", true, Encoding::PLAIN),
+            ]
+        );
+        // No data records: nothing to try, values stay plain.
+        let head = read_csv(b"id,at\n", &ConvertOptions::default()).unwrap();
+        assert!(head
+            .encodings
+            .columns()
+            .iter()
+            .all(|c| c.encoding == Encoding::PLAIN));
     }
 
     #[test]

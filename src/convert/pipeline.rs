@@ -70,7 +70,7 @@ pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, mut head: Head) -> Resul
     let encoder = ParquetEncoder::new(
         PartWriter::new(budget.part_bytes, parts),
         head.schema.arrow_schema(),
-        writer_properties(options.compression, &head.plain_columns)?,
+        writer_properties(options.compression, &head.encodings)?,
         budget.row_group_bytes,
         options.row_group_rows,
         &output_location,

@@ -21,29 +21,41 @@ use parquet::basic::{GzipLevel, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::ColumnPath;
 
 use crate::config::Compression;
 use crate::error::{Error, Result};
 
 mod dictionary;
+mod encoding;
 mod lanes;
 mod parts;
 
 pub use dictionary::Cardinality;
+pub use encoding::{ColumnEncoding, EncodingPlan};
+pub(crate) use encoding::{TRIAL_BYTES, TRIAL_RECORDS};
 
 pub use lanes::Token;
 pub use parts::PartWriter;
 
 use lanes::{Event, Job, Lane};
 
-/// Writer properties for a codec: statistics and page index on, dictionary with fallback,
-/// except for `plain_columns` (see [`Cardinality`]).
+/// Writer properties for a codec: statistics and page index on, each column's dictionary and
+/// encoding as `plan` says (see [`EncodingPlan`]).
 pub fn writer_properties(
     compression: Compression,
-    plain_columns: &[String],
+    plan: &EncodingPlan,
 ) -> Result<WriterProperties> {
-    let codec = match compression {
+    let builder = WriterProperties::builder()
+        .set_compression(parquet_codec(compression)?)
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_dictionary_enabled(true)
+        .set_created_by(format!("csv2parquet version {}", env!("CARGO_PKG_VERSION")));
+    Ok(plan.apply(builder).build())
+}
+
+/// The Parquet codec of a `--compression` choice.
+pub fn parquet_codec(compression: Compression) -> Result<parquet::basic::Compression> {
+    Ok(match compression {
         Compression::Zstd(level) => parquet::basic::Compression::ZSTD(
             ZstdLevel::try_new(level)
                 .map_err(|e| Error::config("--compression-level", e.to_string()))?,
@@ -55,16 +67,7 @@ pub fn writer_properties(
                 .map_err(|e| Error::config("--compression-level", e.to_string()))?,
         ),
         Compression::None => parquet::basic::Compression::UNCOMPRESSED,
-    };
-    let mut builder = WriterProperties::builder()
-        .set_compression(codec)
-        .set_statistics_enabled(EnabledStatistics::Page)
-        .set_dictionary_enabled(true)
-        .set_created_by(format!("csv2parquet version {}", env!("CARGO_PKG_VERSION")));
-    for name in plain_columns {
-        builder = builder.set_column_dictionary_enabled(ColumnPath::new(vec![name.clone()]), false);
-    }
-    Ok(builder.build())
+    })
 }
 
 /// How many parts behind the newest the row-group size is judged by default (see
@@ -401,7 +404,7 @@ mod tests {
 
     #[test]
     fn lanes_keep_the_order_cut_row_groups_and_release_every_batch() {
-        let properties = writer_properties(Compression::Zstd(1), &[]).unwrap();
+        let properties = writer_properties(Compression::Zstd(1), &EncodingPlan::default()).unwrap();
         let (batches, rows) = (40, 1000);
         let released = Arc::new(AtomicUsize::new(0));
         let mut encoder = ParquetEncoder::new(
@@ -449,7 +452,8 @@ mod tests {
                     .build()
                     .unwrap(),
             );
-            let properties = writer_properties(Compression::Zstd(1), &[]).unwrap();
+            let properties =
+                writer_properties(Compression::Zstd(1), &EncodingPlan::default()).unwrap();
             let mut encoder = ParquetEncoder::new(
                 Vec::new(),
                 schema(),
@@ -476,7 +480,7 @@ mod tests {
 
     #[test]
     fn a_failing_column_fails_the_file_and_releases_its_batches() {
-        let properties = writer_properties(Compression::Zstd(1), &[]).unwrap();
+        let properties = writer_properties(Compression::Zstd(1), &EncodingPlan::default()).unwrap();
         let released = Arc::new(AtomicUsize::new(0));
         let mut encoder = ParquetEncoder::new(
             Vec::new(),
