@@ -37,7 +37,7 @@ mod sample;
 mod widen;
 mod workers;
 
-pub use report::{metadata, ConvertReport, Progress, Widening};
+pub use report::{metadata, ConvertReport, Progress, SpillReport, Widening};
 pub use widen::MAX_WIDENINGS;
 
 /// Runs conversions with one set of options, cancellation and progress counters.
