@@ -43,21 +43,22 @@ const MIN_CHUNK_BYTES: usize = 256 * 1024;
 /// Chunks of the derived (largest) size the row-group size is judged behind: 16 MiB at the
 /// default limit (8 MiB once [`MemoryBudget::for_records`] makes chunks smaller).
 pub const CUT_LAG_CHUNKS: usize = 4;
-/// Encoded bytes of a row group whose pages are spilled (`--spill-dir`): 128 MiB, the
-/// `parquet.block.size` of parquet-mr that Spark and Hive write and read, and what Trino and
-/// Athena split reads by (one split per row group of at most 128-256 MiB). DuckDB reads a file
-/// in parallel by row group and wants at least 122,880 rows each; 128 MiB holds about a million
-/// rows of the narrow benchmark files, where the row cap
-/// ([`crate::config::DEFAULT_ROW_GROUP_ROWS`], 1Mi rows, pyarrow's default) cuts first.
+/// Encoded bytes of a row group whose pages are spilled (`--spill-dir`): 128 MiB, parquet-mr's
+/// default `parquet.block.size`, which Spark and Hive write, and the default block size of
+/// Trino's (Athena's) Parquet writer; readers split work by row group, so far smaller groups
+/// mean more per-group overhead (footer metadata, dictionary pages, tiny compressed pages).
+/// DuckDB reads row groups in parallel and writes 122,880 rows per group; the row cap
+/// ([`crate::config::DEFAULT_ROW_GROUP_ROWS`], 1Mi rows, pyarrow's default) cuts narrow files
+/// first.
 pub const DEFAULT_SPILLED_ROW_GROUP_BYTES: usize = 128 * MIB;
 /// Bytes spilled to disk at once at most, by default: a row group being written, the next one
 /// being filled, and the cut lag's overshoot, at [`DEFAULT_SPILLED_ROW_GROUP_BYTES`]. Within a
 /// Lambda's smallest `/tmp` (512 MB).
 pub const DEFAULT_MAX_SPILL: usize = 3 * DEFAULT_SPILLED_ROW_GROUP_BYTES;
-/// Heap bytes of one idle column writer that its `memory_size` does not report (codec contexts,
-/// encoder and statistics structures): measured with `encode::spill::measure` (2,000 columns,
-/// zstd level 1, system allocator) at ~1.5 KiB idle; a written column's zstd context adds ~KIB
-/// at 1 MiB pages, less with smaller pages.
+/// Heap bytes per column writer besides what its `memory_size` reports (codec contexts,
+/// encoder and statistics structures). Measured with `encode::spill::measure` (1,000 columns,
+/// system allocator): 23 KiB idle; after 20,000 rows at 16 KiB pages, 240 KiB of which 8 KiB
+/// reported, so this covers an idle or lightly used writer only (see the README, "Spilling").
 pub const COLUMN_WRITER_BYTES: usize = 64 * 1024;
 /// The smallest data page (and dictionary page) a column is given when the budget shrinks them
 /// for a wide schema; a schema whose columns cannot each have this much is refused.
@@ -99,7 +100,8 @@ pub struct MemoryBudget {
     /// contexts) when the pages of open row groups are spilled: the share that held a row
     /// group twice (see [`MemoryBudget::row_group_bytes`]).
     pub spilling_writer_bytes: usize,
-    /// Bytes spilled to disk at once at most (`--max-spill`); 0: no spilling.
+    /// Bytes spilled to disk at once at most (`--max-spill`, or [`DEFAULT_MAX_SPILL`] with just
+    /// `--spill-dir`); 0 (the default): no spilling.
     pub spill_bytes: usize,
     /// Encoded bytes of a row group whose pages are spilled.
     pub spilled_row_group_bytes: usize,
@@ -216,7 +218,10 @@ impl MemoryBudget {
             self.block_bytes = block;
         }
         if let Some(rg) = options.row_group_bytes {
-            if rg < MIB || (rg > limit / 2 && options.max_spill == Some(0)) {
+            let spilling = options
+                .max_spill
+                .map_or(options.spill_dir.is_some(), |n| n > 0);
+            if rg < MIB || (rg > limit / 2 && !spilling) {
                 return Err(Error::config(
                     OptionKey::RowGroupBytes,
                     format!(
@@ -227,7 +232,14 @@ impl MemoryBudget {
             }
             self.row_group_bytes = rg.min(limit / 2);
         }
-        if let Some(spill) = options.max_spill {
+        // Spilling is opt-in for now (`--spill-dir` or `--max-spill`): at 1,000-3,000 columns
+        // the larger row groups it allows raise the column writers' untracked state (peak RSS
+        // 386 -> 498 MiB at 256 MiB, 573 -> 863 MiB at 512 MiB on 3,000 columns), see the
+        // README's memory budget.
+        let spill = options
+            .max_spill
+            .or(options.spill_dir.as_ref().map(|_| DEFAULT_MAX_SPILL));
+        if let Some(spill) = spill {
             self.spill_bytes = spill;
             self.spilled_row_group_bytes = self.spilled_row_group_bytes.min(spill / 3);
             if spill > 0 && spill < 3 * MIB {
@@ -286,7 +298,7 @@ impl MemoryBudget {
             max_record_bytes: limit / 8,
             row_group_bytes,
             spilling_writer_bytes: row_group_bytes * 2,
-            spill_bytes: DEFAULT_MAX_SPILL,
+            spill_bytes: 0,
             spilled_row_group_bytes: DEFAULT_SPILLED_ROW_GROUP_BYTES,
             part_bytes: 8 * MIB,
             parts_in_flight: 2,
@@ -603,10 +615,12 @@ mod tests {
     #[test]
     fn column_pages_shrink_with_the_width() {
         let b = ConvertOptions::default().validate().unwrap();
-        assert_eq!(
-            (b.spill_bytes, b.spilled_row_group_bytes),
-            (384 * MIB, 128 * MIB)
-        );
+        assert_eq!((b.spill_bytes, b.spilled_row_group_bytes), (0, 128 * MIB));
+        let on = ConvertOptions {
+            spill_dir: Some("/tmp".into()),
+            ..ConvertOptions::default()
+        };
+        assert_eq!(on.validate().unwrap().spill_bytes, DEFAULT_MAX_SPILL);
         let pages = |columns| b.column_pages(columns, true);
         // Narrow: the parquet crate's defaults.
         assert_eq!(pages(10).0.page_bytes, MAX_PAGE_BYTES);

@@ -377,11 +377,12 @@ pub struct ConvertOptions {
     /// read-ahead (see [`crate::budget::plan_ranges`]).
     pub range_bytes: Option<usize>,
     /// Where the encoded pages of a row group larger than the memory budget are spilled
-    /// (`--spill-dir`; default the system temp dir, `/tmp` in a Lambda). Without a writable
-    /// directory row groups stay in memory, as large as the budget allows.
+    /// (`--spill-dir`; with only `--max-spill`, the system temp dir, `/tmp` in a Lambda).
+    /// Spilling is off unless one of the two is set. Without a writable directory row groups
+    /// stay in memory, as large as the budget allows.
     pub spill_dir: Option<std::path::PathBuf>,
-    /// Bytes spilled at once at most (`--max-spill`; default
-    /// [`crate::budget::DEFAULT_MAX_SPILL`]; 0: no spilling).
+    /// Bytes spilled at once at most (`--max-spill`; with only `--spill-dir`,
+    /// [`crate::budget::DEFAULT_MAX_SPILL`]; 0 or neither set: no spilling).
     pub max_spill: Option<usize>,
     /// Character encoding of the input.
     pub encoding: Encoding,

@@ -176,8 +176,8 @@ fn a_fifo_output_is_written_in_place() {
 }
 
 /// A wide file's row groups are spilled to `--spill-dir`: the report says how much, nothing is
-/// left there, and the row groups are not cut by the memory budget. A directory where no file
-/// can be made keeps them in memory, with a warning.
+/// left there, and the row groups are larger than the memory budget makes them. A directory
+/// where no file can be made keeps them in memory, with a warning.
 #[test]
 fn spill_dir_holds_the_open_row_groups() {
     let dir = tempfile::tempdir().unwrap();
@@ -217,12 +217,15 @@ fn spill_dir_holds_the_open_row_groups() {
     assert_eq!(spilled["spill"]["dir"], spill.display().to_string());
     let peak = spilled["spill"]["peak_bytes"].as_u64().unwrap();
     assert!(peak > 0 && peak <= spilled["spill"]["total_bytes"].as_u64().unwrap());
-    assert_eq!(spilled["row_groups"], 1, "{spilled}");
     assert_eq!(dir_entries(&spill), Vec::<String>::new());
 
     let in_memory = convert(&dir.path().join("missing"));
     assert!(in_memory["spill"].is_null());
-    assert!(in_memory["row_groups"].as_u64().unwrap() > 1, "{in_memory}");
+    let groups = |r: &serde_json::Value| r["row_groups"].as_u64().unwrap();
+    assert!(
+        groups(&spilled) < groups(&in_memory),
+        "{spilled} {in_memory}"
+    );
     let warnings = in_memory["warnings"].to_string();
     assert!(warnings.contains("no spill file in"), "{warnings}");
 }

@@ -128,11 +128,13 @@ pub(crate) struct OutputArgs {
     /// the memory limit, max 128MiB).
     #[arg(long, value_parser = parse_size)]
     pub(crate) row_group_bytes: Option<usize>,
-    /// Where the encoded pages of row groups larger than the memory budget are spilled
-    /// (default: the system temp dir; unwritable: row groups stay in memory, with a warning).
+    /// Spill the encoded pages of open row groups to DIR, so that row groups reach
+    /// --row-group-bytes whatever the memory limit (off by default; an unwritable DIR: row
+    /// groups stay in memory, with a warning).
     #[arg(long, value_name = "DIR")]
     pub(crate) spill_dir: Option<std::path::PathBuf>,
-    /// Bytes spilled at once at most (default 384MiB; 0: no spilling).
+    /// Bytes spilled at once at most (default 384MiB with --spill-dir; without it, a size
+    /// spills to the system temp dir; 0: no spilling).
     #[arg(long, value_parser = parse_size)]
     pub(crate) max_spill: Option<usize>,
     /// Output part size for multipart uploads (default: 8MiB, or larger as the input size needs).
