@@ -43,6 +43,29 @@ const MIN_CHUNK_BYTES: usize = 256 * 1024;
 /// Chunks of the derived (largest) size the row-group size is judged behind: 16 MiB at the
 /// default limit (8 MiB once [`MemoryBudget::for_records`] makes chunks smaller).
 pub const CUT_LAG_CHUNKS: usize = 4;
+/// Encoded bytes of a row group whose pages are spilled (`--spill-dir`): 128 MiB, parquet-mr's
+/// default `parquet.block.size`, which Spark and Hive write, and the default block size of
+/// Trino's (Athena's) Parquet writer; readers split work by row group, so far smaller groups
+/// mean more per-group overhead (footer metadata, dictionary pages, tiny compressed pages).
+/// DuckDB reads row groups in parallel and writes 122,880 rows per group; the row cap
+/// ([`crate::config::DEFAULT_ROW_GROUP_ROWS`], 1Mi rows, pyarrow's default) cuts narrow files
+/// first.
+pub const DEFAULT_SPILLED_ROW_GROUP_BYTES: usize = 128 * MIB;
+/// Bytes spilled to disk at once at most, by default: a row group being written, the next one
+/// being filled, and the cut lag's overshoot, at [`DEFAULT_SPILLED_ROW_GROUP_BYTES`]. Within a
+/// Lambda's smallest `/tmp` (512 MB).
+pub const DEFAULT_MAX_SPILL: usize = 3 * DEFAULT_SPILLED_ROW_GROUP_BYTES;
+/// Heap bytes per column writer besides what its `memory_size` reports (codec contexts,
+/// encoder and statistics structures). Measured with `encode::spill::measure` (1,000 columns,
+/// system allocator): 23 KiB idle; after 20,000 rows at 16 KiB pages, 240 KiB of which 8 KiB
+/// reported, so this covers an idle or lightly used writer only (see the README, "Spilling").
+pub const COLUMN_WRITER_BYTES: usize = 64 * 1024;
+/// The smallest data page (and dictionary page) a column is given when the budget shrinks them
+/// for a wide schema; a schema whose columns cannot each have this much is refused.
+pub const MIN_PAGE_BYTES: usize = 8 * 1024;
+/// The parquet crate's default data page and dictionary page size limit, kept for schemas
+/// narrow enough to afford it.
+pub const MAX_PAGE_BYTES: usize = MIB;
 
 /// How the memory limit is divided between the pipeline's buffers. Every buffer that can grow
 /// with the input is capped by one of these numbers.
@@ -69,8 +92,19 @@ pub struct MemoryBudget {
     pub cut_lag_parts: usize,
     /// Longest record accepted; longer is an error naming its line.
     pub max_record_bytes: usize,
-    /// Encoded bytes buffered per row group before it is flushed.
+    /// Encoded bytes buffered per row group before it is flushed (without spilling; with
+    /// spilling, twice this is what the column writers may hold on the heap, since a row group
+    /// is no longer held twice when it closes).
     pub row_group_bytes: usize,
+    /// Heap bytes the column writers may hold (pages being filled, dictionaries, codec
+    /// contexts) when the pages of open row groups are spilled: the share that held a row
+    /// group twice (see [`MemoryBudget::row_group_bytes`]).
+    pub spilling_writer_bytes: usize,
+    /// Bytes spilled to disk at once at most (`--max-spill`, or [`DEFAULT_MAX_SPILL`] with just
+    /// `--spill-dir`); 0 (the default): no spilling.
+    pub spill_bytes: usize,
+    /// Encoded bytes of a row group whose pages are spilled.
+    pub spilled_row_group_bytes: usize,
     /// Output bytes buffered before they are handed to the sink as one part.
     pub part_bytes: usize,
     /// Parts queued for the sink.
@@ -184,7 +218,10 @@ impl MemoryBudget {
             self.block_bytes = block;
         }
         if let Some(rg) = options.row_group_bytes {
-            if rg < MIB || rg > limit / 2 {
+            let spilling = options
+                .max_spill
+                .map_or(options.spill_dir.is_some(), |n| n > 0);
+            if rg < MIB || (rg > limit / 2 && !spilling) {
                 return Err(Error::config(
                     OptionKey::RowGroupBytes,
                     format!(
@@ -193,7 +230,36 @@ impl MemoryBudget {
                     ),
                 ));
             }
-            self.row_group_bytes = rg;
+            self.row_group_bytes = rg.min(limit / 2);
+        }
+        // Spilling is opt-in for now (`--spill-dir` or `--max-spill`): at 1,000-3,000 columns
+        // the larger row groups it allows raise the column writers' untracked state (peak RSS
+        // 386 -> 498 MiB at 256 MiB, 573 -> 863 MiB at 512 MiB on 3,000 columns), see the
+        // README's memory budget.
+        let spill = options
+            .max_spill
+            .or(options.spill_dir.as_ref().map(|_| DEFAULT_MAX_SPILL));
+        if let Some(spill) = spill {
+            self.spill_bytes = spill;
+            self.spilled_row_group_bytes = self.spilled_row_group_bytes.min(spill / 3);
+            if spill > 0 && spill < 3 * MIB {
+                return Err(Error::config(
+                    OptionKey::MaxSpill,
+                    "must be 0 (no spilling) or at least 3 MiB",
+                ));
+            }
+        }
+        if let (Some(rg), true) = (options.row_group_bytes, self.spill_bytes > 0) {
+            if rg > self.spill_bytes / 2 {
+                return Err(Error::config(
+                    OptionKey::RowGroupBytes,
+                    format!(
+                        "must be at most half of --max-spill ({} MiB)",
+                        self.spill_bytes / 2 / MIB
+                    ),
+                ));
+            }
+            self.spilled_row_group_bytes = rg;
         }
         if let Some(range) = options.range_bytes {
             let range =
@@ -231,6 +297,9 @@ impl MemoryBudget {
             cut_lag_parts: CUT_LAG_CHUNKS,
             max_record_bytes: limit / 8,
             row_group_bytes,
+            spilling_writer_bytes: row_group_bytes * 2,
+            spill_bytes: 0,
+            spilled_row_group_bytes: DEFAULT_SPILLED_ROW_GROUP_BYTES,
             part_bytes: 8 * MIB,
             parts_in_flight: 2,
             fixed: Fixed::default(),
@@ -305,6 +374,69 @@ impl MemoryBudget {
             cut_lag_parts: half(self.cut_lag_parts),
             ..self
         }
+    }
+}
+
+/// Page limits of the column writers, so that all of them fit their share of the budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColumnPages {
+    /// Data page and dictionary page size limit per column.
+    pub page_bytes: usize,
+    /// Rows per data page at most: a dictionary-encoded page buffers 8 bytes per row (the
+    /// writer checks its page limits every this many rows, at most 1024).
+    pub page_rows: usize,
+}
+
+impl ColumnPages {
+    /// `properties` with these page limits (the per-column settings kept).
+    pub fn apply(
+        self,
+        properties: parquet::file::properties::WriterProperties,
+    ) -> parquet::file::properties::WriterProperties {
+        properties
+            .into_builder()
+            .set_data_page_size_limit(self.page_bytes)
+            .set_dictionary_page_size_limit(self.page_bytes)
+            .set_data_page_row_count_limit(self.page_rows)
+            .set_write_batch_size(self.page_rows.min(1024))
+            .build()
+    }
+}
+
+impl MemoryBudget {
+    /// Page limits for `columns` column writers sharing the writers' heap (with `spilling`,
+    /// [`MemoryBudget::spilling_writer_bytes`], else [`MemoryBudget::row_group_bytes`]): each
+    /// column gets [`COLUMN_WRITER_BYTES`] for its writer's own state and the rest for a data
+    /// page and a dictionary page, between [`MIN_PAGE_BYTES`] and [`MAX_PAGE_BYTES`] each.
+    ///
+    /// A schema whose writers need more than their share gets the smallest pages and a warning
+    /// (the peak may then pass the limit by the difference). Nothing is refused here: the
+    /// state of a writer that has compressed little is far smaller than
+    /// [`COLUMN_WRITER_BYTES`] (10,000 columns of a few rows convert within the default limit).
+    pub fn column_pages(&self, columns: usize, spilling: bool) -> (ColumnPages, Option<String>) {
+        let heap = if spilling {
+            self.spilling_writer_bytes
+        } else {
+            self.row_group_bytes
+        };
+        let columns = columns.max(1);
+        let least = columns.saturating_mul(COLUMN_WRITER_BYTES + 2 * MIN_PAGE_BYTES);
+        let warning = (least > heap).then(|| {
+            format!(
+                "{columns} columns: their writers need about {} MiB, more than the {} MiB the \
+                 memory limit gives them; peak memory may pass the limit by the difference",
+                least.div_ceil(MIB),
+                heap / MIB
+            )
+        });
+        let per_column = heap / columns;
+        let page_bytes = (per_column.saturating_sub(COLUMN_WRITER_BYTES) / 2)
+            .clamp(MIN_PAGE_BYTES, MAX_PAGE_BYTES);
+        let pages = ColumnPages {
+            page_bytes,
+            page_rows: (page_bytes / 8).clamp(128, 20_000),
+        };
+        (pages, warning)
     }
 }
 
@@ -477,6 +609,59 @@ mod tests {
                 range_bytes: 8 * MIB,
                 ranges: 2
             }
+        );
+    }
+
+    #[test]
+    fn column_pages_shrink_with_the_width() {
+        let b = ConvertOptions::default().validate().unwrap();
+        assert_eq!((b.spill_bytes, b.spilled_row_group_bytes), (0, 128 * MIB));
+        let on = ConvertOptions {
+            spill_dir: Some("/tmp".into()),
+            ..ConvertOptions::default()
+        };
+        assert_eq!(on.validate().unwrap().spill_bytes, DEFAULT_MAX_SPILL);
+        let pages = |columns| b.column_pages(columns, true);
+        // Narrow: the parquet crate's defaults.
+        assert_eq!(pages(10).0.page_bytes, MAX_PAGE_BYTES);
+        assert_eq!(pages(10).0.page_rows, 20_000);
+        assert!(pages(10).1.is_none());
+        // Wider: smaller pages, every writer within the share.
+        let (wide, warning) = pages(100);
+        assert!(wide.page_bytes < MAX_PAGE_BYTES && wide.page_bytes >= MIN_PAGE_BYTES);
+        assert!(100 * (COLUMN_WRITER_BYTES + 2 * wide.page_bytes) <= b.spilling_writer_bytes);
+        assert!(warning.is_none());
+        // Wider than the share: the smallest pages and a warning.
+        let (widest, warning) = pages(1000);
+        assert_eq!(widest.page_bytes, MIN_PAGE_BYTES);
+        let warning = warning.unwrap_or_default();
+        assert!(
+            warning.contains("1000 columns: their writers need about"),
+            "{warning}"
+        );
+    }
+
+    #[test]
+    fn max_spill_zero_turns_spilling_off_and_bounds_the_row_group() {
+        let off = ConvertOptions {
+            max_spill: Some(0),
+            ..ConvertOptions::default()
+        };
+        assert_eq!(off.validate().unwrap().spill_bytes, 0);
+        let small = ConvertOptions {
+            max_spill: Some(30 * MIB),
+            ..ConvertOptions::default()
+        };
+        assert_eq!(small.validate().unwrap().spilled_row_group_bytes, 10 * MIB);
+        let too_large = ConvertOptions {
+            max_spill: Some(30 * MIB),
+            row_group_bytes: Some(20 * MIB),
+            ..ConvertOptions::default()
+        };
+        let err = too_large.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("--row-group-bytes") && err.contains("--max-spill"),
+            "{err}"
         );
     }
 

@@ -76,11 +76,15 @@ pub enum OptionKey {
     PartBytes,
     /// Bytes per ranged GET.
     RangeBytes,
+    /// Where the pages of row groups larger than the budget are spilled.
+    SpillDir,
+    /// Bytes spilled at once at most (0: no spilling).
+    MaxSpill,
 }
 
 impl OptionKey {
     /// Every option, in the order `--help` lists them.
-    pub const ALL: [OptionKey; 33] = [
+    pub const ALL: [OptionKey; 35] = [
         OptionKey::Delimiter,
         OptionKey::Quote,
         OptionKey::Escape,
@@ -114,6 +118,8 @@ impl OptionKey {
         OptionKey::BlockBytes,
         OptionKey::PartBytes,
         OptionKey::RangeBytes,
+        OptionKey::SpillDir,
+        OptionKey::MaxSpill,
     ];
 
     /// The option's name without prefix, in kebab case (`memory-limit`).
@@ -152,6 +158,8 @@ impl OptionKey {
             OptionKey::BlockBytes => "block-bytes",
             OptionKey::PartBytes => "part-bytes",
             OptionKey::RangeBytes => "range-bytes",
+            OptionKey::SpillDir => "spill-dir",
+            OptionKey::MaxSpill => "max-spill",
         }
     }
 

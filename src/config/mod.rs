@@ -376,6 +376,14 @@ pub struct ConvertOptions {
     /// Tuning: bytes per ranged GET of a source read in ranges (S3); default planned from the
     /// read-ahead (see [`crate::budget::plan_ranges`]).
     pub range_bytes: Option<usize>,
+    /// Where the encoded pages of a row group larger than the memory budget are spilled
+    /// (`--spill-dir`; with only `--max-spill`, the system temp dir, `/tmp` in a Lambda).
+    /// Spilling is off unless one of the two is set. Without a writable directory row groups
+    /// stay in memory, as large as the budget allows.
+    pub spill_dir: Option<std::path::PathBuf>,
+    /// Bytes spilled at once at most (`--max-spill`; with only `--spill-dir`,
+    /// [`crate::budget::DEFAULT_MAX_SPILL`]; 0 or neither set: no spilling).
+    pub max_spill: Option<usize>,
     /// Character encoding of the input.
     pub encoding: Encoding,
     /// Invalid UTF-8 in string values: a bad value, or replaced with U+FFFD.
@@ -412,6 +420,8 @@ impl Default for ConvertOptions {
             block_bytes: None,
             part_bytes: None,
             range_bytes: None,
+            spill_dir: None,
+            max_spill: None,
             encoding: Encoding::Utf8,
             invalid_utf8: InvalidUtf8::Fail,
             sample_positions: SamplePositions::Spread,

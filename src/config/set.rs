@@ -134,6 +134,8 @@ impl ConvertOptions {
             OptionKey::BlockBytes => self.block_bytes = Some(size(key, value)?),
             OptionKey::PartBytes => self.part_bytes = Some(size(key, value)?),
             OptionKey::RangeBytes => self.range_bytes = Some(size(key, value)?),
+            OptionKey::SpillDir => self.spill_dir = Some(value.into()),
+            OptionKey::MaxSpill => self.max_spill = Some(size(key, value)?),
         }
         Ok(())
     }
@@ -181,6 +183,8 @@ mod tests {
             ("CSV2PQ_ROW_GROUP_ROWS", "5000"),
             ("CSV2PQ_RANGE_BYTES", "16MiB"),
             ("CSV2PQ_COMMENT", ""),
+            ("CSV2PQ_SPILL_DIR", "/tmp/spill"),
+            ("CSV2PQ_MAX_SPILL", "1GiB"),
         ]
         .into_iter()
         .collect();
@@ -195,6 +199,11 @@ mod tests {
         assert_eq!(o.memory_limit, 1 << 30);
         assert_eq!(o.row_group_rows, 5000);
         assert_eq!(o.range_bytes, Some(16 << 20));
+        assert_eq!(
+            o.spill_dir.as_deref(),
+            Some(std::path::Path::new("/tmp/spill"))
+        );
+        assert_eq!(o.max_spill, Some(1 << 30));
         assert_eq!(o.dialect.comment, None, "empty means not set");
         let mut o = ConvertOptions::default();
         o.set(OptionKey::Compression, "zstd").unwrap();

@@ -38,7 +38,7 @@ mod widen;
 mod workers;
 
 pub(crate) use report::source_metadata;
-pub use report::{metadata, ConvertReport, Progress, Widening};
+pub use report::{metadata, ConvertReport, Progress, SpillReport, Widening};
 pub use widen::MAX_WIDENINGS;
 
 /// Runs conversions with one set of options, cancellation and progress counters.

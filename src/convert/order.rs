@@ -50,6 +50,10 @@ pub(crate) struct Counts {
     pub row_groups: usize,
     pub bytes_out: u64,
     pub rejects_bytes: u64,
+    /// What was spilled, when the row groups' pages were.
+    pub spill: Option<super::report::SpillReport>,
+    /// Notes of the encoding stage (a spill directory that could not be used).
+    pub warnings: Vec<String>,
 }
 
 /// Where decoded chunks go, in order.

@@ -12,14 +12,14 @@ use super::infer::Head;
 use super::order::{encode_in_order, Counts, InOrder};
 use super::read::{too_long, Blocks};
 use super::rejects::RejectWriter;
-use super::report::{metadata, Progress};
+use super::report::{metadata, Progress, SpillReport};
 use super::workers::Workers;
 use crate::budget::MemoryBudget;
 use crate::config::ConvertOptions;
 use crate::decode::chunker::Chunker;
 use crate::decode::columns::DecodeContext;
 use crate::decode::tokenizer::Tokenizer;
-use crate::encode::{writer_properties, ParquetEncoder, PartWriter};
+use crate::encode::{writer_properties, ParquetEncoder, PartWriter, SpillFactory};
 use crate::error::{Error, Result};
 use crate::schema::SchemaSource;
 
@@ -67,22 +67,14 @@ pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, mut head: Head) -> Resul
         .with_numbers(options.number_format())
         .with_booleans(options.booleans()),
     );
-    let encoder = ParquetEncoder::new(
-        PartWriter::new(budget.part_bytes, parts),
-        head.schema.arrow_schema(),
-        writer_properties(options.compression, &head.encodings)?,
-        budget.row_group_bytes,
-        options.row_group_rows,
-        &output_location,
-        Arc::clone(&pool),
-    )?
-    .with_cut_lag(budget.cut_lag_parts);
+    let (encoder, counts) =
+        build_encoder(&options, &budget, &head, &output_location, parts, &pool)?;
     let in_order = InOrder {
         encoder,
         rejects: rejects.map(|tx| RejectWriter::new(PartWriter::new(budget.part_bytes, tx))),
         names: ctx.names.clone(),
         location: location.clone(),
-        counts: Counts::default(),
+        counts,
         progress,
     };
     let (encoded_tx, encoded_rx) = std::sync::mpsc::channel();
@@ -114,6 +106,74 @@ pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, mut head: Head) -> Resul
     let mut metadata = metadata;
     metadata.push((metadata::DIALECT.to_string(), head.dialect.to_json()));
     finish(in_order, metadata, head.source, &output_location)
+}
+
+/// The encoder, with the pages of open row groups spilled to the spill directory when the
+/// budget allows spilling and a file can be made there (else in memory, with a warning), and
+/// page limits that fit every column writer in the budget. The counts start with the spill
+/// directory and the warning.
+fn build_encoder(
+    options: &ConvertOptions,
+    budget: &MemoryBudget,
+    head: &Head,
+    output_location: &str,
+    parts: mpsc::Sender<Bytes>,
+    pool: &Arc<rayon::ThreadPool>,
+) -> Result<(ParquetEncoder<PartWriter>, Counts)> {
+    let schema = head.schema.arrow_schema();
+    let mut counts = Counts::default();
+    let mut spill = None;
+    if budget.spill_bytes > 0 {
+        let dir = options.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+        match SpillFactory::new(&dir, budget.spill_bytes as u64) {
+            Ok(factory) => spill = Some((dir, Arc::new(factory))),
+            Err(e) => {
+                let warning = format!(
+                    "no spill file in {}: {e}; row groups are held in memory ({} MiB at most)",
+                    dir.display(),
+                    budget.row_group_bytes / crate::config::MIB
+                );
+                tracing::warn!("{warning}");
+                counts.warnings.push(warning);
+            }
+        }
+    }
+    let (pages, warning) = budget.column_pages(schema.fields().len(), spill.is_some());
+    if let Some(warning) = warning {
+        tracing::warn!("{warning}");
+        counts.warnings.push(warning);
+    }
+    let properties = writer_properties(options.compression, &head.encodings)?;
+    // Without spilling, the row-group cut by heap bytes already bounds pages and dictionaries.
+    let properties = if spill.is_some() {
+        pages.apply(properties)
+    } else {
+        properties
+    };
+    let heap = if spill.is_some() {
+        budget.spilling_writer_bytes
+    } else {
+        budget.row_group_bytes
+    };
+    let mut encoder = ParquetEncoder::new(
+        PartWriter::new(budget.part_bytes, parts),
+        schema,
+        properties,
+        heap,
+        options.row_group_rows,
+        output_location,
+        Arc::clone(pool),
+    )?
+    .with_cut_lag(budget.cut_lag_parts);
+    if let Some((dir, factory)) = spill {
+        encoder = encoder.with_spill(factory, budget.spilled_row_group_bytes)?;
+        counts.spill = Some(SpillReport {
+            dir: dir.display().to_string(),
+            peak_bytes: 0,
+            total_bytes: 0,
+        });
+    }
+    Ok((encoder, counts))
 }
 
 /// The chunking loop on this thread, the decode workers on the pool, and the encoder thread.
@@ -192,6 +252,7 @@ fn finish(
         ..
     } = in_order;
     counts.row_groups = encoder.row_groups() + usize::from(encoder.rows_in_group() > 0);
+    let spilled = encoder.spill_stats();
     // A restarted (widened) conversion says so itself.
     if !footer.iter().any(|(k, _)| k == metadata::SCHEMA) {
         footer.push((metadata::SCHEMA.to_string(), source.as_str().to_string()));
@@ -206,6 +267,10 @@ fn finish(
         ),
     ]);
     let out = encoder.finish(footer)?;
+    if let (Some(report), Some(stats)) = (counts.spill.as_mut(), spilled) {
+        report.peak_bytes = stats.peak_bytes();
+        report.total_bytes = stats.total_bytes();
+    }
     let werr = |source| Error::Write {
         location: output_location.to_string(),
         source,

@@ -64,6 +64,17 @@ impl Progress {
     }
 }
 
+/// What spilling the row groups' encoded pages took (see `--spill-dir`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SpillReport {
+    /// The directory spilled to.
+    pub dir: String,
+    /// The most bytes on disk at once.
+    pub peak_bytes: u64,
+    /// Every byte written to a spill file.
+    pub total_bytes: u64,
+}
+
 /// What a conversion did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ConvertReport {
@@ -99,6 +110,8 @@ pub struct ConvertReport {
     pub rejects: Option<String>,
     /// Header fixes and similar notes.
     pub warnings: Vec<String>,
+    /// What the row groups' spilled pages took on disk, when they were spilled.
+    pub spill: Option<SpillReport>,
     /// Wall-clock seconds.
     pub seconds: f64,
     /// Input MiB (decompressed) per second.

@@ -53,11 +53,21 @@ struct Queue {
     running: bool,
 }
 
+/// What a lane's writer holds after a part: its heap bytes, and the encoded bytes of its row
+/// group so far (on the heap or spilled).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Buffered {
+    /// Bytes on the heap: page and dictionary buffers, and the pages unless they are spilled.
+    pub memory: usize,
+    /// Encoded bytes of the open column chunk (an estimate for its unfinished page).
+    pub encoded: usize,
+}
+
 /// Buffered bytes of the lane's writer after each part it wrote, oldest first; the encoder
 /// takes them in order (see [`Lane::buffered_after`]).
 #[derive(Default)]
 struct Sizes {
-    after: VecDeque<(u64, usize)>,
+    after: VecDeque<(u64, Buffered)>,
     /// Set when the lane failed or panicked: it skips its later writes and may never report a
     /// part, so nobody waits for one.
     failed: bool,
@@ -101,7 +111,7 @@ impl Lane {
     /// The writer's buffered bytes right after it wrote `part`, waiting until it has; 0 if the
     /// lane failed (the failure is reported through the events). Sizes of earlier parts are
     /// dropped, so `part` must not decrease from call to call.
-    pub(super) fn buffered_after(&self, part: u64) -> usize {
+    pub(super) fn buffered_after(&self, part: u64) -> Buffered {
         let mut sizes = lock(&self.sizes);
         loop {
             while sizes.after.front().is_some_and(|&(p, _)| p < part) {
@@ -109,14 +119,14 @@ impl Lane {
             }
             match sizes.after.front() {
                 Some(&(p, bytes)) if p == part => return bytes,
-                _ if sizes.failed => return 0,
+                _ if sizes.failed => return Buffered::default(),
                 _ => {}
             }
             sizes = self.reported.wait(sizes).unwrap_or_else(|p| p.into_inner());
         }
     }
 
-    fn report(&self, part: u64, bytes: usize) {
+    fn report(&self, part: u64, bytes: Buffered) {
         lock(&self.sizes).after.push_back((part, bytes));
         self.reported.notify_all();
     }
@@ -143,6 +153,11 @@ impl Lane {
             let lane = Arc::clone(self);
             pool.spawn(move || lane.drain());
         }
+    }
+
+    /// Replace the open writer; only before the lane's first job.
+    pub(super) fn replace_writer(&self, writer: ArrowColumnWriter) {
+        *lock(&self.writer) = Some(Box::new(writer));
     }
 
     fn failed(&self) -> bool {
@@ -189,7 +204,10 @@ impl Lane {
                         for leaf in &leaves {
                             w.write(leaf)?;
                         }
-                        Ok(w.memory_size())
+                        Ok(Buffered {
+                            memory: w.memory_size(),
+                            encoded: w.get_estimated_total_bytes(),
+                        })
                     }),
                     None => Err(ParquetError::General(
                         "a write after the last row group was closed".into(),

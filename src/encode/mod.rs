@@ -29,6 +29,7 @@ mod dictionary;
 mod encoding;
 mod lanes;
 mod parts;
+mod spill;
 
 pub use dictionary::Cardinality;
 pub use encoding::{ColumnEncoding, EncodingPlan};
@@ -36,6 +37,7 @@ pub(crate) use encoding::{TRIAL_BYTES, TRIAL_RECORDS};
 
 pub use lanes::Token;
 pub use parts::PartWriter;
+pub use spill::{SpillFactory, SpillStats};
 
 use lanes::{Event, Job, Lane};
 
@@ -99,8 +101,13 @@ pub struct ParquetEncoder<W: Write + Send> {
     parts: u64,
     /// The first part of the open row group.
     group_start: u64,
+    /// The lanes' heap bytes that cut a row group.
     row_group_bytes: usize,
     row_group_rows: usize,
+    /// The encoded bytes that cut a row group, when its pages are spilled.
+    spilled_row_group_bytes: Option<usize>,
+    spill: Option<Arc<SpillFactory>>,
+    schema: SchemaRef,
     location: String,
     pool: Arc<rayon::ThreadPool>,
 }
@@ -154,9 +161,40 @@ impl<W: Write + Send> ParquetEncoder<W> {
             group_start: 0,
             row_group_bytes,
             row_group_rows,
+            spilled_row_group_bytes: None,
+            spill: None,
+            schema,
             location: location.to_string(),
             pool,
         })
+    }
+
+    /// Spill the encoded pages of open row groups through `spill` (see the `spill` module), and
+    /// cut row groups at `row_group_bytes` encoded bytes; the heap bytes given to
+    /// [`ParquetEncoder::new`] still cut one earlier when the column writers' own buffers
+    /// (pages being filled, dictionaries) reach them. Only before the first write.
+    pub fn with_spill(mut self, spill: Arc<SpillFactory>, row_group_bytes: usize) -> Result<Self> {
+        if self.parts > 0 {
+            return Err(Error::Internal("spilling set after the first write".into()));
+        }
+        let store: Arc<dyn parquet::column::page_store::PageStoreFactory> = spill.clone();
+        self.factory = ArrowRowGroupWriterFactory::new(&self.writer, Arc::clone(&self.schema))
+            .with_page_store_factory(store);
+        let writers = self
+            .factory
+            .create_column_writers(0)
+            .map_err(|e| self.perr(e))?;
+        for (lane, writer) in self.lanes.iter().zip(writers) {
+            lane.replace_writer(writer);
+        }
+        self.spill = Some(spill);
+        self.spilled_row_group_bytes = Some(row_group_bytes.max(1));
+        Ok(self)
+    }
+
+    /// Bytes spilled, when pages are spilled.
+    pub fn spill_stats(&self) -> Option<Arc<SpillStats>> {
+        self.spill.as_ref().map(|s| s.stats())
     }
 
     /// Judge the row-group size `parts` parts behind the newest (default 4). The lanes may fall
@@ -217,8 +255,12 @@ impl<W: Write + Send> ParquetEncoder<W> {
         if judged < self.group_start {
             return false;
         }
-        let bytes: usize = self.lanes.iter().map(|l| l.buffered_after(judged)).sum();
-        bytes >= self.row_group_bytes
+        let (memory, encoded) = self
+            .lanes
+            .iter()
+            .map(|l| l.buffered_after(judged))
+            .fold((0, 0), |(m, e), b| (m + b.memory, e + b.encoded));
+        memory >= self.row_group_bytes || self.spilled_row_group_bytes.is_some_and(|c| encoded >= c)
     }
 
     /// Rows in the open row group.
@@ -238,6 +280,15 @@ impl<W: Write + Send> ParquetEncoder<W> {
             "closing row group {}",
             self.row_groups
         );
+        if let Some(spill) = &self.spill {
+            if more {
+                spill
+                    .start_row_group()
+                    .map_err(|e| self.perr(parquet::errors::ParquetError::External(Box::new(e))))?;
+            } else {
+                spill.release_current();
+            }
+        }
         let next: Vec<Option<Box<ArrowColumnWriter>>> = if more {
             self.factory
                 .create_column_writers(self.row_groups + 1)

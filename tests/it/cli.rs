@@ -174,3 +174,56 @@ fn a_fifo_output_is_written_in_place() {
         String::from_utf8_lossy(&s.stderr)
     );
 }
+
+/// A wide file's row groups are spilled to `--spill-dir`: the report says how much, nothing is
+/// left there, and the row groups are larger than the memory budget makes them. A directory
+/// where no file can be made keeps them in memory, with a warning.
+#[test]
+fn spill_dir_holds_the_open_row_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("wide.csv");
+    let columns = 400;
+    let mut csv = (0..columns)
+        .map(|c| format!("c{c}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    csv.push('\n');
+    for r in 0..12_000 {
+        let row: Vec<String> = (0..columns)
+            .map(|c| format!("{}", (r * 7919 + c * 104_729) % 100_003))
+            .collect();
+        csv.push_str(&row.join(","));
+        csv.push('\n');
+    }
+    std::fs::write(&input, csv).unwrap();
+    let spill = dir.path().join("spill");
+    std::fs::create_dir(&spill).unwrap();
+    let convert = |spill_dir: &std::path::Path| {
+        let out = dir.path().join("o.parquet");
+        let s = Command::new(bin())
+            .arg("convert")
+            .arg(&input)
+            .arg(&out)
+            .args(["--memory-limit", "128MiB", "--json", "--spill-dir"])
+            .arg(spill_dir)
+            .output()
+            .unwrap();
+        assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&s.stdout).unwrap();
+        assert_eq!(report["rows"], 12_000);
+        report
+    };
+    let spilled = convert(&spill);
+    assert_eq!(spilled["spill"]["dir"], spill.display().to_string());
+    let peak = spilled["spill"]["peak_bytes"].as_u64().unwrap();
+    assert!(peak > 0 && peak <= spilled["spill"]["total_bytes"].as_u64().unwrap());
+    assert_eq!(dir_entries(&spill), Vec::<String>::new());
+
+    let in_memory = convert(&dir.path().join("missing"));
+    assert!(in_memory["spill"].is_null());
+    let groups = |r: &serde_json::Value| r["row_groups"].as_u64().unwrap();
+    let (fewer, more) = (groups(&spilled), groups(&in_memory));
+    assert!(fewer < more, "{fewer} row groups spilled, {more} in memory");
+    let warnings = in_memory["warnings"].to_string();
+    assert!(warnings.contains("no spill file in"), "{warnings}");
+}

@@ -124,9 +124,19 @@ pub(crate) struct OutputArgs {
     /// Codec level (zstd 1..=22, gzip 0..=10).
     #[arg(long)]
     pub(crate) compression_level: Option<i32>,
-    /// Target encoded bytes per row group (default: a sixteenth of the memory limit, max 128MiB).
+    /// Target encoded bytes per row group (default: 128MiB when spilling, else a sixteenth of
+    /// the memory limit, max 128MiB).
     #[arg(long, value_parser = parse_size)]
     pub(crate) row_group_bytes: Option<usize>,
+    /// Spill the encoded pages of open row groups to DIR, so that row groups reach
+    /// --row-group-bytes whatever the memory limit (off by default; an unwritable DIR: row
+    /// groups stay in memory, with a warning).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) spill_dir: Option<std::path::PathBuf>,
+    /// Bytes spilled at once at most (default 384MiB with --spill-dir; without it, a size
+    /// spills to the system temp dir; 0: no spilling).
+    #[arg(long, value_parser = parse_size)]
+    pub(crate) max_spill: Option<usize>,
     /// Output part size for multipart uploads (default: 8MiB, or larger as the input size needs).
     #[arg(long, value_parser = parse_size)]
     pub(crate) part_bytes: Option<usize>,
@@ -269,6 +279,8 @@ impl OutputArgs {
         opts.row_group_bytes = self.row_group_bytes;
         opts.row_group_rows = self.row_group_rows;
         opts.part_bytes = self.part_bytes;
+        opts.spill_dir.clone_from(&self.spill_dir);
+        opts.max_spill = self.max_spill;
         Ok(())
     }
 }

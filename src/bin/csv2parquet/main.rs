@@ -43,7 +43,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Convert INPUT (a path or `-` for stdin) to OUTPUT (a path or `-` for stdout).
-    Convert(convert::ConvertArgs),
+    Convert(Box<convert::ConvertArgs>),
     /// Write generated CSV (seeded, deterministic) for tests and benchmarks.
     #[command(hide = true)]
     Generate(dev::GenerateArgs),
@@ -67,7 +67,7 @@ enum Command {
     /// Run the embedded S3-compatible server alone (what `local` starts), until Ctrl-C.
     S3Server(dev::S3ServerArgs),
     /// Print the schema `convert` would use, as a schema file for --schema.
-    Schema(convert::SchemaArgs),
+    Schema(Box<convert::SchemaArgs>),
     /// Convert the CSVs already under s3://BUCKET/PREFIX/ whose output is missing or out of
     /// date, as the function would (its `CSV2PQ_*` configuration, up-to-date rule and error
     /// reports); --dry-run prints the plan.
@@ -115,8 +115,8 @@ fn init_logging(command: &Command) {
 
 async fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
-        Command::Convert(args) => convert::convert(args).await,
-        Command::Schema(args) => convert::schema(args).await,
+        Command::Convert(args) => convert::convert(*args).await,
+        Command::Schema(args) => convert::schema(*args).await,
         Command::Local(args) => local::local(args).await,
         Command::Serve(args) => local::serve(args).await,
         Command::S3Server(args) => dev::s3_server(args).await,

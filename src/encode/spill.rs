@@ -1,0 +1,475 @@
+//! Spilled column chunks: the encoded pages of the open row groups go to a file in a local
+//! directory instead of the heap, so a row group's size no longer depends on the memory limit.
+//!
+//! Parquet wants each column chunk contiguous in the file, while batches arrive with all
+//! columns interleaved: the writer must hold a whole row group's pages until it closes. The
+//! parquet crate lets that holding place be chosen per column chunk (a
+//! [`PageStore`](parquet::column::page_store::PageStore), made by the
+//! [`PageStoreFactory`] given to the `ArrowRowGroupWriterFactory`); here every column chunk of
+//! one row group appends its page blobs to one unlinked temporary file of that row group, and
+//! `ArrowColumnChunk::append_to_row_group` reads them back one page at a time, in column order,
+//! when the row group is written. The file goes away with the last of its column chunks, so
+//! at most the row groups being written and the one being filled are on disk at once.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use parquet::column::page_store::{PageKey, PageStore, PageStoreArgs, PageStoreFactory};
+use parquet::errors::{ParquetError, Result};
+
+/// Bytes spilled so far, shared by the spill files of one output.
+#[derive(Debug, Default)]
+pub struct SpillStats {
+    live: AtomicU64,
+    peak: AtomicU64,
+    total: AtomicU64,
+}
+
+impl SpillStats {
+    /// The most bytes on disk at once.
+    pub fn peak_bytes(&self) -> u64 {
+        self.peak.load(Ordering::Relaxed)
+    }
+
+    /// Every byte written to a spill file.
+    pub fn total_bytes(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    /// Bytes on disk now.
+    pub fn live_bytes(&self) -> u64 {
+        self.live.load(Ordering::Relaxed)
+    }
+
+    /// Count `bytes` more on disk, unless that would pass `max`; returns whether it did.
+    fn reserve(&self, bytes: u64, max: u64) -> bool {
+        let reserved = self
+            .live
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |live| {
+                live.checked_add(bytes).filter(|&n| n <= max)
+            });
+        match reserved {
+            Ok(before) => {
+                self.peak.fetch_max(before + bytes, Ordering::Relaxed);
+                self.total.fetch_add(bytes, Ordering::Relaxed);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn release(&self, bytes: u64) {
+        self.live.fetch_sub(bytes, Ordering::Relaxed);
+    }
+}
+
+/// The spill file of one row group: an unlinked temporary file (it disappears when closed, even
+/// if the process is killed), its end and the bytes it holds.
+#[derive(Debug)]
+struct SpillFile {
+    file: Mutex<(File, u64)>,
+    dir: PathBuf,
+    max_bytes: u64,
+    stats: Arc<SpillStats>,
+}
+
+impl SpillFile {
+    fn create(dir: &Path, max_bytes: u64, stats: Arc<SpillStats>) -> std::io::Result<Self> {
+        Ok(SpillFile {
+            file: Mutex::new((tempfile::tempfile_in(dir)?, 0)),
+            dir: dir.to_path_buf(),
+            max_bytes,
+            stats,
+        })
+    }
+
+    fn error(&self, what: &str, e: std::io::Error) -> ParquetError {
+        ParquetError::External(Box::new(std::io::Error::new(
+            e.kind(),
+            format!("{what} the spill file in {}: {e}", self.dir.display()),
+        )))
+    }
+
+    /// Append `blob`; returns where it starts.
+    fn append(&self, blob: &[u8]) -> Result<u64> {
+        let len = blob.len() as u64;
+        if !self.stats.reserve(len, self.max_bytes) {
+            return Err(ParquetError::General(format!(
+                "spilling would pass the spill limit of {} MiB in {} (raise --max-spill, or \
+                 lower --row-group-bytes)",
+                self.max_bytes >> 20,
+                self.dir.display()
+            )));
+        }
+        let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let (file, end) = &mut *guard;
+        let start = *end;
+        let written = file
+            .seek(SeekFrom::Start(start))
+            .and_then(|_| file.write_all(blob));
+        if let Err(e) = written {
+            // The file's end is unknown now: nothing more is appended to it.
+            *end = u64::MAX;
+            return Err(self.error("writing", e));
+        }
+        *end = start + len;
+        Ok(start)
+    }
+
+    fn read(&self, start: u64, len: usize) -> Result<Bytes> {
+        let mut blob = vec![0; len];
+        let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let (file, _) = &mut *guard;
+        file.seek(SeekFrom::Start(start))
+            .and_then(|_| file.read_exact(&mut blob))
+            .map_err(|e| self.error("reading", e))?;
+        Ok(Bytes::from(blob))
+    }
+}
+
+impl Drop for SpillFile {
+    fn drop(&mut self) {
+        let end = self.file.get_mut().map_or(0, |(_, end)| *end);
+        if end != u64::MAX {
+            self.stats.release(end);
+        }
+    }
+}
+
+/// The pages of one column chunk: where each blob lies in its row group's spill file.
+#[derive(Debug)]
+struct SpillStore {
+    file: Arc<SpillFile>,
+    blobs: Vec<(u64, usize)>,
+}
+
+impl PageStore for SpillStore {
+    fn put(&mut self, value: Bytes) -> Result<PageKey> {
+        let start = self.file.append(&value)?;
+        self.blobs.push((start, value.len()));
+        Ok(PageKey::new(self.blobs.len() as u64 - 1))
+    }
+
+    fn take(&mut self, key: PageKey) -> Result<Bytes> {
+        let &(start, len) = usize::try_from(key.get())
+            .ok()
+            .and_then(|i| self.blobs.get(i))
+            .ok_or_else(|| ParquetError::General(format!("no spilled page {}", key.get())))?;
+        self.file.read(start, len)
+    }
+}
+
+/// Makes the page stores of the column chunks: those of one row group share its spill file.
+/// [`SpillFactory::start_row_group`] opens the next row group's file before its column writers
+/// are made.
+#[derive(Debug)]
+pub struct SpillFactory {
+    dir: PathBuf,
+    max_bytes: u64,
+    stats: Arc<SpillStats>,
+    current: Mutex<Option<Arc<SpillFile>>>,
+}
+
+impl SpillFactory {
+    /// Spill to `dir`, at most `max_bytes` on disk at once. Fails (with the OS error) when no
+    /// file can be made there.
+    pub fn new(dir: &Path, max_bytes: u64) -> std::io::Result<Self> {
+        let stats = Arc::new(SpillStats::default());
+        let first = SpillFile::create(dir, max_bytes, Arc::clone(&stats))?;
+        Ok(SpillFactory {
+            dir: dir.to_path_buf(),
+            max_bytes,
+            stats,
+            current: Mutex::new(Some(Arc::new(first))),
+        })
+    }
+
+    /// The byte counts of every spill file of this factory.
+    pub fn stats(&self) -> Arc<SpillStats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// Open a fresh spill file for the column writers made next (one row group's).
+    pub fn start_row_group(&self) -> std::io::Result<()> {
+        let file = SpillFile::create(&self.dir, self.max_bytes, Arc::clone(&self.stats))?;
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(file));
+        Ok(())
+    }
+
+    /// Let the column writers made so far keep their file alone (it is dropped with them).
+    pub fn release_current(&self) {
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+impl SpillFactory {
+    fn store(&self) -> Result<SpillStore> {
+        let current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        let file = current
+            .as_ref()
+            .ok_or_else(|| ParquetError::General("no spill file open".into()))?;
+        Ok(SpillStore {
+            file: Arc::clone(file),
+            blobs: Vec::new(),
+        })
+    }
+}
+
+impl PageStoreFactory for SpillFactory {
+    fn create(&self, _args: &PageStoreArgs<'_>) -> Result<Box<dyn PageStore>> {
+        Ok(Box::new(self.store()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn factory(max: u64) -> (tempfile::TempDir, SpillFactory) {
+        let dir = tempfile::tempdir().unwrap();
+        let f = SpillFactory::new(dir.path(), max).unwrap();
+        (dir, f)
+    }
+
+    #[test]
+    fn blobs_round_trip_and_the_bytes_are_counted() {
+        let (_dir, f) = factory(1 << 20);
+        let mut a = f.store().unwrap();
+        let mut b = f.store().unwrap();
+        let blobs: Vec<Bytes> = (0..20u8)
+            .map(|i| Bytes::from(vec![i; 100 + usize::from(i) * 37]))
+            .collect();
+        let mut keys = Vec::new();
+        for (i, blob) in blobs.iter().enumerate() {
+            let store = if i % 3 == 0 { &mut b } else { &mut a };
+            keys.push((i % 3 == 0, store.put(blob.clone()).unwrap()));
+        }
+        assert_eq!(a.memory_size(), 0);
+        let total: u64 = blobs.iter().map(|b| b.len() as u64).sum();
+        assert_eq!(
+            (f.stats().live_bytes(), f.stats().total_bytes()),
+            (total, total)
+        );
+        for ((in_b, key), blob) in keys.into_iter().zip(&blobs).rev() {
+            let store = if in_b { &mut b } else { &mut a };
+            assert_eq!(&store.take(key).unwrap(), blob);
+        }
+        assert!(a.take(PageKey::new(99)).is_err());
+        // The file is released with the last store of its row group.
+        f.start_row_group().unwrap();
+        drop(a);
+        assert_eq!(f.stats().live_bytes(), total);
+        drop(b);
+        assert_eq!(f.stats().live_bytes(), 0);
+        assert_eq!(f.stats().peak_bytes(), total);
+    }
+
+    #[test]
+    fn the_spill_limit_is_an_error_that_names_it() {
+        let (_dir, f) = factory(1000);
+        let mut a = f.store().unwrap();
+        a.put(Bytes::from(vec![1; 600])).unwrap();
+        let err = a.put(Bytes::from(vec![2; 600])).unwrap_err().to_string();
+        assert!(err.contains("--max-spill"), "{err}");
+        assert_eq!(f.stats().live_bytes(), 600);
+    }
+
+    fn wide_batch(columns: usize, first: usize, rows: usize) -> arrow::array::RecordBatch {
+        use arrow::array::{ArrayRef, Int64Array, StringArray};
+        use arrow::datatypes::{DataType, Field, Schema};
+        let fields: Vec<Field> = (0..columns)
+            .map(|c| {
+                let t = if c % 2 == 0 {
+                    DataType::Int64
+                } else {
+                    DataType::Utf8
+                };
+                Field::new(format!("c{c}"), t, true)
+            })
+            .collect();
+        let arrays: Vec<ArrayRef> = (0..columns)
+            .map(|c| -> ArrayRef {
+                let values = (first..first + rows).map(move |i| (i * 7919 + c * 31) % 1_000_003);
+                if c % 2 == 0 {
+                    Arc::new(Int64Array::from_iter_values(
+                        values.map(|v| v as i64 * 1009),
+                    ))
+                } else {
+                    let text = values.map(|v| format!("w{v}-{}", v * 104_729 % 65_521));
+                    Arc::new(StringArray::from_iter_values(text))
+                }
+            })
+            .collect();
+        arrow::array::RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap()
+    }
+
+    /// Encode `batches` batches of 1,000 rows of 2,000 columns with 16 MiB of heap for the
+    /// column writers and a row cap of 4,000; returns the file, its row groups' rows and the
+    /// bytes spilled.
+    fn encode_wide(batches: usize, spill: bool) -> (Vec<u8>, Vec<i64>, u64) {
+        use crate::encode::{writer_properties, ParquetEncoder, Token};
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        let schema = wide_batch(2000, 0, 1).schema();
+        let pool = Arc::new(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(2)
+                .build()
+                .unwrap(),
+        );
+        let properties = writer_properties(
+            crate::config::Compression::Zstd(1),
+            &crate::encode::EncodingPlan::default(),
+        )
+        .unwrap();
+        let properties = crate::budget::ColumnPages {
+            page_bytes: 4 << 10,
+            page_rows: 512,
+        }
+        .apply(properties);
+        let dir = tempfile::tempdir().unwrap();
+        let factory = Arc::new(SpillFactory::new(dir.path(), 64 << 20).unwrap());
+        let mut encoder =
+            ParquetEncoder::new(Vec::new(), schema, properties, 16 << 20, 4000, "t", pool)
+                .unwrap()
+                .with_cut_lag(1);
+        if spill {
+            encoder = encoder.with_spill(Arc::clone(&factory), 32 << 20).unwrap();
+        }
+        let token: Token = Arc::new(());
+        for b in 0..batches {
+            encoder
+                .write(&wide_batch(2000, b * 1000, 1000), &token)
+                .unwrap();
+        }
+        let out = encoder.finish(Vec::new()).unwrap();
+        assert_eq!(factory.stats().live_bytes(), 0, "every spill file is gone");
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(out.clone())).unwrap();
+        let groups = reader.metadata().row_groups().iter().map(|g| g.num_rows());
+        (out, groups.collect(), factory.stats().total_bytes())
+    }
+
+    /// 2,000 columns: in memory, the row groups are as small as the heap budget makes them;
+    /// spilled, they reach the row cap, and the file reads back equal.
+    #[test]
+    fn wide_row_groups_reach_the_target_when_spilled() {
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        let (_, in_memory, none) = encode_wide(8, false);
+        assert_eq!(none, 0);
+        assert!(in_memory.len() > 2, "{in_memory:?}");
+        let (out, spilled, bytes) = encode_wide(8, true);
+        assert_eq!(spilled, [4000, 4000]);
+        assert!(bytes > 0);
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(out)).unwrap();
+        let mut next = 0;
+        for read in reader.with_batch_size(1000).build().unwrap() {
+            let read = read.unwrap();
+            let expected = wide_batch(2000, next, read.num_rows());
+            assert_eq!(read.columns(), expected.columns());
+            next += read.num_rows();
+        }
+        assert_eq!(next, 8000);
+    }
+
+    #[test]
+    fn an_unwritable_directory_fails_at_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        assert!(SpillFactory::new(&missing, 1 << 20).is_err());
+    }
+}
+
+#[cfg(test)]
+mod measure {
+    use super::*;
+    use arrow::array::{ArrayRef, Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use parquet::arrow::arrow_writer::{compute_leaves, ArrowRowGroupWriterFactory};
+    use parquet::arrow::ArrowWriter;
+
+    fn rss() -> usize {
+        let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+        let pages: usize = statm
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        pages * 4096
+    }
+
+    /// The heap of idle and working column writers, per column (run with `--ignored
+    /// --nocapture`): what `budget::COLUMN_WRITER_BYTES` is set from.
+    #[test]
+    #[ignore]
+    fn column_writer_state() {
+        let columns = 1000;
+        let fields: Vec<Field> = (0..columns)
+            .map(|c| {
+                let t = if c % 2 == 0 {
+                    DataType::Int64
+                } else {
+                    DataType::Utf8
+                };
+                Field::new(format!("c{c}"), t, true)
+            })
+            .collect();
+        let schema = Arc::new(Schema::new(fields));
+        let dir = tempfile::tempdir().unwrap();
+        let spill = Arc::new(SpillFactory::new(dir.path(), u64::MAX).unwrap());
+        // One setting per process: freed memory is reused, so a second one would not show.
+        let page: usize = std::env::var("PAGE_KIB").map_or(1024, |v| v.parse().unwrap()) << 10;
+        let level = 1;
+        {
+            let props = parquet::file::properties::WriterProperties::builder()
+                .set_compression(parquet::basic::Compression::ZSTD(
+                    parquet::basic::ZstdLevel::try_new(level).unwrap(),
+                ))
+                .set_data_page_size_limit(page)
+                .set_dictionary_page_size_limit(page)
+                .set_data_page_row_count_limit((page / 8).clamp(1024, 20_000))
+                .build();
+            let options =
+                parquet::arrow::arrow_writer::ArrowWriterOptions::new().with_properties(props);
+            let writer =
+                ArrowWriter::try_new_with_options(Vec::new(), Arc::clone(&schema), options)
+                    .unwrap();
+            let (file, _) = writer.into_serialized_writer().unwrap();
+            let store: Arc<dyn PageStoreFactory> = spill.clone();
+            let factory = ArrowRowGroupWriterFactory::new(&file, Arc::clone(&schema))
+                .with_page_store_factory(store);
+            let before = rss();
+            let mut writers = factory.create_column_writers(0).unwrap();
+            let idle = rss();
+            let rows = 20_000;
+            for (c, (w, field)) in writers.iter_mut().zip(schema.fields()).enumerate() {
+                let array: ArrayRef = if c % 2 == 0 {
+                    Arc::new(Int64Array::from_iter_values(
+                        (0..rows).map(|i| ((i * 7919 + c) % 3000) as i64 * 1_000_003),
+                    ))
+                } else {
+                    Arc::new(StringArray::from_iter_values(
+                        (0..rows).map(|i| format!("word_{}", (i * 104_729 + c) % 4000)),
+                    ))
+                };
+                for leaf in compute_leaves(field, &array).unwrap() {
+                    w.write(&leaf).unwrap();
+                }
+            }
+            let working = rss();
+            let reported: usize = writers.iter().map(|w| w.memory_size()).sum();
+            drop(writers);
+            println!(
+                "page {page} zstd {level}: idle {} B/column, after {rows} rows {} B/column \
+                 (memory_size says {} B/column), spilled {} MiB",
+                (idle.saturating_sub(before)) / columns,
+                (working.saturating_sub(before)) / columns,
+                reported / columns,
+                spill.stats().total_bytes() >> 20
+            );
+        }
+    }
+}
