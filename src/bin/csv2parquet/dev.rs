@@ -18,7 +18,7 @@ use crate::local::upload::{ensure_bucket, upload_file};
 /// Arguments of `csv2parquet generate`.
 #[derive(Args, Debug)]
 pub(crate) struct GenerateArgs {
-    /// `taxi` or `text`.
+    /// `taxi`, `text`, `wide` (1,000 columns), `wide3000` or `wide:N` (N columns).
     #[arg(long, default_value = "taxi")]
     shape: String,
     /// Approximate size (e.g. 1GiB).
