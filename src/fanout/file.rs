@@ -7,8 +7,6 @@ use std::path::{Path, PathBuf};
 
 use super::{convert_ranges, plan, Converted};
 use crate::config::{ConvertOptions, OnError};
-use crate::convert::metadata;
-use crate::convert::source_metadata;
 use crate::error::{Error, Result};
 use crate::sink::{ByteSink, FileSink, Output, SinkFactory};
 use crate::source::ByteSource;
@@ -33,12 +31,17 @@ impl SinkFactory for FragmentFile {
     async fn open(&mut self, output: Output) -> Result<Box<dyn ByteSink>> {
         match output {
             Output::Data => Ok(Box::new(FileSink::create(self.0.clone()).await?)),
-            Output::Rejects => Err(Error::config(
-                "--fan-out",
-                "--on-error reject is not supported with --fan-out yet",
-            )),
+            Output::Rejects => Err(rejects_refused()),
         }
     }
+}
+
+/// The error for a fragment's rejects: `--on-error reject` is refused with a fan-out.
+pub fn rejects_refused() -> Error {
+    Error::config(
+        "--fan-out",
+        "--on-error reject is not supported with --fan-out yet",
+    )
 }
 
 /// Refuse what a fan-out cannot do yet.
@@ -62,18 +65,7 @@ pub async fn fan_out_to_file(
     concurrency: usize,
     min_range: u64,
 ) -> Result<FanOutReport> {
-    check_options(options)?;
     let plan = plan(source, options, workers, min_range).await?;
-    let info = source.head().await?;
-    let mut whole = source_metadata(&info, &options.fingerprint());
-    whole.push((
-        metadata::DIALECT.to_string(),
-        plan.inferred.dialect.to_json(),
-    ));
-    whole.push((
-        metadata::SCHEMA.to_string(),
-        plan.inferred.source.as_str().to_string(),
-    ));
     let dir = temp_dir_beside(output)?;
     let fragment = |i: usize| dir.join(format!("fragment-{i:05}.parquet"));
     let sinks = |i: usize, _range: &Range<u64>| -> Result<Box<dyn SinkFactory>> {
@@ -86,7 +78,7 @@ pub async fn fan_out_to_file(
             reports,
         } = convert_ranges(source, options, &plan, concurrency, &sinks).await?;
         let paths: Vec<PathBuf> = ids.iter().copied().map(fragment).collect();
-        let stitched = stitch_files(&paths, output, &whole)?;
+        let stitched = stitch_files(&paths, output, &plan.metadata)?;
         let rows = reports.iter().map(|r| r.rows).sum();
         Ok(FanOutReport {
             ranges,

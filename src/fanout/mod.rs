@@ -24,7 +24,7 @@ use std::ops::Range;
 use futures::StreamExt;
 
 use crate::config::ConvertOptions;
-use crate::convert::{ConvertReport, Converter, InferredSchema};
+use crate::convert::{metadata as meta, source_metadata, ConvertReport, Converter, InferredSchema};
 use crate::decode::chunker::Chunker;
 use crate::decode::compression::{self, Codec, MAGIC_LEN};
 use crate::decode::dialect::Dialect;
@@ -38,7 +38,7 @@ use crate::source::{ByteSource, RangeSource};
 
 mod file;
 
-pub use file::{check_options, fan_out_to_file, FanOutReport};
+pub use file::{check_options, fan_out_to_file, rejects_refused, FanOutReport};
 
 /// Bytes read at a cut to find the next line start, doubling up to the longest record.
 const FIRST_WINDOW: u64 = 64 * 1024;
@@ -50,6 +50,10 @@ pub struct Plan {
     pub bounds: Vec<u64>,
     /// The schema and dialect every worker uses.
     pub inferred: InferredSchema,
+    /// The key-value metadata of the whole output (what a single conversion records: the
+    /// source, its size, the options' fingerprint, the dialect, where the schema came from),
+    /// set over the fragments' when they are stitched.
+    pub metadata: Vec<(String, String)>,
 }
 
 impl Plan {
@@ -66,6 +70,7 @@ pub async fn plan(
     workers: usize,
     min_range: u64,
 ) -> Result<Plan> {
+    check_options(options)?;
     let info = source.head().await?;
     let Some(len) = info.size else {
         return Err(Error::config(
@@ -110,7 +115,17 @@ pub async fn plan(
         }
     }
     bounds.push(len);
-    Ok(Plan { bounds, inferred })
+    let mut metadata = source_metadata(&info, &options.fingerprint());
+    metadata.push((meta::DIALECT.to_string(), inferred.dialect.to_json()));
+    metadata.push((
+        meta::SCHEMA.to_string(),
+        inferred.source.as_str().to_string(),
+    ));
+    Ok(Plan {
+        bounds,
+        inferred,
+        metadata,
+    })
 }
 
 /// Line starts checked at one cut before the first one is taken unchecked.

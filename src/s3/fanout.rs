@@ -10,9 +10,8 @@ use super::client::RequestOptions;
 use super::sink::S3Sink;
 use super::stitch::stitch_objects;
 use crate::config::ConvertOptions;
-use crate::convert::{metadata, source_metadata};
 use crate::error::Result;
-use crate::fanout::{check_options, convert_ranges, plan, Converted, FanOutReport};
+use crate::fanout::{convert_ranges, plan, rejects_refused, Converted, FanOutReport};
 use crate::sink::{ByteSink, Output, SinkFactory};
 use crate::source::ByteSource;
 
@@ -46,22 +45,14 @@ struct FragmentObject {
 #[async_trait::async_trait]
 impl SinkFactory for FragmentObject {
     async fn open(&mut self, output: Output) -> Result<Box<dyn ByteSink>> {
-        check_options_output(output)?;
+        if output == Output::Rejects {
+            return Err(rejects_refused());
+        }
         let t = &self.target;
         Ok(Box::new(
             S3Sink::new(t.client.clone(), &t.bucket, &self.key, t.parts_in_flight)
                 .with_requests(t.requests.clone()),
         ))
-    }
-}
-
-fn check_options_output(output: Output) -> Result<()> {
-    match output {
-        Output::Data => Ok(()),
-        Output::Rejects => Err(crate::error::Error::config(
-            "--fan-out",
-            "--on-error reject is not supported with --fan-out yet",
-        )),
     }
 }
 
@@ -74,18 +65,7 @@ impl S3FanOut {
         options: &ConvertOptions,
         sink: S3Sink,
     ) -> Result<FanOutReport> {
-        check_options(options)?;
         let plan = plan(source, options, self.workers, self.min_range).await?;
-        let info = source.head().await?;
-        let mut whole = source_metadata(&info, &options.fingerprint());
-        whole.push((
-            metadata::DIALECT.to_string(),
-            plan.inferred.dialect.to_json(),
-        ));
-        whole.push((
-            metadata::SCHEMA.to_string(),
-            plan.inferred.source.as_str().to_string(),
-        ));
         let prefix = format!("{}.fragments/{}/", self.key, sink.run_id());
         let fragment = |i: usize| format!("{prefix}fragment-{i:05}.parquet");
         let sinks = |i: usize, _range: &Range<u64>| -> Result<Box<dyn SinkFactory>> {
@@ -101,7 +81,8 @@ impl S3FanOut {
                 reports,
             } = convert_ranges(source, options, &plan, self.concurrency, &sinks).await?;
             let keys: Vec<String> = ids.iter().copied().map(fragment).collect();
-            let stitched = stitch_objects(&self.client, &self.bucket, &keys, sink, &whole).await?;
+            let stitched =
+                stitch_objects(&self.client, &self.bucket, &keys, sink, &plan.metadata).await?;
             Ok(FanOutReport {
                 ranges,
                 rows: reports.iter().map(|r| r.rows).sum(),
