@@ -276,7 +276,6 @@ pub(crate) fn planned_object(bucket: &str, p: &Planned) -> ObjectRef {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
     use std::sync::Arc;
 
     use super::*;
@@ -284,11 +283,7 @@ mod tests {
     use crate::lambda::store::memory::MemoryStore;
 
     fn config(vars: &[(&str, &str)]) -> LambdaConfig {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        LambdaConfig::from_vars(|k| map.get(k).cloned()).unwrap()
+        LambdaConfig::from_pairs(vars).unwrap()
     }
 
     async fn backfill(handler: &Handler, plan: &Plan, n: usize) -> Tally {

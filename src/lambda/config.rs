@@ -39,6 +39,13 @@ impl LambdaConfig {
         Self::from_vars(|name| std::env::var(name).ok())
     }
 
+    /// The configuration these `(variable, value)` pairs give (tests).
+    #[cfg(test)]
+    pub(crate) fn from_pairs(vars: &[(&str, &str)]) -> Result<Self> {
+        let map: std::collections::HashMap<&str, &str> = vars.iter().copied().collect();
+        Self::from_vars(|k| map.get(k).map(|v| v.to_string()))
+    }
+
     /// Read variables through `var` (tests pass a map): the function's own (prefixes, output
     /// bucket, schema location, deadline margin), then every conversion option
     /// ([`ConvertOptions::set_from_vars`]) over defaults sized from the function's memory.

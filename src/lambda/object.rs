@@ -381,18 +381,13 @@ fn failed(target: &Target, e: Error, started: Instant, report: Option<String>) -
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
 
     use super::*;
     use crate::convert::metadata;
     use crate::lambda::store::memory::MemoryStore;
 
     fn config(vars: &[(&str, &str)]) -> LambdaConfig {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        LambdaConfig::from_vars(|k| map.get(k).cloned()).unwrap()
+        LambdaConfig::from_pairs(vars).unwrap()
     }
 
     fn object(key: &str) -> ObjectRef {

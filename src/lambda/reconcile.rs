@@ -184,7 +184,6 @@ impl Deps<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
 
     use serde_json::{json, Value};
@@ -195,11 +194,7 @@ mod tests {
     use crate::lambda::store::memory::MemoryStore;
 
     fn config(vars: &[(&str, &str)]) -> LambdaConfig {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        LambdaConfig::from_vars(|k| map.get(k).cloned()).unwrap()
+        LambdaConfig::from_pairs(vars).unwrap()
     }
 
     /// Records the payloads it is asked to invoke with.
