@@ -4,6 +4,7 @@
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use s3_csv2parquet::lambda::config::LambdaConfig;
+use s3_csv2parquet::lambda::fanout::StepFunctionsStart;
 use std::sync::Arc;
 
 use s3_csv2parquet::lambda::handler::{deadline_from_epoch_ms, Handler, LambdaReinvoke};
@@ -34,6 +35,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let client = aws_sdk_lambda::Client::new(&sdk);
         handler = handler.with_reinvoke(Arc::new(LambdaReinvoke::new(client, function)));
+        // An object of CSV2PQ_FAN_OUT_ABOVE bytes or more starts the fan-out state machine.
+        let sfn = aws_sdk_sfn::Client::new(&sdk);
+        handler = handler.with_fan_out(Arc::new(StepFunctionsStart::new(sfn)));
     }
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let handler = &handler;

@@ -63,7 +63,7 @@ impl ConvertOptions {
 }
 
 /// 64-bit FNV-1a: stable across builds and platforms (std's hashers are not).
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in bytes {
         hash ^= u64::from(b);

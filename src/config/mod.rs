@@ -11,6 +11,7 @@ mod set;
 
 pub use crate::decode::dialect::Dialect;
 pub use crate::decode::sniff::Sniff;
+pub(crate) use fingerprint::fnv1a;
 pub use key::{OptionKey, ENV_PREFIX};
 
 /// One mebibyte.

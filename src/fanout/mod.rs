@@ -22,6 +22,7 @@
 use std::ops::Range;
 
 use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::ConvertOptions;
 use crate::convert::{metadata as meta, source_metadata, ConvertReport, Converter, InferredSchema};
@@ -37,8 +38,10 @@ use crate::sink::SinkFactory;
 use crate::source::{ByteSource, RangeSource};
 
 mod file;
+mod spec;
 
 pub use file::{check_options, fan_out_to_file, rejects_refused, FanOutReport};
+pub use spec::{PinnedDialect, PlanSpec};
 
 /// Bytes read at a cut to find the next line start, doubling up to the longest record.
 const FIRST_WINDOW: u64 = 64 * 1024;
@@ -101,13 +104,27 @@ pub async fn plan(
     let inferred = crate::convert::infer_schema(source, options).await?;
     let n = workers.max(1).min((len / min_range.max(1)).max(1) as usize);
     let max_record = options.validate()?.max_record_bytes as u64;
+    let (dialect, columns) = (&inferred.dialect.dialect, inferred.schema.columns.len());
+    // The cuts are looked for CUTS_AT_ONCE at a time (a few small ranged GETs each).
+    let looks: Vec<_> = (1..n as u64)
+        .map(|i| {
+            record_start_at(
+                source,
+                len / n as u64 * i,
+                len,
+                max_record,
+                dialect,
+                columns,
+            )
+        })
+        .collect();
+    let found: Vec<Result<Option<u64>>> = futures::stream::iter(looks)
+        .buffered(CUTS_AT_ONCE)
+        .collect()
+        .await;
     let mut bounds = vec![0u64];
-    for i in 1..n as u64 {
-        let cut = len / n as u64 * i;
-        let dialect = &inferred.dialect.dialect;
-        let columns = inferred.schema.columns.len();
-        let found = record_start_at(source, cut, len, max_record, dialect, columns).await?;
-        let Some(start) = found else {
+    for start in found {
+        let Some(start) = start? else {
             continue;
         };
         if start > *bounds.last().unwrap_or(&0) && start < len {
@@ -128,6 +145,8 @@ pub async fn plan(
     })
 }
 
+/// Cuts looked for at once.
+const CUTS_AT_ONCE: usize = 16;
 /// Line starts checked at one cut before the first one is taken unchecked.
 const MAX_CANDIDATES: usize = 256;
 /// Bytes after a line start a check tokenizes at most.
@@ -254,9 +273,107 @@ pub struct Converted {
     pub reports: Vec<ConvertReport>,
 }
 
+/// How one range's worker ended, as the verification needs it.
+#[derive(Debug)]
+pub enum Outcome<T> {
+    /// It converted its range (whose end is then a record start).
+    Done(T),
+    /// It met the end of its range inside a quoted field: the next range's start was a
+    /// guess inside one. The error, when this worker still has it.
+    EndsInQuote(Option<Error>),
+    /// It failed otherwise: the error, when this worker still has it (another process's
+    /// worker reports only that it failed; the range is then converted again to get it).
+    Failed(Option<Error>),
+}
+
+impl<T> From<Result<T>> for Outcome<T> {
+    fn from(result: Result<T>) -> Self {
+        match result {
+            Ok(t) => Outcome::Done(t),
+            Err(e) if ends_inside_quote(&e) => Outcome::EndsInQuote(Some(e)),
+            Err(e) => Outcome::Failed(Some(e)),
+        }
+    }
+}
+
+/// Verify the workers' `outcomes` over `ranges` in order (see the module docs): a range whose
+/// worker ended inside a quote is joined with the next and converted again by `run(id,
+/// range)`; the first other failure is the input's error (its range's start is confirmed by
+/// then), converted again when its error is not at hand. Returns the ranges kept, the id of
+/// each (the index of its first range: a joined range keeps its own) and their results.
+pub async fn settle<T, F, Fut>(
+    mut ranges: Vec<Range<u64>>,
+    mut outcomes: Vec<Outcome<T>>,
+    run: F,
+) -> Result<(Vec<Range<u64>>, Vec<usize>, Vec<T>)>
+where
+    F: Fn(usize, Range<u64>) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    if outcomes.len() != ranges.len() {
+        return Err(Error::Internal(format!(
+            "fan-out: {} results for {} ranges",
+            outcomes.len(),
+            ranges.len()
+        )));
+    }
+    let mut ids: Vec<usize> = (0..ranges.len()).collect();
+    let mut i = 0;
+    while i < ranges.len() {
+        match &mut outcomes[i] {
+            Outcome::Done(_) => i += 1,
+            Outcome::EndsInQuote(_) if i + 1 < ranges.len() => {
+                // The next range's start was inside a quoted field: join it to this one.
+                let next = ranges.remove(i + 1);
+                outcomes.remove(i + 1);
+                ids.remove(i + 1);
+                ranges[i].end = next.end;
+                tracing::info!(range = ?ranges[i], "a range boundary fell inside a quoted field; converting the joined range again");
+                outcomes[i] = run(ids[i], ranges[i].clone()).await.into();
+            }
+            Outcome::EndsInQuote(e) | Outcome::Failed(e) => match e.take() {
+                Some(e) => return Err(e),
+                // Only the failure's kind reached us: convert the range again for its error
+                // (a transient failure may pass this time).
+                None => match run(ids[i], ranges[i].clone()).await {
+                    Ok(t) => outcomes[i] = Outcome::Done(t),
+                    Err(e) => return Err(e),
+                },
+            },
+        }
+    }
+    let done = outcomes
+        .into_iter()
+        .map(|o| match o {
+            Outcome::Done(t) => Ok(t),
+            _ => Err(Error::Internal("fan-out: an unsettled range".into())),
+        })
+        .collect::<Result<Vec<T>>>()?;
+    Ok((ranges, ids, done))
+}
+
+/// Convert range `id` of `plan` (`range`: its bytes, maybe joined with the next ones) into
+/// the sinks `sinks(id, range)` opens; `cancel` stops it.
+#[allow(clippy::too_many_arguments)]
+pub async fn convert_range(
+    source: &dyn ByteSource,
+    options: &ConvertOptions,
+    plan: &Plan,
+    id: usize,
+    range: Range<u64>,
+    sinks: &FragmentSinks<'_>,
+    cancel: &CancellationToken,
+) -> Result<ConvertReport> {
+    let part = RangeSource::new(source, range.clone());
+    let mut outputs = sinks(id, &range)?;
+    Converter::new(worker_options(options, plan, id))
+        .with_cancel(cancel.child_token())
+        .run(&part, outputs.as_mut())
+        .await
+}
+
 /// Run the workers of `plan`, `concurrency` at once, each into the sinks `sinks(i, range)`
-/// opens (a worker that runs again gets new ones); verify the boundaries in order and join a
-/// range with the next where the guess was wrong (see the module docs).
+/// opens (a worker that runs again gets new ones), and [`settle`] their outcomes.
 pub async fn convert_ranges(
     source: &dyn ByteSource,
     options: &ConvertOptions,
@@ -264,37 +381,19 @@ pub async fn convert_ranges(
     concurrency: usize,
     sinks: &FragmentSinks<'_>,
 ) -> Result<Converted> {
-    let mut ranges = plan.ranges();
-    // The sink id of each range: its first worker's index (a joined range keeps its own).
-    let mut ids: Vec<usize> = (0..ranges.len()).collect();
-    let run = |id: usize, range: Range<u64>| async move {
-        let part = RangeSource::new(source, range.clone());
-        let mut outputs = sinks(id, &range)?;
-        Converter::new(worker_options(options, plan, id))
-            .run(&part, outputs.as_mut())
-            .await
+    let ranges = plan.ranges();
+    let cancel = CancellationToken::new();
+    let cancel = &cancel;
+    let run = |id: usize, range: Range<u64>| {
+        convert_range(source, options, plan, id, range, sinks, cancel)
     };
-    let mut results: Vec<Result<ConvertReport>> =
+    let outcomes: Vec<Outcome<ConvertReport>> =
         futures::stream::iter(ranges.iter().cloned().enumerate().map(|(i, r)| run(i, r)))
             .buffered(concurrency.max(1))
+            .map(Outcome::from)
             .collect()
             .await;
-    let mut i = 0;
-    while i < ranges.len() {
-        let ends_in_quote = matches!(&results[i], Err(e) if ends_inside_quote(e));
-        if ends_in_quote && i + 1 < ranges.len() {
-            // The next range's start was inside a quoted field: join it to this one.
-            let next = ranges.remove(i + 1);
-            let _replaced = results.remove(i + 1);
-            ids.remove(i + 1);
-            ranges[i].end = next.end;
-            tracing::info!(range = ?ranges[i], "a range boundary fell inside a quoted field; converting the joined range again");
-            results[i] = run(ids[i], ranges[i].clone()).await;
-            continue;
-        }
-        i += 1;
-    }
-    let reports = results.into_iter().collect::<Result<Vec<_>>>()?;
+    let (ranges, ids, reports) = settle(ranges, outcomes, run).await?;
     Ok(Converted {
         ranges,
         ids,
@@ -303,7 +402,7 @@ pub async fn convert_ranges(
 }
 
 /// Whether `e` is the input ending inside a quoted field.
-fn ends_inside_quote(e: &Error) -> bool {
+pub fn ends_inside_quote(e: &Error) -> bool {
     e.as_data().is_some_and(|d| d.reason.contains(UNTERMINATED))
 }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::config::{ConvertOptions, DEFAULT_MEMORY_LIMIT, MIB};
 use crate::error::{Error, Result};
+use crate::lambda::fanout::FanOutConfig;
 use crate::lambda::routing::KeyRules;
 use crate::location::Location;
 use crate::s3::RequestOptions;
@@ -27,6 +28,8 @@ pub struct LambdaConfig {
     /// Server-side encryption and the expected bucket owner, on every request
     /// (`CSV2PQ_SSE`, `CSV2PQ_SSE_KMS_KEY_ID`, `CSV2PQ_EXPECTED_BUCKET_OWNER`).
     pub requests: RequestOptions,
+    /// Fan-out of large objects (`CSV2PQ_FAN_OUT_*`); `None`: off.
+    pub fan_out: Option<FanOutConfig>,
 }
 
 /// Memory left to the runtime, the allocator and the AWS SDK when the budget is derived from the
@@ -87,6 +90,7 @@ impl LambdaConfig {
                 get("CSV2PQ_EXPECTED_BUCKET_OWNER"),
                 ("CSV2PQ_SSE", "CSV2PQ_SSE_KMS_KEY_ID"),
             )?,
+            fan_out: FanOutConfig::from_vars(get)?,
         })
     }
 }

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::lambda::backfill::{Plan, Planned};
 use crate::lambda::config::LambdaConfig;
 use crate::lambda::event::{parse_event, Item, Trigger};
+use crate::lambda::fanout::{StartFanOut, Step};
 use crate::lambda::object::{convert_object, Deps};
 use crate::lambda::reconcile::{ReconcileRequest, Reinvoke};
 use crate::lambda::response::{BatchItemFailure, ObjectResult, Response};
@@ -26,6 +27,7 @@ pub struct Handler {
     schema: Option<SchemaSpec>,
     store: Arc<dyn ObjectStore>,
     reinvoke: Option<Arc<dyn Reinvoke>>,
+    fan_out: Option<Arc<dyn StartFanOut>>,
 }
 
 impl std::fmt::Debug for Handler {
@@ -54,6 +56,7 @@ impl Handler {
             schema,
             store,
             reinvoke: None,
+            fan_out: None,
         })
     }
 
@@ -68,6 +71,7 @@ impl Handler {
             schema,
             store,
             reinvoke: None,
+            fan_out: None,
         }
     }
 
@@ -78,6 +82,13 @@ impl Handler {
         self
     }
 
+    /// Start fan-out executions through `start` for objects of at least
+    /// `CSV2PQ_FAN_OUT_ABOVE` bytes (the function itself: [`StepFunctionsStart`]).
+    pub fn with_fan_out(mut self, start: Arc<dyn StartFanOut>) -> Self {
+        self.fan_out = Some(start);
+        self
+    }
+
     /// What converting an object needs, borrowed from the handler.
     fn deps(&self) -> Deps<'_> {
         Deps {
@@ -85,6 +96,7 @@ impl Handler {
             schema: self.schema.as_ref(),
             store: self.store.as_ref(),
             defer_deadline: false,
+            fan_out: self.fan_out.as_deref(),
         }
     }
 
@@ -110,6 +122,9 @@ impl Handler {
 
     /// Handle one invocation payload, as JSON (see [`Handler::handle_event`]).
     pub async fn handle(&self, payload: &Value, deadline: Option<Instant>) -> Result<Value> {
+        if let Some(step) = Step::from_payload(payload) {
+            return self.fan_out_step(step?, deadline).await;
+        }
         let response = self.handle_event(payload, deadline).await?;
         serde_json::to_value(&response).map_err(|e| Error::Internal(format!("response: {e}")))
     }
@@ -213,6 +228,18 @@ impl Handler {
     }
 
     /// Cancel `cancel` the deadline margin before `deadline`.
+    /// Run a fan-out step ([`super::fanout`]); its answer is the step's output. A transient
+    /// failure is the invocation's error, which the state machine retries.
+    pub async fn fan_out_step(&self, step: Step, deadline: Option<Instant>) -> Result<Value> {
+        let cancel = CancellationToken::new();
+        let timer = deadline.map(|d| self.deadline_timer(d, cancel.clone()));
+        let answer = self.deps().fan_out_step(step, &cancel).await;
+        if let Some(t) = timer {
+            t.abort();
+        }
+        answer
+    }
+
     fn deadline_timer(
         &self,
         deadline: Instant,

@@ -18,6 +18,7 @@ pub mod backfill;
 pub mod config;
 pub mod error;
 pub mod event;
+pub mod fanout;
 pub mod handler;
 mod object;
 pub mod reconcile;

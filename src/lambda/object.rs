@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::LambdaConfig;
 use super::event::ObjectRef;
+use super::fanout::StartFanOut;
 use super::response::{Converted, ErrorReport, Failed, ObjectResult};
 use super::routing::Route;
 use super::store::{Destination, ObjectStore};
@@ -40,18 +41,21 @@ pub(crate) struct Deps<'a> {
     /// A conversion the deadline cuts is dropped without an error report (a reconcile does it
     /// later), instead of failing with one.
     pub defer_deadline: bool,
+    /// Starts a fan-out execution for an object too large for one invocation
+    /// (`CSV2PQ_FAN_OUT_*`); `None` converts every object here.
+    pub fan_out: Option<&'a dyn StartFanOut>,
 }
 
 /// Where one object's conversion goes.
-struct Target {
-    input: String,
-    bucket: String,
-    key: String,
-    output: String,
+pub(super) struct Target {
+    pub input: String,
+    pub bucket: String,
+    pub key: String,
+    pub output: String,
 }
 
 /// What the output's state asks of this run.
-enum Decision {
+pub(super) enum Decision {
     /// The output holds this input converted with these options.
     UpToDate,
     /// Convert, and publish each output only over what was there when this was decided.
@@ -98,6 +102,9 @@ pub(crate) async fn convert_object(
         Ok(Decision::UpToDate) => return up_to_date(target, etag.unwrap_or_default()),
         Err(e) => return deps.failure(object, target, etag, e, started).await,
     };
+    if let Some(result) = deps.start_fan_out(object, &target, &info, &options).await {
+        return result;
+    }
     let mut outputs = deps.store.outputs(&target.bucket, data, rejects);
     let converter = Converter::new(options).with_cancel(cancel.child_token());
     let progress = converter.progress();
@@ -119,13 +126,13 @@ pub(crate) async fn convert_object(
     }
 }
 
-fn unquoted(etag: &str) -> String {
+pub(super) fn unquoted(etag: &str) -> String {
     etag.trim_matches('"').to_string()
 }
 
 impl Deps<'_> {
     /// The output of `object`, or why it is not converted.
-    fn target(&self, object: &ObjectRef) -> Result<Target, Box<ObjectResult>> {
+    pub(super) fn target(&self, object: &ObjectRef) -> Result<Target, Box<ObjectResult>> {
         let input = object.url();
         let key = match self.config.rules.route(&object.key) {
             Route::Convert { output_key } => output_key,
@@ -162,7 +169,7 @@ impl Deps<'_> {
     /// For an event naming a version: why it is late (another version is current, or the
     /// object is gone), or `None` when it is current. Events without a version are for
     /// whatever is current.
-    async fn newer_version(&self, object: &ObjectRef) -> Result<Option<String>> {
+    pub(super) async fn newer_version(&self, object: &ObjectRef) -> Result<Option<String>> {
         let Some(version) = &object.version_id else {
             return Ok(None);
         };
@@ -192,7 +199,7 @@ impl Deps<'_> {
     /// run that looked at both outputs between the winner's rejects publish and the winner's
     /// data publish can publish its rejects and then lose on the data. The rejects are looked
     /// at first, which narrows it to that.
-    async fn decide(
+    pub(super) async fn decide(
         &self,
         target: &Target,
         rejects_key: Option<String>,
@@ -227,7 +234,7 @@ impl Deps<'_> {
     /// it (or a newer input) is at least as new as what this run read, this run is
     /// superseded; if this run holds the current input and the winner does not, retry (the
     /// next attempt converts over the winner).
-    async fn lost_race(
+    pub(super) async fn lost_race(
         &self,
         object: &ObjectRef,
         target: Target,
@@ -287,7 +294,7 @@ impl Deps<'_> {
 
     /// A failure: a retryable one is retried; a permanent one writes
     /// `<failed prefix><relative key>.error.json` and completes (bad input as `bad_input`).
-    async fn failure(
+    pub(super) async fn failure(
         &self,
         object: &ObjectRef,
         target: Target,
@@ -330,7 +337,7 @@ impl Deps<'_> {
     }
 }
 
-fn up_to_date(target: Target, etag: String) -> ObjectResult {
+pub(super) fn up_to_date(target: Target, etag: String) -> ObjectResult {
     tracing::info!(outcome = "up_to_date", input = %target.input, etag = %etag, output = %target.output, "object");
     ObjectResult::UpToDate {
         input: target.input,
@@ -339,7 +346,7 @@ fn up_to_date(target: Target, etag: String) -> ObjectResult {
     }
 }
 
-fn superseded(target: Target, reason: String) -> ObjectResult {
+pub(super) fn superseded(target: Target, reason: String) -> ObjectResult {
     tracing::info!(outcome = "superseded", input = %target.input, output = %target.output, reason = %reason, "object");
     ObjectResult::Superseded {
         input: target.input,
@@ -407,6 +414,7 @@ mod tests {
             schema: None,
             store,
             defer_deadline: false,
+            fan_out: None,
         };
         convert_object(&deps, &object(key), &CancellationToken::new()).await
     }
@@ -544,6 +552,7 @@ mod tests {
             schema: None,
             store: &store,
             defer_deadline: false,
+            fan_out: None,
         };
         let r = convert_object(&deps, &v2, &CancellationToken::new()).await;
         assert!(
@@ -669,6 +678,7 @@ mod tests {
             schema: None,
             store: &store,
             defer_deadline: false,
+            fan_out: None,
         };
         let cancel = CancellationToken::new();
         cancel.cancel();

@@ -51,6 +51,15 @@ pub enum ObjectResult {
         /// What superseded it.
         reason: String,
     },
+    /// Too large for one invocation: a fan-out execution converts it ([`super::fanout`]).
+    FannedOut {
+        /// `s3://bucket/key`.
+        input: String,
+        /// The output.
+        output: String,
+        /// The execution (its ARN).
+        execution: String,
+    },
     /// A failure: retried when `retryable` (a transient failure), otherwise reported under
     /// the failed prefix and completed (retrying cannot help).
     Failed(Failed),
@@ -211,6 +220,8 @@ pub struct Response {
 pub struct Tally {
     /// Converted and published.
     pub converted: usize,
+    /// Handed to a fan-out execution.
+    pub fanned_out: usize,
     /// Found up to date when its turn came (another run converted it meanwhile).
     pub up_to_date: usize,
     /// Not published: a newer conversion or a newer input won.
@@ -237,6 +248,7 @@ impl Tally {
                 self.bytes_out += c.bytes_out;
             }
             ObjectResult::UpToDate { .. } => self.up_to_date += 1,
+            ObjectResult::FannedOut { .. } => self.fanned_out += 1,
             ObjectResult::Superseded { .. } => self.superseded += 1,
             ObjectResult::BadInput { .. } => self.bad_input += 1,
             ObjectResult::Failed(_) | ObjectResult::Malformed { .. } => self.failed += 1,

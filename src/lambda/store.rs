@@ -112,6 +112,10 @@ pub trait ObjectStore: Send + Sync {
         start_after: Option<&str>,
         token: Option<String>,
     ) -> Result<Listing>;
+    /// The S3 store this is, if it is one (the fan-out steps need S3's server-side copy).
+    fn s3(&self) -> Option<&S3Store> {
+        None
+    }
 }
 
 /// Amazon S3 (or an S3-compatible store) through one client.
@@ -140,6 +144,34 @@ impl S3Store {
     pub fn with_requests(mut self, requests: RequestOptions) -> Self {
         self.requests = requests;
         self
+    }
+
+    /// The client.
+    pub(crate) fn client(&self) -> &aws_sdk_s3::Client {
+        &self.client
+    }
+
+    /// The requests' encryption and expected owner.
+    pub(crate) fn requests(&self) -> &RequestOptions {
+        &self.requests
+    }
+
+    /// Parts in flight per upload.
+    pub(crate) fn parts_in_flight(&self) -> usize {
+        self.parts_in_flight
+    }
+
+    /// A sink publishing `bucket/to.key` under `to.precondition`.
+    pub(crate) fn sink(&self, bucket: &str, to: &Destination) -> S3Sink {
+        self.sink_with_parts(bucket, to, self.parts_in_flight)
+    }
+
+    /// [`S3Store::sink`] with `parts` in flight (a stitch's copied parts hold no memory).
+    pub(crate) fn sink_with_parts(&self, bucket: &str, to: &Destination, parts: usize) -> S3Sink {
+        S3Sink::new(self.client.clone(), bucket, &to.key, parts)
+            .with_abort_drain(self.abort_drain)
+            .with_requests(self.requests.clone())
+            .with_precondition(to.precondition.clone())
     }
 
     fn owner(&self) -> Option<String> {
@@ -182,6 +214,10 @@ fn unquoted(etag: &str) -> String {
 
 #[async_trait::async_trait]
 impl ObjectStore for S3Store {
+    fn s3(&self) -> Option<&S3Store> {
+        Some(self)
+    }
+
     fn source(&self, object: &ObjectRef) -> Box<dyn ByteSource> {
         Box::new(
             S3Source::new(self.client.clone(), &object.bucket, &object.key)
@@ -333,16 +369,7 @@ struct S3Outputs {
 impl SinkFactory for S3Outputs {
     async fn open(&mut self, output: Output) -> Result<Box<dyn ByteSink>> {
         let to = destination(output, &self.data, self.rejects.as_ref())?;
-        let sink = S3Sink::new(
-            self.store.client.clone(),
-            &self.bucket,
-            &to.key,
-            self.store.parts_in_flight,
-        )
-        .with_abort_drain(self.store.abort_drain)
-        .with_requests(self.store.requests.clone())
-        .with_precondition(to.precondition.clone());
-        Ok(Box::new(sink))
+        Ok(Box::new(self.store.sink(&self.bucket, to)))
     }
 }
 

@@ -36,10 +36,33 @@ pub struct S3FanOut {
     pub min_range: u64,
 }
 
-/// Opens a fragment object, for the data only.
-struct FragmentObject {
-    target: S3FanOut,
+/// Opens a fragment object, for the data only (a fan-out's worker writes one).
+#[derive(Debug, Clone)]
+pub struct FragmentObject {
+    client: Client,
+    bucket: String,
     key: String,
+    parts_in_flight: usize,
+    requests: RequestOptions,
+}
+
+impl FragmentObject {
+    /// The fragment at `bucket/key`, uploaded `parts_in_flight` parts at once with `requests`.
+    pub fn new(
+        client: Client,
+        bucket: &str,
+        key: &str,
+        parts_in_flight: usize,
+        requests: RequestOptions,
+    ) -> Self {
+        FragmentObject {
+            client,
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            parts_in_flight,
+            requests,
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -48,10 +71,14 @@ impl SinkFactory for FragmentObject {
         if output == Output::Rejects {
             return Err(rejects_refused());
         }
-        let t = &self.target;
         Ok(Box::new(
-            S3Sink::new(t.client.clone(), &t.bucket, &self.key, t.parts_in_flight)
-                .with_requests(t.requests.clone()),
+            S3Sink::new(
+                self.client.clone(),
+                &self.bucket,
+                &self.key,
+                self.parts_in_flight,
+            )
+            .with_requests(self.requests.clone()),
         ))
     }
 }
@@ -69,10 +96,13 @@ impl S3FanOut {
         let prefix = format!("{}.fragments/{}/", self.key, sink.run_id());
         let fragment = |i: usize| format!("{prefix}fragment-{i:05}.parquet");
         let sinks = |i: usize, _range: &Range<u64>| -> Result<Box<dyn SinkFactory>> {
-            Ok(Box::new(FragmentObject {
-                target: self.clone(),
-                key: fragment(i),
-            }))
+            Ok(Box::new(FragmentObject::new(
+                self.client.clone(),
+                &self.bucket,
+                &fragment(i),
+                self.parts_in_flight,
+                self.requests.clone(),
+            )))
         };
         let done = async {
             let Converted {
@@ -90,49 +120,95 @@ impl S3FanOut {
             })
         }
         .await;
-        self.remove_prefix(&prefix).await;
+        let owner = self.requests.expected_bucket_owner.as_deref();
+        remove_prefix(&self.client, &self.bucket, &prefix, owner).await;
         done
     }
+}
 
-    /// Delete every object under `prefix` (the fragments); failures are logged (a lifecycle
-    /// rule on the prefix is the backstop).
-    async fn remove_prefix(&self, prefix: &str) {
-        let mut token = None;
-        loop {
-            let page = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(prefix)
-                .set_continuation_token(token)
-                .set_expected_bucket_owner(self.requests.expected_bucket_owner.clone())
+/// Delete every object under `prefix` (the fragments and a fan-out's plan) after aborting
+/// the multipart uploads open under it (a worker killed mid-upload leaves one); returns how
+/// many objects were removed. Failures are logged (a lifecycle rule on the prefix is the
+/// backstop).
+pub async fn remove_prefix(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+    owner: Option<&str>,
+) -> usize {
+    abort_uploads(client, bucket, prefix, owner).await;
+    let mut removed = 0;
+    let mut token = None;
+    loop {
+        let page = client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_continuation_token(token)
+            .set_expected_bucket_owner(owner.map(str::to_string))
+            .send()
+            .await;
+        let page = match page {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(prefix, error = %aws_sdk_s3::error::DisplayErrorContext(e), "listing the fragments to remove them failed");
+                return removed;
+            }
+        };
+        for object in page.contents() {
+            let Some(key) = object.key() else { continue };
+            let deleted = client
+                .delete_object()
+                .bucket(bucket)
+                .key(key)
+                .set_expected_bucket_owner(owner.map(str::to_string))
                 .send()
                 .await;
-            let page = match page {
-                Ok(p) => p,
+            match deleted {
+                Ok(_) => removed += 1,
                 Err(e) => {
-                    tracing::warn!(prefix, error = %aws_sdk_s3::error::DisplayErrorContext(e), "listing the fragments to remove them failed");
-                    return;
-                }
-            };
-            for object in page.contents() {
-                let Some(key) = object.key() else { continue };
-                let deleted = self
-                    .client
-                    .delete_object()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .set_expected_bucket_owner(self.requests.expected_bucket_owner.clone())
-                    .send()
-                    .await;
-                if let Err(e) = deleted {
                     tracing::warn!(key, error = %aws_sdk_s3::error::DisplayErrorContext(e), "removing a fragment failed");
                 }
             }
-            match page.next_continuation_token() {
-                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
-                _ => return,
-            }
+        }
+        match page.next_continuation_token() {
+            Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
+            _ => return removed,
+        }
+    }
+}
+
+/// Abort the multipart uploads open under `prefix` (one page of them: a fan-out's workers
+/// leave at most one each).
+async fn abort_uploads(client: &Client, bucket: &str, prefix: &str, owner: Option<&str>) {
+    let listed = client
+        .list_multipart_uploads()
+        .bucket(bucket)
+        .prefix(prefix)
+        .set_expected_bucket_owner(owner.map(str::to_string))
+        .send()
+        .await;
+    let uploads = match listed {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(prefix, error = %aws_sdk_s3::error::DisplayErrorContext(e), "listing the open uploads of the fragments failed");
+            return;
+        }
+    };
+    for upload in uploads.uploads() {
+        let (Some(key), Some(id)) = (upload.key(), upload.upload_id()) else {
+            continue;
+        };
+        let aborted = client
+            .abort_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(id)
+            .set_expected_bucket_owner(owner.map(str::to_string))
+            .send()
+            .await;
+        if let Err(e) = aborted {
+            tracing::warn!(key, error = %aws_sdk_s3::error::DisplayErrorContext(e), "aborting a fragment's upload failed");
         }
     }
 }

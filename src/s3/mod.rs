@@ -10,7 +10,9 @@ pub mod stitch;
 
 pub use client::{build_client, RequestOptions, S3Options, DEFAULT_ATTEMPT_TIMEOUT};
 pub use error::{Cause, Op, S3Error};
-pub use sink::{metadata_value, object_metadata_name, CopySource, S3Sink, RUN_ID_METADATA};
+pub use sink::{
+    metadata_value, new_run_id, object_metadata_name, CopySource, S3Sink, RUN_ID_METADATA,
+};
 pub use source::S3Source;
 // The range plan is the memory budget's (the read-ahead's share); re-exported for callers.
 pub use crate::budget::{

@@ -77,7 +77,7 @@ struct Upload {
 }
 
 /// A token unique to this sink: the clock, the process id and std's randomly seeded hasher.
-fn new_run_id() -> String {
+pub fn new_run_id() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());

@@ -6,6 +6,7 @@
 
 use aws_sdk_s3::Client;
 use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
 
 use super::error::{Op, S3Error};
 use super::sink::{CopySource, S3Sink};
@@ -14,6 +15,8 @@ use crate::sink::ByteSink;
 use crate::stitch::parts::{plan_parts, Part, MAX_PART, MIN_PART};
 use crate::stitch::{stitch, Fragment, Stitch};
 
+/// Fragments whose footers are fetched at once.
+const FOOTERS_AT_ONCE: usize = 16;
 /// Footer bytes fetched first: most footers (and their length) fit.
 const FIRST_TAIL: u64 = 64 * 1024;
 
@@ -108,10 +111,18 @@ pub async fn stitch_objects(
     mut sink: S3Sink,
     metadata: &[(String, String)],
 ) -> Result<Stitch> {
+    let reads: Vec<_> = keys
+        .iter()
+        .map(|key| read_fragment(client, bucket, key))
+        .collect();
+    let read: Vec<Result<(Fragment, CopySource)>> = futures::stream::iter(reads)
+        .buffered(FOOTERS_AT_ONCE)
+        .collect()
+        .await;
     let mut fragments = Vec::with_capacity(keys.len());
     let mut sources = Vec::with_capacity(keys.len());
-    for key in keys {
-        let (fragment, source) = read_fragment(client, bucket, key).await?;
+    for r in read {
+        let (fragment, source) = r?;
         fragments.push(fragment);
         sources.push(source);
     }

@@ -290,6 +290,18 @@ pub enum SchemaSource {
 }
 
 impl SchemaSource {
+    /// The source named by [`SchemaSource::as_str`].
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            SchemaSource::Inferred,
+            SchemaSource::Explicit,
+            SchemaSource::Partial,
+            SchemaSource::Widened,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
+
     /// Lowercase name.
     pub fn as_str(self) -> &'static str {
         match self {

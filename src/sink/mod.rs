@@ -19,7 +19,8 @@ pub use memory::{MemorySink, MemorySinks, MemoryTarget};
 /// What the destination must hold for `complete` to publish over it (a conditional write):
 /// publishing only over the object a run decided to replace keeps a slow run from overwriting
 /// a newer one. A destination that cannot check it publishes unconditionally.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Precondition {
     /// Publish whatever is there.
     #[default]

@@ -20,6 +20,8 @@ mod faults;
 mod function_options;
 // The Lambda handler against the in-process S3 server.
 mod lambda;
+// The function's fan-out: its Step Functions steps through their event JSON.
+mod lambda_fanout;
 // The csv2parquet-lambda binary through a Lambda Runtime API stub.
 mod lambda_runtime;
 // `csv2parquet local` and the MinIO webhook (`serve`), end to end.
