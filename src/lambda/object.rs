@@ -398,14 +398,7 @@ mod tests {
     }
 
     fn object(key: &str) -> ObjectRef {
-        ObjectRef {
-            bucket: "b".into(),
-            key: key.into(),
-            size: None,
-            etag: None,
-            version_id: None,
-            event_name: "ObjectCreated:Put".into(),
-        }
+        ObjectRef::named("b", key, "ObjectCreated:Put")
     }
 
     async fn run(store: &MemoryStore, config: &LambdaConfig, key: &str) -> ObjectResult {

@@ -20,6 +20,18 @@ pub struct ObjectRef {
 }
 
 impl ObjectRef {
+    /// `bucket/key`, whatever version is current, as `event_name` asks (size and ETag unknown).
+    pub fn named(bucket: &str, key: &str, event_name: &str) -> Self {
+        ObjectRef {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            size: None,
+            etag: None,
+            version_id: None,
+            event_name: event_name.to_string(),
+        }
+    }
+
     /// `s3://bucket/key`, for logs.
     pub fn url(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.key)

@@ -170,14 +170,7 @@ mod tests {
     use super::*;
 
     fn object(key: &str) -> ObjectRef {
-        ObjectRef {
-            bucket: "b".into(),
-            key: key.into(),
-            size: None,
-            etag: None,
-            version_id: None,
-            event_name: "ObjectCreated:Put".into(),
-        }
+        ObjectRef::named("b", key, "ObjectCreated:Put")
     }
 
     #[test]

@@ -26,6 +26,8 @@ use crate::stitch::Stitch;
 /// terabyte's output needs many at once to fit one invocation. Gathered (uploaded) parts
 /// are under 10 MiB each.
 const COPY_PARTS_IN_FLIGHT: usize = 16;
+/// The event name of the objects of a fan-out's steps.
+const FANOUT_EVENT: &str = "csv2parquet:FanOut";
 /// The name of the job object under its prefix.
 const JOB_NAME: &str = "plan.json";
 
@@ -51,12 +53,8 @@ impl Deps<'_> {
                 version_id,
             } => {
                 let object = ObjectRef {
-                    bucket,
-                    key,
-                    size: None,
-                    etag: None,
                     version_id,
-                    event_name: "fanout".into(),
+                    ..ObjectRef::named(&bucket, &key, FANOUT_EVENT)
                 };
                 self.plan_job(s3, object).await
             }
@@ -443,12 +441,9 @@ impl Job {
     /// The input, as an event names it.
     fn object(&self) -> ObjectRef {
         ObjectRef {
-            bucket: self.input_bucket.clone(),
-            key: self.input_key.clone(),
-            size: None,
             etag: self.etag.clone(),
             version_id: self.version_id.clone(),
-            event_name: "fanout".into(),
+            ..ObjectRef::named(&self.input_bucket, &self.input_key, FANOUT_EVENT)
         }
     }
 }
