@@ -26,7 +26,7 @@
 
 use crate::decode::chunker::Chunker;
 use crate::decode::dialect::Dialect;
-use crate::decode::tokenizer::{Tokenizer, UNTERMINATED};
+use crate::decode::tokenizer::{Tokenizer, UNTERMINATED, UNTERMINATED_AFTER_SPACES};
 use crate::decode::tokens::Tokens;
 
 /// Bytes of the head the candidates tokenize.
@@ -378,6 +378,13 @@ fn score(sample: &[u8], at_end: bool, dialect: &Dialect) -> (Option<Score>, bool
     let result = tokenizer.tokenize(&sample[..end], &mut tokens);
     let error = result.is_err();
     let malformed = result.as_ref().is_err_and(|e| e.reason != UNTERMINATED);
+    if result
+        .as_ref()
+        .is_err_and(|e| e.reason == UNTERMINATED_AFTER_SPACES)
+    {
+        // ` "` never closed: that quote is text, and this candidate does not read the head.
+        return (None, error, malformed);
+    }
     if let Err(e) = result {
         // Score the records before the error.
         tokens = Tokens::default();
@@ -603,6 +610,11 @@ mod tests {
         let literal = sniffed("id\ttitle\n1\t\"Up\" (2009)\n2\tsay \"hi\n3\tx\n");
         assert_eq!(literal.dialect.quote, None);
         assert_eq!(literal.dialect.delimiter, b'\t');
+        // A quote after spaces that never closes, in a file that reads without quotes.
+        let open = sniffed("a,b\n1,x\n2, \"y\n3,z\n");
+        assert_eq!(open.dialect.quote, None);
+        let open = sniffed("a;b\nx;y\nz\nw\n \"v\nu\n");
+        assert_eq!(open.dialect.quote, None);
         // Well-formed quotes around delimiters need quoting; a later error does not undo it.
         let quoted = sniffed("a,b\n\"x,y\",1\n\"z,w\",2\n\"v,u\",3\n\"t\"s,4\n");
         assert_eq!(quoted.dialect.quote, Some(b'"'));

@@ -7,10 +7,10 @@
 //! throughput comparison is in `benches/decode.rs` and the README.
 //!
 //! Grammar (RFC 4180 plus the usual dialect options): records end at LF, CRLF or CR; blank lines
-//! are skipped; a field that starts with the quote character is quoted and may hold delimiters,
-//! line breaks and doubled quotes (or `escape` + any byte); a quote inside an unquoted field is
-//! literal; anything but a delimiter or line break after a closing quote is an error; lines that
-//! start with the comment byte are skipped.
+//! are skipped; a field that starts with the quote character (after spaces, if any) is quoted and
+//! may hold delimiters, line breaks and doubled quotes (or `escape` + any byte); a quote inside an
+//! unquoted field is literal; anything but spaces, then a delimiter or line break, after a closing
+//! quote is an error; lines that start with the comment byte are skipped.
 
 use wide::u8x16;
 
@@ -38,6 +38,11 @@ pub struct SyntaxError {
 /// The reason of the error for a quote still open at the end of the input.
 pub const UNTERMINATED: &str = "unterminated quoted field at end of input";
 
+/// The reason when the quote left open follows spaces (` "`): [`UNTERMINATED`], and like text
+/// after a closing quote a sign that quotes are literal, to the sniffer.
+pub const UNTERMINATED_AFTER_SPACES: &str =
+    "unterminated quoted field at end of input (its quote follows spaces)";
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum State {
     RecordStart,
@@ -56,6 +61,8 @@ struct Machine {
     line: u32,
     /// Whether the current field was quoted.
     field_quoted: bool,
+    /// Whether the current quoted field's quote came after spaces.
+    after_spaces: bool,
     /// Whether the last byte was a CR (its LF is not another line).
     after_cr: bool,
     /// Where the current field's bytes start in `out.data`.
@@ -240,6 +247,7 @@ impl Tokenizer {
             state: State::RecordStart,
             line: 0,
             field_quoted: false,
+            after_spaces: false,
             after_cr: false,
             field_start: 0,
             w: 0,
@@ -312,6 +320,7 @@ impl Tokenizer {
         };
         if let Some(open) = open {
             m.field_quoted = true;
+            m.after_spaces = open != m.i;
             m.field_start = open + 1;
             m.w = open + 1;
             m.state = State::Quoted;
@@ -442,7 +451,12 @@ impl Tokenizer {
         match m.state {
             State::RecordStart | State::Comment => {}
             State::Quoted | State::Escaped => {
-                return Err(self.error(out, UNTERMINATED));
+                let reason = if m.after_spaces {
+                    UNTERMINATED_AFTER_SPACES
+                } else {
+                    UNTERMINATED
+                };
+                return Err(self.error(out, reason));
             }
             State::FieldStart => {
                 push_field(out, n, n, false);
@@ -582,6 +596,9 @@ mod tests {
         assert_eq!(out.quoted, vec![true, false]);
         // Spaces before anything but a quote are data, and a quote after other text is literal.
         assert_eq!(fields(&d, " a, b\"c\n"), rows(&[&[" a", " b\"c"]]));
+        // A quote after spaces left open is named as such.
+        let e = t.tokenize(b"a\n \"b\n", &mut out).unwrap_err();
+        assert_eq!(e.reason, UNTERMINATED_AFTER_SPACES);
         // Text after the spaces is still malformed quoting.
         let e = t.tokenize(b"\"a\" b,c\n", &mut out).unwrap_err();
         assert!(e.reason.contains("after a closing quote"));
