@@ -77,6 +77,7 @@ pub fn decode_chunk(
         tokens.records.truncate(whole);
         tokens.fields.truncate(fields);
         tokens.quoted.truncate(fields);
+        tokens.drop_trailing_delimiters(ctx.columns.len());
         decode_tokens(ctx, chunk, tokens)?;
         return Err(DecodeError::Data(ChunkError {
             record: e.record,
@@ -87,6 +88,7 @@ pub fn decode_chunk(
             reason: Fault::Syntax(e.reason),
         }));
     }
+    tokens.drop_trailing_delimiters(ctx.columns.len());
     if ctx.columns.len() == 1 {
         // One column: a blank line is a null value, not layout.
         tokens.add_blank_lines();
@@ -279,6 +281,21 @@ mod tests {
             "{}",
             e.reason
         );
+    }
+
+    #[test]
+    fn a_trailing_delimiter_is_layout() {
+        let c = ctx(SCHEMA, OnError::Fail);
+        let mut t = Tokens::default();
+        let d = decode_chunk(&c, &chunk("1,a,1.5,\n2,b,2.5\n3,c,,\n"), &mut t).unwrap();
+        let b = d.batch.unwrap();
+        assert_eq!(b.num_rows(), 3);
+        assert!(b.column(2).is_null(2));
+        // A value or a quoted "" after the last column is data: a ragged record.
+        for csv in ["1,a,1.5,x\n", "1,a,1.5,\"\"\n"] {
+            let e = bad(decode_chunk(&c, &chunk(csv), &mut t));
+            assert!(e.reason.to_string().contains("expected 3 fields, found 4"));
+        }
     }
 
     #[test]

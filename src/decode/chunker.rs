@@ -288,9 +288,29 @@ impl Chunker {
     }
 
     fn scan(&mut self) {
-        if !self.scan_quote_free() && !self.scan_masked() {
+        if self.ends_in_opening_spaces() {
+            // Spaces that may go before an opening quote: only the state machine knows that a
+            // field has not started yet.
+            self.scan_general();
+        } else if !self.scan_quote_free() && !self.scan_masked() {
             self.scan_general();
         }
+    }
+
+    /// Whether the unscanned bytes end in spaces after a delimiter or line break (or are all
+    /// spaces): the fast paths would take them for the start of an unquoted field, but a quote
+    /// after them opens a quoted one (the tokenizer's `quote_after_spaces`).
+    fn ends_in_opening_spaces(&self) -> bool {
+        if self.quote.is_none() || self.delimiter == b' ' {
+            return false;
+        }
+        let region = &self.buf[self.scanned..];
+        let trailing = region.iter().rev().take_while(|&&b| b == b' ').count();
+        trailing > 0
+            && region
+                .len()
+                .checked_sub(trailing + 1)
+                .is_none_or(|k| matches!(region[k], b'\n' | b'\r') || region[k] == self.delimiter)
     }
 
     /// [`Chunker::scan`] by the state machine (the fast paths cannot take the input).
@@ -329,6 +349,9 @@ impl Chunker {
                 State::FieldStart => {
                     if Some(b) == self.quote {
                         state = State::Quoted;
+                        i += 1;
+                    } else if b == b' ' && self.quote.is_some() && self.delimiter != b' ' {
+                        // Spaces before an opening quote, or an unquoted field's start.
                         i += 1;
                     } else if b == self.delimiter {
                         i += 1;
@@ -476,6 +499,8 @@ mod tests {
             ..Dialect::default()
         };
         check_chunking(&e, b"#c \"x\n\"a\\\"\\\nb\",1\n#\r\n2,\"3\"\n");
+        // Spaces before an opening quote: the quoted line break is no record boundary.
+        check_chunking(&d, b"a, b\n1,  \"x\ny\" ,z\n2, \"w\"\n");
     }
 
     /// Chunks (sequence, bytes, first byte, first line) of `input` pushed in `block`-byte pieces

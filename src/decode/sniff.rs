@@ -2,9 +2,11 @@
 //! many preamble lines come before its table, found from the head the way DuckDB's sniffer does.
 //!
 //! Every candidate dialect tokenizes the first [`SNIFF_BYTES`] of the head (whole records
-//! only). Its *column count* is the most common field count; its *start* the first record with
+//! only). Its *column count* is the most common field count, or another whose records all fit
+//! from the first record with it on, if that scores better; its *start* the first record with
 //! that count (records before it, each with fewer fields, are a preamble: a title, an export
-//! note); its score the records from the start with that count, less those without. The best
+//! note); its score the records from the start with that count, less those without (a record
+//! with one more field, empty, fits: a trailing delimiter). The best
 //! candidate has more than one column if any has, then the highest score, then the most
 //! columns, then quotes some field (`'1','world'` is quoted with `'`, as DuckDB reads it), then
 //! comes first in the order of preference (`,` `;` tab `|`; `"` then `'`;
@@ -24,7 +26,7 @@
 
 use crate::decode::chunker::Chunker;
 use crate::decode::dialect::Dialect;
-use crate::decode::tokenizer::{Tokenizer, UNTERMINATED};
+use crate::decode::tokenizer::{Tokenizer, UNTERMINATED, UNTERMINATED_AFTER_SPACES};
 use crate::decode::tokens::Tokens;
 
 /// Bytes of the head the candidates tokenize.
@@ -376,6 +378,13 @@ fn score(sample: &[u8], at_end: bool, dialect: &Dialect) -> (Option<Score>, bool
     let result = tokenizer.tokenize(&sample[..end], &mut tokens);
     let error = result.is_err();
     let malformed = result.as_ref().is_err_and(|e| e.reason != UNTERMINATED);
+    if result
+        .as_ref()
+        .is_err_and(|e| e.reason == UNTERMINATED_AFTER_SPACES)
+    {
+        // ` "` never closed: that quote is text, and this candidate does not read the head.
+        return (None, error, malformed);
+    }
     if let Err(e) = result {
         // Score the records before the error.
         tokens = Tokens::default();
@@ -389,24 +398,40 @@ fn score(sample: &[u8], at_end: bool, dialect: &Dialect) -> (Option<Score>, bool
     (score_tokens(&tokens, error), error, malformed)
 }
 
-/// The score of a candidate's tokens (see [`score`]).
+/// The score of a candidate's tokens (see [`score`]). The table is the one of the most common
+/// field count (the largest among equals), or one of another count whose every record from its
+/// start fits it (at least two), whichever scores best, then has the most columns. A table of
+/// `c` columns starts at the first record that fits it, after a preamble of records with fewer
+/// fields (a title, an export note: at most [`MAX_PREAMBLE`]); a record fits with `c` fields, or
+/// with one more that is empty (a delimiter at the end of every line, `1,2,` under `a,b`: see
+/// [`Tokens::drop_trailing_delimiters`]).
 fn score_tokens(tokens: &Tokens, error: bool) -> Option<Score> {
     let n = tokens.records.len().min(SNIFF_RECORDS);
     if n == 0 {
         return None;
     }
     let counts: Vec<usize> = (0..n).map(|r| tokens.field_count(r)).collect();
-    let columns = mode(&counts);
-    let mut start = counts.iter().position(|&c| c == columns).unwrap_or(0);
-    if start > MAX_PREAMBLE || counts[..start].iter().any(|&c| c > columns) {
-        start = 0;
+    let mut tables: Vec<usize> = counts.clone();
+    tables.sort_unstable();
+    let mode = most_common(&tables);
+    tables.dedup();
+    let mut best: Option<(i64, usize, usize, usize)> = None;
+    for columns in tables {
+        let fits = |r: usize| counts[r] == columns || tokens.ends_in_extra_delimiter(r, columns);
+        let mut start = (0..n).position(fits).unwrap_or(0);
+        if start > MAX_PREAMBLE || counts[..start].iter().any(|&c| c > columns) {
+            start = 0;
+        }
+        let consistent = (start..n).filter(|&r| fits(r)).count();
+        if columns != mode && (consistent < 2 || start + consistent < n) {
+            continue;
+        }
+        let score = consistent as i64 - (n - start - consistent) as i64;
+        if best.is_none_or(|(s, c, _, _)| (score, columns) > (s, c)) {
+            best = Some((score, columns, start, consistent));
+        }
     }
-    // A header one field short of rows that all end in an empty field is a trailing
-    // delimiter, not a preamble: keep it (the read then reports the ragged rows).
-    if start == 1 && counts[0] + 1 == columns && trailing_empty(tokens, &counts, columns) {
-        start = 0;
-    }
-    let consistent = counts[start..].iter().filter(|&&c| c == columns).count();
+    let (_, columns, start, consistent) = best?;
     Some(Score {
         columns,
         consistent,
@@ -417,20 +442,8 @@ fn score_tokens(tokens: &Tokens, error: bool) -> Option<Score> {
     })
 }
 
-/// Whether every record with `columns` fields ends in an empty field.
-fn trailing_empty(tokens: &Tokens, counts: &[usize], columns: usize) -> bool {
-    counts.iter().enumerate().all(|(r, &c)| {
-        c != columns || {
-            let first = tokens.records[r].first_field as usize;
-            tokens.field(first + c - 1).is_empty()
-        }
-    })
-}
-
-/// The most common value (the largest among equals).
-fn mode(counts: &[usize]) -> usize {
-    let mut sorted = counts.to_vec();
-    sorted.sort_unstable();
+/// The most common value of `sorted` (the largest among equals).
+fn most_common(sorted: &[usize]) -> usize {
     let (mut best, mut best_n) = (0, 0);
     let mut i = 0;
     while i < sorted.len() {
@@ -597,6 +610,11 @@ mod tests {
         let literal = sniffed("id\ttitle\n1\t\"Up\" (2009)\n2\tsay \"hi\n3\tx\n");
         assert_eq!(literal.dialect.quote, None);
         assert_eq!(literal.dialect.delimiter, b'\t');
+        // A quote after spaces that never closes, in a file that reads without quotes.
+        let open = sniffed("a,b\n1,x\n2, \"y\n3,z\n");
+        assert_eq!(open.dialect.quote, None);
+        let open = sniffed("a;b\nx;y\nz\nw\n \"v\nu\n");
+        assert_eq!(open.dialect.quote, None);
         // Well-formed quotes around delimiters need quoting; a later error does not undo it.
         let quoted = sniffed("a,b\n\"x,y\",1\n\"z,w\",2\n\"v,u\",3\n\"t\"s,4\n");
         assert_eq!(quoted.dialect.quote, Some(b'"'));
@@ -611,8 +629,12 @@ mod tests {
     fn preambles_are_skipped() {
         let s = sniffed("Sales report\nexported 2026-01-02\n\nid,name\n1,x\n2,y\n");
         assert_eq!(s.skip_lines, 3);
-        // A header one short of rows ending in an empty field is kept.
-        assert_eq!(sniffed("a,b\n1,2,\n3,4,\n").skip_lines, 0);
+        // A header one short of rows ending in an empty field is kept: a trailing delimiter.
+        let trailing = sniffed("a,b\n1,2,\n3,4,\n");
+        assert_eq!(trailing.skip_lines, 0);
+        // A preamble of more lines than the table (an export with a trailing delimiter).
+        let s = sniffed("Vendor\tX\nStart\t06/02\nEnd\t06/29\na\tb\tc\n1\t2\t3\t\n4\t5\t6\t\n");
+        assert_eq!((s.dialect.delimiter, s.skip_lines), (b'\t', 3));
         // Not sniffed: kept.
         let pinned = Sniff {
             skip_rows: false,
@@ -682,15 +704,15 @@ mod tests {
     }
 
     #[test]
+    fn most_common_prefers_the_larger_among_equals() {
+        assert_eq!(most_common(&[1, 1, 2, 2]), 2);
+        assert_eq!(most_common(&[1, 1, 3]), 1);
+    }
+
+    #[test]
     fn a_cut_sample_scores_its_whole_records_only() {
         let csv = b"a;b\n1;\"open\nquote";
         let s = sniff(csv, false, &Dialect::default(), Sniff::ALL, false, false).unwrap();
         assert_eq!(s.dialect.delimiter, b';');
-    }
-
-    #[test]
-    fn mode_prefers_the_larger_among_equals() {
-        assert_eq!(mode(&[1, 2, 2, 1]), 2);
-        assert_eq!(mode(&[3, 1, 1]), 1);
     }
 }

@@ -7,10 +7,10 @@
 //! throughput comparison is in `benches/decode.rs` and the README.
 //!
 //! Grammar (RFC 4180 plus the usual dialect options): records end at LF, CRLF or CR; blank lines
-//! are skipped; a field that starts with the quote character is quoted and may hold delimiters,
-//! line breaks and doubled quotes (or `escape` + any byte); a quote inside an unquoted field is
-//! literal; anything but a delimiter or line break after a closing quote is an error; lines that
-//! start with the comment byte are skipped.
+//! are skipped; a field that starts with the quote character (after spaces, if any) is quoted and
+//! may hold delimiters, line breaks and doubled quotes (or `escape` + any byte); a quote inside an
+//! unquoted field is literal; anything but spaces, then a delimiter or line break, after a closing
+//! quote is an error; lines that start with the comment byte are skipped.
 
 use wide::u8x16;
 
@@ -38,6 +38,11 @@ pub struct SyntaxError {
 /// The reason of the error for a quote still open at the end of the input.
 pub const UNTERMINATED: &str = "unterminated quoted field at end of input";
 
+/// The reason when the quote left open follows spaces (` "`): [`UNTERMINATED`], and like text
+/// after a closing quote a sign that quotes are literal, to the sniffer.
+pub const UNTERMINATED_AFTER_SPACES: &str =
+    "unterminated quoted field at end of input (its quote follows spaces)";
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum State {
     RecordStart,
@@ -56,6 +61,8 @@ struct Machine {
     line: u32,
     /// Whether the current field was quoted.
     field_quoted: bool,
+    /// Whether the current quoted field's quote came after spaces.
+    after_spaces: bool,
     /// Whether the last byte was a CR (its LF is not another line).
     after_cr: bool,
     /// Where the current field's bytes start in `out.data`.
@@ -240,6 +247,7 @@ impl Tokenizer {
             state: State::RecordStart,
             line: 0,
             field_quoted: false,
+            after_spaces: false,
             after_cr: false,
             field_start: 0,
             w: 0,
@@ -250,7 +258,7 @@ impl Tokenizer {
             let b = input[m.i];
             match m.state {
                 State::RecordStart => self.record_start(&mut m, b, out),
-                State::FieldStart => self.field_start(&mut m, b, out),
+                State::FieldStart => self.field_start(&mut m, input, out),
                 State::Unquoted => self.unquoted(&mut m, input, out),
                 State::Quoted => self.quoted(&mut m, input, out),
                 State::Escaped => {
@@ -302,14 +310,21 @@ impl Tokenizer {
 
     /// At a field's first byte: an opening quote, an empty field, or an unquoted field.
     #[inline(always)]
-    fn field_start(&self, m: &mut Machine, b: u8, out: &mut Tokens) {
+    fn field_start(&self, m: &mut Machine, input: &[u8], out: &mut Tokens) {
+        let b = input[m.i];
         m.field_start = m.i;
-        if Some(b) == self.quote {
+        let open = if Some(b) == self.quote {
+            Some(m.i)
+        } else {
+            self.quote_after_spaces(input, m.i)
+        };
+        if let Some(open) = open {
             m.field_quoted = true;
-            m.field_start = m.i + 1;
-            m.w = m.i + 1;
+            m.after_spaces = open != m.i;
+            m.field_start = open + 1;
+            m.w = open + 1;
             m.state = State::Quoted;
-            m.i += 1;
+            m.i = open + 1;
         } else if b == self.delimiter {
             push_field(out, m.i, m.i, false);
             m.i += 1;
@@ -320,6 +335,36 @@ impl Tokenizer {
         } else {
             m.field_quoted = false;
             m.state = State::Unquoted;
+        }
+    }
+
+    /// Where the opening quote is when `input[i..]` is spaces before one: the field is quoted
+    /// (` "a, b"` is `a, b`, as DuckDB reads it). Spaces before anything else are data.
+    #[inline(always)]
+    fn quote_after_spaces(&self, input: &[u8], i: usize) -> Option<usize> {
+        let quote = self.quote?;
+        if input.get(i) != Some(&b' ') || self.delimiter == b' ' {
+            return None;
+        }
+        let j = i + input[i..].iter().position(|&b| b != b' ')?;
+        (input[j] == quote).then_some(j)
+    }
+
+    /// Where the spaces after a closing quote end, when a delimiter, a line break or the end of
+    /// the input follows them (`"a" ,b` is `a`); `None` when text follows (an error).
+    #[inline(always)]
+    fn spaces_to_field_end(&self, input: &[u8], i: usize) -> Option<usize> {
+        if input.get(i) != Some(&b' ') || self.delimiter == b' ' {
+            return None;
+        }
+        let j = input[i..]
+            .iter()
+            .position(|&b| b != b' ')
+            .map_or(input.len(), |k| i + k);
+        match input.get(j) {
+            None => Some(j),
+            Some(&b) if b == self.delimiter || b == b'\n' || b == b'\r' => Some(j),
+            Some(_) => None,
         }
     }
 
@@ -384,6 +429,17 @@ impl Tokenizer {
             end_quoted(out, m.field_start, m.w, m.i - 1, m.field_quoted);
             end_record(out, m.i);
             m.state = State::RecordStart;
+        } else if let Some(j) = self.spaces_to_field_end(input, m.i) {
+            // Spaces after the closing quote are layout; the delimiter or break is next.
+            end_quoted(out, m.field_start, m.w, m.i - 1, m.field_quoted);
+            m.i = j;
+            if input.get(j) == Some(&self.delimiter) {
+                m.state = State::FieldStart;
+                m.i += 1;
+            } else {
+                end_record(out, j);
+                m.state = State::RecordStart;
+            }
         } else {
             return Err(self.error(out, "unexpected character after a closing quote"));
         }
@@ -395,7 +451,12 @@ impl Tokenizer {
         match m.state {
             State::RecordStart | State::Comment => {}
             State::Quoted | State::Escaped => {
-                return Err(self.error(out, UNTERMINATED));
+                let reason = if m.after_spaces {
+                    UNTERMINATED_AFTER_SPACES
+                } else {
+                    UNTERMINATED
+                };
+                return Err(self.error(out, reason));
             }
             State::FieldStart => {
                 push_field(out, n, n, false);
@@ -519,6 +580,34 @@ mod tests {
         let e = t.tokenize(b"a,b\n\"x\"y,2\n", &mut out).unwrap_err();
         assert_eq!((e.record, e.line, e.field), (1, 1, 0));
         assert!(e.reason.contains("after a closing quote"));
+    }
+
+    #[test]
+    fn spaces_around_quotes_are_layout() {
+        let d = Dialect::default();
+        assert_eq!(fields(&d, "\"a\"  ,\",\"\n"), rows(&[&["a", ","]]));
+        assert_eq!(
+            fields(&d, "1, \"x, y\"\n2,  \"z\nw\" \r\n3,\"v\"  "),
+            rows(&[&["1", "x, y"], &["2", "z\nw"], &["3", "v"]])
+        );
+        let t = Tokenizer::new(&d).state_machine_only();
+        let mut out = Tokens::default();
+        t.tokenize(b" \"\",x\n", &mut out).unwrap();
+        assert_eq!(out.quoted, vec![true, false]);
+        // Spaces before anything but a quote are data, and a quote after other text is literal.
+        assert_eq!(fields(&d, " a, b\"c\n"), rows(&[&[" a", " b\"c"]]));
+        // A quote after spaces left open is named as such.
+        let e = t.tokenize(b"a\n \"b\n", &mut out).unwrap_err();
+        assert_eq!(e.reason, UNTERMINATED_AFTER_SPACES);
+        // Text after the spaces is still malformed quoting.
+        let e = t.tokenize(b"\"a\" b,c\n", &mut out).unwrap_err();
+        assert!(e.reason.contains("after a closing quote"));
+        // A space delimiter keeps its spaces.
+        let spaced = Dialect {
+            delimiter: b' ',
+            ..Dialect::default()
+        };
+        assert_eq!(fields(&spaced, "\"a\" \"b\"\n"), rows(&[&["a", "b"]]));
     }
 
     #[test]

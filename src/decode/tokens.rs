@@ -80,6 +80,38 @@ impl Tokens {
 }
 
 impl Tokens {
+    /// Whether record `r` has one field more than `columns` and that last field is empty and
+    /// unquoted: a delimiter at the end of the line (`1,2,` under `a,b`), which holds no data.
+    pub(crate) fn ends_in_extra_delimiter(&self, r: usize, columns: usize) -> bool {
+        let first = self.records[r].first_field as usize;
+        let last = first + columns;
+        self.field_count(r) == columns + 1
+            && !self.quoted[last]
+            && self.fields[last].start == self.fields[last].end
+    }
+
+    /// Drops the empty last field of every record that ends in one delimiter more than the
+    /// table's `columns` (see [`Tokens::ends_in_extra_delimiter`]): a trailing delimiter is
+    /// layout, as DuckDB reads it. A quoted `""` there, or a value, stays (a ragged record).
+    pub(crate) fn drop_trailing_delimiters(&mut self, columns: usize) {
+        let n = self.records.len();
+        if !(0..n).any(|r| self.ends_in_extra_delimiter(r, columns)) {
+            return;
+        }
+        let mut w = 0usize;
+        for r in 0..n {
+            let drop = usize::from(self.ends_in_extra_delimiter(r, columns));
+            let first = self.records[r].first_field as usize;
+            let keep = self.field_count(r) - drop;
+            self.fields.copy_within(first..first + keep, w);
+            self.quoted.copy_within(first..first + keep, w);
+            self.records[r].first_field = w as u32;
+            w += keep;
+        }
+        self.fields.truncate(w);
+        self.quoted.truncate(w);
+    }
+
     /// Puts blank lines back as records of one empty field (a null): in a one-column input a
     /// blank line is a value, not layout (`col\n1\n\n3\n` is 1, null, 3, as DuckDB reads it).
     /// The tokenizer skips them; they are in the gaps between the records, before the first
@@ -216,6 +248,7 @@ pub(crate) fn end_quoted(out: &mut Tokens, start: usize, w: usize, close: usize,
 
 #[cfg(test)]
 mod tests {
+    use super::Tokens;
     use crate::decode::dialect::Dialect;
     use crate::decode::tokenizer::Tokenizer;
 
@@ -237,6 +270,41 @@ mod tests {
                 (t.records[r].line, t.records[r].start, value)
             })
             .collect()
+    }
+
+    #[test]
+    fn trailing_delimiters_are_dropped() {
+        let mut t = Tokens::default();
+        let csv = "a,b\n1,2,\n3,\"\"\n4,5,\"\"\n6,7,8\n9,\n";
+        Tokenizer::new(&Dialect::default())
+            .tokenize(csv.as_bytes(), &mut t)
+            .unwrap();
+        t.drop_trailing_delimiters(2);
+        let rows: Vec<Vec<&[u8]>> = (0..t.records.len())
+            .map(|r| {
+                let first = t.records[r].first_field as usize;
+                (first..first + t.field_count(r))
+                    .map(|f| t.field(f))
+                    .collect()
+            })
+            .collect();
+        let want: Vec<Vec<&[u8]>> = vec![
+            vec![b"a", b"b"],
+            vec![b"1", b"2"],
+            vec![b"3", b""],
+            // A quoted empty string and a value are data: the records stay ragged.
+            vec![b"4", b"5", b""],
+            vec![b"6", b"7", b"8"],
+            vec![b"9", b""],
+        ];
+        assert_eq!(rows, want);
+        assert_eq!(
+            t.quoted,
+            vec![
+                false, false, false, false, false, true, false, false, true, false, false, false,
+                false, false
+            ]
+        );
     }
 
     #[test]

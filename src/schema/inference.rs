@@ -25,6 +25,8 @@ struct Evidence {
     date_formats: u64,
     /// The bits of the inferrer's formats that are timestamp formats.
     timed: u64,
+    /// The bits of the inferrer's fallback formats ([`DateFormat::is_fallback`]).
+    fallback: u64,
 }
 
 impl Default for Evidence {
@@ -42,6 +44,7 @@ impl Default for Evidence {
             fraction_digits: 0,
             date_formats: u64::MAX,
             timed: 0,
+            fallback: 0,
         }
     }
 }
@@ -118,13 +121,19 @@ impl Evidence {
     }
 
     /// The formats (timestamp formats when `timed`, else date formats) that read every value.
+    /// A fallback format counts only when no other format reads them.
     fn formatted(&self, timed: bool) -> u64 {
-        if self.values == 0 {
+        let bits = if self.values == 0 {
             0
         } else if timed {
             self.date_formats & self.timed
         } else {
             self.date_formats & !self.timed
+        };
+        if bits & !self.fallback != 0 {
+            bits & !self.fallback
+        } else {
+            bits
         }
     }
 }
@@ -212,8 +221,14 @@ impl Inferrer {
             .enumerate()
             .filter(|(_, f)| f.has_time())
             .fold(0u64, |m, (i, _)| m | 1 << i);
+        let fallback = formats
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.is_fallback())
+            .fold(0u64, |m, (i, _)| m | 1 << i);
         for ev in &mut self.evidence {
             ev.timed = timed;
+            ev.fallback = fallback;
         }
         self.rules.formats = formats;
         self

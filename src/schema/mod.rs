@@ -466,6 +466,29 @@ mod tests {
     }
 
     #[test]
+    fn a_two_digit_year_first_is_a_fallback_format() {
+        let formats = |csv: &str| {
+            let mut t = Tokens::default();
+            Tokenizer::new(&Dialect::default())
+                .tokenize(csv.as_bytes(), &mut t)
+                .unwrap();
+            let mut inf = Inferrer::new(t.field_count(0), &[String::new()]);
+            inf.add(&t, 1..t.records.len());
+            inf.date_formats()
+        };
+        let f = formats("d,ts\n90.01.01,90.01.01 00:12:00\n04.12.13,04.12.13 15:16:00\n");
+        assert_eq!(
+            f,
+            [Some("%y.%m.%d".into()), Some("%y.%m.%d %H:%M:%S".into())]
+        );
+        // Day-first dates with a year up to 31 read year-first too: day-first wins.
+        assert_eq!(
+            formats("d\n12.03.26\n31.01.24\n"),
+            [Some("%d.%m.%y".into())]
+        );
+    }
+
+    #[test]
     fn widen_for_a_bad_value() {
         use ColumnType::*;
         let ts = |unit, tz: Option<&str>| Timestamp {

@@ -43,10 +43,12 @@ pub struct DateFormat {
     text: String,
 }
 
-/// The formats inference tries on dates that are not ISO 8601, in this order.
-pub const CANDIDATES: [&str; 13] = [
+/// The formats inference tries on dates that are not ISO 8601, in this order. The last,
+/// `%y.%m.%d` (`90.01.31`), is a fallback: it also reads most `%d.%m.%y` dates (`12.03.26`), so
+/// it counts only where no other format reads the column ([`DateFormat::is_fallback`]).
+pub const CANDIDATES: [&str; 14] = [
     "%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y", "%Y.%m.%d", "%d-%m-%Y", "%m-%d-%Y", "%Y-%m-%d",
-    "%d/%m/%y", "%m/%d/%y", "%d.%m.%y", "%d-%m-%y", "%m-%d-%y",
+    "%d/%m/%y", "%m/%d/%y", "%d.%m.%y", "%d-%m-%y", "%m-%d-%y", "%y.%m.%d",
 ];
 
 /// The times of day inference tries after each of [`CANDIDATES`] on timestamps that are not
@@ -115,6 +117,13 @@ impl DateFormat {
     /// The format as written.
     pub fn as_str(&self) -> &str {
         &self.text
+    }
+
+    /// Whether the format starts with a two-digit year (`%y.%m.%d`): a candidate that inference
+    /// takes only when no other reads the column, since day-first dates with a year up to 31
+    /// read in it too.
+    pub fn is_fallback(&self) -> bool {
+        self.items.first() == Some(&Item::Year2)
     }
 
     /// Whether the format has a time of day (a timestamp format).
@@ -306,6 +315,11 @@ mod tests {
         assert_eq!(days("%Y/%m/%d", "2026/03/12"), Some(iso));
         assert_eq!(days("%Y-%m-%d", "2026-3-12"), Some(iso));
         assert_eq!(days("%d/%m/%y", "12/03/26"), Some(iso));
+        assert_eq!(days("%y.%m.%d", "26.03.12"), Some(iso));
+        assert_eq!(
+            days("%y.%m.%d", "90.01.01"),
+            super::super::parse_date32(b"1990-01-01")
+        );
         assert_eq!(
             days("%d/%m/%y", "01/01/69"),
             super::super::parse_date32(b"1969-01-01")
