@@ -60,6 +60,12 @@ pub const DEFAULT_MAX_SPILL: usize = 3 * DEFAULT_SPILLED_ROW_GROUP_BYTES;
 /// system allocator): 23 KiB idle; after 20,000 rows at 16 KiB pages, 240 KiB of which 8 KiB
 /// reported, so this covers an idle or lightly used writer only (see the README, "Spilling").
 pub const COLUMN_WRITER_BYTES: usize = 64 * 1024;
+/// Heap bytes a lane's column writer holds however small its pages: the zstd compression and
+/// decompression contexts the parquet crate's codec keeps, encoders, statistics. Measured with
+/// `encode::spill::measure` (1,000 columns): ~240 KiB per column after 20,000 rows at 16 KiB
+/// pages. Writers that would take more than half their share of the heap together are not
+/// made: such a schema is encoded a column at a time (see [`MemoryBudget::columnwise`]).
+pub const LANE_WRITER_BYTES: usize = 256 * 1024;
 /// The smallest data page (and dictionary page) a column is given when the budget shrinks them
 /// for a wide schema; a schema whose columns cannot each have this much is refused.
 pub const MIN_PAGE_BYTES: usize = 8 * 1024;
@@ -440,6 +446,33 @@ impl MemoryBudget {
     }
 }
 
+impl MemoryBudget {
+    /// The heap bytes of arrays a column-wise encoder may hold for `columns` columns, or None
+    /// when their lane writers fit (half the writers' heap: with `spilling`,
+    /// [`MemoryBudget::spilling_writer_bytes`], else twice [`MemoryBudget::row_group_bytes`],
+    /// since lanes hold a closing row group twice). The arrays get that heap less
+    /// [`crate::encode::COLUMN_WRITER_HEAP`] for each worker's writer, and at least 1 MiB.
+    pub fn columnwise(&self, columns: usize, spilling: bool) -> Option<usize> {
+        let heap = if spilling {
+            self.spilling_writer_bytes
+        } else {
+            self.row_group_bytes
+        };
+        if columns.saturating_mul(LANE_WRITER_BYTES) <= heap / 2 {
+            return None;
+        }
+        let heap = if spilling {
+            self.spilling_writer_bytes
+        } else {
+            2 * self.row_group_bytes
+        };
+        Some(
+            heap.saturating_sub(self.workers * crate::encode::COLUMN_WRITER_HEAP)
+                .max(MIB),
+        )
+    }
+}
+
 /// Check a `--range-bytes` value: at least [`MIN_RANGE_BYTES`].
 pub fn check_range_bytes(bytes: usize) -> std::result::Result<usize, String> {
     if bytes < MIN_RANGE_BYTES {
@@ -609,6 +642,27 @@ mod tests {
                 range_bytes: 8 * MIB,
                 ranges: 2
             }
+        );
+    }
+
+    #[test]
+    fn wide_schemas_are_encoded_a_column_at_a_time() {
+        let b = MemoryBudget::derive(256 * MIB, 2);
+        // The benchmark shapes keep their lanes at the default limit: 19 writers take 4.75 MiB
+        // of the 16 MiB row-group heap.
+        assert_eq!(b.columnwise(7, false), None);
+        assert_eq!(b.columnwise(19, false), None);
+        // 1,000 columns would take 250 MiB in writers: held arrays get twice the row-group
+        // heap less a writer per worker.
+        let hold = b.columnwise(1000, false).unwrap();
+        assert_eq!(hold, 32 * MIB - 2 * crate::encode::COLUMN_WRITER_HEAP);
+        // Spilling gives the lanes more heap, and the held arrays the same.
+        assert_eq!(b.columnwise(40, true), None);
+        assert_eq!(b.columnwise(1000, true), Some(hold));
+        // A tiny limit still holds a MiB of arrays.
+        assert_eq!(
+            MemoryBudget::derive(16 * MIB, 8).columnwise(50, false),
+            Some(MIB)
         );
     }
 

@@ -19,7 +19,7 @@ use crate::config::ConvertOptions;
 use crate::decode::chunker::Chunker;
 use crate::decode::columns::DecodeContext;
 use crate::decode::tokenizer::Tokenizer;
-use crate::encode::{writer_properties, ParquetEncoder, PartWriter, SpillFactory};
+use crate::encode::{writer_properties, EncodingPlan, ParquetEncoder, PartWriter, SpillFactory};
 use crate::error::{Error, Result};
 use crate::schema::SchemaSource;
 
@@ -137,6 +137,28 @@ fn build_encoder(
                 counts.warnings.push(warning);
             }
         }
+    }
+    if let Some(hold) = budget.columnwise(schema.fields().len(), spill.is_some()) {
+        let base = writer_properties(options.compression, &EncodingPlan::default())?;
+        let mut encoder = ParquetEncoder::columnwise(
+            PartWriter::new(budget.part_bytes, parts),
+            schema,
+            base,
+            &head.encodings,
+            hold,
+            options.row_group_rows,
+            output_location,
+            Arc::clone(pool),
+        )?;
+        if let Some((dir, factory)) = spill {
+            encoder = encoder.with_spill(factory, budget.spilled_row_group_bytes)?;
+            counts.spill = Some(SpillReport {
+                dir: dir.display().to_string(),
+                peak_bytes: 0,
+                total_bytes: 0,
+            });
+        }
+        return Ok((encoder, counts));
     }
     let (pages, warning) = budget.column_pages(schema.fields().len(), spill.is_some());
     if let Some(warning) = warning {

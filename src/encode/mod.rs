@@ -25,12 +25,14 @@ use parquet::file::writer::SerializedFileWriter;
 use crate::config::Compression;
 use crate::error::{Error, Result};
 
+mod columnwise;
 mod dictionary;
 mod encoding;
 mod lanes;
 mod parts;
 mod spill;
 
+pub use columnwise::COLUMN_WRITER_HEAP;
 pub use dictionary::Cardinality;
 pub use encoding::{ColumnEncoding, EncodingPlan};
 pub(crate) use encoding::{TRIAL_BYTES, TRIAL_RECORDS};
@@ -39,6 +41,7 @@ pub use lanes::Token;
 pub use parts::PartWriter;
 pub use spill::{SpillFactory, SpillStats};
 
+use columnwise::Columnwise;
 use lanes::{Event, Job, Lane};
 
 /// Writer properties for a codec: statistics and page index on, each column's dictionary and
@@ -110,6 +113,8 @@ pub struct ParquetEncoder<W: Write + Send> {
     schema: SchemaRef,
     location: String,
     pool: Arc<rayon::ThreadPool>,
+    /// Set for a schema encoded a column at a time (then there are no lanes).
+    columnwise: Option<Columnwise>,
 }
 
 impl<W: Write + Send> ParquetEncoder<W> {
@@ -166,7 +171,69 @@ impl<W: Write + Send> ParquetEncoder<W> {
             schema,
             location: location.to_string(),
             pool,
+            columnwise: None,
         })
+    }
+
+    /// Start a file with `schema` on `out` whose row groups are held as Arrow arrays (up to
+    /// `hold_bytes` on the heap) and encoded a column at a time when they close, a writer per
+    /// worker at once (see the `columnwise` module): for schemas whose column writers would not
+    /// all fit the budget. `base` has no per-column settings; each column's come from `plan`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn columnwise(
+        out: W,
+        schema: SchemaRef,
+        base: WriterProperties,
+        plan: &EncodingPlan,
+        hold_bytes: usize,
+        row_group_rows: usize,
+        location: &str,
+        pool: Arc<rayon::ThreadPool>,
+    ) -> Result<Self> {
+        let perr = |source| Error::Parquet {
+            location: location.to_string(),
+            source,
+        };
+        let options = ArrowWriterOptions::new().with_properties(base.clone());
+        let arrow_writer =
+            ArrowWriter::try_new_with_options(out, Arc::clone(&schema), options).map_err(perr)?;
+        let (writer, factory) = arrow_writer.into_serialized_writer().map_err(perr)?;
+        if writer.schema_descr().num_columns() != schema.fields().len() {
+            return Err(Error::Internal(format!(
+                "{} Parquet columns for {} fields: nested fields are not supported",
+                writer.schema_descr().num_columns(),
+                schema.fields().len()
+            )));
+        }
+        let workers = pool.current_num_threads();
+        let columnwise = Columnwise::new(Arc::clone(&schema), base, plan, hold_bytes, workers);
+        let (_tx, events) = std::sync::mpsc::channel();
+        Ok(ParquetEncoder {
+            writer,
+            factory,
+            lanes: Vec::new(),
+            events,
+            closed: BTreeMap::new(),
+            rows_in_group: 0,
+            row_groups: 0,
+            written: 0,
+            cut_lag: CUT_LAG_PARTS,
+            parts: 0,
+            group_start: 0,
+            row_group_bytes: hold_bytes,
+            row_group_rows,
+            spilled_row_group_bytes: None,
+            spill: None,
+            schema,
+            location: location.to_string(),
+            pool,
+            columnwise: Some(columnwise),
+        })
+    }
+
+    /// Whether row groups are encoded a column at a time.
+    pub fn is_columnwise(&self) -> bool {
+        self.columnwise.is_some()
     }
 
     /// Spill the encoded pages of open row groups through `spill` (see the `spill` module), and
@@ -176,6 +243,11 @@ impl<W: Write + Send> ParquetEncoder<W> {
     pub fn with_spill(mut self, spill: Arc<SpillFactory>, row_group_bytes: usize) -> Result<Self> {
         if self.parts > 0 {
             return Err(Error::Internal("spilling set after the first write".into()));
+        }
+        if let Some(columnwise) = &mut self.columnwise {
+            columnwise.with_spill(Arc::clone(&spill), row_group_bytes);
+            self.spill = Some(spill);
+            return Ok(self);
         }
         let store: Arc<dyn parquet::column::page_store::PageStoreFactory> = spill.clone();
         self.factory = ArrowRowGroupWriterFactory::new(&self.writer, Arc::clone(&self.schema))
@@ -220,6 +292,9 @@ impl<W: Write + Send> ParquetEncoder<W> {
     /// the batch is in flight until the token's last clone is dropped (the caller makes that
     /// drop release the batch's slot). An error from an earlier batch surfaces here.
     pub fn write(&mut self, batch: &RecordBatch, token: &Token) -> Result<()> {
+        if self.columnwise.is_some() {
+            return self.write_columnwise(batch);
+        }
         let mut offset = 0;
         while offset < batch.num_rows() {
             let room = self.row_group_rows - self.rows_in_group;
@@ -263,14 +338,46 @@ impl<W: Write + Send> ParquetEncoder<W> {
         memory >= self.row_group_bytes || self.spilled_row_group_bytes.is_some_and(|c| encoded >= c)
     }
 
+    /// [`ParquetEncoder::write`] of a column-wise encoder: the batch's arrays are held (the
+    /// token is not kept: the held bytes have their own budget), and a full row group is
+    /// encoded before this returns.
+    fn write_columnwise(&mut self, batch: &RecordBatch) -> Result<()> {
+        let Some(columnwise) = &mut self.columnwise else {
+            return Ok(());
+        };
+        let location = &self.location;
+        let perr = |source| Error::Parquet {
+            location: location.clone(),
+            source,
+        };
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            let room = self.row_group_rows - columnwise.rows_in_group();
+            let take = room.min(batch.num_rows() - offset);
+            let full = columnwise.push(&batch.slice(offset, take)).map_err(perr)?;
+            offset += take;
+            if full || columnwise.rows_in_group() >= self.row_group_rows {
+                columnwise.cut(&mut self.writer, &self.pool).map_err(perr)?;
+            }
+        }
+        self.parts += 1;
+        Ok(())
+    }
+
     /// Rows in the open row group.
     pub fn rows_in_group(&self) -> usize {
-        self.rows_in_group
+        match &self.columnwise {
+            Some(c) => c.rows_in_group(),
+            None => self.rows_in_group,
+        }
     }
 
     /// Row groups cut so far (the open one not counted).
     pub fn row_groups(&self) -> usize {
-        self.row_groups
+        match &self.columnwise {
+            Some(c) => c.row_groups(),
+            None => self.row_groups,
+        }
     }
 
     /// Close the open row group in every lane; `more` opens the next one.
@@ -386,6 +493,15 @@ impl<W: Write + Send> ParquetEncoder<W> {
     /// Close the open row group (if it has rows), wait for the lanes, add key-value metadata
     /// and write the footer (`into_inner` writes it); returns the output.
     pub fn finish(mut self, metadata: Vec<(String, String)>) -> Result<W> {
+        if let Some(columnwise) = &mut self.columnwise {
+            let location = &self.location;
+            columnwise
+                .cut(&mut self.writer, &self.pool)
+                .map_err(|source| Error::Parquet {
+                    location: location.clone(),
+                    source,
+                })?;
+        }
         if self.rows_in_group > 0 {
             self.cut(false)?;
         }

@@ -219,6 +219,37 @@ impl SpillFactory {
     }
 }
 
+/// A spill file of its own for blobs the caller keeps track of (the column-wise encoder's
+/// arrays); counted against the same limit, released when dropped.
+#[derive(Debug)]
+pub(super) struct SpillSegments(SpillFile);
+
+impl SpillSegments {
+    /// Append `blob`; returns where it starts.
+    pub(super) fn append(&self, blob: &[u8]) -> Result<u64> {
+        self.0.append(blob)
+    }
+
+    /// The `len` bytes at `start`.
+    pub(super) fn read(&self, start: u64, len: usize) -> Result<Bytes> {
+        self.0.read(start, len)
+    }
+}
+
+impl SpillFactory {
+    /// A fresh spill file for segments.
+    pub(super) fn segments(&self) -> Result<SpillSegments> {
+        SpillFile::create(&self.dir, self.max_bytes, Arc::clone(&self.stats))
+            .map(SpillSegments)
+            .map_err(|e| {
+                ParquetError::External(Box::new(std::io::Error::new(
+                    e.kind(),
+                    format!("making a spill file in {}: {e}", self.dir.display()),
+                )))
+            })
+    }
+}
+
 impl PageStoreFactory for SpillFactory {
     fn create(&self, _args: &PageStoreArgs<'_>) -> Result<Box<dyn PageStore>> {
         Ok(Box::new(self.store()?))

@@ -1,0 +1,404 @@
+//! Column-at-a-time encoding, for schemas too wide for a column writer per column.
+//!
+//! The lanes (see the `lanes` module) keep one `ArrowColumnWriter` per column alive for the
+//! whole row group, and each holds state the budget cannot shrink: a zstd compression context
+//! and a decompression context (the parquet crate's codec makes both; ~95 KiB for the second,
+//! up to ~170 KiB for the first at small pages), encoder and statistics structures, the pages
+//! being filled. Measured at 1,000 columns that is ~240 KiB per column at 16 KiB pages, so the
+//! writers alone pass a 256 MiB limit at ~1,000 columns, whatever the row-group size.
+//!
+//! Here the open row group's Arrow arrays are held instead (counted, up to the hold budget;
+//! beyond it, when a spill directory is given, each column's arrays go to the spill file as
+//! Arrow IPC), and when the row group closes its columns are encoded in order, `workers` at a
+//! time, each by a writer made for that column alone and dropped once its chunk is appended.
+//! The writers' state is then `workers` x one column's, whatever the width; the row group is
+//! cut by the bytes of its arrays.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, RecordBatch};
+use arrow::datatypes::{Schema, SchemaRef};
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowWriterOptions};
+use parquet::arrow::ArrowWriter;
+use parquet::errors::ParquetError;
+use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
+use rayon::prelude::*;
+
+use super::encoding::{ColumnEncoding, EncodingPlan};
+use super::spill::{SpillFactory, SpillSegments};
+
+type PResult<T> = std::result::Result<T, ParquetError>;
+
+/// Heap bytes one column's writer may take while it encodes: its state (codec contexts,
+/// encoders, statistics: ~300 KiB measured at 1 MiB pages with zstd), a data page and a
+/// dictionary page of [`crate::budget::MAX_PAGE_BYTES`] each, and the closed chunk's pages until
+/// they are appended (the chunk of a column is at most its arrays' bytes, which the hold
+/// budget already counts).
+pub const COLUMN_WRITER_HEAP: usize = 3 * crate::config::MIB;
+
+/// The arrays of one column in the open row group: in memory, or spilled.
+#[derive(Default)]
+struct Column {
+    arrays: Vec<ArrayRef>,
+    /// Spilled segments (Arrow IPC streams), in order, before `arrays`.
+    spilled: Vec<(u64, usize)>,
+}
+
+/// Holds the open row group as Arrow arrays and encodes it a column at a time.
+pub(super) struct Columnwise {
+    schema: SchemaRef,
+    /// Writer properties without per-column settings; each writer gets its column's from
+    /// `plan`.
+    base: WriterProperties,
+    /// Each field's entry in the encoding plan.
+    plans: Vec<Option<ColumnEncoding>>,
+    columns: Vec<Column>,
+    /// Heap bytes of the arrays held.
+    held: usize,
+    /// Bytes of the open row group's arrays, held or spilled.
+    group_bytes: usize,
+    rows: usize,
+    /// Heap bytes of arrays held at most; past it they are spilled (when a spill file is
+    /// given) or the row group is cut.
+    hold_bytes: usize,
+    /// Array bytes that cut a row group when arrays are spilled.
+    spilled_group_bytes: usize,
+    spill: Option<Arc<SpillFactory>>,
+    /// The open row group's spilled arrays.
+    segments: Option<SpillSegments>,
+    workers: usize,
+    row_groups: usize,
+}
+
+impl Columnwise {
+    pub(super) fn new(
+        schema: SchemaRef,
+        base: WriterProperties,
+        plan: &EncodingPlan,
+        hold_bytes: usize,
+        workers: usize,
+    ) -> Self {
+        let plans = schema
+            .fields()
+            .iter()
+            .map(|f| plan.columns().iter().find(|c| &c.name == f.name()).cloned())
+            .collect();
+        let columns = schema.fields().iter().map(|_| Column::default()).collect();
+        Columnwise {
+            schema,
+            base,
+            plans,
+            columns,
+            held: 0,
+            group_bytes: 0,
+            rows: 0,
+            hold_bytes: hold_bytes.max(1),
+            spilled_group_bytes: usize::MAX,
+            spill: None,
+            segments: None,
+            workers: workers.max(1),
+            row_groups: 0,
+        }
+    }
+
+    /// Spill arrays past the hold budget, and cut row groups at `group_bytes` of arrays.
+    pub(super) fn with_spill(&mut self, spill: Arc<SpillFactory>, group_bytes: usize) {
+        self.spill = Some(spill);
+        self.spilled_group_bytes = group_bytes.max(1);
+    }
+
+    pub(super) fn rows_in_group(&self) -> usize {
+        self.rows
+    }
+
+    pub(super) fn row_groups(&self) -> usize {
+        self.row_groups
+    }
+
+    /// Add a part of a batch (within the row cap) to the open row group; returns whether the
+    /// row group is full.
+    pub(super) fn push(&mut self, part: &RecordBatch) -> PResult<bool> {
+        for (column, array) in self.columns.iter_mut().zip(part.columns()) {
+            let bytes = array.get_array_memory_size();
+            self.held += bytes;
+            self.group_bytes += bytes;
+            column.arrays.push(Arc::clone(array));
+        }
+        self.rows += part.num_rows();
+        if self.held < self.hold_bytes {
+            return Ok(false);
+        }
+        if self.spill.is_none() {
+            return Ok(true);
+        }
+        self.spill_arrays()?;
+        Ok(self.group_bytes >= self.spilled_group_bytes)
+    }
+
+    /// Move every held array to the spill file, one IPC stream per column.
+    fn spill_arrays(&mut self) -> PResult<()> {
+        let Some(factory) = &self.spill else {
+            return Ok(());
+        };
+        if self.segments.is_none() {
+            self.segments = Some(factory.segments()?);
+        }
+        let Some(segments) = &self.segments else {
+            return Ok(());
+        };
+        for (column, field) in self.columns.iter_mut().zip(self.schema.fields()) {
+            if column.arrays.is_empty() {
+                continue;
+            }
+            let one = Arc::new(Schema::new(vec![Arc::clone(field)]));
+            let mut ipc = arrow_ipc::writer::StreamWriter::try_new(Vec::new(), &one)
+                .map_err(|e| ParquetError::External(Box::new(e)))?;
+            for array in column.arrays.drain(..) {
+                let batch = RecordBatch::try_new(Arc::clone(&one), vec![array])
+                    .map_err(|e| ParquetError::External(Box::new(e)))?;
+                ipc.write(&batch)
+                    .map_err(|e| ParquetError::External(Box::new(e)))?;
+            }
+            let blob = ipc
+                .into_inner()
+                .map_err(|e| ParquetError::External(Box::new(e)))?;
+            let start = segments.append(&blob)?;
+            column.spilled.push((start, blob.len()));
+        }
+        self.held = 0;
+        Ok(())
+    }
+
+    /// Encode the open row group into `writer`'s next row group, column by column.
+    pub(super) fn cut<W: std::io::Write + Send>(
+        &mut self,
+        writer: &mut SerializedFileWriter<W>,
+        pool: &rayon::ThreadPool,
+    ) -> PResult<()> {
+        if self.rows == 0 {
+            return Ok(());
+        }
+        tracing::debug!(
+            rows = self.rows,
+            bytes = self.group_bytes,
+            "encoding row group {} a column at a time",
+            self.row_groups
+        );
+        let columns = std::mem::take(&mut self.columns);
+        let segments = self.segments.take();
+        let mut row_group = writer.next_row_group()?;
+        let mut columns = columns.into_iter().enumerate().peekable();
+        while columns.peek().is_some() {
+            let window: Vec<(usize, Column)> = columns.by_ref().take(self.workers).collect();
+            let chunks: Vec<PResult<ArrowColumnChunk>> = pool.install(|| {
+                window
+                    .into_par_iter()
+                    .map(|(i, column)| self.encode_column(i, column, segments.as_ref()))
+                    .collect()
+            });
+            for chunk in chunks {
+                chunk?.append_to_row_group(&mut row_group)?;
+            }
+        }
+        row_group.close()?;
+        drop(segments);
+        self.columns = self
+            .schema
+            .fields()
+            .iter()
+            .map(|_| Column::default())
+            .collect();
+        self.held = 0;
+        self.group_bytes = 0;
+        self.rows = 0;
+        self.row_groups += 1;
+        Ok(())
+    }
+
+    /// Encode column `i` of the row group with a writer made for it alone.
+    fn encode_column(
+        &self,
+        i: usize,
+        column: Column,
+        segments: Option<&SpillSegments>,
+    ) -> PResult<ArrowColumnChunk> {
+        let field = self.schema.field(i);
+        let one = Arc::new(Schema::new(vec![field.clone()]));
+        let mut builder = self.base.clone().into_builder();
+        if let Some(plan) = &self.plans[i] {
+            builder = EncodingPlan::new(vec![plan.clone()]).apply(builder);
+        }
+        let options = ArrowWriterOptions::new()
+            .with_properties(builder.build())
+            .with_skip_arrow_metadata(true);
+        let (_, factory) = ArrowWriter::try_new_with_options(std::io::sink(), one, options)?
+            .into_serialized_writer()?;
+        let mut writer = factory
+            .create_column_writers(self.row_groups)?
+            .pop()
+            .ok_or_else(|| ParquetError::General(format!("no writer for column {}", i + 1)))?;
+        let mut write = |array: &ArrayRef| -> PResult<()> {
+            for leaf in compute_leaves(field, array)? {
+                writer.write(&leaf)?;
+            }
+            Ok(())
+        };
+        for &(start, len) in &column.spilled {
+            let segments = segments
+                .ok_or_else(|| ParquetError::General("spilled arrays without a file".into()))?;
+            let blob = segments.read(start, len)?;
+            let reader = arrow_ipc::reader::StreamReader::try_new(Cursor::new(blob), None)
+                .map_err(|e| ParquetError::External(Box::new(e)))?;
+            for batch in reader {
+                let batch = batch.map_err(|e| ParquetError::External(Box::new(e)))?;
+                write(batch.column(0))?;
+            }
+        }
+        for array in &column.arrays {
+            write(array)?;
+        }
+        drop(column);
+        writer.close()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::{writer_properties, ParquetEncoder, Token};
+    use arrow::array::{Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    fn batch(columns: usize, first: usize, rows: usize) -> RecordBatch {
+        let fields: Vec<Field> = (0..columns)
+            .map(|c| {
+                let t = if c % 2 == 0 {
+                    DataType::Int64
+                } else {
+                    DataType::Utf8
+                };
+                Field::new(format!("c{c}"), t, true)
+            })
+            .collect();
+        let arrays: Vec<ArrayRef> = (0..columns)
+            .map(|c| -> ArrayRef {
+                let values = (first..first + rows).map(move |i| (i * 7919 + c * 31) % 10_007);
+                if c % 2 == 0 {
+                    Arc::new(Int64Array::from_iter(
+                        values.map(|v| (v % 13 != 0).then_some(v as i64)),
+                    ))
+                } else {
+                    Arc::new(StringArray::from_iter_values(
+                        values.map(|v| format!("w{v}")),
+                    ))
+                }
+            })
+            .collect();
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap()
+    }
+
+    /// Encode 12 batches of 500 rows of `columns` columns column-wise (with `hold` bytes held
+    /// and, with `spill`, arrays spilled); returns the file and its row groups' rows.
+    fn encode(columns: usize, hold: usize, spill: bool) -> (Vec<u8>, Vec<i64>, u64) {
+        let schema = batch(columns, 0, 1).schema();
+        let pool = Arc::new(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(2)
+                .build()
+                .unwrap(),
+        );
+        let plan = EncodingPlan::new(vec![ColumnEncoding {
+            name: "c0".into(),
+            dictionary: false,
+            encoding: parquet::basic::Encoding::DELTA_BINARY_PACKED,
+        }]);
+        let base = writer_properties(
+            crate::config::Compression::Zstd(1),
+            &EncodingPlan::default(),
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut encoder = ParquetEncoder::columnwise(
+            Vec::new(),
+            Arc::clone(&schema),
+            base,
+            &plan,
+            hold,
+            4000,
+            "t",
+            pool,
+        )
+        .unwrap();
+        if spill {
+            let factory = Arc::new(SpillFactory::new(dir.path(), u64::MAX).unwrap());
+            encoder = encoder.with_spill(factory, 1 << 30).unwrap();
+        }
+        for b in 0..12 {
+            let token: Token = Arc::new(());
+            encoder
+                .write(&batch(columns, b * 500, 500), &token)
+                .unwrap();
+        }
+        let spilled = encoder.spill_stats().map_or(0, |s| s.total_bytes());
+        let file = encoder.finish(vec![("k".into(), "v".into())]).unwrap();
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(file.clone())).unwrap();
+        let rows = reader
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows())
+            .collect();
+        (file, rows, spilled)
+    }
+
+    fn read(file: Vec<u8>) -> RecordBatch {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(file))
+            .unwrap()
+            .with_batch_size(100_000)
+            .build()
+            .unwrap();
+        let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
+        arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap()
+    }
+
+    #[test]
+    fn columns_encoded_one_at_a_time_read_back_equal() {
+        let expected = arrow::compute::concat_batches(
+            &batch(300, 0, 1).schema(),
+            &(0..12)
+                .map(|b| batch(300, b * 500, 500))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        // Held in memory: the row cap (4,000) and the hold budget cut the row groups.
+        let (file, rows, spilled) = encode(300, usize::MAX, false);
+        assert_eq!(rows, vec![4000, 2000]);
+        assert_eq!(spilled, 0);
+        let metadata = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(file.clone()))
+            .unwrap()
+            .metadata()
+            .clone();
+        let c0 = metadata.row_group(0).column(0);
+        assert!(c0
+            .encodings()
+            .any(|e| e == parquet::basic::Encoding::DELTA_BINARY_PACKED));
+        assert!(metadata
+            .row_group(0)
+            .column(1)
+            .dictionary_page_offset()
+            .is_some());
+        assert_eq!(read(file), expected);
+        let (file, rows, _) = encode(300, 2 << 20, false);
+        assert!(rows.len() > 2, "{rows:?}");
+        assert_eq!(read(file), expected);
+        // Spilled past the hold budget: the row groups reach the row cap.
+        let (file, rows, spilled) = encode(300, 2 << 20, true);
+        assert_eq!(rows, vec![4000, 2000]);
+        assert!(spilled > 0);
+        assert_eq!(read(file), expected);
+    }
+}
