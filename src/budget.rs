@@ -471,6 +471,34 @@ impl MemoryBudget {
                 .max(MIB),
         )
     }
+
+    /// Bytes spilled at most for a schema of `columns` columns: what the options set, or for a
+    /// schema encoded a column at a time [`DEFAULT_MAX_SPILL`] unless `--max-spill 0`. There,
+    /// unlike with lanes, larger row groups cost no heap, and they make the output smaller
+    /// and its footer (a column chunk's metadata per column and row group, held until the
+    /// end) shorter.
+    pub fn spill_for(&self, columns: usize, options: &ConvertOptions) -> usize {
+        if self.spill_bytes == 0
+            && options.max_spill.is_none()
+            && self.columnwise(columns, false).is_some()
+        {
+            DEFAULT_MAX_SPILL
+        } else {
+            self.spill_bytes
+        }
+    }
+
+    /// About how many bytes of CSV make a row group of `columns` columns (what the
+    /// dictionary plan sizes dictionaries for): four times the encoded row-group budget for
+    /// lanes; for a column-wise encoder, the arrays it holds, or the spilled row group's.
+    pub fn row_group_text_bytes(&self, columns: usize, options: &ConvertOptions) -> usize {
+        let spilling = self.spill_for(columns, options) > 0;
+        match self.columnwise(columns, spilling) {
+            Some(_) if spilling => self.spilled_row_group_bytes,
+            Some(hold) => hold,
+            None => 4 * self.row_group_bytes,
+        }
+    }
 }
 
 /// Check a `--range-bytes` value: at least [`MIN_RANGE_BYTES`].
@@ -659,6 +687,20 @@ mod tests {
         // Spilling gives the lanes more heap, and the held arrays the same.
         assert_eq!(b.columnwise(40, true), None);
         assert_eq!(b.columnwise(1000, true), Some(hold));
+        // Wide schemas spill by default, and their row groups are the spilled size.
+        let o = ConvertOptions::default();
+        assert_eq!(
+            (b.spill_for(19, &o), b.spill_for(1000, &o)),
+            (0, DEFAULT_MAX_SPILL)
+        );
+        assert_eq!(b.row_group_text_bytes(19, &o), 64 * MIB);
+        assert_eq!(b.row_group_text_bytes(1000, &o), 128 * MIB);
+        let off = ConvertOptions {
+            max_spill: Some(0),
+            ..ConvertOptions::default()
+        };
+        assert_eq!(b.spill_for(1000, &off), 0);
+        assert_eq!(b.row_group_text_bytes(1000, &off), hold);
         // A tiny limit still holds a MiB of arrays.
         assert_eq!(
             MemoryBudget::derive(16 * MIB, 8).columnwise(50, false),

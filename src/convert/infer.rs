@@ -570,7 +570,7 @@ fn plan_dictionaries(
     let mut cardinality = Cardinality::new(tokens.field_count(0), &options.null_values);
     cardinality.add(tokens, first_data..end);
     let records = tokens.records.len().max(1) as u64;
-    let csv_per_group = 4 * budget.row_group_bytes as u64;
+    let csv_per_group = budget.row_group_text_bytes(schema.columns.len(), options) as u64;
     let rows_per_group =
         (csv_per_group * records / (tokenized.max(1) as u64)).min(options.row_group_rows as u64);
     let plain_columns =

@@ -123,9 +123,10 @@ fn build_encoder(
     let schema = head.schema.arrow_schema();
     let mut counts = Counts::default();
     let mut spill = None;
-    if budget.spill_bytes > 0 {
+    let spill_bytes = budget.spill_for(schema.fields().len(), options);
+    if spill_bytes > 0 {
         let dir = options.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
-        match SpillFactory::new(&dir, budget.spill_bytes as u64) {
+        match SpillFactory::new(&dir, spill_bytes as u64) {
             Ok(factory) => spill = Some((dir, Arc::new(factory))),
             Err(e) => {
                 let warning = format!(
