@@ -233,7 +233,18 @@ fn print_report(report: &ConvertReport, out: &OutputArgs, output: &str) -> Resul
         if output == "-" {
             eprintln!("{text}");
         } else {
-            println!("{text}");
+            // A reader that went away (`| head`) does not undo the conversion: the report is
+            // dropped rather than a panic on the broken pipe.
+            use std::io::Write;
+            match writeln!(std::io::stdout().lock(), "{text}") {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    return Err(Error::Write {
+                        location: "stdout (the report)".into(),
+                        source: e,
+                    })
+                }
+                _ => {}
+            }
         }
     } else if !out.quiet {
         eprintln!("{}", summary_line(report, peak));
