@@ -139,55 +139,44 @@ fn build_encoder(
             }
         }
     }
-    if let Some(hold) = budget.columnwise(schema.fields().len(), spill.is_some()) {
-        let base = writer_properties(options.compression, &EncodingPlan::default())?;
-        let mut encoder = ParquetEncoder::columnwise(
-            PartWriter::new(budget.part_bytes, parts),
+    let part_writer = PartWriter::new(budget.part_bytes, parts);
+    let mut encoder = match budget.columnwise(schema.fields().len(), spill.is_some()) {
+        Some(hold) => ParquetEncoder::columnwise(
+            part_writer,
             schema,
-            base,
+            writer_properties(options.compression, &EncodingPlan::default())?,
             &head.encodings,
             hold,
             options.row_group_rows,
             output_location,
             Arc::clone(pool),
-        )?;
-        if let Some((dir, factory)) = spill {
-            encoder = encoder.with_spill(factory, budget.spilled_row_group_bytes)?;
-            counts.spill = Some(SpillReport {
-                dir: dir.display().to_string(),
-                peak_bytes: 0,
-                total_bytes: 0,
-            });
+        )?,
+        None => {
+            let (pages, warning) = budget.column_pages(schema.fields().len(), spill.is_some());
+            if let Some(warning) = warning {
+                tracing::warn!("{warning}");
+                counts.warnings.push(warning);
+            }
+            let properties = writer_properties(options.compression, &head.encodings)?;
+            // Without spilling, the row-group cut by heap bytes already bounds pages and
+            // dictionaries.
+            let (properties, heap) = if spill.is_some() {
+                (pages.apply(properties), budget.spilling_writer_bytes)
+            } else {
+                (properties, budget.row_group_bytes)
+            };
+            ParquetEncoder::new(
+                part_writer,
+                schema,
+                properties,
+                heap,
+                options.row_group_rows,
+                output_location,
+                Arc::clone(pool),
+            )?
+            .with_cut_lag(budget.cut_lag_parts)
         }
-        return Ok((encoder, counts));
-    }
-    let (pages, warning) = budget.column_pages(schema.fields().len(), spill.is_some());
-    if let Some(warning) = warning {
-        tracing::warn!("{warning}");
-        counts.warnings.push(warning);
-    }
-    let properties = writer_properties(options.compression, &head.encodings)?;
-    // Without spilling, the row-group cut by heap bytes already bounds pages and dictionaries.
-    let properties = if spill.is_some() {
-        pages.apply(properties)
-    } else {
-        properties
     };
-    let heap = if spill.is_some() {
-        budget.spilling_writer_bytes
-    } else {
-        budget.row_group_bytes
-    };
-    let mut encoder = ParquetEncoder::new(
-        PartWriter::new(budget.part_bytes, parts),
-        schema,
-        properties,
-        heap,
-        options.row_group_rows,
-        output_location,
-        Arc::clone(pool),
-    )?
-    .with_cut_lag(budget.cut_lag_parts);
     if let Some((dir, factory)) = spill {
         encoder = encoder.with_spill(factory, budget.spilled_row_group_bytes)?;
         counts.spill = Some(SpillReport {

@@ -128,6 +128,43 @@ impl<W: Write + Send> ParquetEncoder<W> {
         location: &str,
         pool: Arc<rayon::ThreadPool>,
     ) -> Result<Self> {
+        let sizes = (row_group_bytes, row_group_rows);
+        Self::start(out, schema, properties, sizes, location, pool, None)
+    }
+
+    /// Start a file with `schema` on `out` whose row groups are held as Arrow arrays (up to
+    /// `hold_bytes` on the heap) and encoded a column at a time when they close, a writer per
+    /// worker at once (see the `columnwise` module): for schemas whose column writers would not
+    /// all fit the budget. `base` has no per-column settings; each column's come from `plan`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn columnwise(
+        out: W,
+        schema: SchemaRef,
+        base: WriterProperties,
+        plan: &EncodingPlan,
+        hold_bytes: usize,
+        row_group_rows: usize,
+        location: &str,
+        pool: Arc<rayon::ThreadPool>,
+    ) -> Result<Self> {
+        let workers = pool.current_num_threads();
+        let columnwise =
+            Columnwise::new(Arc::clone(&schema), base.clone(), plan, hold_bytes, workers);
+        let sizes = (hold_bytes, row_group_rows);
+        Self::start(out, schema, base, sizes, location, pool, Some(columnwise))
+    }
+
+    /// The file's writer, and a lane per column unless `columnwise` encodes the row groups;
+    /// `sizes` are the row-group bytes and rows.
+    fn start(
+        out: W,
+        schema: SchemaRef,
+        properties: WriterProperties,
+        (row_group_bytes, row_group_rows): (usize, usize),
+        location: &str,
+        pool: Arc<rayon::ThreadPool>,
+        columnwise: Option<Columnwise>,
+    ) -> Result<Self> {
         let perr = |source| Error::Parquet {
             location: location.to_string(),
             source,
@@ -136,15 +173,19 @@ impl<W: Write + Send> ParquetEncoder<W> {
         let arrow_writer =
             ArrowWriter::try_new_with_options(out, Arc::clone(&schema), options).map_err(perr)?;
         let (writer, factory) = arrow_writer.into_serialized_writer().map_err(perr)?;
-        let writers = factory.create_column_writers(0).map_err(perr)?;
-        if writers.len() != schema.fields().len() {
+        let columns = writer.schema_descr().num_columns();
+        if columns != schema.fields().len() {
             return Err(Error::Internal(format!(
-                "{} Parquet columns for {} fields: nested fields are not supported",
-                writers.len(),
+                "{columns} Parquet columns for {} fields: nested fields are not supported",
                 schema.fields().len()
             )));
         }
         let (tx, events) = std::sync::mpsc::channel();
+        let writers = if columnwise.is_some() {
+            Vec::new()
+        } else {
+            factory.create_column_writers(0).map_err(perr)?
+        };
         let lanes = schema
             .fields()
             .iter()
@@ -171,63 +212,7 @@ impl<W: Write + Send> ParquetEncoder<W> {
             schema,
             location: location.to_string(),
             pool,
-            columnwise: None,
-        })
-    }
-
-    /// Start a file with `schema` on `out` whose row groups are held as Arrow arrays (up to
-    /// `hold_bytes` on the heap) and encoded a column at a time when they close, a writer per
-    /// worker at once (see the `columnwise` module): for schemas whose column writers would not
-    /// all fit the budget. `base` has no per-column settings; each column's come from `plan`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn columnwise(
-        out: W,
-        schema: SchemaRef,
-        base: WriterProperties,
-        plan: &EncodingPlan,
-        hold_bytes: usize,
-        row_group_rows: usize,
-        location: &str,
-        pool: Arc<rayon::ThreadPool>,
-    ) -> Result<Self> {
-        let perr = |source| Error::Parquet {
-            location: location.to_string(),
-            source,
-        };
-        let options = ArrowWriterOptions::new().with_properties(base.clone());
-        let arrow_writer =
-            ArrowWriter::try_new_with_options(out, Arc::clone(&schema), options).map_err(perr)?;
-        let (writer, factory) = arrow_writer.into_serialized_writer().map_err(perr)?;
-        if writer.schema_descr().num_columns() != schema.fields().len() {
-            return Err(Error::Internal(format!(
-                "{} Parquet columns for {} fields: nested fields are not supported",
-                writer.schema_descr().num_columns(),
-                schema.fields().len()
-            )));
-        }
-        let workers = pool.current_num_threads();
-        let columnwise = Columnwise::new(Arc::clone(&schema), base, plan, hold_bytes, workers);
-        let (_tx, events) = std::sync::mpsc::channel();
-        Ok(ParquetEncoder {
-            writer,
-            factory,
-            lanes: Vec::new(),
-            events,
-            closed: BTreeMap::new(),
-            rows_in_group: 0,
-            row_groups: 0,
-            written: 0,
-            cut_lag: CUT_LAG_PARTS,
-            parts: 0,
-            group_start: 0,
-            row_group_bytes: hold_bytes,
-            row_group_rows,
-            spilled_row_group_bytes: None,
-            spill: None,
-            schema,
-            location: location.to_string(),
-            pool,
-            columnwise: Some(columnwise),
+            columnwise,
         })
     }
 
