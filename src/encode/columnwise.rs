@@ -23,10 +23,10 @@ use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowWriter
 use parquet::arrow::ArrowWriter;
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
-use parquet::file::writer::SerializedFileWriter;
 use rayon::prelude::*;
 
 use super::encoding::{ColumnEncoding, EncodingPlan};
+use super::footer::Output;
 use super::spill::{SpillFactory, SpillSegments};
 
 type PResult<T> = std::result::Result<T, ParquetError>;
@@ -174,9 +174,9 @@ impl Columnwise {
     /// Encode the open row group into `writer`'s next row group, column by column.
     pub(super) fn cut<W: std::io::Write + Send>(
         &mut self,
-        writer: &mut SerializedFileWriter<W>,
+        out: &mut Output<W>,
         pool: &rayon::ThreadPool,
-    ) -> PResult<()> {
+    ) -> crate::error::Result<()> {
         if self.rows == 0 {
             return Ok(());
         }
@@ -188,21 +188,22 @@ impl Columnwise {
         );
         let columns = std::mem::take(&mut self.columns);
         let segments = self.segments.take();
-        let mut row_group = writer.next_row_group()?;
-        let mut columns = columns.into_iter().enumerate().peekable();
-        while columns.peek().is_some() {
-            let window: Vec<(usize, Column)> = columns.by_ref().take(self.workers).collect();
-            let chunks: Vec<PResult<ArrowColumnChunk>> = pool.install(|| {
-                window
-                    .into_par_iter()
-                    .map(|(i, column)| self.encode_column(i, column, segments.as_ref()))
-                    .collect()
-            });
-            for chunk in chunks {
-                chunk?.append_to_row_group(&mut row_group)?;
+        out.row_group(|row_group| {
+            let mut columns = columns.into_iter().enumerate().peekable();
+            while columns.peek().is_some() {
+                let window: Vec<(usize, Column)> = columns.by_ref().take(self.workers).collect();
+                let chunks: Vec<PResult<ArrowColumnChunk>> = pool.install(|| {
+                    window
+                        .into_par_iter()
+                        .map(|(i, column)| self.encode_column(i, column, segments.as_ref()))
+                        .collect()
+                });
+                for chunk in chunks {
+                    chunk?.append_to_row_group(row_group)?;
+                }
             }
-        }
-        row_group.close()?;
+            Ok(())
+        })?;
         drop(segments);
         self.columns = self
             .schema

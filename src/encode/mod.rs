@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 mod columnwise;
 mod dictionary;
 mod encoding;
+mod footer;
 mod lanes;
 mod parts;
 mod spill;
@@ -42,6 +43,7 @@ pub use parts::PartWriter;
 pub use spill::{SpillFactory, SpillStats};
 
 use columnwise::Columnwise;
+use footer::Output;
 use lanes::{Event, Job, Lane};
 
 /// Writer properties for a codec: statistics and page index on, each column's dictionary and
@@ -87,7 +89,10 @@ const CUT_LAG_PARTS: u64 = 4;
 /// parallel and the encoder appends the finished row groups to the file in order, on the
 /// caller's thread, whenever it is called.
 pub struct ParquetEncoder<W: Write + Send> {
-    writer: SerializedFileWriter<W>,
+    /// The file's schema and properties, for the column writers (its own output is discarded).
+    writer: SerializedFileWriter<std::io::Sink>,
+    /// Where the row groups and the footer go.
+    out: Output<W>,
     factory: ArrowRowGroupWriterFactory,
     lanes: Vec<Arc<Lane>>,
     events: Receiver<Event>,
@@ -171,8 +176,10 @@ impl<W: Write + Send> ParquetEncoder<W> {
         };
         let options = ArrowWriterOptions::new().with_properties(properties);
         let arrow_writer =
-            ArrowWriter::try_new_with_options(out, Arc::clone(&schema), options).map_err(perr)?;
+            ArrowWriter::try_new_with_options(std::io::sink(), Arc::clone(&schema), options)
+                .map_err(perr)?;
         let (writer, factory) = arrow_writer.into_serialized_writer().map_err(perr)?;
+        let out = Output::new(out, &writer, footer::FOOTER_MEMORY_BYTES, location)?;
         let columns = writer.schema_descr().num_columns();
         if columns != schema.fields().len() {
             return Err(Error::Internal(format!(
@@ -195,6 +202,7 @@ impl<W: Write + Send> ParquetEncoder<W> {
             .collect();
         Ok(ParquetEncoder {
             writer,
+            out,
             factory,
             lanes,
             events,
@@ -342,7 +350,7 @@ impl<W: Write + Send> ParquetEncoder<W> {
             let full = columnwise.push(&batch.slice(offset, take)).map_err(perr)?;
             offset += take;
             if full || columnwise.rows_in_group() >= self.row_group_rows {
-                columnwise.cut(&mut self.writer, &self.pool).map_err(perr)?;
+                columnwise.cut(&mut self.out, &self.pool)?;
             }
         }
         self.parts += 1;
@@ -461,31 +469,21 @@ impl<W: Write + Send> ParquetEncoder<W> {
             let Some(chunks) = self.closed.remove(&self.written) else {
                 return Ok(());
             };
-            let location = &self.location;
-            let perr = |source| Error::Parquet {
-                location: location.clone(),
-                source,
-            };
-            let mut row_group = self.writer.next_row_group().map_err(perr)?;
-            for chunk in chunks.into_iter().flatten() {
-                chunk.append_to_row_group(&mut row_group).map_err(perr)?;
-            }
-            row_group.close().map_err(perr)?;
+            self.out.row_group(|row_group| {
+                for chunk in chunks.into_iter().flatten() {
+                    chunk.append_to_row_group(row_group)?;
+                }
+                Ok(())
+            })?;
             self.written += 1;
         }
     }
 
     /// Close the open row group (if it has rows), wait for the lanes, add key-value metadata
-    /// and write the footer (`into_inner` writes it); returns the output.
+    /// and write the footer (see the `footer` module); returns the output.
     pub fn finish(mut self, metadata: Vec<(String, String)>) -> Result<W> {
         if let Some(columnwise) = &mut self.columnwise {
-            let location = &self.location;
-            columnwise
-                .cut(&mut self.writer, &self.pool)
-                .map_err(|source| Error::Parquet {
-                    location: location.clone(),
-                    source,
-                })?;
+            columnwise.cut(&mut self.out, &self.pool)?;
         }
         if self.rows_in_group > 0 {
             self.cut(false)?;
@@ -494,14 +492,11 @@ impl<W: Write + Send> ParquetEncoder<W> {
         while self.written < self.row_groups {
             self.poll(true)?;
         }
-        for (key, value) in metadata {
-            self.writer
-                .append_key_value_metadata(KeyValue::new(key, value));
-        }
-        self.writer.into_inner().map_err(|e| Error::Parquet {
-            location: self.location.clone(),
-            source: e,
-        })
+        let key_values = metadata
+            .into_iter()
+            .map(|(key, value)| KeyValue::new(key, value))
+            .collect();
+        self.out.finish(key_values)
     }
 }
 

@@ -21,9 +21,10 @@ use std::sync::Arc;
 
 use parquet::file::metadata::page_index::{PageIndexBuilder, PageIndexProvider};
 use parquet::file::metadata::{
-    ColumnChunkMetaData, KeyValue, PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader,
-    ParquetMetaDataWriter, RowGroupMetaData,
+    ColumnChunkMetaData, KeyValue, PageIndexPolicy, ParquetMetaData, ParquetMetaDataOptions,
+    ParquetMetaDataReader, ParquetMetaDataWriter, RowGroupMetaData,
 };
+use parquet::file::statistics::Statistics;
 use parquet::file::writer::TrackedWrite;
 
 use crate::convert::metadata;
@@ -87,6 +88,7 @@ impl Fragment {
         let location = location.into();
         let metadata = ParquetMetaDataReader::new()
             .with_page_index_policy(PageIndexPolicy::Optional)
+            .with_metadata_options(Some(full_encoding_stats()))
             .parse_and_finish(bytes)
             .map_err(|e| Error::Parquet {
                 location: location.clone(),
@@ -116,6 +118,7 @@ impl Fragment {
         };
         let metadata = ParquetMetaDataReader::new()
             .with_page_index_policy(PageIndexPolicy::Optional)
+            .with_metadata_options(Some(full_encoding_stats()))
             .parse_and_finish(&reader)
             .map_err(perr)?;
         Fragment::new(location, metadata)
@@ -215,6 +218,13 @@ pub struct Stitch {
     pub row_groups: usize,
 }
 
+/// Reader options that keep each column chunk's page encoding statistics as they are (the
+/// reader's default turns them into a mask, which is not written again: the footer written
+/// from it would lose them).
+fn full_encoding_stats() -> ParquetMetaDataOptions {
+    ParquetMetaDataOptions::new().with_encoding_stats_as_mask(false)
+}
+
 fn invalid(location: &str, message: String) -> Error {
     Error::Parquet {
         location: location.to_string(),
@@ -293,14 +303,22 @@ pub fn stitch(fragments: &[Fragment], overrides: &[(String, String)]) -> Result<
 }
 
 /// `rg` moved by `shift` bytes, as row group `ordinal`.
-fn shifted_group(rg: &RowGroupMetaData, shift: i64, ordinal: usize) -> Result<RowGroupMetaData> {
+pub(crate) fn shifted_group(
+    rg: &RowGroupMetaData,
+    shift: i64,
+    ordinal: usize,
+) -> Result<RowGroupMetaData> {
     let move_by = |o: Option<i64>| o.map(|o| o + shift);
     let columns: Vec<ColumnChunkMetaData> = rg
         .columns()
         .iter()
         .map(|c| {
-            c.clone()
-                .into_builder()
+            let mut chunk = c.clone().into_builder();
+            if let Some(s) = c.statistics() {
+                let signed = c.column_descr().sort_order().is_signed();
+                chunk = chunk.set_statistics(as_written(s.clone(), signed));
+            }
+            chunk
                 .set_data_page_offset(c.data_page_offset() + shift)
                 .set_dictionary_page_offset(move_by(c.dictionary_page_offset()))
                 .set_index_page_offset(move_by(c.index_page_offset()))
@@ -323,6 +341,26 @@ fn shifted_group(rg: &RowGroupMetaData, shift: i64, ordinal: usize) -> Result<Ro
         .set_ordinal(ordinal)
         .build()
         .map_err(|e| Error::Internal(format!("stitching row groups: {e}")))
+}
+
+/// `statistics` as the column writer makes them: a column of a signed sort order also writes
+/// the deprecated `min`/`max` fields, for older readers. A reader does not keep that flag, so
+/// without this a rewritten footer would drop those fields.
+fn as_written(statistics: Statistics, signed: bool) -> Statistics {
+    match statistics {
+        Statistics::Boolean(v) => Statistics::Boolean(v.with_backwards_compatible_min_max(signed)),
+        Statistics::Int32(v) => Statistics::Int32(v.with_backwards_compatible_min_max(signed)),
+        Statistics::Int64(v) => Statistics::Int64(v.with_backwards_compatible_min_max(signed)),
+        Statistics::Int96(v) => Statistics::Int96(v.with_backwards_compatible_min_max(signed)),
+        Statistics::Float(v) => Statistics::Float(v.with_backwards_compatible_min_max(signed)),
+        Statistics::Double(v) => Statistics::Double(v.with_backwards_compatible_min_max(signed)),
+        Statistics::ByteArray(v) => {
+            Statistics::ByteArray(v.with_backwards_compatible_min_max(signed))
+        }
+        Statistics::FixedLenByteArray(v) => {
+            Statistics::FixedLenByteArray(v.with_backwards_compatible_min_max(signed))
+        }
+    }
 }
 
 /// Fragment 0's key-value metadata, with the counts of [`SUMMED`] added up over all.
@@ -402,7 +440,7 @@ impl Write for &mut SkipFirst {
 }
 
 /// The page indexes and footer of `metadata` for a file whose row-group bytes end at `at`.
-fn footer_at(metadata: &ParquetMetaData, at: u64, location: &str) -> Result<Vec<u8>> {
+pub(crate) fn footer_at(metadata: &ParquetMetaData, at: u64, location: &str) -> Result<Vec<u8>> {
     static ZEROS: [u8; 1 << 16] = [0; 1 << 16];
     let mut sink = SkipFirst {
         skip: at,
@@ -448,6 +486,7 @@ pub fn stitch_files(
         let file = open(p)?;
         let metadata = ParquetMetaDataReader::new()
             .with_page_index_policy(PageIndexPolicy::Optional)
+            .with_metadata_options(Some(full_encoding_stats()))
             .parse_and_finish(&file)
             .map_err(|e| Error::Parquet {
                 location: p.display().to_string(),
