@@ -121,6 +121,7 @@ fn build_encoder(
     pool: &Arc<rayon::ThreadPool>,
 ) -> Result<(ParquetEncoder<PartWriter>, Counts)> {
     let schema = head.schema.arrow_schema();
+    let schema_columns = schema.fields().len();
     let mut counts = Counts::default();
     let mut spill = None;
     let spill_bytes = budget.spill_for(schema.fields().len(), options);
@@ -178,7 +179,12 @@ fn build_encoder(
         }
     };
     if let Some((dir, factory)) = spill {
-        encoder = encoder.with_spill(factory, budget.spilled_row_group_bytes)?;
+        let group_bytes = if encoder.is_columnwise() {
+            budget.columnwise_group_bytes(schema_columns, spill_bytes, options)
+        } else {
+            budget.spilled_row_group_bytes
+        };
+        encoder = encoder.with_spill(factory, group_bytes)?;
         counts.spill = Some(SpillReport {
             dir: dir.display().to_string(),
             peak_bytes: 0,

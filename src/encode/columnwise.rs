@@ -59,6 +59,8 @@ pub(super) struct Columnwise {
     held: usize,
     /// Bytes of the open row group's arrays, held or spilled.
     group_bytes: usize,
+    /// Bytes of the open row group in the spill file (IPC framing included).
+    spilled_bytes: usize,
     rows: usize,
     /// Heap bytes of arrays held at most; past it they are spilled (when a spill file is
     /// given) or the row group is cut.
@@ -93,6 +95,7 @@ impl Columnwise {
             columns,
             held: 0,
             group_bytes: 0,
+            spilled_bytes: 0,
             rows: 0,
             hold_bytes: hold_bytes.max(1),
             spilled_group_bytes: usize::MAX,
@@ -103,7 +106,8 @@ impl Columnwise {
         }
     }
 
-    /// Spill arrays past the hold budget, and cut row groups at `group_bytes` of arrays.
+    /// Spill arrays past the hold budget, and cut row groups when their spilled bytes and the
+    /// arrays held reach `group_bytes`.
     pub(super) fn with_spill(&mut self, spill: Arc<SpillFactory>, group_bytes: usize) {
         self.spill = Some(spill);
         self.spilled_group_bytes = group_bytes.max(1);
@@ -134,7 +138,7 @@ impl Columnwise {
             return Ok(true);
         }
         self.spill_arrays()?;
-        Ok(self.group_bytes >= self.spilled_group_bytes)
+        Ok(self.spilled_bytes + self.held >= self.spilled_group_bytes)
     }
 
     /// Move every held array to the spill file, one IPC stream per column.
@@ -165,6 +169,7 @@ impl Columnwise {
                 .into_inner()
                 .map_err(|e| ParquetError::External(Box::new(e)))?;
             let start = segments.append(&blob)?;
+            self.spilled_bytes += blob.len();
             column.spilled.push((start, blob.len()));
         }
         self.held = 0;
@@ -213,6 +218,7 @@ impl Columnwise {
             .collect();
         self.held = 0;
         self.group_bytes = 0;
+        self.spilled_bytes = 0;
         self.rows = 0;
         self.row_groups += 1;
         Ok(())
