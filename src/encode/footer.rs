@@ -374,8 +374,8 @@ impl<W: Write + Send> Write for Capture<'_, W> {
 impl<W: Write + Send> Output<W> {
     /// Start the file on `out` with the schema and properties of `template` (a writer whose
     /// own output is discarded; it makes the column writers); its row groups' metadata is
-    /// logged in the system temp dir, or held up to `memory_cap` bytes when no file can be
-    /// made there.
+    /// logged in the system temp dir (see [`Output::log_in`]), or held up to `memory_cap`
+    /// bytes when no file can be made there.
     pub(super) fn new<S: Write + Send>(
         mut out: W,
         template: &SerializedFileWriter<S>,
@@ -392,6 +392,14 @@ impl<W: Write + Send> Output<W> {
             log: FooterLog::new(None, memory_cap),
             location: location.to_string(),
         })
+    }
+
+    /// Keep the row groups' metadata in `dir` (the spill directory) instead; only before the
+    /// first row group.
+    pub(super) fn log_in(&mut self, dir: &std::path::Path) {
+        if self.log.groups == 0 {
+            self.log = FooterLog::new(Some(dir), self.log.memory_cap);
+        }
     }
 
     /// Write one row group: `fill` appends its column chunks to the row-group writer it is

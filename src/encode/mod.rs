@@ -237,6 +237,7 @@ impl<W: Write + Send> ParquetEncoder<W> {
         if self.parts > 0 {
             return Err(Error::Internal("spilling set after the first write".into()));
         }
+        self.out.log_in(spill.dir());
         if let Some(columnwise) = &mut self.columnwise {
             columnwise.with_spill(Arc::clone(&spill), row_group_bytes);
             self.spill = Some(spill);

@@ -188,6 +188,11 @@ impl SpillFactory {
         })
     }
 
+    /// The directory of its spill files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The byte counts of every spill file of this factory.
     pub fn stats(&self) -> Arc<SpillStats> {
         Arc::clone(&self.stats)
