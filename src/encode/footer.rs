@@ -27,7 +27,7 @@ use parquet::file::writer::{SerializedFileWriter, SerializedRowGroupWriter};
 use parquet::schema::types::{SchemaDescPtr, TypePtr};
 
 use crate::error::{Error, Result};
-use crate::stitch::{footer_at, shifted_group, Fragment};
+use crate::stitch::{footer_at, put_shifted_indexes, shifted_group, Fragment};
 
 /// The footer's row-group metadata held in memory at most, only when no temporary file can be
 /// made for it (otherwise one row group's metadata at a time is on the heap, and the rest in the
@@ -440,21 +440,8 @@ impl<W: Write + Send> Output<W> {
                 "a row group's writer wrote no row group".into(),
             ));
         };
-        let columns = rg.num_columns();
-        let mut page_index = PageIndexBuilder::new(1, columns);
-        for c in 0..columns {
-            let indexes = metadata.page_index();
-            if let Some(ci) = indexes.and_then(|p| p.column_index(0, c)) {
-                page_index.put_column_index(ci.clone(), 0, c);
-            }
-            if let Some(oi) = indexes.and_then(|p| p.offset_index(0, c)) {
-                let mut oi = oi.clone();
-                for page in &mut oi.page_locations {
-                    page.offset += shift;
-                }
-                page_index.put_offset_index(oi, 0, c);
-            }
-        }
+        let mut page_index = PageIndexBuilder::new(1, rg.num_columns());
+        put_shifted_indexes(&mut page_index, metadata, 0, 0, shift);
         let rows = rg.num_rows();
         let placed = shifted_group(rg, shift, self.log.groups())?;
         let one = metadata

@@ -259,19 +259,7 @@ pub fn stitch(fragments: &[Fragment], overrides: &[(String, String)]) -> Result<
         for (g, rg) in f.metadata.row_groups().iter().enumerate() {
             let index = row_groups.len();
             row_groups.push(shifted_group(rg, shift, index)?);
-            for c in 0..columns {
-                let indexes = f.metadata.page_index();
-                if let Some(ci) = indexes.and_then(|p| p.column_index(g, c)) {
-                    page_index.put_column_index(ci.clone(), index, c);
-                }
-                if let Some(oi) = indexes.and_then(|p| p.offset_index(g, c)) {
-                    let mut oi = oi.clone();
-                    for page in &mut oi.page_locations {
-                        page.offset += shift;
-                    }
-                    page_index.put_offset_index(oi, index, c);
-                }
-            }
+            put_shifted_indexes(&mut page_index, &f.metadata, g, index, shift);
         }
         at += copied.end - copied.start;
         pieces.push((i, copied));
@@ -300,6 +288,32 @@ pub fn stitch(fragments: &[Fragment], overrides: &[(String, String)]) -> Result<
         rows,
         row_groups: total_groups,
     })
+}
+
+/// The page indexes of row group `g` of `metadata` into `page_index` as row group `index`,
+/// the page locations moved by `shift` bytes.
+pub(crate) fn put_shifted_indexes(
+    page_index: &mut PageIndexBuilder,
+    metadata: &ParquetMetaData,
+    g: usize,
+    index: usize,
+    shift: i64,
+) {
+    let Some(indexes) = metadata.page_index() else {
+        return;
+    };
+    for c in 0..metadata.file_metadata().schema_descr().num_columns() {
+        if let Some(ci) = indexes.column_index(g, c) {
+            page_index.put_column_index(ci.clone(), index, c);
+        }
+        if let Some(oi) = indexes.offset_index(g, c) {
+            let mut oi = oi.clone();
+            for page in &mut oi.page_locations {
+                page.offset += shift;
+            }
+            page_index.put_offset_index(oi, index, c);
+        }
+    }
 }
 
 /// `rg` moved by `shift` bytes, as row group `ordinal`.
