@@ -307,16 +307,20 @@ mod tests {
         RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap()
     }
 
-    /// Encode 12 batches of 500 rows of `columns` columns column-wise (with `hold` bytes held
-    /// and, with `spill`, arrays spilled); returns the file and its row groups' rows.
-    fn encode(columns: usize, hold: usize, spill: bool) -> (Vec<u8>, Vec<i64>, u64) {
-        let schema = batch(columns, 0, 1).schema();
-        let pool = Arc::new(
+    fn pool() -> Arc<rayon::ThreadPool> {
+        Arc::new(
             rayon::ThreadPoolBuilder::new()
                 .num_threads(2)
                 .build()
                 .unwrap(),
-        );
+        )
+    }
+
+    /// Encode 12 batches of 500 rows of `columns` columns column-wise (with `hold` bytes held
+    /// and, with `spill`, arrays spilled); returns the file and its row groups' rows.
+    fn encode(columns: usize, hold: usize, spill: bool) -> (Vec<u8>, Vec<i64>, u64) {
+        let schema = batch(columns, 0, 1).schema();
+        let pool = pool();
         let plan = EncodingPlan::new(vec![ColumnEncoding {
             name: "c0".into(),
             dictionary: false,
@@ -416,12 +420,7 @@ mod tests {
     fn a_spilled_row_group_is_cut_by_the_bytes_written() {
         let columns = 300;
         let schema = batch(columns, 0, 1).schema();
-        let pool = Arc::new(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(2)
-                .build()
-                .unwrap(),
-        );
+        let pool = pool();
         let base = writer_properties(
             crate::config::Compression::Zstd(1),
             &EncodingPlan::default(),
