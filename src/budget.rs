@@ -7,7 +7,9 @@
 //!    worker count and the tuning overrides, each checked against the limit;
 //! 2. [`MemoryBudget::for_input`]: the output part size, from the input's size and codec (a
 //!    multipart upload holds at most 10,000 parts);
-//! 3. [`MemoryBudget::for_records`]: chunk sizes, from the head's bytes per record.
+//! 3. [`MemoryBudget::for_spill_space`]: the spill room, from the spill directory's free
+//!    space (unless `--max-spill` set it);
+//! 4. [`MemoryBudget::for_records`]: chunk sizes, from the head's bytes per record.
 //!
 //! The read-ahead is cut into ranged GETs by [`MemoryBudget::read_ahead`]; a source that reads
 //! ranges (S3) is handed that plan, so no caller plans ranges of its own.
@@ -43,7 +45,7 @@ const MIN_CHUNK_BYTES: usize = 256 * 1024;
 /// Chunks of the derived (largest) size the row-group size is judged behind: 16 MiB at the
 /// default limit (8 MiB once [`MemoryBudget::for_records`] makes chunks smaller).
 pub const CUT_LAG_CHUNKS: usize = 4;
-/// Encoded bytes of a row group whose pages are spilled (`--spill-dir`): 128 MiB, parquet-mr's
+/// Encoded bytes of a row group whose pages are spilled (the default): 128 MiB, parquet-mr's
 /// default `parquet.block.size`, which Spark and Hive write, and the default block size of
 /// Trino's (Athena's) Parquet writer; readers split work by row group, so far smaller groups
 /// mean more per-group overhead (footer metadata, dictionary pages, tiny compressed pages).
@@ -55,6 +57,13 @@ pub const DEFAULT_SPILLED_ROW_GROUP_BYTES: usize = 128 * MIB;
 /// being filled, and the cut lag's overshoot, at [`DEFAULT_SPILLED_ROW_GROUP_BYTES`]. Within a
 /// Lambda's smallest `/tmp` (512 MB).
 pub const DEFAULT_MAX_SPILL: usize = 3 * DEFAULT_SPILLED_ROW_GROUP_BYTES;
+/// The spill room at most when the spill directory's free space sets it
+/// ([`MemoryBudget::for_spill_space`]): a wide schema's row group is spilled as Arrow arrays,
+/// which take about four times their encoded bytes (1,000 columns: 395 MiB of spill for a
+/// 106 MiB row group), so reaching [`DEFAULT_SPILLED_ROW_GROUP_BYTES`] encoded takes ~500 MiB
+/// of room plus the cut's margin. 512 MiB of 1,000-column CSV then make one row group (106.1
+/// MB output) where [`DEFAULT_MAX_SPILL`] made two (118.2 MB).
+pub const MAX_DERIVED_SPILL: usize = 640 * MIB;
 /// Heap bytes per column writer besides what its `memory_size` reports (codec contexts,
 /// encoder and statistics structures). Measured with `encode::spill::measure` (1,000 columns,
 /// system allocator): 23 KiB idle; after 20,000 rows at 16 KiB pages, 240 KiB of which 8 KiB
@@ -106,8 +115,8 @@ pub struct MemoryBudget {
     /// contexts) when the pages of open row groups are spilled: the share that held a row
     /// group twice (see [`MemoryBudget::row_group_bytes`]).
     pub spilling_writer_bytes: usize,
-    /// Bytes spilled to disk at once at most (`--max-spill`, or [`DEFAULT_MAX_SPILL`] with just
-    /// `--spill-dir`); 0 (the default): no spilling.
+    /// Bytes spilled to disk at once at most (`--max-spill`, by default [`DEFAULT_MAX_SPILL`]);
+    /// 0 (`--max-spill 0`): no spilling.
     pub spill_bytes: usize,
     /// Encoded bytes of a row group whose pages are spilled.
     pub spilled_row_group_bytes: usize,
@@ -224,9 +233,7 @@ impl MemoryBudget {
             self.block_bytes = block;
         }
         if let Some(rg) = options.row_group_bytes {
-            let spilling = options
-                .max_spill
-                .map_or(options.spill_dir.is_some(), |n| n > 0);
+            let spilling = options.max_spill.is_none_or(|n| n > 0);
             if rg < MIB || (rg > limit / 2 && !spilling) {
                 return Err(Error::config(
                     OptionKey::RowGroupBytes,
@@ -238,22 +245,19 @@ impl MemoryBudget {
             }
             self.row_group_bytes = rg.min(limit / 2);
         }
-        // Spilling is opt-in for now (`--spill-dir` or `--max-spill`): at 1,000-3,000 columns
-        // the larger row groups it allows raise the column writers' untracked state (peak RSS
-        // 386 -> 498 MiB at 256 MiB, 573 -> 863 MiB at 512 MiB on 3,000 columns), see the
-        // README's memory budget.
-        let spill = options
-            .max_spill
-            .or(options.spill_dir.as_ref().map(|_| DEFAULT_MAX_SPILL));
-        if let Some(spill) = spill {
-            self.spill_bytes = spill;
+        // Spilling is the default (`--max-spill 0` turns it off): row groups reach their
+        // encoded target at any limit. Wide schemas are encoded a column at a time, so the
+        // larger row groups cost their writers no more heap.
+        let spill = options.max_spill.unwrap_or(DEFAULT_MAX_SPILL);
+        if spill > 0 && spill < 3 * MIB {
+            return Err(Error::config(
+                OptionKey::MaxSpill,
+                "must be 0 (no spilling) or at least 3 MiB",
+            ));
+        }
+        self.spill_bytes = spill;
+        if spill > 0 {
             self.spilled_row_group_bytes = self.spilled_row_group_bytes.min(spill / 3);
-            if spill > 0 && spill < 3 * MIB {
-                return Err(Error::config(
-                    OptionKey::MaxSpill,
-                    "must be 0 (no spilling) or at least 3 MiB",
-                ));
-            }
         }
         if let (Some(rg), true) = (options.row_group_bytes, self.spill_bytes > 0) {
             if rg > self.spill_bytes / 2 {
@@ -274,6 +278,32 @@ impl MemoryBudget {
                 plan_ranges(self.read_ahead_bytes, Some(range));
         }
         Ok(())
+    }
+
+    /// The spill room from the free space of the spill directory (`free`, None where unknown),
+    /// unless `--max-spill` set it: three quarters of the free bytes (the rest for the footer
+    /// log and whatever else shares the disk), at most [`MAX_DERIVED_SPILL`]; none when that is
+    /// less than the 3 MiB spilling needs. In a Lambda that is three quarters of its `/tmp`
+    /// (`EphemeralStorageSize`, 512 MB by default: ~375 MiB), so the same function always
+    /// makes the same row groups; where the free space is unknown, [`DEFAULT_MAX_SPILL`].
+    pub fn for_spill_space(self, free: Option<u64>, options: &ConvertOptions) -> Self {
+        let (Some(free), None) = (free, options.max_spill) else {
+            return self;
+        };
+        let room = usize::try_from(free / 4 * 3)
+            .unwrap_or(usize::MAX)
+            .min(MAX_DERIVED_SPILL);
+        let spill_bytes = if room < 3 * MIB { 0 } else { room / MIB * MIB };
+        let spilled_row_group_bytes = match options.row_group_bytes {
+            _ if spill_bytes == 0 => self.spilled_row_group_bytes,
+            Some(set) => set.min(spill_bytes / 2),
+            None => DEFAULT_SPILLED_ROW_GROUP_BYTES.min(spill_bytes / 3),
+        };
+        MemoryBudget {
+            spill_bytes,
+            spilled_row_group_bytes,
+            ..self
+        }
     }
 
     /// Split `limit` between the stages (see the README's memory table).
@@ -472,22 +502,6 @@ impl MemoryBudget {
         )
     }
 
-    /// Bytes spilled at most for a schema of `columns` columns: what the options set, or for a
-    /// schema encoded a column at a time [`DEFAULT_MAX_SPILL`] unless `--max-spill 0`. There,
-    /// unlike with lanes, larger row groups cost no heap, and they make the output smaller
-    /// and its footer (a column chunk's metadata per column and row group, held until the
-    /// end) shorter.
-    pub fn spill_for(&self, columns: usize, options: &ConvertOptions) -> usize {
-        if self.spill_bytes == 0
-            && options.max_spill.is_none()
-            && self.columnwise(columns, false).is_some()
-        {
-            DEFAULT_MAX_SPILL
-        } else {
-            self.spill_bytes
-        }
-    }
-
     /// The array bytes that cut a spilled row group of a column-wise encoder for `columns`
     /// columns with `spill` bytes of spill room (`--row-group-bytes`, if set, within that room). Its cut
     /// encodes the row group before more arrays come (and frees its spill), so one row group is
@@ -519,7 +533,7 @@ impl MemoryBudget {
     /// dictionary plan sizes dictionaries for): four times the encoded row-group budget for
     /// lanes; for a column-wise encoder, the arrays it holds, or the spilled row group's.
     pub fn row_group_text_bytes(&self, columns: usize, options: &ConvertOptions) -> usize {
-        let spill = self.spill_for(columns, options);
+        let spill = self.spill_bytes;
         let spilling = spill > 0;
         match self.columnwise(columns, spilling) {
             Some(_) if spilling => self.columnwise_group_bytes(columns, spill, options),
@@ -715,12 +729,10 @@ mod tests {
         // Spilling gives the lanes more heap, and the held arrays the same.
         assert_eq!(b.columnwise(40, true), None);
         assert_eq!(b.columnwise(1000, true), Some(hold));
-        // Wide schemas spill by default, and their row groups are the spilled size.
+        // Spilling is the default; a wide schema's row groups are the spilled size.
         let o = ConvertOptions::default();
-        assert_eq!(
-            (b.spill_for(19, &o), b.spill_for(1000, &o)),
-            (0, DEFAULT_MAX_SPILL)
-        );
+        let b = o.validate().unwrap();
+        assert_eq!(b.spill_bytes, DEFAULT_MAX_SPILL);
         assert_eq!(b.row_group_text_bytes(19, &o), 64 * MIB);
         // A column-wise row group takes the spill room less an eighth (one is spilled at a
         // time), unless a column read back at the cut would pass its share of the held heap.
@@ -745,8 +757,9 @@ mod tests {
             max_spill: Some(0),
             ..ConvertOptions::default()
         };
-        assert_eq!(b.spill_for(1000, &off), 0);
-        assert_eq!(b.row_group_text_bytes(1000, &off), hold);
+        let b_off = off.validate().unwrap();
+        assert_eq!(b_off.spill_bytes, 0);
+        assert_eq!(b_off.row_group_text_bytes(1000, &off), hold);
         // A tiny limit still holds a MiB of arrays.
         assert_eq!(
             MemoryBudget::derive(16 * MIB, 8).columnwise(50, false),
@@ -757,12 +770,10 @@ mod tests {
     #[test]
     fn column_pages_shrink_with_the_width() {
         let b = ConvertOptions::default().validate().unwrap();
-        assert_eq!((b.spill_bytes, b.spilled_row_group_bytes), (0, 128 * MIB));
-        let on = ConvertOptions {
-            spill_dir: Some("/tmp".into()),
-            ..ConvertOptions::default()
-        };
-        assert_eq!(on.validate().unwrap().spill_bytes, DEFAULT_MAX_SPILL);
+        assert_eq!(
+            (b.spill_bytes, b.spilled_row_group_bytes),
+            (DEFAULT_MAX_SPILL, 128 * MIB)
+        );
         let pages = |columns| b.column_pages(columns, true);
         // Narrow: the parquet crate's defaults.
         assert_eq!(pages(10).0.page_bytes, MAX_PAGE_BYTES);
@@ -781,6 +792,43 @@ mod tests {
             warning.contains("1000 columns: their writers need about"),
             "{warning}"
         );
+    }
+
+    #[test]
+    fn the_spill_room_follows_the_free_space_unless_set() {
+        let o = ConvertOptions::default();
+        let b = o.validate().unwrap();
+        let room = |free: Option<u64>, o: &ConvertOptions| {
+            let b = o.validate().unwrap().for_spill_space(free, o);
+            (b.spill_bytes, b.spilled_row_group_bytes)
+        };
+        // Unknown: the default.
+        assert_eq!(room(None, &o), (DEFAULT_MAX_SPILL, 128 * MIB));
+        // A Lambda's 512 MB /tmp: three quarters, whole MiB.
+        assert_eq!(room(Some(512_000_000), &o), (366 * MIB, 122 * MIB));
+        // A large disk: at most MAX_DERIVED_SPILL; lanes keep their 128 MiB groups.
+        assert_eq!(room(Some(1 << 40), &o), (MAX_DERIVED_SPILL, 128 * MIB));
+        // An almost full one: no spilling.
+        assert_eq!(
+            room(Some(3 * MIB as u64), &o),
+            (0, b.spilled_row_group_bytes)
+        );
+        // --max-spill wins; --row-group-bytes stays within half the room.
+        let set = ConvertOptions {
+            max_spill: Some(100 * MIB),
+            ..ConvertOptions::default()
+        };
+        assert_eq!(room(Some(1 << 40), &set), (100 * MIB, 100 * MIB / 3));
+        let rg = ConvertOptions {
+            row_group_bytes: Some(64 * MIB),
+            ..ConvertOptions::default()
+        };
+        assert_eq!(
+            room(Some(100 * MIB as u64), &rg),
+            (75 * MIB, 37 * MIB + MIB / 2)
+        );
+        // The spill directory of this machine has some free space to read.
+        assert!(crate::encode::free_bytes(&std::env::temp_dir()).is_some_and(|n| n > 0));
     }
 
     #[test]

@@ -377,13 +377,12 @@ pub struct ConvertOptions {
     /// Tuning: bytes per ranged GET of a source read in ranges (S3); default planned from the
     /// read-ahead (see [`crate::budget::plan_ranges`]).
     pub range_bytes: Option<usize>,
-    /// Where the encoded pages of a row group larger than the memory budget are spilled
-    /// (`--spill-dir`; with only `--max-spill`, the system temp dir, `/tmp` in a Lambda).
-    /// Spilling is off unless one of the two is set. Without a writable directory row groups
-    /// stay in memory, as large as the budget allows.
+    /// Where the open row group (encoded pages, or a wide schema's Arrow arrays) is spilled
+    /// (`--spill-dir`; by default the system temp dir, `/tmp` in a Lambda). Without a
+    /// writable directory row groups stay in memory, as large as the budget allows.
     pub spill_dir: Option<std::path::PathBuf>,
-    /// Bytes spilled at once at most (`--max-spill`; with only `--spill-dir`,
-    /// [`crate::budget::DEFAULT_MAX_SPILL`]; 0 or neither set: no spilling).
+    /// Bytes spilled at once at most (`--max-spill`; by default
+    /// [`crate::budget::DEFAULT_MAX_SPILL`]; 0: no spilling).
     pub max_spill: Option<usize>,
     /// Character encoding of the input.
     pub encoding: Encoding,
@@ -438,6 +437,10 @@ impl ConvertOptions {
         self.sniff = Sniff::NONE;
         self.skip_rows = 0;
         self
+    }
+    /// The directory spill files go to: `--spill-dir`, else the system temp dir.
+    pub fn spill_dir_or_temp(&self) -> std::path::PathBuf {
+        self.spill_dir.clone().unwrap_or_else(std::env::temp_dir)
     }
     /// Set the memory limit in bytes.
     pub fn with_memory_limit(mut self, bytes: usize) -> Self {

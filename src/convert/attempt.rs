@@ -84,7 +84,10 @@ impl Attempt<'_> {
             Ok(r) => r,
             Err(e) => return Err(sinks.abort(e).await),
         };
-        let budget = budget.for_input(info.size, reading.codec);
+        let free = crate::encode::free_bytes(&self.options.spill_dir_or_temp());
+        let budget = budget
+            .for_input(info.size, reading.codec)
+            .for_spill_space(free, self.options);
         let codec = reading.codec;
         let result = self
             .pipeline(source, &info, budget, footer, &mut sinks, reading, &cancel)

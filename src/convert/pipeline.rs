@@ -124,9 +124,9 @@ fn build_encoder(
     let schema_columns = schema.fields().len();
     let mut counts = Counts::default();
     let mut spill = None;
-    let spill_bytes = budget.spill_for(schema.fields().len(), options);
+    let spill_bytes = budget.spill_bytes;
     if spill_bytes > 0 {
-        let dir = options.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+        let dir = options.spill_dir_or_temp();
         match SpillFactory::new(&dir, spill_bytes as u64) {
             Ok(factory) => spill = Some((dir, Arc::new(factory))),
             Err(e) => {

@@ -21,6 +21,21 @@ use bytes::Bytes;
 use parquet::column::page_store::{PageKey, PageStore, PageStoreArgs, PageStoreFactory};
 use parquet::errors::{ParquetError, Result};
 
+/// Bytes an unprivileged process may still write to the file system of `dir` (statvfs's
+/// available blocks), or None where that cannot be known (not a Unix, or the call failed).
+pub fn free_bytes(dir: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let stat = rustix::fs::statvfs(dir).ok()?;
+        Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
+}
+
 /// Bytes spilled so far, shared by the spill files of one output.
 #[derive(Debug, Default)]
 pub struct SpillStats {

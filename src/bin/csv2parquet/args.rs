@@ -124,17 +124,17 @@ pub(crate) struct OutputArgs {
     /// Codec level (zstd 1..=22, gzip 0..=10).
     #[arg(long)]
     pub(crate) compression_level: Option<i32>,
-    /// Target encoded bytes per row group (default: 128MiB when spilling, else a sixteenth of
-    /// the memory limit, max 128MiB).
+    /// Target encoded bytes per row group (default: 128MiB when spilling, else, with
+    /// --max-spill 0, a sixteenth of the memory limit, max 128MiB).
     #[arg(long, value_parser = parse_size)]
     pub(crate) row_group_bytes: Option<usize>,
-    /// Spill the encoded pages of open row groups to DIR, so that row groups reach
-    /// --row-group-bytes whatever the memory limit (off by default; an unwritable DIR: row
-    /// groups stay in memory, with a warning).
+    /// Spill the open row group to DIR, so that row groups reach --row-group-bytes whatever
+    /// the memory limit (default: the system temp dir; an unwritable DIR: row groups stay in
+    /// memory, with a warning).
     #[arg(long, value_name = "DIR")]
     pub(crate) spill_dir: Option<std::path::PathBuf>,
-    /// Bytes spilled at once at most (default 384MiB with --spill-dir; without it, a size
-    /// spills to the system temp dir; 0: no spilling).
+    /// Bytes spilled at once at most (default 384MiB; 0: no spilling, row groups are cut by
+    /// the memory limit).
     #[arg(long, value_parser = parse_size)]
     pub(crate) max_spill: Option<usize>,
     /// Output part size for multipart uploads (default: 8MiB, or larger as the input size needs).
