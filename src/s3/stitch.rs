@@ -1,8 +1,10 @@
 //! Stitching Parquet fragments stored in S3 into one object (see [`crate::stitch`]): each
-//! fragment's footer and page indexes are fetched (two or three ranged GETs, pinned to its
-//! ETag), the new footer is built, and one multipart upload copies the fragments' row groups
-//! server-side (`UploadPartCopy`); only fragments under 5 MiB are read back, under 10 MiB per
-//! part. The upload publishes under the sink's precondition and is aborted on any failure.
+//! fragment's footer is fetched (a HEAD and one or two ranged GETs, pinned to its ETag) for
+//! where its row groups end, then, in order and a few at a time, its page indexes and footer
+//! again (one more GET) to place it in the plan, so only those few fragments' metadata is in
+//! memory at once. One multipart upload copies the fragments' row groups server-side
+//! (`UploadPartCopy`); only fragments under 5 MiB are read back, under 10 MiB per part. The
+//! upload publishes under the sink's precondition and is aborted on any failure.
 
 use aws_sdk_s3::Client;
 use bytes::{Bytes, BytesMut};
@@ -13,10 +15,12 @@ use super::sink::{CopySource, S3Sink};
 use crate::error::{Error, Result};
 use crate::sink::ByteSink;
 use crate::stitch::parts::{plan_parts, Part, MAX_PART, MIN_PART};
-use crate::stitch::{stitch, Fragment, Stitch};
+use crate::stitch::{copied_range, Fragment, Stitch, Stitcher};
 
 /// Fragments whose footers are fetched at once.
 const FOOTERS_AT_ONCE: usize = 16;
+/// Fragments whose metadata (with page indexes) is fetched ahead of the one being placed.
+const FRAGMENTS_AHEAD: usize = 4;
 /// Footer bytes fetched first: most footers (and their length) fit.
 const FIRST_TAIL: u64 = 64 * 1024;
 
@@ -59,12 +63,20 @@ async fn get_range(
     Ok(bytes)
 }
 
-/// The fragment at `bucket/key`, and where to copy it from (its ETag now).
-pub async fn read_fragment(
-    client: &Client,
-    bucket: &str,
-    key: &str,
-) -> Result<(Fragment, CopySource)> {
+/// Where a fragment is and how long: its size, where its row groups end and where to copy it
+/// from (its ETag when its footer was read).
+#[derive(Debug, Clone)]
+pub struct FragmentEnd {
+    /// Its size.
+    pub len: u64,
+    /// The end of its row groups.
+    pub end: u64,
+    /// Its bucket, key and ETag.
+    pub source: CopySource,
+}
+
+/// Where the row groups of the fragment at `bucket/key` end (its footer read, then dropped).
+pub async fn fragment_end(client: &Client, bucket: &str, key: &str) -> Result<FragmentEnd> {
     let location = format!("s3://{bucket}/{key}");
     let head = client
         .head_object()
@@ -93,13 +105,15 @@ pub async fn read_fragment(
         tail = get_range(client, &source, len.saturating_sub(footer + 8)..len).await?;
     }
     let end = Fragment::data_end(&location, &tail)?;
-    let tail_start = len - tail.len() as u64;
-    let (start, tail) = if end >= tail_start {
-        (end, tail.slice((end - tail_start) as usize..))
-    } else {
-        (end, get_range(client, &source, end..len).await?)
-    };
-    Ok((Fragment::from_tail(location, len, start, tail)?, source))
+    Ok(FragmentEnd { len, end, source })
+}
+
+/// The fragment at `at`: its page indexes and footer (the bytes after its row groups, pinned
+/// to the ETag its end was read with).
+pub async fn read_fragment(client: &Client, at: &FragmentEnd) -> Result<Fragment> {
+    let location = format!("s3://{}/{}", at.source.bucket, at.source.key);
+    let tail = get_range(client, &at.source, at.end..at.len).await?;
+    Fragment::from_tail(location, at.len, at.end, tail)
 }
 
 /// Stitch the fragments at `keys` in `bucket` (in order) into `sink` with `metadata` on the
@@ -111,23 +125,34 @@ pub async fn stitch_objects(
     mut sink: S3Sink,
     metadata: &[(String, String)],
 ) -> Result<Stitch> {
+    // The futures are collected first: a stream of a closure's futures is not Send for every
+    // lifetime, which the callers' spawned tasks need.
     let reads: Vec<_> = keys
         .iter()
-        .map(|key| read_fragment(client, bucket, key))
+        .map(|key| fragment_end(client, bucket, key))
         .collect();
-    let read: Vec<Result<(Fragment, CopySource)>> = futures::stream::iter(reads)
+    let ends: Vec<Result<FragmentEnd>> = futures::stream::iter(reads)
         .buffered(FOOTERS_AT_ONCE)
         .collect()
         .await;
-    let mut fragments = Vec::with_capacity(keys.len());
-    let mut sources = Vec::with_capacity(keys.len());
-    for r in read {
-        let (fragment, source) = r?;
-        fragments.push(fragment);
-        sources.push(source);
+    let ends = ends.into_iter().collect::<Result<Vec<_>>>()?;
+    let data_bytes = ends
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let r = copied_range(f.end, i == 0);
+            r.end - r.start
+        })
+        .sum();
+    let mut stitcher = Stitcher::new(data_bytes);
+    let reads: Vec<_> = ends.iter().map(|at| read_fragment(client, at)).collect();
+    let mut fragments = futures::stream::iter(reads).buffered(FRAGMENTS_AHEAD);
+    while let Some(fragment) = fragments.next().await {
+        stitcher.add(&fragment?)?;
     }
-    let plan = stitch(&fragments, metadata)?;
     drop(fragments);
+    let plan = stitcher.finish(metadata)?;
+    let sources: Vec<CopySource> = ends.into_iter().map(|f| f.source).collect();
     let parts = plan_parts(&plan.pieces, MIN_PART, MAX_PART)?;
     sink.set_metadata(metadata);
     let written = async {

@@ -14,14 +14,21 @@
 //! The copy can run anywhere: [`Stitch::pieces`] says which byte range of which fragment goes
 //! where, and [`Stitch::footer`] is the last bytes; on S3 the pieces are `UploadPartCopy`
 //! ranges (no data through the caller), locally [`stitch_files`] copies them.
+//!
+//! The plan is made one fragment at a time ([`Stitcher`]), so memory does not grow with the
+//! number of row groups times columns: each row group's page indexes are serialized as soon as
+//! it is placed (~100 bytes per column chunk), and its `RowGroup` struct goes to a
+//! [`log::FooterLog`] in an unlinked temporary file (~150 bytes per column chunk), where the
+//! parquet crate's structures take ~1-3 KB per column chunk. Where the page indexes land must be
+//! known first, so the callers read each fragment's footer twice: once for where its row
+//! groups end ([`Fragment::data_end`]), once with its page indexes when it is added.
 
 use std::io::Write;
 use std::ops::Range;
-use std::sync::Arc;
 
-use parquet::file::metadata::page_index::{PageIndexBuilder, PageIndexProvider};
+use parquet::file::metadata::page_index::PageIndexBuilder;
 use parquet::file::metadata::{
-    ColumnChunkMetaData, KeyValue, PageIndexPolicy, ParquetMetaData, ParquetMetaDataOptions,
+    ColumnChunkMetaData, PageIndexPolicy, ParquetMetaData, ParquetMetaDataOptions,
     ParquetMetaDataReader, ParquetMetaDataWriter, RowGroupMetaData,
 };
 use parquet::file::statistics::Statistics;
@@ -30,7 +37,11 @@ use parquet::file::writer::TrackedWrite;
 use crate::convert::metadata;
 use crate::error::{Error, Result};
 
+pub mod log;
 pub mod parts;
+mod plan;
+
+pub use plan::{stitch, Stitcher};
 
 /// `PAR1`: the magic at both ends of a Parquet file.
 const MAGIC: &[u8; 4] = b"PAR1";
@@ -159,8 +170,29 @@ impl Fragment {
 
     /// The bytes the output takes from this fragment: with its `PAR1` for the first.
     fn copied(&self, first: bool) -> Range<u64> {
-        let start = if first { 0 } else { MAGIC.len() as u64 };
-        start..self.end
+        copied_range(self.end, first)
+    }
+}
+
+/// The bytes the output takes from a fragment whose row groups end at `end`: with its `PAR1`
+/// for the first. Their lengths add up to what [`Stitcher::new`] is given.
+pub fn copied_range(end: u64, first: bool) -> Range<u64> {
+    let start = if first { 0 } else { MAGIC.len() as u64 };
+    start..end.max(start)
+}
+
+impl Fragment {
+    /// The count `key` of its key-value metadata, if it has it as a number.
+    fn count(&self, key: &str) -> Option<u64> {
+        self.metadata
+            .file_metadata()
+            .key_value_metadata()?
+            .iter()
+            .find(|kv| kv.key == key)?
+            .value
+            .as_deref()?
+            .parse()
+            .ok()
     }
 }
 
@@ -230,64 +262,6 @@ fn invalid(location: &str, message: String) -> Error {
         location: location.to_string(),
         source: parquet::errors::ParquetError::General(format!("cannot stitch: {message}")),
     }
-}
-
-/// Plan the stitched file of `fragments` (at least one, all of one schema), in order. Its
-/// key-value metadata is fragment 0's with the counts summed, then `overrides` set (what
-/// describes the whole input rather than a fragment's range: source, size, options).
-pub fn stitch(fragments: &[Fragment], overrides: &[(String, String)]) -> Result<Stitch> {
-    let Some(first) = fragments.first() else {
-        return Err(Error::Internal("stitching no fragments".into()));
-    };
-    let schema = first.metadata.file_metadata().schema_descr();
-    let columns = schema.num_columns();
-    let total_groups: usize = fragments.iter().map(|f| f.metadata.num_row_groups()).sum();
-    let mut pieces = Vec::with_capacity(fragments.len());
-    let mut row_groups = Vec::with_capacity(total_groups);
-    let mut page_index = PageIndexBuilder::new(total_groups, columns);
-    let mut at = 0u64;
-    for (i, f) in fragments.iter().enumerate() {
-        if f.metadata.file_metadata().schema_descr() != schema {
-            return Err(invalid(
-                &f.location,
-                format!("its schema differs from {}'s", first.location),
-            ));
-        }
-        let copied = f.copied(i == 0);
-        // Where the fragment's byte 0 would be in the output.
-        let shift = at as i64 - copied.start as i64;
-        for (g, rg) in f.metadata.row_groups().iter().enumerate() {
-            let index = row_groups.len();
-            row_groups.push(shifted_group(rg, shift, index)?);
-            put_shifted_indexes(&mut page_index, &f.metadata, g, index, shift);
-        }
-        at += copied.end - copied.start;
-        pieces.push((i, copied));
-    }
-    let rows = row_groups.iter().map(RowGroupMetaData::num_rows).sum();
-    let mut key_values = summed_key_values(fragments);
-    for (key, value) in overrides {
-        key_values.retain(|kv| &kv.key != key);
-        key_values.push(KeyValue::new(key.clone(), value.clone()));
-    }
-    let merged = first
-        .metadata
-        .clone()
-        .into_builder()
-        .set_row_groups(row_groups)
-        .set_page_index(Some(
-            Arc::new(page_index.build()) as Arc<dyn PageIndexProvider>
-        ))
-        .build();
-    let merged = with_key_values(merged, key_values, rows);
-    let footer = footer_at(&merged, at, &first.location)?;
-    Ok(Stitch {
-        size: at + footer.len() as u64,
-        pieces,
-        footer,
-        rows,
-        row_groups: total_groups,
-    })
 }
 
 /// The page indexes of row group `g` of `metadata` into `page_index` as row group `index`,
@@ -377,63 +351,6 @@ fn as_written(statistics: Statistics, signed: bool) -> Statistics {
     }
 }
 
-/// Fragment 0's key-value metadata, with the counts of [`SUMMED`] added up over all.
-fn summed_key_values(fragments: &[Fragment]) -> Vec<KeyValue> {
-    let get = |f: &Fragment, key: &str| -> Option<u64> {
-        f.metadata
-            .file_metadata()
-            .key_value_metadata()?
-            .iter()
-            .find(|kv| kv.key == key)?
-            .value
-            .as_deref()?
-            .parse()
-            .ok()
-    };
-    let first = fragments[0]
-        .metadata
-        .file_metadata()
-        .key_value_metadata()
-        .cloned()
-        .unwrap_or_default();
-    first
-        .into_iter()
-        .map(|kv| {
-            if !SUMMED.contains(&kv.key.as_str()) {
-                return kv;
-            }
-            let sum: Option<u64> = fragments.iter().map(|f| get(f, &kv.key)).sum();
-            match sum {
-                Some(total) => KeyValue::new(kv.key, total.to_string()),
-                None => kv,
-            }
-        })
-        .collect()
-}
-
-/// `metadata` with `key_values` and `rows`.
-fn with_key_values(
-    metadata: ParquetMetaData,
-    key_values: Vec<KeyValue>,
-    rows: i64,
-) -> ParquetMetaData {
-    let fm = metadata.file_metadata();
-    let file_metadata = parquet::file::metadata::FileMetaData::new(
-        fm.version(),
-        rows,
-        fm.created_by().map(str::to_string),
-        (!key_values.is_empty()).then_some(key_values),
-        fm.schema_descr_ptr(),
-        fm.column_orders().cloned(),
-    );
-    let row_groups = metadata.row_groups().to_vec();
-    let page_index = metadata.page_index().cloned();
-    parquet::file::metadata::ParquetMetaDataBuilder::new(file_metadata)
-        .set_row_groups(row_groups)
-        .set_page_index(page_index)
-        .build()
-}
-
 /// Drops the first `skip` bytes written to it and keeps the rest: the writer of the footer
 /// counts positions from the start of the file, which is not in this buffer.
 struct SkipFirst {
@@ -484,7 +401,8 @@ pub(crate) fn footer_at(metadata: &ParquetMetaData, at: u64, location: &str) -> 
 
 /// Stitch the Parquet files `inputs` into `output` (a local file), in order, with `overrides`
 /// in its key-value metadata (see [`stitch`]). Fragments are
-/// read piece by piece (memory: their metadata and a copy buffer); the output is written to a
+/// read one at a time (memory: one fragment's metadata, the plan's page indexes and a copy
+/// buffer); the output is written to a
 /// temporary file beside it and renamed into place, so a failure leaves nothing at `output`.
 pub fn stitch_files(
     inputs: &[std::path::PathBuf],
@@ -498,21 +416,30 @@ pub fn stitch_files(
             source,
         })
     };
-    let mut fragments = Vec::with_capacity(inputs.len());
-    for p in inputs {
+    let read = |p: &std::path::PathBuf, policy: PageIndexPolicy| -> Result<Fragment> {
         let file = open(p)?;
         let metadata = ParquetMetaDataReader::new()
-            .with_page_index_policy(PageIndexPolicy::Optional)
+            .with_page_index_policy(policy)
             .with_metadata_options(Some(full_encoding_stats()))
             .parse_and_finish(&file)
             .map_err(|e| Error::Parquet {
                 location: p.display().to_string(),
                 source: e,
             })?;
-        fragments.push(Fragment::new(p.display().to_string(), metadata)?);
+        Fragment::new(p.display().to_string(), metadata)
+    };
+    // Where the row groups end, one footer at a time, then each fragment with its page
+    // indexes (see the module doc).
+    let mut data_bytes = 0;
+    for (i, p) in inputs.iter().enumerate() {
+        let r = copied_range(read(p, PageIndexPolicy::Skip)?.end, i == 0);
+        data_bytes += r.end - r.start;
     }
-    let plan = stitch(&fragments, overrides)?;
-    drop(fragments);
+    let mut stitcher = Stitcher::new(data_bytes);
+    for p in inputs {
+        stitcher.add(&read(p, PageIndexPolicy::Optional)?)?;
+    }
+    let plan = stitcher.finish(overrides)?;
     let temp = output.with_file_name(format!(
         ".{}.stitching",
         output
@@ -566,6 +493,7 @@ mod tests {
         ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
     };
     use parquet::arrow::ArrowWriter;
+    use parquet::file::metadata::KeyValue;
     use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
     use super::*;
@@ -674,6 +602,40 @@ mod tests {
         // Row group 5 is the last fragment's second: rows 3200 + 600 ...
         assert_eq!(ids.value(0), 3200 + 600 + 350);
         assert_eq!(read.iter().map(|b| b.num_rows()).sum::<usize>(), 20);
+    }
+
+    #[test]
+    fn a_stitcher_told_the_wrong_length_refuses_to_plan() {
+        let parts = [fragment(0, 10, 10), fragment(10, 10, 10)];
+        let fragments: Vec<Fragment> = parts
+            .iter()
+            .map(|b| Fragment::read("f", b).unwrap())
+            .collect();
+        let right: u64 = fragments
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let r = copied_range(f.end, i == 0);
+                r.end - r.start
+            })
+            .sum();
+        // One at a time, as the callers do: the same plan as all at once.
+        let mut stitcher = Stitcher::new(right);
+        for f in &fragments {
+            stitcher.add(f).unwrap();
+        }
+        let plan = stitcher.finish(&[]).unwrap();
+        assert_eq!(plan.footer, stitch(&fragments, &[]).unwrap().footer);
+        assert_eq!((plan.rows, plan.row_groups), (20, 2));
+        // Page indexes placed at a wrong offset would make a corrupt file: an error instead.
+        for wrong in [right - 1, right + 1] {
+            let mut stitcher = Stitcher::new(wrong);
+            let added = fragments.iter().try_for_each(|f| stitcher.add(f));
+            let e = added.and_then(|()| stitcher.finish(&[]).map(|_| ()));
+            let e = e.unwrap_err().to_string();
+            assert!(e.contains("planned"), "{e}");
+        }
+        assert!(Stitcher::new(0).finish(&[]).is_err());
     }
 
     #[test]
