@@ -287,13 +287,9 @@ impl MemoryBudget {
     /// (`EphemeralStorageSize`, 512 MB by default: ~375 MiB), so the same function always
     /// makes the same row groups; where the free space is unknown, [`DEFAULT_MAX_SPILL`].
     pub fn for_spill_space(self, free: Option<u64>, options: &ConvertOptions) -> Self {
-        let (Some(free), None) = (free, options.max_spill) else {
+        let (Some(spill_bytes), None) = (spill_room(free), options.max_spill) else {
             return self;
         };
-        let room = usize::try_from(free / 4 * 3)
-            .unwrap_or(usize::MAX)
-            .min(MAX_DERIVED_SPILL);
-        let spill_bytes = if room < 3 * MIB { 0 } else { room / MIB * MIB };
         let spilled_row_group_bytes = match options.row_group_bytes {
             _ if spill_bytes == 0 => self.spilled_row_group_bytes,
             Some(set) => set.min(spill_bytes / 2),
@@ -541,6 +537,15 @@ impl MemoryBudget {
             None => 4 * self.row_group_bytes,
         }
     }
+}
+
+/// The default spill room for a spill directory with `free` bytes free (see
+/// [`MemoryBudget::for_spill_space`]); None where that is unknown.
+pub fn spill_room(free: Option<u64>) -> Option<usize> {
+    let room = usize::try_from(free? / 4 * 3)
+        .unwrap_or(usize::MAX)
+        .min(MAX_DERIVED_SPILL);
+    Some(if room < 3 * MIB { 0 } else { room / MIB * MIB })
 }
 
 /// Check a `--range-bytes` value: at least [`MIN_RANGE_BYTES`].

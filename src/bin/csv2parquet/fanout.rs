@@ -53,6 +53,17 @@ pub(crate) async fn convert_fanned(
         options.workers
     };
     each.workers = (threads / concurrency).max(1);
+    // The workers at once spill to the same directory: each gets its share of the room (the
+    // default's, from the free space, or --max-spill's); too small a share does not spill.
+    let room = options.max_spill.or_else(|| {
+        s3_csv2parquet::budget::spill_room(s3_csv2parquet::encode::free_bytes(
+            &options.spill_dir_or_temp(),
+        ))
+    });
+    if let Some(room) = room {
+        let share = room / concurrency;
+        each.max_spill = Some(if share < 3 * MIB { 0 } else { share });
+    }
     each.validate()?;
     let started = Instant::now();
     let report = match Location::parse(output, "OUTPUT")? {
