@@ -84,7 +84,14 @@ impl Attempt<'_> {
             Ok(r) => r,
             Err(e) => return Err(sinks.abort(e).await),
         };
-        let free = crate::encode::free_bytes(&self.options.spill_dir_or_temp());
+        // A temp dir in memory (tmpfs) is no room to spill to unless named (the warning is the
+        // encoder's).
+        let dir = self.options.spill_dir_or_temp();
+        let free = if self.options.spill_dir.is_none() && crate::encode::memory_backed(&dir) {
+            Some(0)
+        } else {
+            crate::encode::free_bytes(&dir)
+        };
         let budget = budget
             .for_input(info.size, reading.codec)
             .for_spill_space(free, self.options);

@@ -125,6 +125,19 @@ fn build_encoder(
     let mut counts = Counts::default();
     let mut spill = None;
     let spill_bytes = budget.spill_bytes;
+    let temp = std::env::temp_dir();
+    if spill_bytes == 0
+        && options.max_spill.is_none()
+        && options.spill_dir.is_none()
+        && crate::encode::memory_backed(&temp)
+    {
+        let warning = format!(
+            "the temp dir {} is in memory (tmpfs): nothing is spilled there, so row groups are              cut by the memory limit; --spill-dir DIR on a disk gives them their full size",
+            temp.display()
+        );
+        tracing::warn!("{warning}");
+        counts.warnings.push(warning);
+    }
     if spill_bytes > 0 {
         let dir = options.spill_dir_or_temp();
         match SpillFactory::new(&dir, spill_bytes as u64) {

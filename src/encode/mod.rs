@@ -40,7 +40,7 @@ pub(crate) use encoding::{TRIAL_BYTES, TRIAL_RECORDS};
 
 pub use lanes::Token;
 pub use parts::PartWriter;
-pub use spill::{free_bytes, SpillFactory, SpillStats};
+pub use spill::{free_bytes, memory_backed, SpillFactory, SpillStats};
 
 use columnwise::Columnwise;
 use footer::Output;

@@ -36,6 +36,26 @@ pub fn free_bytes(dir: &Path) -> Option<u64> {
     }
 }
 
+/// Whether `dir` is on a file system held in memory (Linux's tmpfs or ramfs, as `/tmp` is on
+/// many desktops): what is spilled there takes RAM.
+pub fn memory_backed(dir: &Path) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        const TMPFS_MAGIC: i64 = 0x0102_1994;
+        const RAMFS_MAGIC: i64 = 0x8584_58f6;
+        rustix::fs::statfs(dir).is_ok_and(|s| {
+            #[allow(clippy::unnecessary_cast)]
+            let kind = s.f_type as i64;
+            kind == TMPFS_MAGIC || kind == RAMFS_MAGIC
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = dir;
+        false
+    }
+}
+
 /// Bytes spilled so far, shared by the spill files of one output.
 #[derive(Debug, Default)]
 pub struct SpillStats {
@@ -317,6 +337,18 @@ mod tests {
         drop(b);
         assert_eq!(f.stats().live_bytes(), 0);
         assert_eq!(f.stats().peak_bytes(), total);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_tmpfs_is_told_from_a_disk() {
+        // /dev/shm is a tmpfs on Linux; the system temp dir here may be either, the current
+        // directory (the build's) is not.
+        if std::path::Path::new("/dev/shm").is_dir() {
+            assert!(memory_backed(std::path::Path::new("/dev/shm")));
+        }
+        assert!(!memory_backed(std::path::Path::new(".")));
+        assert!(!memory_backed(std::path::Path::new("/no/such/dir")));
     }
 
     #[test]

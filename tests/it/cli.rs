@@ -175,6 +175,47 @@ fn a_fifo_output_is_written_in_place() {
     );
 }
 
+/// A temp dir held in memory (tmpfs) is not spilled to by default: the report has no spill and
+/// a warning that says why; named with `--spill-dir`, it is used.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_tmpfs_temp_dir_is_not_spilled_to_unless_named() {
+    let shm = std::path::Path::new("/dev/shm");
+    if !shm.is_dir() {
+        eprintln!("no /dev/shm: skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    let mut csv = String::from("id,name\n");
+    for i in 0..5_000 {
+        csv.push_str(&format!("{i},n{}\n", i % 77));
+    }
+    std::fs::write(&input, csv).unwrap();
+    let convert = |extra: &[&str]| {
+        let s = Command::new(bin())
+            .env("TMPDIR", shm)
+            .arg("convert")
+            .arg(&input)
+            .arg(dir.path().join("o.parquet"))
+            .arg("--json")
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&s.stdout).unwrap();
+        assert_eq!(report["rows"], 5_000);
+        report
+    };
+    let default = convert(&[]);
+    assert!(default["spill"].is_null(), "{default}");
+    let warnings = default["warnings"].to_string();
+    assert!(warnings.contains("is in memory (tmpfs)"), "{warnings}");
+    let named = convert(&["--spill-dir", "/dev/shm"]);
+    assert_eq!(named["spill"]["dir"], "/dev/shm");
+    assert!(!named["warnings"].to_string().contains("tmpfs"));
+}
+
 /// A wide file's row groups are spilled to `--spill-dir`: the report says how much, nothing is
 /// left there, and the row groups are larger than the memory budget makes them. A directory
 /// where no file can be made keeps them in memory, with a warning.
