@@ -284,7 +284,7 @@ impl MemoryBudget {
     /// unless `--max-spill` set it: three quarters of the free bytes (the rest for the footer
     /// log and whatever else shares the disk), at most [`MAX_DERIVED_SPILL`]; none when that is
     /// less than the 3 MiB spilling needs. In a Lambda that is three quarters of its `/tmp`
-    /// (`EphemeralStorageSize`, 512 MB by default: ~375 MiB), so the same function always
+    /// (`EphemeralStorageSize`, 512 MB by default: ~366 MiB), so the same function always
     /// makes the same row groups; where the free space is unknown, [`DEFAULT_MAX_SPILL`].
     pub fn for_spill_space(self, free: Option<u64>, options: &ConvertOptions) -> Self {
         let (Some(spill_bytes), None) = (spill_room(free), options.max_spill) else {
