@@ -14,7 +14,7 @@
 //! twice and keeps its dictionary; ids, timestamps and free text do not.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+use std::hash::BuildHasher;
 
 use crate::decode::tokens::Tokens;
 use crate::schema::{ColumnType, SchemaSpec};
@@ -42,7 +42,8 @@ pub struct Cardinality {
 #[derive(Debug, Default)]
 struct Column {
     /// Hash of a value -> occurrences, up to `cap` distinct values.
-    counts: HashMap<u64, u32, BuildHasherDefault<DefaultHasher>>,
+    /// Keyed by the value's hash (already mixed: a fast hasher for the map).
+    counts: HashMap<u64, u32, foldhash::fast::FixedState>,
     /// Non-null values examined (all of them until `counts` is full).
     seen: u64,
     /// Bytes of the distinct values.
@@ -63,7 +64,10 @@ impl Cardinality {
 
     /// Count the values of records `range` of `tokens`.
     pub fn add(&mut self, tokens: &Tokens, range: std::ops::Range<usize>) {
-        let hasher = BuildHasherDefault::<DefaultHasher>::default();
+        // Fixed seeds: the same counts, so the same dictionary choices and output bytes, on
+        // every run. foldhash rather than SipHash: on 1,000 columns the count took 3% of the
+        // conversion's CPU with two SipHash passes per value.
+        let hasher = foldhash::quality::FixedState::with_seed(0);
         for r in range {
             let first = tokens.records[r].first_field as usize;
             let count = tokens.field_count(r).min(self.columns.len());
