@@ -15,7 +15,7 @@ use super::sink::{CopySource, S3Sink};
 use crate::error::{Error, Result};
 use crate::sink::ByteSink;
 use crate::stitch::parts::{plan_parts, Part, MAX_PART, MIN_PART};
-use crate::stitch::{copied_range, Fragment, Stitch, Stitcher};
+use crate::stitch::{data_bytes, Fragment, Stitch, Stitcher};
 
 /// Fragments whose footers are fetched at once.
 const FOOTERS_AT_ONCE: usize = 16;
@@ -136,15 +136,7 @@ pub async fn stitch_objects(
         .collect()
         .await;
     let ends = ends.into_iter().collect::<Result<Vec<_>>>()?;
-    let data_bytes = ends
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let r = copied_range(f.end, i == 0);
-            r.end - r.start
-        })
-        .sum();
-    let mut stitcher = Stitcher::new(data_bytes);
+    let mut stitcher = Stitcher::new(data_bytes(ends.iter().map(|f| f.end)));
     let reads: Vec<_> = ends.iter().map(|at| read_fragment(client, at)).collect();
     let mut fragments = futures::stream::iter(reads).buffered(FRAGMENTS_AHEAD);
     while let Some(fragment) = fragments.next().await {

@@ -175,10 +175,22 @@ impl Fragment {
 }
 
 /// The bytes the output takes from a fragment whose row groups end at `end`: with its `PAR1`
-/// for the first. Their lengths add up to what [`Stitcher::new`] is given.
+/// for the first.
 pub fn copied_range(end: u64, first: bool) -> Range<u64> {
     let start = if first { 0 } else { MAGIC.len() as u64 };
     start..end.max(start)
+}
+
+/// The bytes the output takes from fragments whose row groups end at `ends`, in order: what
+/// [`Stitcher::new`] is given.
+pub fn data_bytes(ends: impl IntoIterator<Item = u64>) -> u64 {
+    ends.into_iter()
+        .enumerate()
+        .map(|(i, end)| {
+            let r = copied_range(end, i == 0);
+            r.end - r.start
+        })
+        .sum()
 }
 
 impl Fragment {
@@ -430,12 +442,11 @@ pub fn stitch_files(
     };
     // Where the row groups end, one footer at a time, then each fragment with its page
     // indexes (see the module doc).
-    let mut data_bytes = 0;
-    for (i, p) in inputs.iter().enumerate() {
-        let r = copied_range(read(p, PageIndexPolicy::Skip)?.end, i == 0);
-        data_bytes += r.end - r.start;
+    let mut ends = Vec::with_capacity(inputs.len());
+    for p in inputs {
+        ends.push(read(p, PageIndexPolicy::Skip)?.end);
     }
-    let mut stitcher = Stitcher::new(data_bytes);
+    let mut stitcher = Stitcher::new(data_bytes(ends));
     for p in inputs {
         stitcher.add(&read(p, PageIndexPolicy::Optional)?)?;
     }
@@ -611,14 +622,7 @@ mod tests {
             .iter()
             .map(|b| Fragment::read("f", b).unwrap())
             .collect();
-        let right: u64 = fragments
-            .iter()
-            .enumerate()
-            .map(|(i, f)| {
-                let r = copied_range(f.end, i == 0);
-                r.end - r.start
-            })
-            .sum();
+        let right = data_bytes(fragments.iter().map(|f| f.end));
         // One at a time, as the callers do: the same plan as all at once.
         let mut stitcher = Stitcher::new(right);
         for f in &fragments {

@@ -17,15 +17,7 @@ use crate::error::{Error, Result};
 /// describes the whole input rather than a fragment's range: source, size, options). Holds
 /// every fragment's metadata at once: callers with many use a [`Stitcher`].
 pub fn stitch(fragments: &[Fragment], overrides: &[(String, String)]) -> Result<Stitch> {
-    let data_bytes = fragments
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let r = f.copied(i == 0);
-            r.end - r.start
-        })
-        .sum();
-    let mut stitcher = Stitcher::new(data_bytes);
+    let mut stitcher = Stitcher::new(super::data_bytes(fragments.iter().map(|f| f.end)));
     for f in fragments {
         stitcher.add(f)?;
     }
