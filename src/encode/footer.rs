@@ -29,7 +29,7 @@ use parquet::schema::types::{SchemaDescPtr, TypePtr};
 use crate::error::{Error, Result};
 pub use crate::stitch::log::FOOTER_MEMORY_BYTES;
 use crate::stitch::log::{only_row_group, FooterLog};
-use crate::stitch::{footer_at, put_shifted_indexes, shifted_group, Fragment};
+use crate::stitch::{indexes_and_metadata_at, put_shifted_indexes, shifted_group, Fragment};
 
 /// `PAR1`.
 const MAGIC: &[u8; 4] = b"PAR1";
@@ -156,16 +156,12 @@ impl<W: Write + Send> Output<W> {
                 Arc::new(page_index.build()) as Arc<dyn PageIndexProvider>
             ))
             .build();
-        let written = footer_at(&one, self.pos, &location)?;
-        let footer = Fragment::footer_len(&location, &written)? as usize;
-        let indexes = written.len().checked_sub(8 + footer).ok_or_else(|| {
-            Error::Internal("a row group's footer is shorter than its length".into())
-        })?;
+        let (written, indexes) = indexes_and_metadata_at(&one, self.pos, &location)?;
         self.out
             .write_all(&written[..indexes])
             .map_err(|e| perr(e.into()))?;
         self.pos += indexes as u64;
-        let group = only_row_group(&written[indexes..indexes + footer]).map_err(perr)?;
+        let group = only_row_group(&written[indexes..]).map_err(perr)?;
         self.log.push(group, rows).map_err(perr)
     }
 
@@ -185,17 +181,12 @@ impl<W: Write + Send> Output<W> {
             None,
         );
         let empty = ParquetMetaDataBuilder::new(file).build();
-        let written = footer_at(&empty, self.pos, &location)?;
-        let footer = Fragment::footer_len(&location, &written)? as usize;
-        let start = written
-            .len()
-            .checked_sub(8 + footer)
-            .ok_or_else(|| Error::Internal("the footer is shorter than its length".into()))?;
+        let (written, start) = indexes_and_metadata_at(&empty, self.pos, &location)?;
         self.out
             .write_all(&written[..start])
             .map_err(|e| perr(e.into()))?;
         self.log
-            .write_footer(&written[start..start + footer], &mut self.out)
+            .write_footer(&written[start..], &mut self.out)
             .map_err(perr)?;
         self.out.flush().map_err(|e| perr(e.into()))?;
         Ok(self.out)

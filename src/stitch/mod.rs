@@ -411,6 +411,23 @@ pub(crate) fn footer_at(metadata: &ParquetMetaData, at: u64, location: &str) -> 
     Ok(sink.kept)
 }
 
+/// [`footer_at`] without the length and `PAR1` at its end: the page indexes, then the
+/// serialized `FileMetaData` from the returned offset on.
+pub(crate) fn indexes_and_metadata_at(
+    metadata: &ParquetMetaData,
+    at: u64,
+    location: &str,
+) -> Result<(Vec<u8>, usize)> {
+    let mut written = footer_at(metadata, at, location)?;
+    let len = Fragment::footer_len(location, &written)? as usize;
+    let start = written
+        .len()
+        .checked_sub(8 + len)
+        .ok_or_else(|| Error::Internal("a footer is shorter than its length".into()))?;
+    written.truncate(start + len);
+    Ok((written, start))
+}
+
 /// Stitch the Parquet files `inputs` into `output` (a local file), in order, with `overrides`
 /// in its key-value metadata (see [`stitch`]). Fragments are
 /// read one at a time (memory: one fragment's metadata, the plan's page indexes and a copy

@@ -8,7 +8,8 @@ use parquet::file::metadata::page_index::{PageIndexBuilder, PageIndexProvider};
 use parquet::file::metadata::{FileMetaData, KeyValue, ParquetMetaDataBuilder};
 
 use super::{
-    footer_at, invalid, log, put_shifted_indexes, shifted_group, Fragment, Stitch, SUMMED,
+    indexes_and_metadata_at, invalid, log, put_shifted_indexes, shifted_group, Fragment, Stitch,
+    SUMMED,
 };
 use crate::error::{Error, Result};
 
@@ -104,13 +105,9 @@ impl Stitcher {
                 ))
                 .build();
             let at = self.data_bytes + self.indexes.len() as u64;
-            let written = footer_at(&one, at, &f.location)?;
-            let footer = Fragment::footer_len(&f.location, &written)? as usize;
-            let indexes = written.len().checked_sub(8 + footer).ok_or_else(|| {
-                Error::Internal("a row group's footer is shorter than its length".into())
-            })?;
+            let (written, indexes) = indexes_and_metadata_at(&one, at, &f.location)?;
             self.indexes.extend_from_slice(&written[..indexes]);
-            let group = log::only_row_group(&written[indexes..indexes + footer]).map_err(perr)?;
+            let group = log::only_row_group(&written[indexes..]).map_err(perr)?;
             self.log.push(group, rg.num_rows()).map_err(perr)?;
         }
         self.at += copied.end - copied.start;
@@ -170,16 +167,11 @@ impl Stitcher {
         );
         let empty = ParquetMetaDataBuilder::new(file).build();
         let at = self.data_bytes + self.indexes.len() as u64;
-        let written = footer_at(&empty, at, &first.location)?;
-        let len = Fragment::footer_len(&first.location, &written)? as usize;
-        let start = written
-            .len()
-            .checked_sub(8 + len)
-            .ok_or_else(|| Error::Internal("the footer is shorter than its length".into()))?;
+        let (written, start) = indexes_and_metadata_at(&empty, at, &first.location)?;
         let mut footer = std::mem::take(&mut self.indexes);
         footer.extend_from_slice(&written[..start]);
         self.log
-            .write_footer(&written[start..start + len], &mut footer)
+            .write_footer(&written[start..], &mut footer)
             .map_err(|e| Error::Parquet {
                 location: first.location.clone(),
                 source: e,
