@@ -23,7 +23,6 @@ use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowWriter
 use parquet::arrow::ArrowWriter;
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
-use rayon::prelude::*;
 
 use super::encoding::{ColumnEncoding, EncodingPlan};
 use super::footer::Output;
@@ -193,21 +192,55 @@ impl Columnwise {
         );
         let columns = std::mem::take(&mut self.columns);
         let segments = self.segments.take();
+        let this: &Self = self;
         out.row_group(|row_group| {
-            let mut columns = columns.into_iter().enumerate().peekable();
-            while columns.peek().is_some() {
-                let window: Vec<(usize, Column)> = columns.by_ref().take(self.workers).collect();
-                let chunks: Vec<PResult<ArrowColumnChunk>> = pool.install(|| {
-                    window
-                        .into_par_iter()
-                        .map(|(i, column)| self.encode_column(i, column, segments.as_ref()))
-                        .collect()
-                });
-                for chunk in chunks {
-                    chunk?.append_to_row_group(row_group)?;
+            let segments = segments.as_ref();
+            let total = columns.len();
+            let (done_tx, done_rx) = std::sync::mpsc::channel();
+            // A sliding window, not a barrier per `workers` columns: a worker takes the next
+            // column as soon as it hands one back, while this thread appends the chunks in
+            // column order. At most `workers` writers are open, as the budget counts; chunks
+            // encoded ahead of their turn wait, up to a quarter of the arrays' heap (at the cut
+            // the arrays are spilled or being freed, and reading back takes at most half).
+            let room = this.hold_bytes / 4;
+            pool.in_place_scope(|scope| -> PResult<()> {
+                let mut columns = columns.into_iter().enumerate();
+                let mut finished: Vec<Option<PResult<ArrowColumnChunk>>> =
+                    (0..total).map(|_| None).collect();
+                let (mut encoding, mut waiting, mut next) = (0, 0, 0);
+                while next < total {
+                    while encoding < this.workers && waiting <= room {
+                        let Some((i, column)) = columns.next() else {
+                            break;
+                        };
+                        let done_tx = done_tx.clone();
+                        scope.spawn(move |_| {
+                            // The receiver outlives the scope; a send fails only after an
+                            // error stopped the appending, when nothing waits for it.
+                            let _ = done_tx.send((i, this.encode_column(i, column, segments)));
+                        });
+                        encoding += 1;
+                    }
+                    if let Some(chunk) = finished.get_mut(next).and_then(Option::take) {
+                        let chunk = chunk?;
+                        waiting = waiting.saturating_sub(chunk_bytes(&chunk));
+                        chunk.append_to_row_group(row_group)?;
+                        next += 1;
+                        continue;
+                    }
+                    // The column in turn is encoding (columns are submitted in order, and
+                    // nothing waits ahead of one not submitted), so a result comes.
+                    let (i, chunk) = done_rx.recv().map_err(|_| {
+                        ParquetError::General("a column's encoding task vanished".into())
+                    })?;
+                    encoding -= 1;
+                    waiting = waiting.saturating_add(chunk.as_ref().map_or(0, chunk_bytes));
+                    if let Some(slot) = finished.get_mut(i) {
+                        *slot = Some(chunk);
+                    }
                 }
-            }
-            Ok(())
+                Ok(())
+            })
         })?;
         drop(segments);
         self.columns = self
@@ -269,6 +302,11 @@ impl Columnwise {
         drop(column);
         writer.close()
     }
+}
+
+/// The heap bytes of an encoded column chunk's pages.
+fn chunk_bytes(chunk: &ArrowColumnChunk) -> usize {
+    usize::try_from(chunk.close().metadata.compressed_size()).unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]

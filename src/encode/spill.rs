@@ -12,6 +12,7 @@
 //! at most the row groups being written and the one being filled are on disk at once.
 
 use std::fs::File;
+#[cfg(not(unix))]
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -106,7 +107,10 @@ impl SpillStats {
 /// if the process is killed), its end and the bytes it holds.
 #[derive(Debug)]
 struct SpillFile {
-    file: Mutex<(File, u64)>,
+    file: File,
+    /// Where the next blob goes; u64::MAX once a write failed. Appends hold it while they
+    /// write; reads of blobs already appended need no lock where the OS reads at an offset.
+    end: Mutex<u64>,
     dir: PathBuf,
     max_bytes: u64,
     stats: Arc<SpillStats>,
@@ -115,7 +119,8 @@ struct SpillFile {
 impl SpillFile {
     fn create(dir: &Path, max_bytes: u64, stats: Arc<SpillStats>) -> std::io::Result<Self> {
         Ok(SpillFile {
-            file: Mutex::new((tempfile::tempfile_in(dir)?, 0)),
+            file: tempfile::tempfile_in(dir)?,
+            end: Mutex::new(0),
             dir: dir.to_path_buf(),
             max_bytes,
             stats,
@@ -140,13 +145,9 @@ impl SpillFile {
                 self.dir.display()
             )));
         }
-        let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        let (file, end) = &mut *guard;
+        let mut end = self.end.lock().unwrap_or_else(|p| p.into_inner());
         let start = *end;
-        let written = file
-            .seek(SeekFrom::Start(start))
-            .and_then(|_| file.write_all(blob));
-        if let Err(e) = written {
+        if let Err(e) = write_at(&self.file, blob, start) {
             // The file's end is unknown now: nothing more is appended to it.
             *end = u64::MAX;
             return Err(self.error("writing", e));
@@ -157,18 +158,37 @@ impl SpillFile {
 
     fn read(&self, start: u64, len: usize) -> Result<Bytes> {
         let mut blob = vec![0; len];
-        let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        let (file, _) = &mut *guard;
-        file.seek(SeekFrom::Start(start))
-            .and_then(|_| file.read_exact(&mut blob))
-            .map_err(|e| self.error("reading", e))?;
+        #[cfg(unix)]
+        let read = std::os::unix::fs::FileExt::read_exact_at(&self.file, &mut blob, start);
+        #[cfg(not(unix))]
+        let read = {
+            let _end = self.end.lock().unwrap_or_else(|p| p.into_inner());
+            (&self.file)
+                .seek(SeekFrom::Start(start))
+                .and_then(|_| (&self.file).read_exact(&mut blob))
+        };
+        read.map_err(|e| self.error("reading", e))?;
         Ok(Bytes::from(blob))
+    }
+}
+
+/// Write `blob` at `offset`; the caller holds the file's `end` lock.
+fn write_at(file: &File, blob: &[u8], offset: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::write_all_at(file, blob, offset)
+    }
+    #[cfg(not(unix))]
+    {
+        let mut file = file;
+        file.seek(SeekFrom::Start(offset))?;
+        file.write_all(blob)
     }
 }
 
 impl Drop for SpillFile {
     fn drop(&mut self) {
-        let end = self.file.get_mut().map_or(0, |(_, end)| *end);
+        let end = self.end.get_mut().map_or(0, |end| *end);
         if end != u64::MAX {
             self.stats.release(end);
         }
