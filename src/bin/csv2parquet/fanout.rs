@@ -27,6 +27,39 @@ pub(crate) struct FanOutArgs {
     pub no_clobber: bool,
 }
 
+/// The options of each range worker, and how many run at once (two at most): the memory
+/// limit, the threads (`cores` unless --workers says) and the spill room divided between those
+/// at once, since they spill to the same directory. The room is --max-spill's, or the
+/// default's from the spill directory's free bytes (`free`, asked only then: None leaves it
+/// to each worker, Some(None) when they are unknown); too small a share does not spill.
+fn worker_options(
+    options: &ConvertOptions,
+    workers: usize,
+    cores: usize,
+    free: impl FnOnce() -> Option<Option<u64>>,
+) -> (ConvertOptions, usize) {
+    let concurrency = workers.clamp(1, 2);
+    let mut each = options.clone();
+    each.memory_limit = options.memory_limit / concurrency;
+    let threads = if options.workers == 0 {
+        cores
+    } else {
+        options.workers
+    };
+    each.workers = (threads / concurrency).max(1);
+    let room = options.max_spill.or_else(|| {
+        free().map(|free| {
+            s3_csv2parquet::budget::spill_room(free)
+                .unwrap_or(s3_csv2parquet::budget::DEFAULT_MAX_SPILL)
+        })
+    });
+    if let Some(room) = room {
+        let share = room / concurrency;
+        each.max_spill = Some(if share < 3 * MIB { 0 } else { share });
+    }
+    (each, concurrency)
+}
+
 /// Convert `source` into `output` (a local file or s3://) with `workers` range workers, two at
 /// a time (the memory limit and the threads divided between them), each range at least
 /// `min_range` bytes.
@@ -43,27 +76,14 @@ pub(crate) async fn convert_fanned(
         quiet,
         no_clobber,
     } = args;
-    let concurrency = workers.clamp(1, 2);
-    let mut each = options.clone();
-    each.memory_limit = options.memory_limit / concurrency;
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
-    let threads = if options.workers == 0 {
-        cores
-    } else {
-        options.workers
-    };
-    each.workers = (threads / concurrency).max(1);
-    // The workers at once spill to the same directory: each gets its share of the room (the
-    // default's, from the free space, or --max-spill's); too small a share does not spill.
-    let room = options.max_spill.or_else(|| {
-        s3_csv2parquet::budget::spill_room(s3_csv2parquet::encode::free_bytes(
-            &options.spill_dir_or_temp(),
-        ))
+    let dir = options.spill_dir_or_temp();
+    // A temp dir in memory (tmpfs) is no room unless named: each worker then finds that out
+    // itself, and warns.
+    let in_memory = options.spill_dir.is_none() && s3_csv2parquet::encode::memory_backed(&dir);
+    let (each, concurrency) = worker_options(options, workers, cores, || {
+        (!in_memory).then(|| s3_csv2parquet::encode::free_bytes(&dir))
     });
-    if let Some(room) = room {
-        let share = room / concurrency;
-        each.max_spill = Some(if share < 3 * MIB { 0 } else { share });
-    }
     each.validate()?;
     let started = Instant::now();
     let report = match Location::parse(output, "OUTPUT")? {
@@ -117,4 +137,44 @@ pub(crate) async fn convert_fanned(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workers_at_once_share_the_memory_threads_and_spill_room() {
+        let options = ConvertOptions {
+            memory_limit: 512 * MIB,
+            max_spill: None,
+            ..ConvertOptions::default()
+        };
+        // Default room: 3/4 of 400 MiB free = 300 MiB, shared by the two workers at once.
+        let (each, at_once) = worker_options(&options, 8, 4, || Some(Some(400 << 20)));
+        assert_eq!(at_once, 2);
+        assert_eq!(each.memory_limit, 256 * MIB);
+        assert_eq!(each.workers, 2);
+        assert_eq!(each.max_spill, Some(150 * MIB));
+        // An explicit --max-spill is shared, and the free space is not asked.
+        let set = ConvertOptions {
+            max_spill: Some(100 * MIB),
+            workers: 3,
+            ..options.clone()
+        };
+        let (each, _) = worker_options(&set, 2, 4, || panic!("free space asked"));
+        assert_eq!((each.max_spill, each.workers), (Some(50 * MIB), 1));
+        // A share under 3 MiB does not spill; one worker keeps the whole room.
+        let (each, _) = worker_options(&options, 2, 2, || Some(Some(6 << 20)));
+        assert_eq!(each.max_spill, Some(0));
+        let (each, at_once) = worker_options(&options, 1, 2, || Some(Some(400 << 20)));
+        assert_eq!((each.max_spill, at_once), (Some(300 * MIB), 1));
+        assert_eq!(each.memory_limit, 512 * MIB);
+        // Unknown free space: the default room (384 MiB), shared.
+        let (each, _) = worker_options(&options, 2, 2, || Some(None));
+        assert_eq!(each.max_spill, Some(192 * MIB));
+        // A temp dir in memory: left to each worker, which does not spill there and warns.
+        let (each, _) = worker_options(&options, 2, 2, || None);
+        assert_eq!(each.max_spill, None);
+    }
 }
