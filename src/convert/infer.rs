@@ -23,7 +23,9 @@ use crate::decode::fault::Fault;
 use crate::decode::sniff::{self, UsedDialect};
 use crate::decode::tokenizer::{SyntaxError, Tokenizer};
 use crate::decode::tokens::{count_line_breaks, Tokens};
-use crate::encode::{parquet_codec, Cardinality, EncodingPlan, TRIAL_BYTES, TRIAL_RECORDS};
+use crate::encode::{
+    parquet_codec, text_codec, Cardinality, EncodingPlan, TRIAL_BYTES, TRIAL_RECORDS,
+};
 use crate::error::{DataError, Error, Position, Result};
 use crate::schema::{self, ColumnType, Inferrer, SchemaSource, SchemaSpec};
 
@@ -171,18 +173,31 @@ pub(crate) fn read_head(
     };
     let first_data = usize::from(has_header);
     let sample = trial_sample(&head, &tokens, first_data, header_end, tokenized, options);
-    head.encodings = match parquet_codec(options.compression) {
-        Ok(codec) => EncodingPlan::choose(&head.schema, &plain_columns, sample.as_ref(), codec),
-        // The pipeline reports the bad level; values stay plain meanwhile.
-        Err(_) => EncodingPlan::choose(
-            &head.schema,
-            &plain_columns,
-            None,
-            Compression::UNCOMPRESSED,
-        ),
-    };
+    head.encodings = choose_encodings(&head.schema, &plain_columns, sample.as_ref(), options);
     tracing::debug!(encodings = ?head.encodings, "column encodings");
     Ok(head)
+}
+
+/// Each column's encoding and codec (see [`EncodingPlan::choose`]).
+fn choose_encodings(
+    schema: &SchemaSpec,
+    plain_columns: &[String],
+    sample: Option<&RecordBatch>,
+    options: &ConvertOptions,
+) -> EncodingPlan {
+    match parquet_codec(options.compression) {
+        Ok(codec) => EncodingPlan::choose(
+            schema,
+            plain_columns,
+            sample,
+            codec,
+            text_codec(options.compression),
+        ),
+        // The pipeline reports the bad level; values stay plain meanwhile.
+        Err(_) => {
+            EncodingPlan::choose(schema, plain_columns, None, Compression::UNCOMPRESSED, None)
+        }
+    }
 }
 
 /// The head's first data records (at most `TRIAL_RECORDS`, and whole records up to
@@ -657,6 +672,31 @@ mod tests {
             .columns()
             .iter()
             .all(|c| c.encoding == Encoding::PLAIN));
+    }
+
+    #[test]
+    fn free_text_gets_zstd_level_3_unless_a_level_is_given() {
+        use parquet::basic::{Compression as Codec, ZstdLevel};
+        let csv = numbered(20_000);
+        let codecs = |options: &ConvertOptions| {
+            let head = read_csv(&csv, options).unwrap();
+            head.encodings
+                .columns()
+                .iter()
+                .map(|c| (c.name.clone(), c.dictionary, c.compression))
+                .collect::<Vec<_>>()
+        };
+        let level3 = Some(Codec::ZSTD(ZstdLevel::try_new(3).unwrap()));
+        assert_eq!(
+            codecs(&ConvertOptions::default()),
+            [
+                ("id".to_string(), false, None),
+                ("name".to_string(), false, level3)
+            ]
+        );
+        let pinned =
+            ConvertOptions::default().with_compression(crate::config::Compression::Zstd(1));
+        assert!(codecs(&pinned).iter().all(|c| c.2.is_none()));
     }
 
     #[test]

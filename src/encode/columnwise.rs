@@ -363,6 +363,7 @@ mod tests {
             name: "c0".into(),
             dictionary: false,
             encoding: parquet::basic::Encoding::DELTA_BINARY_PACKED,
+            compression: None,
         }]);
         let base = writer_properties(
             crate::config::Compression::Zstd(1),

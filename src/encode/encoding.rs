@@ -51,6 +51,8 @@ pub struct ColumnEncoding {
     pub dictionary: bool,
     /// The encoding of the values outside a dictionary.
     pub encoding: Encoding,
+    /// The column's codec, where it differs from the file's.
+    pub compression: Option<Compression>,
 }
 
 /// How every column is written; the default (no columns) leaves every column at the writer's
@@ -68,12 +70,14 @@ impl EncodingPlan {
 
     /// Choose for every column of `schema`: no dictionary for `plain_columns`, and the smallest
     /// encoding of `sample` (the head's first records in `schema`'s types) under `codec`.
-    /// Without a sample (or if the trial fails) values outside a dictionary stay plain.
+    /// Without a sample (or if the trial fails) values outside a dictionary stay plain. Text
+    /// columns without a dictionary get `text_codec`, if given.
     pub fn choose(
         schema: &SchemaSpec,
         plain_columns: &[String],
         sample: Option<&RecordBatch>,
         codec: Compression,
+        text_codec: Option<Compression>,
     ) -> Self {
         let encodings = match sample {
             Some(batch) => trial(schema, batch, codec).unwrap_or_else(|e| {
@@ -86,10 +90,14 @@ impl EncodingPlan {
             .columns
             .iter()
             .zip(encodings)
-            .map(|(spec, encoding)| ColumnEncoding {
-                name: spec.name.clone(),
-                dictionary: !plain_columns.contains(&spec.name),
-                encoding,
+            .map(|(spec, encoding)| {
+                let dictionary = !plain_columns.contains(&spec.name);
+                ColumnEncoding {
+                    name: spec.name.clone(),
+                    dictionary,
+                    encoding,
+                    compression: text_codec.filter(|_| !dictionary && spec.ty == ColumnType::Utf8),
+                }
             })
             .collect();
         EncodingPlan { columns }
@@ -106,6 +114,9 @@ impl EncodingPlan {
             let path = ColumnPath::new(vec![column.name.clone()]);
             if !column.dictionary {
                 builder = builder.set_column_dictionary_enabled(path.clone(), false);
+            }
+            if let Some(codec) = column.compression {
+                builder = builder.set_column_compression(path.clone(), codec);
             }
             if column.encoding != Encoding::PLAIN {
                 builder = builder.set_column_encoding(path, column.encoding);
@@ -274,7 +285,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let plan = EncodingPlan::choose(&schema, &["id".into()], Some(&batch), zstd());
+        let plan = EncodingPlan::choose(&schema, &["id".into()], Some(&batch), zstd(), None);
         let got: Vec<(&str, bool, Encoding)> = plan
             .columns()
             .iter()
@@ -295,7 +306,7 @@ mod tests {
     #[test]
     fn without_a_sample_values_stay_plain() {
         let schema = spec(&[("id", ColumnType::Int64), ("name", ColumnType::Utf8)]);
-        let plan = EncodingPlan::choose(&schema, &["name".into()], None, zstd());
+        let plan = EncodingPlan::choose(&schema, &["name".into()], None, zstd(), None);
         assert!(plan.columns().iter().all(|c| c.encoding == Encoding::PLAIN));
         assert_eq!(
             plan.columns()
@@ -313,11 +324,13 @@ mod tests {
                 name: "a".into(),
                 dictionary: false,
                 encoding: Encoding::DELTA_BINARY_PACKED,
+                compression: None,
             },
             ColumnEncoding {
                 name: "b".into(),
                 dictionary: true,
                 encoding: Encoding::PLAIN,
+                compression: Some(Compression::ZSTD(ZstdLevel::try_new(3).unwrap())),
             },
         ]);
         let props = plan.apply(WriterProperties::builder()).build();
@@ -327,5 +340,10 @@ mod tests {
         assert_eq!(props.encoding(&a), Some(Encoding::DELTA_BINARY_PACKED));
         assert!(props.dictionary_enabled(&b));
         assert_eq!(props.encoding(&b), None);
+        assert_eq!(props.compression(&a), Compression::UNCOMPRESSED);
+        assert_eq!(
+            props.compression(&b),
+            Compression::ZSTD(ZstdLevel::try_new(3).unwrap())
+        );
     }
 }

@@ -60,12 +60,27 @@ pub fn writer_properties(
     Ok(plan.apply(builder).build())
 }
 
+/// The codec of text columns written without a dictionary, where it differs from the file's
+/// (the default zstd level: see [`Compression::Zstd`]).
+pub fn text_codec(compression: Compression) -> Option<parquet::basic::Compression> {
+    match compression {
+        Compression::Zstd(0) => ZstdLevel::try_new(crate::config::TEXT_ZSTD_LEVEL)
+            .ok()
+            .map(parquet::basic::Compression::ZSTD),
+        _ => None,
+    }
+}
+
 /// The Parquet codec of a `--compression` choice.
 pub fn parquet_codec(compression: Compression) -> Result<parquet::basic::Compression> {
     Ok(match compression {
         Compression::Zstd(level) => parquet::basic::Compression::ZSTD(
-            ZstdLevel::try_new(level)
-                .map_err(|e| Error::config("--compression-level", e.to_string()))?,
+            ZstdLevel::try_new(if level == 0 {
+                crate::config::AUTO_ZSTD_LEVEL
+            } else {
+                level
+            })
+            .map_err(|e| Error::config("--compression-level", e.to_string()))?,
         ),
         Compression::Snappy => parquet::basic::Compression::SNAPPY,
         Compression::Lz4 => parquet::basic::Compression::LZ4_RAW,
