@@ -24,7 +24,7 @@ use crate::decode::sniff::{self, UsedDialect};
 use crate::decode::tokenizer::{SyntaxError, Tokenizer};
 use crate::decode::tokens::{count_line_breaks, Tokens};
 use crate::encode::{
-    parquet_codec, text_codec, Cardinality, EncodingPlan, TRIAL_BYTES, TRIAL_RECORDS,
+    parquet_codec, strong_codec, Cardinality, EncodingPlan, TRIAL_BYTES, TRIAL_RECORDS,
 };
 use crate::error::{DataError, Error, Position, Result};
 use crate::schema::{self, ColumnType, Inferrer, SchemaSource, SchemaSpec};
@@ -191,7 +191,7 @@ fn choose_encodings(
             plain_columns,
             sample,
             codec,
-            text_codec(options.compression),
+            strong_codec(options.compression),
         ),
         // The pipeline reports the bad level; values stay plain meanwhile.
         Err(_) => {
@@ -675,9 +675,12 @@ mod tests {
     }
 
     #[test]
-    fn free_text_gets_zstd_level_3_unless_a_level_is_given() {
+    fn free_text_and_dictionaries_get_zstd_level_3_unless_a_level_is_given() {
         use parquet::basic::{Compression as Codec, ZstdLevel};
-        let csv = numbered(20_000);
+        let mut csv = b"id,name,kind\n".to_vec();
+        for i in 0..20_000 {
+            csv.extend_from_slice(format!("{i},name-{i:0>40},k{}\n", i % 3).as_bytes());
+        }
         let codecs = |options: &ConvertOptions| {
             let head = read_csv(&csv, options).unwrap();
             head.encodings
@@ -687,11 +690,13 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         let level3 = Some(Codec::ZSTD(ZstdLevel::try_new(3).unwrap()));
+        // Unique integers stay plain at the file's level 1.
         assert_eq!(
             codecs(&ConvertOptions::default()),
             [
                 ("id".to_string(), false, None),
-                ("name".to_string(), false, level3)
+                ("name".to_string(), false, level3),
+                ("kind".to_string(), true, level3)
             ]
         );
         let pinned =

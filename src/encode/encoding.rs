@@ -70,14 +70,14 @@ impl EncodingPlan {
 
     /// Choose for every column of `schema`: no dictionary for `plain_columns`, and the smallest
     /// encoding of `sample` (the head's first records in `schema`'s types) under `codec`.
-    /// Without a sample (or if the trial fails) values outside a dictionary stay plain. Text
-    /// columns without a dictionary get `text_codec`, if given.
+    /// Without a sample (or if the trial fails) values outside a dictionary stay plain.
+    /// Dictionary columns and text columns without one get `strong_codec`, if given.
     pub fn choose(
         schema: &SchemaSpec,
         plain_columns: &[String],
         sample: Option<&RecordBatch>,
         codec: Compression,
-        text_codec: Option<Compression>,
+        strong_codec: Option<Compression>,
     ) -> Self {
         let encodings = match sample {
             Some(batch) => trial(schema, batch, codec).unwrap_or_else(|e| {
@@ -96,7 +96,7 @@ impl EncodingPlan {
                     name: spec.name.clone(),
                     dictionary,
                     encoding,
-                    compression: text_codec.filter(|_| !dictionary && spec.ty == ColumnType::Utf8),
+                    compression: strong_codec.filter(|_| dictionary || spec.ty == ColumnType::Utf8),
                 }
             })
             .collect();

@@ -60,11 +60,11 @@ pub fn writer_properties(
     Ok(plan.apply(builder).build())
 }
 
-/// The codec of text columns written without a dictionary, where it differs from the file's
-/// (the default zstd level: see [`Compression::Zstd`]).
-pub fn text_codec(compression: Compression) -> Option<parquet::basic::Compression> {
+/// The codec of dictionary columns and of text columns written without one, where it differs
+/// from the file's (the default zstd level: see [`Compression::Zstd`]).
+pub fn strong_codec(compression: Compression) -> Option<parquet::basic::Compression> {
     match compression {
-        Compression::Zstd(0) => ZstdLevel::try_new(crate::config::TEXT_ZSTD_LEVEL)
+        Compression::Zstd(0) => ZstdLevel::try_new(crate::config::STRONG_ZSTD_LEVEL)
             .ok()
             .map(parquet::basic::Compression::ZSTD),
         _ => None,
