@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 mod columnwise;
 mod dictionary;
 mod encoding;
+mod fallback;
 mod footer;
 mod lanes;
 mod parts;
@@ -58,6 +59,20 @@ pub fn writer_properties(
         .set_dictionary_enabled(true)
         .set_created_by(format!("csv2parquet version {}", env!("CARGO_PKG_VERSION")));
     Ok(plan.apply(builder).build())
+}
+
+/// A writer for `schema` with `properties` whose own output is discarded, and the factory of
+/// its column writers.
+fn template(
+    schema: &SchemaRef,
+    properties: WriterProperties,
+) -> parquet::errors::Result<(
+    SerializedFileWriter<std::io::Sink>,
+    ArrowRowGroupWriterFactory,
+)> {
+    let options = ArrowWriterOptions::new().with_properties(properties);
+    ArrowWriter::try_new_with_options(std::io::sink(), Arc::clone(schema), options)?
+        .into_serialized_writer()
 }
 
 /// The codec of dictionary columns and of text columns written without one, where it differs
@@ -135,6 +150,10 @@ pub struct ParquetEncoder<W: Write + Send> {
     pool: Arc<rayon::ThreadPool>,
     /// Set for a schema encoded a column at a time (then there are no lanes).
     columnwise: Option<Columnwise>,
+    /// Columns whose dictionary fell back to plain in a row group (see the `fallback` module).
+    fell_back: Vec<bool>,
+    /// A column fell back since the column writers' properties were last set.
+    refit: bool,
 }
 
 impl<W: Write + Send> ParquetEncoder<W> {
@@ -189,11 +208,7 @@ impl<W: Write + Send> ParquetEncoder<W> {
             location: location.to_string(),
             source,
         };
-        let options = ArrowWriterOptions::new().with_properties(properties);
-        let arrow_writer =
-            ArrowWriter::try_new_with_options(std::io::sink(), Arc::clone(&schema), options)
-                .map_err(perr)?;
-        let (writer, factory) = arrow_writer.into_serialized_writer().map_err(perr)?;
+        let (writer, factory) = template(&schema, properties).map_err(perr)?;
         let out = Output::new(out, &writer, footer::FOOTER_MEMORY_BYTES, location)?;
         let columns = writer.schema_descr().num_columns();
         if columns != schema.fields().len() {
@@ -236,6 +251,8 @@ impl<W: Write + Send> ParquetEncoder<W> {
             location: location.to_string(),
             pool,
             columnwise,
+            fell_back: vec![false; columns],
+            refit: false,
         })
     }
 
@@ -405,6 +422,9 @@ impl<W: Write + Send> ParquetEncoder<W> {
                 spill.release_current();
             }
         }
+        if more && self.refit {
+            self.drop_dictionaries()?;
+        }
         let next: Vec<Option<Box<ArrowColumnWriter>>> = if more {
             self.factory
                 .create_column_writers(self.row_groups + 1)
@@ -425,6 +445,30 @@ impl<W: Write + Send> ParquetEncoder<W> {
         self.row_groups += 1;
         self.rows_in_group = 0;
         self.group_start = self.parts;
+        Ok(())
+    }
+
+    /// Make the next row groups' column writers without the dictionaries that fell back.
+    fn drop_dictionaries(&mut self) -> Result<()> {
+        self.refit = false;
+        let columns: Vec<usize> = (0..self.fell_back.len())
+            .filter(|&c| self.fell_back[c])
+            .collect();
+        tracing::debug!(
+            ?columns,
+            "dictionaries that fell back are off from row group {}",
+            self.row_groups + 1
+        );
+        let properties =
+            fallback::without_dictionaries(self.writer.properties(), &self.schema, &columns);
+        let (writer, _) = template(&self.schema, properties).map_err(|e| self.perr(e))?;
+        let mut factory = ArrowRowGroupWriterFactory::new(&writer, Arc::clone(&self.schema));
+        if let Some(spill) = &self.spill {
+            let store: Arc<dyn parquet::column::page_store::PageStoreFactory> = spill.clone();
+            factory = factory.with_page_store_factory(store);
+        }
+        self.writer = writer;
+        self.factory = factory;
         Ok(())
     }
 
@@ -449,6 +493,11 @@ impl<W: Write + Send> ParquetEncoder<W> {
                     result,
                 } => {
                     let chunk = result.map_err(|e| self.perr(e))?;
+                    if fallback::fell_back(&chunk) && self.fell_back.get(column).is_some_and(|f| !f)
+                    {
+                        self.fell_back[column] = true;
+                        self.refit = true;
+                    }
                     let columns = self.lanes.len();
                     let slots = self
                         .closed
@@ -639,6 +688,71 @@ mod tests {
         for workers in [1, 2, 3, 2, 1] {
             assert!(encode(workers).0 == first, "{workers} workers");
         }
+    }
+
+    #[test]
+    fn a_dictionary_that_fell_back_is_dropped_from_later_row_groups() {
+        // Four distinct values for the first two row groups (the sample's view), then every
+        // value distinct: the dictionary of 2,000 rows outgrows its 1 KiB page.
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+        let value = |i: usize| if i < 4_000 { (i % 4) as i64 } else { i as i64 };
+        let properties = WriterProperties::builder()
+            .set_dictionary_page_size_limit(1024)
+            .set_write_batch_size(100)
+            .build();
+        let mut encoder = ParquetEncoder::new(
+            Vec::new(),
+            Arc::clone(&schema),
+            properties,
+            1 << 30,
+            2_000,
+            "t",
+            pool(),
+        )
+        .unwrap();
+        let (batches, rows) = (40, 500);
+        for b in 0..batches {
+            let values = Int64Array::from_iter_values((b * rows..(b + 1) * rows).map(value));
+            let batch = RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(values)]).unwrap();
+            let token: Token = Arc::new(());
+            encoder.write(&batch, &token).unwrap();
+            // As the pipeline's chunks in flight do: the lanes lag by at most this batch, so
+            // a row group's close is seen by the next cut.
+            while Arc::strong_count(&token) > 1 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+        let out = Bytes::from(encoder.finish(Vec::new()).unwrap());
+
+        let reader = ParquetRecordBatchReaderBuilder::try_new(out).unwrap();
+        let dictionaries: Vec<bool> = reader
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.column(0).dictionary_page_offset().is_some())
+            .collect();
+        assert_eq!(dictionaries.len(), 10);
+        assert!(dictionaries[..3].iter().all(|&d| d), "{dictionaries:?}");
+        // The first fallback is row group 2's; off two row groups after it (the next one's
+        // writers were made before it closed), and never on again.
+        let off = dictionaries
+            .iter()
+            .position(|&d| !d)
+            .expect("a dictionary dropped");
+        assert_eq!(off, 4, "{dictionaries:?}");
+        assert!(dictionaries[off..].iter().all(|&d| !d), "{dictionaries:?}");
+        let mut read = Vec::new();
+        for batch in reader.build().unwrap() {
+            let batch = batch.unwrap();
+            let column = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap();
+            read.extend(column.values().iter().copied());
+        }
+        let expected: Vec<i64> = (0..batches * rows).map(value).collect();
+        assert_eq!(read, expected);
     }
 
     #[test]
