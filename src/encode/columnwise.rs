@@ -71,6 +71,9 @@ pub(super) struct Columnwise {
     segments: Option<SpillSegments>,
     workers: usize,
     row_groups: usize,
+    /// Columns whose dictionary fell back to plain in a row group: later ones are written
+    /// without one (see the `fallback` module).
+    fell_back: Vec<bool>,
 }
 
 impl Columnwise {
@@ -86,7 +89,8 @@ impl Columnwise {
             .iter()
             .map(|f| plan.columns().iter().find(|c| &c.name == f.name()).cloned())
             .collect();
-        let columns = schema.fields().iter().map(|_| Column::default()).collect();
+        let columns: Vec<Column> = schema.fields().iter().map(|_| Column::default()).collect();
+        let columns_len = columns.len();
         Columnwise {
             schema,
             base,
@@ -102,6 +106,7 @@ impl Columnwise {
             segments: None,
             workers: workers.max(1),
             row_groups: 0,
+            fell_back: vec![false; columns_len],
         }
     }
 
@@ -193,6 +198,7 @@ impl Columnwise {
         let columns = std::mem::take(&mut self.columns);
         let segments = self.segments.take();
         let this: &Self = self;
+        let mut fallen = Vec::new();
         out.row_group(|row_group| {
             let segments = segments.as_ref();
             let total = columns.len();
@@ -223,6 +229,9 @@ impl Columnwise {
                     }
                     if let Some(chunk) = finished.get_mut(next).and_then(Option::take) {
                         let chunk = chunk?;
+                        if super::fallback::fell_back(&chunk) {
+                            fallen.push(next);
+                        }
                         waiting = waiting.saturating_sub(chunk_bytes(&chunk));
                         chunk.append_to_row_group(row_group)?;
                         next += 1;
@@ -243,6 +252,11 @@ impl Columnwise {
             })
         })?;
         drop(segments);
+        for i in fallen {
+            if let Some(f) = self.fell_back.get_mut(i) {
+                *f = true;
+            }
+        }
         self.columns = self
             .schema
             .fields()
@@ -270,8 +284,12 @@ impl Columnwise {
         if let Some(plan) = &self.plans[i] {
             builder = EncodingPlan::new(vec![plan.clone()]).apply(builder);
         }
+        let mut properties = builder.build();
+        if self.fell_back.get(i) == Some(&true) {
+            properties = super::fallback::without_dictionaries(&properties, &one, &[0]);
+        }
         let options = ArrowWriterOptions::new()
-            .with_properties(builder.build())
+            .with_properties(properties)
             .with_skip_arrow_metadata(true);
         let (_, factory) = ArrowWriter::try_new_with_options(std::io::sink(), one, options)?
             .into_serialized_writer()?;
@@ -455,6 +473,57 @@ mod tests {
     /// Spilled row groups are cut by the bytes spilled, IPC framing included: for one-row
     /// batches of 300 columns the framing is most of the spill, and a cut by array sizes
     /// would pass the spill limit before the row group closed.
+    #[test]
+    fn a_dictionary_that_fell_back_is_dropped_from_the_next_row_group() {
+        // Four distinct values for two row groups, then every value distinct: row group 2's
+        // dictionary outgrows its 1 KiB page, and row group 3 is encoded after it closed.
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+        let value = |i: usize| if i < 4_000 { (i % 4) as i64 } else { i as i64 };
+        let base = WriterProperties::builder()
+            .set_dictionary_page_size_limit(1024)
+            .set_write_batch_size(100)
+            .build();
+        let plan = EncodingPlan::default();
+        let mut encoder = ParquetEncoder::columnwise(
+            Vec::new(),
+            Arc::clone(&schema),
+            base,
+            &plan,
+            1 << 30,
+            2_000,
+            "t",
+            pool(),
+        )
+        .unwrap();
+        let (batches, rows) = (24, 500);
+        for b in 0..batches {
+            let values = Int64Array::from_iter_values((b * rows..(b + 1) * rows).map(value));
+            let batch = RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(values)]).unwrap();
+            let token: Token = Arc::new(());
+            encoder.write(&batch, &token).unwrap();
+        }
+        let file = bytes::Bytes::from(encoder.finish(Vec::new()).unwrap());
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+        let dictionaries: Vec<bool> = reader
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.column(0).dictionary_page_offset().is_some())
+            .collect();
+        assert_eq!(dictionaries, [true, true, true, false, false, false]);
+        let mut read = Vec::new();
+        for batch in reader.build().unwrap() {
+            let batch = batch.unwrap();
+            let column = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap();
+            read.extend(column.values().iter().copied());
+        }
+        assert_eq!(read, (0..batches * rows).map(value).collect::<Vec<_>>());
+    }
+
     #[test]
     fn a_spilled_row_group_is_cut_by_the_bytes_written() {
         let columns = 300;
