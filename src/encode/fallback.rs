@@ -5,8 +5,9 @@
 //! dictionary page and the index pages, which the fallback paid once per row group.
 //!
 //! Only this direction is judged: a column written plain says nothing cheap about how few
-//! distinct values it has. The change applies from the row group after the next one, since the
-//! next one's writers are made when the current one is cut, before its chunks close.
+//! distinct values it has. With lanes the change applies from the row group after the next
+//! one, since the next one's writers are made when the current one is cut, before its chunks
+//! close; column-wise, from the next one.
 
 use arrow::datatypes::{DataType, Schema};
 use parquet::arrow::arrow_writer::ArrowColumnChunk;
