@@ -54,6 +54,72 @@ pub(super) fn without_dictionaries(
     builder.build()
 }
 
+/// What the encoders' tests of the fallback share: a column that drifts from four values to
+/// distinct ones, and what a file made of it holds.
+#[cfg(test)]
+pub(super) mod drift {
+    use std::sync::Arc;
+
+    use arrow::array::{Array, Int64Array, RecordBatch};
+    use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::file::properties::WriterProperties;
+
+    /// Rows per batch, and batches of 4,000 rows per drift: four distinct values for the
+    /// first 4,000 rows, then every value distinct.
+    pub(in crate::encode) const ROWS: usize = 500;
+
+    pub(in crate::encode) fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]))
+    }
+
+    pub(in crate::encode) fn value(i: usize) -> i64 {
+        if i < 4_000 {
+            (i % 4) as i64
+        } else {
+            i as i64
+        }
+    }
+
+    /// Batch `b`.
+    pub(in crate::encode) fn batch(b: usize) -> RecordBatch {
+        let values = Int64Array::from_iter_values((b * ROWS..(b + 1) * ROWS).map(value));
+        RecordBatch::try_new(schema(), vec![Arc::new(values)]).unwrap()
+    }
+
+    /// Writer properties whose dictionaries outgrow a 1 KiB page, checked every 100 values.
+    pub(in crate::encode) fn properties() -> WriterProperties {
+        WriterProperties::builder()
+            .set_dictionary_page_size_limit(1024)
+            .set_write_batch_size(100)
+            .build()
+    }
+
+    /// Whether each row group of `file` has a dictionary; panics unless it holds the first
+    /// `batches` batches.
+    pub(in crate::encode) fn dictionaries(file: Vec<u8>, batches: usize) -> Vec<bool> {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(file)).unwrap();
+        let dictionaries = reader
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.column(0).dictionary_page_offset().is_some())
+            .collect();
+        let mut read = Vec::new();
+        for batch in reader.build().unwrap() {
+            let batch = batch.unwrap();
+            let column = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap();
+            read.extend(column.values().iter().copied());
+        }
+        assert_eq!(read, (0..batches * ROWS).map(value).collect::<Vec<_>>());
+        dictionaries
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
