@@ -157,7 +157,12 @@ impl SpillFile {
     }
 
     fn read(&self, start: u64, len: usize) -> Result<Bytes> {
-        let mut blob = vec![0; len];
+        // Not `vec![0; len]`: calloc of a recycled extent makes jemalloc zero it with
+        // madvise(DONTNEED), a syscall plus a TLB shootdown and a fault per page (a 1,000-column
+        // row group reads ~12,000 pages back: 1.2 s of system time in 2.5 s wall); filling
+        // pages it already holds costs a memset.
+        let mut blob = Vec::with_capacity(len);
+        blob.resize(len, 0);
         #[cfg(unix)]
         let read = std::os::unix::fs::FileExt::read_exact_at(&self.file, &mut blob, start);
         #[cfg(not(unix))]
