@@ -26,6 +26,7 @@ pub mod s3;
 pub mod schema;
 pub mod sink;
 pub mod source;
+pub(crate) mod split;
 pub mod stitch;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;

@@ -123,6 +123,7 @@ pub(crate) fn read_head(
     // header, and the first is added when it is data.
     let ncols = tokens.field_count(0);
     let mut inferrer = Inferrer::new(ncols, &options.null_values)
+        .with_threads(budget.workers)
         .with_numbers(options.number_format())
         .with_booleans(options.booleans());
     if let Some(format) = options.date_format()? {
@@ -173,31 +174,31 @@ pub(crate) fn read_head(
     };
     let first_data = usize::from(has_header);
     let sample = trial_sample(&head, &tokens, first_data, header_end, tokenized, options);
-    head.encodings = choose_encodings(&head.schema, &plain_columns, sample.as_ref(), options);
+    head.encodings = choose_encodings(
+        &head,
+        &plain_columns,
+        sample.as_ref(),
+        options,
+        budget.workers,
+    );
     tracing::debug!(encodings = ?head.encodings, "column encodings");
     Ok(head)
 }
 
-/// Each column's encoding and codec (see [`EncodingPlan::choose`]).
+/// Each column's encoding and codec (see [`EncodingPlan::choose`]), the trial on `threads`.
 fn choose_encodings(
-    schema: &SchemaSpec,
-    plain_columns: &[String],
+    head: &Head,
+    plain: &[String],
     sample: Option<&RecordBatch>,
     options: &ConvertOptions,
+    threads: usize,
 ) -> EncodingPlan {
-    match parquet_codec(options.compression) {
-        Ok(codec) => EncodingPlan::choose(
-            schema,
-            plain_columns,
-            sample,
-            codec,
-            strong_codec(options.compression),
-        ),
-        // The pipeline reports the bad level; values stay plain meanwhile.
-        Err(_) => {
-            EncodingPlan::choose(schema, plain_columns, None, Compression::UNCOMPRESSED, None)
-        }
-    }
+    // A bad level: the pipeline reports it; values stay plain meanwhile.
+    let (codec, strong, sample) = match parquet_codec(options.compression) {
+        Ok(codec) => (codec, strong_codec(options.compression), sample),
+        Err(_) => (Compression::UNCOMPRESSED, None, None),
+    };
+    EncodingPlan::choose(&head.schema, plain, sample, codec, strong, threads)
 }
 
 /// The head's first data records (at most `TRIAL_RECORDS`, and whole records up to
@@ -583,7 +584,7 @@ fn plan_dictionaries(
     let first_data = usize::from(has_header);
     let end = tokens.records.len().min(first_data + options.infer_records);
     let mut cardinality = Cardinality::new(tokens.field_count(0), &options.null_values);
-    cardinality.add(tokens, first_data..end);
+    cardinality.add(tokens, first_data..end, budget.workers);
     let records = tokens.records.len().max(1) as u64;
     let csv_per_group = budget.row_group_text_bytes(schema.columns.len(), options) as u64;
     let rows_per_group =

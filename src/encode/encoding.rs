@@ -78,9 +78,10 @@ impl EncodingPlan {
         sample: Option<&RecordBatch>,
         codec: Compression,
         strong_codec: Option<Compression>,
+        threads: usize,
     ) -> Self {
         let encodings = match sample {
-            Some(batch) => trial(schema, batch, codec).unwrap_or_else(|e| {
+            Some(batch) => trial(schema, batch, codec, threads).unwrap_or_else(|e| {
                 tracing::debug!(error = %e, "encoding trial failed: values stay plain");
                 vec![Encoding::PLAIN; schema.columns.len()]
             }),
@@ -145,6 +146,7 @@ fn trial(
     schema: &SchemaSpec,
     batch: &RecordBatch,
     codec: Compression,
+    threads: usize,
 ) -> parquet::errors::Result<Vec<Encoding>> {
     let mut chosen = vec![Encoding::PLAIN; schema.columns.len()];
     let candidates_of = |c: usize| candidates(&schema.columns[c].ty);
@@ -154,7 +156,7 @@ fn trial(
     if tried.is_empty() || batch.num_rows() == 0 {
         return Ok(chosen);
     }
-    let plain = sizes(batch, &tried, codec, |_| Encoding::PLAIN)?;
+    let plain = sizes(batch, &tried, codec, |_| Encoding::PLAIN, threads)?;
     // The size to beat per tried column: plain's, less the gain a candidate must bring.
     let mut best: Vec<f64> = plain.iter().map(|&p| p as f64 * (1.0 - MIN_GAIN)).collect();
     let rounds = tried
@@ -174,7 +176,7 @@ fn trial(
                 .copied()
                 .unwrap_or(Encoding::PLAIN)
         };
-        let got = sizes(batch, &columns, codec, encoding_of)?;
+        let got = sizes(batch, &columns, codec, encoding_of, threads)?;
         for (&i, size) in at.iter().zip(got) {
             if (size as f64) < best[i] {
                 best[i] = size as f64;
@@ -185,12 +187,32 @@ fn trial(
     Ok(chosen)
 }
 
-/// Compressed bytes of `columns` of `batch` written with `encoding_of(column)`, no dictionary.
+/// Compressed bytes of `columns` of `batch` written with `encoding_of(column)`, no dictionary:
+/// runs of the columns written on up to `threads` threads (a column's size does not depend on
+/// the others in its file; half the writers each, so no more memory than one file of all).
 fn sizes(
     batch: &RecordBatch,
     columns: &[usize],
     codec: Compression,
-    encoding_of: impl Fn(usize) -> Encoding,
+    encoding_of: impl Fn(usize) -> Encoding + Sync,
+    threads: usize,
+) -> parquet::errors::Result<Vec<u64>> {
+    let runs = crate::split::map_runs(columns.len(), threads, |run| {
+        file_sizes(batch, &columns[run], codec, &encoding_of)
+    });
+    let mut out = Vec::with_capacity(columns.len());
+    for run in runs {
+        out.extend(run?);
+    }
+    Ok(out)
+}
+
+/// [`sizes`] of one file holding `columns`.
+fn file_sizes(
+    batch: &RecordBatch,
+    columns: &[usize],
+    codec: Compression,
+    encoding_of: &impl Fn(usize) -> Encoding,
 ) -> parquet::errors::Result<Vec<u64>> {
     let projected = batch.project(columns)?;
     let mut builder = WriterProperties::builder()
@@ -285,7 +307,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let plan = EncodingPlan::choose(&schema, &["id".into()], Some(&batch), zstd(), None);
+        let plan = EncodingPlan::choose(&schema, &["id".into()], Some(&batch), zstd(), None, 1);
         let got: Vec<(&str, bool, Encoding)> = plan
             .columns()
             .iter()
@@ -306,7 +328,7 @@ mod tests {
     #[test]
     fn without_a_sample_values_stay_plain() {
         let schema = spec(&[("id", ColumnType::Int64), ("name", ColumnType::Utf8)]);
-        let plan = EncodingPlan::choose(&schema, &["name".into()], None, zstd(), None);
+        let plan = EncodingPlan::choose(&schema, &["name".into()], None, zstd(), None, 1);
         assert!(plan.columns().iter().all(|c| c.encoding == Encoding::PLAIN));
         assert_eq!(
             plan.columns()

@@ -198,6 +198,8 @@ pub struct Inferrer {
     records: usize,
     /// The formats, and how numbers and booleans are written.
     rules: Rules,
+    /// Threads that take runs of columns in [`Inferrer::add`].
+    threads: usize,
 }
 
 impl Inferrer {
@@ -209,6 +211,7 @@ impl Inferrer {
             null_values: null_values.iter().map(|s| s.as_bytes().to_vec()).collect(),
             records: 0,
             rules: Rules::default(),
+            threads: 1,
         }
         .with_formats(date_candidates())
     }
@@ -231,6 +234,12 @@ impl Inferrer {
             ev.fallback = fallback;
         }
         self.rules.formats = formats;
+        self
+    }
+
+    /// Split [`Inferrer::add`]'s columns between up to `threads` threads.
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
         self
     }
 
@@ -301,19 +310,25 @@ impl Inferrer {
     }
 
     /// Add records `range` of `tokens`. Fields beyond the column count are ignored (ragged
-    /// records are reported by the decoder).
+    /// records are reported by the decoder). A column at a time, runs of columns on the
+    /// inferrer's threads.
     pub fn add(&mut self, tokens: &Tokens, range: std::ops::Range<usize>) {
-        for r in range {
-            let first = tokens.records[r].first_field as usize;
-            let count = tokens.field_count(r).min(self.evidence.len());
-            for (c, ev) in self.evidence.iter_mut().enumerate().take(count) {
-                let v = tokens.field(first + c);
-                if !self.null_values.iter().any(|n| n.as_slice() == v) {
-                    ev.add(v, &self.rules);
+        let (rules, null_values) = (&self.rules, &self.null_values);
+        crate::split::for_each_run(&mut self.evidence, self.threads, |first_column, columns| {
+            for (i, ev) in columns.iter_mut().enumerate() {
+                let c = first_column + i;
+                for r in range.clone() {
+                    if c >= tokens.field_count(r) {
+                        continue;
+                    }
+                    let v = tokens.field(tokens.records[r].first_field as usize + c);
+                    if !null_values.iter().any(|n| n.as_slice() == v) {
+                        ev.add(v, rules);
+                    }
                 }
             }
-            self.records += 1;
-        }
+        });
+        self.records += range.len();
     }
 
     /// Records seen.

@@ -466,6 +466,41 @@ mod tests {
     }
 
     #[test]
+    fn columns_split_between_threads_infer_as_on_one() {
+        // 96 columns cycling int, float, date, text and a ragged last record.
+        let mut csv = String::new();
+        for r in 0..50 {
+            let fields: Vec<String> = (0..96)
+                .map(|c| match c % 4 {
+                    0 => format!("{}", r * c),
+                    1 => format!("{r}.{c}"),
+                    2 => format!("2026-01-{:02}", r % 28 + 1),
+                    _ => format!("t{r}"),
+                })
+                .collect();
+            csv += &(fields.join(",") + "\n");
+        }
+        csv += "x,1\n";
+        let mut t = Tokens::default();
+        Tokenizer::new(&Dialect::default())
+            .tokenize(csv.as_bytes(), &mut t)
+            .unwrap();
+        let types = |threads| {
+            let mut inf = Inferrer::new(96, &[String::new()]).with_threads(threads);
+            inf.add(&t, 0..t.records.len());
+            assert_eq!(inf.records(), 51);
+            (inf.finish(), inf.date_formats())
+        };
+        let one = types(1);
+        assert_eq!(one.0[0], ColumnType::Utf8);
+        assert_eq!(one.0[1], ColumnType::Float64);
+        assert_eq!(one.0[4], ColumnType::Int64);
+        assert_eq!(one.0[6], ColumnType::Date32);
+        assert_eq!(one.0[7], ColumnType::Utf8);
+        assert_eq!(types(2), one);
+    }
+
+    #[test]
     fn a_two_digit_year_first_is_a_fallback_format() {
         let formats = |csv: &str| {
             let mut t = Tokens::default();
