@@ -115,6 +115,13 @@ pub struct MemoryBudget {
     /// contexts) when the pages of open row groups are spilled: the share that held a row
     /// group twice (see [`MemoryBudget::row_group_bytes`]).
     pub spilling_writer_bytes: usize,
+    /// Encoded pages of open row groups held on the heap before they spill (only when
+    /// spilling, and only for schemas that keep their lanes: a column-wise schema spills
+    /// arrays). A row group that fits is never written to disk and read back. What the other
+    /// lines of [`MemoryBudget::derive`] leave of the limit less a quarter (the process itself
+    /// and the allocator's slack: held pages raised the peak by up to twice their bytes), at
+    /// most L/16 and 128 MiB: 16 MiB at 256 MiB, 32 MiB at 512 MiB, none at 128 MiB.
+    pub spill_held_bytes: usize,
     /// Bytes spilled to disk at once at most (`--max-spill`, by default [`DEFAULT_MAX_SPILL`]);
     /// 0 (`--max-spill 0`): no spilling.
     pub spill_bytes: usize,
@@ -220,6 +227,8 @@ impl MemoryBudget {
                     ),
                 ));
             }
+            let grown = part.saturating_sub(self.part_bytes) * (self.parts_in_flight + 2);
+            self.spill_held_bytes = self.spill_held_bytes.saturating_sub(grown);
             self.part_bytes = part;
             self.fixed.parts = true;
         }
@@ -317,6 +326,16 @@ impl MemoryBudget {
         // attempt) the output is the same size as at L/8 (1 GiB text 262.69 vs 262.66 MB, taxi
         // +0.07%) and peak RSS falls by 25-60 MiB at the default limit.
         let row_group_bytes = (limit / 16).clamp(2 * MIB, 128 * MIB);
+        let (part_bytes, parts_in_flight) = (8 * MIB, 2);
+        let lines = read_ahead_bytes
+            + chunks_in_flight * chunk_bytes * 3
+            + limit / 8
+            + row_group_bytes * 2
+            + part_bytes * (parts_in_flight + 2);
+        let spill_held_bytes = limit
+            .saturating_sub(lines + limit / 4)
+            .min(limit / 16)
+            .min(128 * MIB);
         MemoryBudget {
             limit,
             workers,
@@ -330,10 +349,11 @@ impl MemoryBudget {
             max_record_bytes: limit / 8,
             row_group_bytes,
             spilling_writer_bytes: row_group_bytes * 2,
+            spill_held_bytes,
             spill_bytes: 0,
             spilled_row_group_bytes: DEFAULT_SPILLED_ROW_GROUP_BYTES,
-            part_bytes: 8 * MIB,
-            parts_in_flight: 2,
+            part_bytes,
+            parts_in_flight,
             fixed: Fixed::default(),
         }
     }
@@ -371,8 +391,12 @@ impl MemoryBudget {
         };
         let needed = estimate.div_ceil(9_000).div_ceil(MIB as u64) * MIB as u64;
         let cap = (self.limit / 8).max(self.part_bytes) as u64;
+        let part_bytes = needed.clamp(self.part_bytes as u64, cap) as usize;
+        // Larger parts take their bytes from the pages held before spilling.
+        let grown = (part_bytes - self.part_bytes) * (self.parts_in_flight + 2);
         MemoryBudget {
-            part_bytes: needed.clamp(self.part_bytes as u64, cap) as usize,
+            part_bytes,
+            spill_held_bytes: self.spill_held_bytes.saturating_sub(grown),
             ..self
         }
     }
@@ -581,14 +605,28 @@ mod tests {
 
     #[test]
     fn default_budget_fits_the_limit() {
-        let b = ConvertOptions::default().validate().unwrap();
-        let worst = b.read_ahead_bytes
-            + b.chunks_in_flight * b.chunk_bytes * 3
-            + b.max_record_bytes
-            + b.row_group_bytes * 2
-            + b.part_bytes * (b.parts_in_flight + 2);
-        assert!(worst <= b.limit, "{worst} > {}", b.limit);
-        assert!(b.range_bytes * b.ranges_in_flight <= b.read_ahead_bytes);
+        for (limit, held) in [
+            (128 * MIB, 0),
+            (256 * MIB, 16 * MIB),
+            (512 * MIB, 32 * MIB),
+            (1024 * MIB, 64 * MIB),
+        ] {
+            let b = ConvertOptions {
+                memory_limit: limit,
+                ..ConvertOptions::default()
+            }
+            .validate()
+            .unwrap();
+            let worst = b.read_ahead_bytes
+                + b.chunks_in_flight * b.chunk_bytes * 3
+                + b.max_record_bytes
+                + b.row_group_bytes * 2
+                + b.spill_held_bytes
+                + b.part_bytes * (b.parts_in_flight + 2);
+            assert!(worst <= b.limit, "{worst} > {}", b.limit);
+            assert!(b.range_bytes * b.ranges_in_flight <= b.read_ahead_bytes);
+            assert_eq!(b.spill_held_bytes, held, "{limit}");
+        }
     }
 
     #[test]

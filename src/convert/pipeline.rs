@@ -141,7 +141,10 @@ fn build_encoder(
     if spill_bytes > 0 {
         let dir = options.spill_dir_or_temp();
         match SpillFactory::new(&dir, spill_bytes as u64) {
-            Ok(factory) => spill = Some((dir, Arc::new(factory))),
+            Ok(factory) => {
+                let factory = factory.with_held_bytes(budget.spill_held_bytes as u64);
+                spill = Some((dir, Arc::new(factory)));
+            }
             Err(e) => {
                 let warning = format!(
                     "no spill file in {}: {e}; row groups are held in memory ({} MiB at most)",

@@ -109,10 +109,8 @@ impl FieldIndex<'_> {
     fn get(&self, r: usize, c: usize) -> Option<usize> {
         if self.uniform {
             Some(r * self.ncols + c)
-        } else if c < self.tokens.field_count(r) {
-            Some(self.tokens.records[r].first_field as usize + c)
         } else {
-            None
+            self.tokens.field_of(r, c)
         }
     }
 }

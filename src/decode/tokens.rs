@@ -65,6 +65,13 @@ impl Tokens {
         next - first
     }
 
+    /// Global field index of column `c` of record `r`, or None when the record has fewer
+    /// fields.
+    #[inline]
+    pub fn field_of(&self, r: usize, c: usize) -> Option<usize> {
+        (c < self.field_count(r)).then(|| self.records[r].first_field as usize + c)
+    }
+
     /// Bytes of field `f` (global field index).
     #[inline]
     pub fn field(&self, f: usize) -> &[u8] {

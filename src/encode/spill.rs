@@ -63,6 +63,11 @@ pub struct SpillStats {
     live: AtomicU64,
     peak: AtomicU64,
     total: AtomicU64,
+    /// Page bytes held on the heap instead (see [`SpillFactory::with_held_bytes`]), and the
+    /// most they may be.
+    held: AtomicU64,
+    held_peak: AtomicU64,
+    held_max: AtomicU64,
 }
 
 impl SpillStats {
@@ -100,6 +105,33 @@ impl SpillStats {
 
     fn release(&self, bytes: u64) {
         self.live.fetch_sub(bytes, Ordering::Relaxed);
+    }
+
+    /// The most page bytes held on the heap at once.
+    pub fn held_peak_bytes(&self) -> u64 {
+        self.held_peak.load(Ordering::Relaxed)
+    }
+
+    /// Count `bytes` more held on the heap, unless that would pass the most allowed; returns
+    /// whether it did.
+    fn hold(&self, bytes: u64) -> bool {
+        let max = self.held_max.load(Ordering::Relaxed);
+        let held = self
+            .held
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
+                held.checked_add(bytes).filter(|&n| n <= max)
+            });
+        match held {
+            Ok(before) => {
+                self.held_peak.fetch_max(before + bytes, Ordering::Relaxed);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn unhold(&self, bytes: u64) {
+        self.held.fetch_sub(bytes, Ordering::Relaxed);
     }
 }
 
@@ -204,26 +236,67 @@ impl Drop for SpillFile {
     }
 }
 
-/// The pages of one column chunk: where each blob lies in its row group's spill file.
+/// Where one page of a column chunk is.
+#[derive(Debug)]
+enum Blob {
+    /// On the heap, within the factory's held bytes (empty once taken).
+    Held(Bytes),
+    /// In the row group's spill file: start and length.
+    Spilled(u64, usize),
+}
+
+/// The pages of one column chunk: each held on the heap while the factory's held bytes allow
+/// (see [`SpillFactory::with_held_bytes`]), else where it lies in its row group's spill file.
 #[derive(Debug)]
 struct SpillStore {
     file: Arc<SpillFile>,
-    blobs: Vec<(u64, usize)>,
+    blobs: Vec<Blob>,
 }
 
 impl PageStore for SpillStore {
     fn put(&mut self, value: Bytes) -> Result<PageKey> {
-        let start = self.file.append(&value)?;
-        self.blobs.push((start, value.len()));
+        let len = value.len();
+        let file = &self.file;
+        let blob = if file.stats.hold(len as u64) {
+            // The writer's blobs may sit in larger buffers (a page header in 1 KiB, a
+            // compressed page in a buffer of its uncompressed size): held, they keep just
+            // their bytes (a realloc in place where the allocator can, else a copy).
+            let mut bytes = Vec::from(value);
+            bytes.shrink_to_fit();
+            Blob::Held(Bytes::from(bytes))
+        } else {
+            Blob::Spilled(file.append(&value)?, len)
+        };
+        self.blobs.push(blob);
         Ok(PageKey::new(self.blobs.len() as u64 - 1))
     }
 
     fn take(&mut self, key: PageKey) -> Result<Bytes> {
-        let &(start, len) = usize::try_from(key.get())
+        let blob = usize::try_from(key.get())
             .ok()
-            .and_then(|i| self.blobs.get(i))
+            .and_then(|i| self.blobs.get_mut(i))
             .ok_or_else(|| ParquetError::General(format!("no spilled page {}", key.get())))?;
-        self.file.read(start, len)
+        match blob {
+            Blob::Held(bytes) => {
+                let bytes = std::mem::take(bytes);
+                self.file.stats.unhold(bytes.len() as u64);
+                Ok(bytes)
+            }
+            &mut Blob::Spilled(start, len) => self.file.read(start, len),
+        }
+    }
+
+    // `memory_size` stays 0: held pages have a budget line of their own (the factory's held
+    // bytes), apart from the column writers' heap that cuts a row group.
+}
+
+impl Drop for SpillStore {
+    fn drop(&mut self) {
+        for blob in &self.blobs {
+            if let Blob::Held(bytes) = blob {
+                self.file.stats.unhold(bytes.len() as u64);
+            }
+        }
     }
 }
 
@@ -250,6 +323,14 @@ impl SpillFactory {
             stats,
             current: Mutex::new(Some(Arc::new(first))),
         })
+    }
+
+    /// Hold pages on the heap instead of spilling them while the pages held by all row groups
+    /// stay within `bytes` (the first pages of a row group, usually: a row group smaller than
+    /// that is never written to disk). Pages are released as they are written out.
+    pub fn with_held_bytes(self, bytes: u64) -> Self {
+        self.stats.held_max.store(bytes, Ordering::Relaxed);
+        self
     }
 
     /// The directory of its spill files.
@@ -368,6 +449,39 @@ mod tests {
         assert_eq!(f.stats().peak_bytes(), total);
     }
 
+    /// Pages are held on the heap while the held bytes of all stores allow, the rest spilled;
+    /// both read back, and held bytes are released as they are taken or dropped.
+    #[test]
+    fn pages_are_held_up_to_the_held_bytes_then_spilled() {
+        let (_dir, f) = factory(1 << 20);
+        let f = f.with_held_bytes(1000);
+        let mut a = f.store().unwrap();
+        let mut b = f.store().unwrap();
+        let blobs = [600, 300, 200, 100].map(|n| Bytes::from(vec![n as u8; n]));
+        let ka = a.put(blobs[0].clone()).unwrap();
+        let kb = b.put(blobs[1].clone()).unwrap();
+        // 900 held: 200 more would pass 1,000, so it is spilled; 100 still fits.
+        let kc = a.put(blobs[2].clone()).unwrap();
+        let kd = b.put(blobs[3].clone()).unwrap();
+        let stats = f.stats();
+        assert_eq!((stats.live_bytes(), stats.held_peak_bytes()), (200, 1000));
+        assert_eq!(a.take(kc).unwrap(), blobs[2]);
+        assert_eq!(a.take(ka).unwrap(), blobs[0]);
+        // 600 taken: room again, so the next page is held.
+        let ke = a.put(Bytes::from(vec![9; 500])).unwrap();
+        assert_eq!(stats.live_bytes(), 200);
+        assert_eq!(a.take(ke).unwrap(), Bytes::from(vec![9; 500]));
+        assert_eq!(b.take(kb).unwrap(), blobs[1]);
+        assert_eq!(stats.held.load(Ordering::Relaxed), 100);
+        // A store dropped with a page not taken releases it.
+        drop(b);
+        assert_eq!(stats.held.load(Ordering::Relaxed), 0);
+        let _ = kd;
+        drop(a);
+        f.release_current();
+        assert_eq!(stats.live_bytes(), 0);
+    }
+
     #[cfg(target_os = "linux")]
     #[test]
     fn a_tmpfs_is_told_from_a_disk() {
@@ -422,7 +536,7 @@ mod tests {
     /// Encode `batches` batches of 1,000 rows of 2,000 columns with 16 MiB of heap for the
     /// column writers and a row cap of 4,000; returns the file, its row groups' rows and the
     /// bytes spilled.
-    fn encode_wide(batches: usize, spill: bool) -> (Vec<u8>, Vec<i64>, u64) {
+    fn encode_wide(batches: usize, spill: Option<u64>) -> (Vec<u8>, Vec<i64>, u64) {
         use crate::encode::{writer_properties, ParquetEncoder, Token};
         use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
         let schema = wide_batch(2000, 0, 1).schema();
@@ -443,12 +557,17 @@ mod tests {
         }
         .apply(properties);
         let dir = tempfile::tempdir().unwrap();
-        let factory = Arc::new(SpillFactory::new(dir.path(), 64 << 20).unwrap());
+        let held = spill.unwrap_or(0);
+        let factory = Arc::new(
+            SpillFactory::new(dir.path(), 64 << 20)
+                .unwrap()
+                .with_held_bytes(held),
+        );
         let mut encoder =
             ParquetEncoder::new(Vec::new(), schema, properties, 16 << 20, 4000, "t", pool)
                 .unwrap()
                 .with_cut_lag(1);
-        if spill {
+        if spill.is_some() {
             encoder = encoder.with_spill(Arc::clone(&factory), 32 << 20).unwrap();
         }
         let token: Token = Arc::new(());
@@ -459,6 +578,8 @@ mod tests {
         }
         let out = encoder.finish(Vec::new()).unwrap();
         assert_eq!(factory.stats().live_bytes(), 0, "every spill file is gone");
+        assert_eq!(factory.stats().held.load(Ordering::Relaxed), 0);
+        assert!(factory.stats().held_peak_bytes() <= held);
         let reader =
             ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(out.clone())).unwrap();
         let groups = reader.metadata().row_groups().iter().map(|g| g.num_rows());
@@ -470,12 +591,17 @@ mod tests {
     #[test]
     fn wide_row_groups_reach_the_target_when_spilled() {
         use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-        let (_, in_memory, none) = encode_wide(8, false);
+        let (_, in_memory, none) = encode_wide(8, None);
         assert_eq!(none, 0);
         assert!(in_memory.len() > 2, "{in_memory:?}");
-        let (out, spilled, bytes) = encode_wide(8, true);
+        let (out, spilled, bytes) = encode_wide(8, Some(0));
         assert_eq!(spilled, [4000, 4000]);
         assert!(bytes > 0);
+        // Pages held on the heap up to a third of what was spilled: the same file, less spilled.
+        let (held_out, held_groups, less) = encode_wide(8, Some(bytes / 3));
+        assert_eq!(held_groups, spilled);
+        assert!(less < bytes && less > 0, "{less} of {bytes} spilled");
+        assert!(held_out == out, "holding pages changed the file");
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(out)).unwrap();
         let mut next = 0;
         for read in reader.with_batch_size(1000).build().unwrap() {

@@ -317,11 +317,8 @@ impl Inferrer {
         crate::split::for_each_run(&mut self.evidence, self.threads, |first_column, columns| {
             for (i, ev) in columns.iter_mut().enumerate() {
                 let c = first_column + i;
-                for r in range.clone() {
-                    if c >= tokens.field_count(r) {
-                        continue;
-                    }
-                    let v = tokens.field(tokens.records[r].first_field as usize + c);
+                for f in range.clone().filter_map(|r| tokens.field_of(r, c)) {
+                    let v = tokens.field(f);
                     if !null_values.iter().any(|n| n.as_slice() == v) {
                         ev.add(v, rules);
                     }
