@@ -205,6 +205,7 @@ fn build_encoder(
             dir: dir.display().to_string(),
             peak_bytes: 0,
             total_bytes: 0,
+            held_peak_bytes: 0,
         });
     }
     Ok((encoder, counts))
@@ -304,6 +305,7 @@ fn finish(
     if let (Some(report), Some(stats)) = (counts.spill.as_mut(), spilled) {
         report.peak_bytes = stats.peak_bytes();
         report.total_bytes = stats.total_bytes();
+        report.held_peak_bytes = stats.held_peak_bytes();
     }
     let werr = |source| Error::Write {
         location: output_location.to_string(),

@@ -73,6 +73,9 @@ pub struct SpillReport {
     pub peak_bytes: u64,
     /// Every byte written to a spill file.
     pub total_bytes: u64,
+    /// The most page bytes held on the heap at once instead of spilled (see
+    /// `MemoryBudget::spill_held_bytes`).
+    pub held_peak_bytes: u64,
 }
 
 /// What a conversion did.

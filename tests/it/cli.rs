@@ -216,6 +216,50 @@ fn a_tmpfs_temp_dir_is_not_spilled_to_unless_named() {
     assert!(!named["warnings"].to_string().contains("tmpfs"));
 }
 
+/// A narrow file's row groups smaller than the held bytes never touch the spill directory:
+/// their pages are held on the heap (the report says how many bytes), and the file reads back
+/// the same as with spilling off.
+#[test]
+fn small_row_groups_are_held_not_spilled() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("narrow.csv");
+    let mut csv = String::from("id,name,amount\n");
+    for r in 0..30_000u64 {
+        let x = r.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 44;
+        csv.push_str(&format!("{r},n{},{}.{:02}\n", x % 5_000, x % 997, r % 100));
+    }
+    std::fs::write(&input, csv).unwrap();
+    let spill = dir.path().join("spill");
+    std::fs::create_dir(&spill).unwrap();
+    let convert = |out: &str, args: &[&str]| {
+        let out = dir.path().join(out);
+        let s = Command::new(bin())
+            .arg("convert")
+            .arg(&input)
+            .arg(&out)
+            .args(["--json", "--row-group-rows", "10000"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&s.stdout).unwrap();
+        (report, std::fs::read(out).unwrap())
+    };
+    let spill_dir = spill.display().to_string();
+    let (held, held_bytes) = convert("held.parquet", &["--spill-dir", &spill_dir]);
+    assert_eq!(held["row_groups"], 3);
+    assert_eq!(held["spill"]["dir"], spill_dir);
+    assert_eq!(held["spill"]["total_bytes"], 0, "{held}");
+    assert!(
+        held["spill"]["held_peak_bytes"].as_u64().unwrap() > 0,
+        "{held}"
+    );
+    assert_eq!(dir_entries(&spill), Vec::<String>::new());
+    let (off, off_bytes) = convert("off.parquet", &["--max-spill", "0"]);
+    assert!(off["spill"].is_null());
+    assert!(held_bytes == off_bytes, "holding pages changed the file");
+}
+
 /// A wide file's row groups are spilled to `--spill-dir`: the report says how much, nothing is
 /// left there, and the row groups are larger than the memory budget makes them. A directory
 /// where no file can be made keeps them in memory, with a warning.
