@@ -88,19 +88,11 @@ impl SpillStats {
 
     /// Count `bytes` more on disk, unless that would pass `max`; returns whether it did.
     fn reserve(&self, bytes: u64, max: u64) -> bool {
-        let reserved = self
-            .live
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |live| {
-                live.checked_add(bytes).filter(|&n| n <= max)
-            });
-        match reserved {
-            Ok(before) => {
-                self.peak.fetch_max(before + bytes, Ordering::Relaxed);
-                self.total.fetch_add(bytes, Ordering::Relaxed);
-                true
-            }
-            Err(_) => false,
+        let reserved = add_within(&self.live, &self.peak, bytes, max);
+        if reserved {
+            self.total.fetch_add(bytes, Ordering::Relaxed);
         }
+        reserved
     }
 
     fn release(&self, bytes: u64) {
@@ -116,22 +108,26 @@ impl SpillStats {
     /// whether it did.
     fn hold(&self, bytes: u64) -> bool {
         let max = self.held_max.load(Ordering::Relaxed);
-        let held = self
-            .held
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
-                held.checked_add(bytes).filter(|&n| n <= max)
-            });
-        match held {
-            Ok(before) => {
-                self.held_peak.fetch_max(before + bytes, Ordering::Relaxed);
-                true
-            }
-            Err(_) => false,
-        }
+        add_within(&self.held, &self.held_peak, bytes, max)
     }
 
     fn unhold(&self, bytes: u64) {
         self.held.fetch_sub(bytes, Ordering::Relaxed);
+    }
+}
+
+/// Add `bytes` to `count` unless that would pass `max`, keeping `peak` the most it reached;
+/// returns whether it did.
+fn add_within(count: &AtomicU64, peak: &AtomicU64, bytes: u64, max: u64) -> bool {
+    let added = count.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+        n.checked_add(bytes).filter(|&n| n <= max)
+    });
+    match added {
+        Ok(before) => {
+            peak.fetch_max(before + bytes, Ordering::Relaxed);
+            true
+        }
+        Err(_) => false,
     }
 }
 
