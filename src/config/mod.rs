@@ -530,7 +530,7 @@ impl ConvertOptions {
     }
 
     /// The checks of options that do not size buffers (the memory limit and the sizes are
-    /// checked by [`ConvertOptions::validate`], in `budget.rs`, as it plans the budget).
+    /// checked by [`ConvertOptions::validate`], in the `budget` module, as it plans the budget).
     pub(crate) fn check(&self) -> Result<()> {
         self.dialect.validate()?;
         self.date_format()?;

@@ -108,6 +108,26 @@ pub(crate) fn run(job: PipelineJob, mut blocks: Blocks, mut head: Head) -> Resul
     finish(in_order, metadata, head.source, &output_location)
 }
 
+/// Warnings about the plan, given before anything is encoded: no room to spill in a temp dir
+/// in memory, and parts that may be too small for the input.
+fn budget_warnings(options: &ConvertOptions, budget: &MemoryBudget) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let temp = std::env::temp_dir();
+    if budget.spill_bytes == 0
+        && options.max_spill.is_none()
+        && options.spill_dir.is_none()
+        && crate::encode::memory_backed(&temp)
+    {
+        warnings.push(format!(
+            "the temp dir {} is in memory (tmpfs): nothing is spilled there, so row groups are \
+             cut by the memory limit; --spill-dir DIR on a disk gives them their full size",
+            temp.display()
+        ));
+    }
+    warnings.extend(budget.part_warning());
+    warnings
+}
+
 /// The encoder, with the pages of open row groups spilled to the spill directory when the
 /// budget allows spilling and a file can be made there (else in memory, with a warning), and
 /// page limits that fit every column writer in the budget. The counts start with the spill
@@ -125,16 +145,7 @@ fn build_encoder(
     let mut counts = Counts::default();
     let mut spill = None;
     let spill_bytes = budget.spill_bytes;
-    let temp = std::env::temp_dir();
-    if spill_bytes == 0
-        && options.max_spill.is_none()
-        && options.spill_dir.is_none()
-        && crate::encode::memory_backed(&temp)
-    {
-        let warning = format!(
-            "the temp dir {} is in memory (tmpfs): nothing is spilled there, so row groups are              cut by the memory limit; --spill-dir DIR on a disk gives them their full size",
-            temp.display()
-        );
+    for warning in budget_warnings(options, budget) {
         tracing::warn!("{warning}");
         counts.warnings.push(warning);
     }

@@ -17,8 +17,11 @@
 use crate::config::{
     ConvertOptions, Encoding, OptionKey, DEFAULT_BLOCK_BYTES, DEFAULT_INFER_BYTES, MIB,
 };
-use crate::decode::compression::Codec;
 use crate::error::{Error, Result};
+
+mod parts;
+
+pub use parts::DEFAULT_PART_BYTES;
 
 /// Smallest accepted `--memory-limit`.
 pub const MIN_MEMORY_LIMIT: usize = 16 * MIB;
@@ -131,6 +134,10 @@ pub struct MemoryBudget {
     pub part_bytes: usize,
     /// Parts queued for the sink.
     pub parts_in_flight: usize,
+    /// The input's decompressed size as [`MemoryBudget::for_input`] estimated it, and whether
+    /// it was estimated from a compressed size.
+    #[serde(skip)]
+    input_estimate: Option<(u64, bool)>,
     /// Which sizes were set by an option, and are kept as set.
     #[serde(skip)]
     fixed: Fixed,
@@ -218,17 +225,16 @@ impl MemoryBudget {
             self.fixed.chunks = true;
         }
         if let Some(part) = options.part_bytes {
-            if !(5 * MIB..=limit / 4).contains(&part) {
+            let max = self.max_part_bytes();
+            if !(5 * MIB..=max).contains(&part) {
                 return Err(Error::config(
                     OptionKey::PartBytes,
                     format!(
-                        "must be between 5 MiB (the S3 minimum) and a quarter of the memory limit ({} MiB)",
-                        limit / 4 / MIB
+                        "must be between 5 MiB (the S3 minimum) and {} MiB at this memory limit",
+                        max / MIB
                     ),
                 ));
             }
-            let grown = part.saturating_sub(self.part_bytes) * (self.parts_in_flight + 2);
-            self.spill_held_bytes = self.spill_held_bytes.saturating_sub(grown);
             self.part_bytes = part;
             self.fixed.parts = true;
         }
@@ -286,6 +292,8 @@ impl MemoryBudget {
             (self.range_bytes, self.ranges_in_flight) =
                 plan_ranges(self.read_ahead_bytes, Some(range));
         }
+        // The overrides moved the lines: the held pages take what room is left.
+        *self = self.with_held_room();
         Ok(())
     }
 
@@ -326,16 +334,7 @@ impl MemoryBudget {
         // attempt) the output is the same size as at L/8 (1 GiB text 262.69 vs 262.66 MB, taxi
         // +0.07%) and peak RSS falls by 25-60 MiB at the default limit.
         let row_group_bytes = (limit / 16).clamp(2 * MIB, 128 * MIB);
-        let (part_bytes, parts_in_flight) = (8 * MIB, 2);
-        let lines = read_ahead_bytes
-            + chunks_in_flight * chunk_bytes * 3
-            + limit / 8
-            + row_group_bytes * 2
-            + part_bytes * (parts_in_flight + 2);
-        let spill_held_bytes = limit
-            .saturating_sub(lines + limit / 4)
-            .min(limit / 16)
-            .min(128 * MIB);
+        let (part_bytes, parts_in_flight) = (DEFAULT_PART_BYTES, 2);
         MemoryBudget {
             limit,
             workers,
@@ -349,12 +348,39 @@ impl MemoryBudget {
             max_record_bytes: limit / 8,
             row_group_bytes,
             spilling_writer_bytes: row_group_bytes * 2,
-            spill_held_bytes,
+            spill_held_bytes: 0,
             spill_bytes: 0,
             spilled_row_group_bytes: DEFAULT_SPILLED_ROW_GROUP_BYTES,
             part_bytes,
             parts_in_flight,
+            input_estimate: None,
             fixed: Fixed::default(),
+        }
+        .with_held_room()
+    }
+
+    /// The lines every buffer but the held pages is capped by (the README's memory table):
+    /// read-ahead, chunks in flight, the longest record, a row group held twice (or the
+    /// spilling writers), the output parts.
+    fn lines(&self) -> usize {
+        self.read_ahead_bytes
+            + self.chunks_in_flight * self.chunk_bytes * 3
+            + self.max_record_bytes
+            + self.row_group_bytes.max(self.spilling_writer_bytes / 2) * 2
+            + self.part_bytes * (self.parts_in_flight + 2)
+    }
+
+    /// What the lines leave of the limit less a quarter (the process itself and the
+    /// allocator's slack): the room held pages and larger parts share.
+    fn room(&self) -> usize {
+        self.limit.saturating_sub(self.lines() + self.limit / 4)
+    }
+
+    /// The held pages take the room, at most L/16 and 128 MiB.
+    fn with_held_room(self) -> Self {
+        MemoryBudget {
+            spill_held_bytes: self.room().min(self.limit / 16).min(128 * MIB),
+            ..self
         }
     }
 
@@ -371,33 +397,6 @@ impl MemoryBudget {
         ReadAhead {
             range_bytes: self.range_bytes,
             ranges: self.ranges_in_flight,
-        }
-    }
-
-    /// The part size for an input of `size` bytes (when known) compressed with `codec`, unless
-    /// `--part-bytes` set it. Multipart uploads allow 10,000 parts: the size is planned
-    /// assuming the output is no larger than the decompressed input (estimated at 10x a
-    /// compressed one), with headroom, never below the default and never above an eighth of
-    /// the memory limit. Past that size the sink fails at part 10,001 with an error that says
-    /// to raise the memory limit.
-    pub fn for_input(self, size: Option<u64>, codec: Codec) -> Self {
-        let (Some(size), false) = (size, self.fixed.parts) else {
-            return self;
-        };
-        let estimate = if codec == Codec::None {
-            size
-        } else {
-            size.saturating_mul(10)
-        };
-        let needed = estimate.div_ceil(9_000).div_ceil(MIB as u64) * MIB as u64;
-        let cap = (self.limit / 8).max(self.part_bytes) as u64;
-        let part_bytes = needed.clamp(self.part_bytes as u64, cap) as usize;
-        // Larger parts take their bytes from the pages held before spilling.
-        let grown = (part_bytes - self.part_bytes) * (self.parts_in_flight + 2);
-        MemoryBudget {
-            part_bytes,
-            spill_held_bytes: self.spill_held_bytes.saturating_sub(grown),
-            ..self
         }
     }
 
@@ -685,29 +684,6 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("--memory-limit"));
-    }
-
-    #[test]
-    fn part_size_is_planned_from_the_input() {
-        let b = ConvertOptions::default().validate().unwrap();
-        let gib = 1u64 << 30;
-        let part = |size, codec| b.for_input(size, codec).part_bytes;
-        assert_eq!(part(None, Codec::None), 8 << 20);
-        assert_eq!(part(Some(50 * gib), Codec::None), 8 << 20);
-        // 200 GiB needs 23 MiB parts to stay under 10,000.
-        let p = part(Some(200 * gib), Codec::None) as u64;
-        assert!(p * 10_000 >= 200 * gib && p <= 32 << 20, "{p}");
-        assert_eq!(part(Some(5 * 1024 * gib), Codec::Gzip), 32 << 20);
-        // Set by --part-bytes: kept.
-        let set = ConvertOptions {
-            part_bytes: Some(6 * MIB),
-            ..ConvertOptions::default()
-        };
-        let set = set.validate().unwrap();
-        assert_eq!(
-            set.for_input(Some(200 * gib), Codec::None).part_bytes,
-            6 * MIB
-        );
     }
 
     #[test]
