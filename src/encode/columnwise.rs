@@ -32,7 +32,7 @@ type PResult<T> = std::result::Result<T, ParquetError>;
 
 /// Heap bytes one column's writer may take while it encodes: its state (codec contexts,
 /// encoders, statistics: ~300 KiB measured at 1 MiB pages with zstd), a data page and a
-/// dictionary page of [`crate::budget::MAX_PAGE_BYTES`] each, and the closed chunk's pages until
+/// dictionary page of the parquet crate's default 1 MiB each, and the closed chunk's pages until
 /// they are appended (the chunk of a column is at most its arrays' bytes, which the hold
 /// budget already counts).
 pub const COLUMN_WRITER_HEAP: usize = 3 * crate::config::MIB;
