@@ -8,7 +8,9 @@ same generated CSV.
                                         [--base-bin PATH] [--ours-args ARGS] [--workdir DIR] [--keep]
 
 Generates each shape once with `csv2parquet generate --shape SHAPE --size SIZE --seed 1` (taxi,
-text, wide = 1,000 columns, wide3000 = 3,000 columns, wide:N = N columns), then for run 1..RUNS
+text, wide = 1,000 columns, wide3000 = 3,000 columns, wide:N = N columns), or, for
+`textgen[:quotes=Q/unicode=U/len=L]`, with scripts/textgen.py (text written by a generator
+independent of ours: quoting share, non-ASCII share and message length as given), then for run 1..RUNS
 runs every converter in turn on the same file (so slow drifts of a noisy machine hit all
 converters alike), each in its own subprocess under `/usr/bin/time -v`, which gives the wall time
 and the peak RSS of that process:
@@ -175,6 +177,22 @@ IMPORT_ONLY = "import duckdb, polars, pyarrow.csv, pyarrow.parquet, datafusion, 
 CONVERTERS = ["ours", "duckdb", "duckdb-256MB", "polars", "datafusion", "chdb", "pyarrow"]
 # Extra arguments for ours (and base), e.g. "--memory-limit 2GiB" (--ours-args).
 OURS_ARGS: list[str] = []
+
+
+def generate_command(shape: str, binary: Path, size: str, out: Path) -> list[str]:
+    """How a shape is generated: `textgen[:quotes=Q/unicode=U/len=L]` by scripts/textgen.py (a
+    text generator written independently of ours), every other shape by `csv2parquet generate`."""
+    if shape == "textgen" or shape.startswith("textgen:"):
+        cmd = [sys.executable, str(REPO / "scripts" / "textgen.py"), "--size", size, "--seed", "1", "--quiet"]
+        params = shape.partition(":")[2]
+        names = {"quotes": "--quotes", "unicode": "--unicode", "len": "--field-len"}
+        for item in filter(None, params.split("/")):
+            key, _, value = item.partition("=")
+            if key not in names or not value:
+                raise SystemExit(f"bad textgen parameter {item!r} (quotes=Q/unicode=U/len=L)")
+            cmd += [names[key], value]
+        return cmd + [str(out)]
+    return [str(binary), "generate", "--shape", shape, "--size", size, "--seed", "1", str(out)]
 
 
 def parse_size(text: str) -> int:
@@ -461,7 +479,7 @@ def main() -> int:
     ap.add_argument("--compression", default="zstd", choices=["zstd", "snappy"],
                     help="Parquet codec for every converter (default zstd)")
     ap.add_argument("--shapes", default="taxi,text",
-                    help="comma-separated shapes: taxi, text, wide (1,000 columns), wide3000, wide:N "
+                    help="comma-separated shapes: taxi, text, wide (1,000 columns), wide3000, wide:N, textgen[:quotes=Q/unicode=U/len=L] "
                     "(default taxi,text)")
     ap.add_argument("--converters", default=",".join(CONVERTERS),
                     help=f"comma-separated subset of {','.join(CONVERTERS)}")
@@ -536,11 +554,10 @@ def main() -> int:
               f"includes; each peer imports only its own library)")
         print(flush=True)
         for shape in shapes:
-            stem = shape.replace(":", "_")
+            stem = re.sub(r"[^A-Za-z0-9_.-]", "_", shape)
             src = work_root / f"{stem}.csv"
             t0 = time.monotonic()
-            subprocess.run([str(binary), "generate", "--shape", shape, "--size", args.size, "--seed", "1", str(src)],
-                           check=True)
+            subprocess.run(generate_command(shape, binary, args.size, src), check=True)
             in_bytes = src.stat().st_size
             print(f"## {shape}: {mib(in_bytes):.1f} MiB input (generated in {time.monotonic() - t0:.1f} s)",
                   flush=True)
