@@ -32,6 +32,7 @@ mod fallback;
 mod footer;
 mod lanes;
 mod parts;
+mod segment;
 mod spill;
 
 pub use columnwise::COLUMN_WRITER_HEAP;
