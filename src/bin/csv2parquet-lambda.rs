@@ -3,6 +3,7 @@
 //! the shared handler.
 
 use lambda_runtime::{service_fn, LambdaEvent};
+use s3_csv2parquet::budget::resident::ResidentCeiling;
 use s3_csv2parquet::lambda::config::LambdaConfig;
 use s3_csv2parquet::lambda::fanout::StepFunctionsStart;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .without_time()
         .init();
     let config = LambdaConfig::from_env()?;
+    let _ceiling = ResidentCeiling::start(config.options.memory_limit);
     let client = build_client(&S3Options::default()).await;
     let mut handler = Handler::new(client, config).await?;
     // A reconcile pass that stops early goes on in a new invocation of this function.

@@ -20,6 +20,8 @@ use crate::config::{
 use crate::error::{Error, Result};
 
 mod parts;
+#[cfg(feature = "lambda")]
+pub mod resident;
 
 pub use parts::DEFAULT_PART_BYTES;
 
@@ -61,11 +63,9 @@ pub const DEFAULT_SPILLED_ROW_GROUP_BYTES: usize = 128 * MIB;
 /// Lambda's smallest `/tmp` (512 MB).
 pub const DEFAULT_MAX_SPILL: usize = 3 * DEFAULT_SPILLED_ROW_GROUP_BYTES;
 /// The spill room at most when the spill directory's free space sets it
-/// ([`MemoryBudget::for_spill_space`]): a wide schema's row group is spilled as Arrow arrays,
-/// which take about four times their encoded bytes (1,000 columns: 395 MiB of spill for a
-/// 106 MiB row group), so reaching [`DEFAULT_SPILLED_ROW_GROUP_BYTES`] encoded takes ~500 MiB
-/// of room plus the cut's margin. 512 MiB of 1,000-column CSV then make one row group (106.1
-/// MB output) where [`DEFAULT_MAX_SPILL`] made two (118.2 MB).
+/// ([`MemoryBudget::for_spill_space`]): a wide row group is spilled as Arrow arrays, ~4x its
+/// encoded bytes (1,000 columns: 395 MiB for 106 MiB), so reaching the 128 MiB target takes
+/// ~500 MiB plus the cut's margin (512 MiB of 1,000 columns: one row group, not two).
 pub const MAX_DERIVED_SPILL: usize = 640 * MIB;
 /// Heap bytes per column writer besides what its `memory_size` reports (codec contexts,
 /// encoder and statistics structures). Measured with `encode::spill::measure` (1,000 columns,

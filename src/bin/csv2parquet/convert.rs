@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use s3_csv2parquet::budget::resident::ResidentCeiling;
 use s3_csv2parquet::config::{OnError, MIB};
 use s3_csv2parquet::location::Location;
 use s3_csv2parquet::sink::FileSink;
@@ -82,6 +83,7 @@ pub(crate) async fn convert(args: ConvertArgs) -> Result<(), Error> {
     out.apply(&mut opts)?;
     opts.range_bytes = s3.range_bytes;
     let budget = opts.validate()?;
+    let _ceiling = ResidentCeiling::start(opts.memory_limit);
     let mut endpoints = Endpoints::new(s3);
     let source = endpoints.source(&input).await?;
     if let Some(workers) = fan_out {
