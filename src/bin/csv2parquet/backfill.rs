@@ -6,6 +6,7 @@ use std::io::IsTerminal;
 use std::time::Instant;
 
 use clap::Args;
+use s3_csv2parquet::budget::resident::ResidentCeiling;
 use s3_csv2parquet::lambda::backfill::{split_config, Plan, Planned, Tally};
 use s3_csv2parquet::lambda::handler::Handler;
 use s3_csv2parquet::lambda::response::ObjectResult;
@@ -84,6 +85,7 @@ impl<'a> From<&'a Plan> for PlanCounts<'a> {
 pub(crate) async fn backfill(args: BackfillArgs) -> Result<(), Error> {
     let (bucket, prefix) = bucket_and_prefix(&args.target)?;
     let config = args.s3.function_config(args.force)?;
+    let _ceiling = ResidentCeiling::start(config.options.memory_limit);
     let each = split_config(&config, args.concurrency)?;
     let client = build_client(&args.s3.options()).await;
     let handler = Handler::new(client, each).await?;

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::Args;
+use s3_csv2parquet::budget::resident::ResidentCeiling;
 use s3_csv2parquet::lambda::handler::Handler;
 use s3_csv2parquet::location::Location;
 use s3_csv2parquet::s3::build_client;
@@ -153,6 +154,7 @@ pub(crate) async fn handle_event(args: HandleEventArgs) -> Result<(), Error> {
     let payload: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::data(&event, None, format!("not JSON: {e}")))?;
     let config = s3.function_config(force)?;
+    let _ceiling = ResidentCeiling::start(config.options.memory_limit);
     let client = build_client(&s3.options()).await;
     let handler = Handler::new(client, config).await?;
     let result = handler.handle(&payload, None).await?;

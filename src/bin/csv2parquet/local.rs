@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
+use s3_csv2parquet::budget::resident::ResidentCeiling;
 use s3_csv2parquet::lambda::handler::Handler;
 use s3_csv2parquet::s3::build_client;
 use s3_csv2parquet::{Error, SchemaSpec};
@@ -103,6 +104,7 @@ pub(crate) async fn local(args: LocalArgs) -> Result<(), Error> {
 /// The flow of `csv2parquet local`; returns whether every user-given file converted.
 async fn run_local(args: LocalArgs) -> Result<bool, Error> {
     let config = args.s3.function_config(args.force)?;
+    let _ceiling = ResidentCeiling::start(config.options.memory_limit);
     let (client, server) = connect(&args).await?;
     ensure_bucket(&client, &args.bucket).await?;
     let handler = Handler::new(client.clone(), config.clone()).await?;
@@ -301,6 +303,7 @@ fn print_result(r: &Value, object: &Uploaded, server: Option<&EmbeddedS3>) {
 /// `csv2parquet serve`: runs until Ctrl-C.
 pub(crate) async fn serve(args: ServeArgs) -> Result<(), Error> {
     let config = args.s3.function_config(args.force)?;
+    let _ceiling = ResidentCeiling::start(config.options.memory_limit);
     let client = build_client(&args.s3.options()).await;
     let handler = Handler::new(client, config).await?;
     let token = args.auth_token.filter(|t| !t.is_empty());
