@@ -43,13 +43,34 @@ pub struct Cardinality {
 struct Column {
     /// Hash of a value -> occurrences, up to `cap` distinct values.
     /// Keyed by the value's hash (already mixed: a fast hasher for the map).
-    counts: HashMap<u64, u32, foldhash::fast::FixedState>,
+    counts: HashMap<u64, Seen, foldhash::fast::FixedState>,
     /// Non-null values examined (all of them until `counts` is full).
     seen: u64,
     /// Bytes of the distinct values.
     distinct_bytes: u64,
     /// `counts` filled up: the column is certainly not small enough to sample fully.
     saturated: bool,
+    /// Over the values seen before (in `counts`): the sums of how far back each was last seen
+    /// (`gaps`) and of how far into the column it is (`positions`). Drawn at random from a
+    /// domain, a repeat's last occurrence is anywhere before it (gaps about half the
+    /// positions); in a column with locality (times, sorted keys) it is close by (taxi pickup
+    /// times: 1.3% in their first 9,567 values; values drawn at random from 5,000: 46%).
+    gaps: u64,
+    positions: u64,
+}
+
+impl Column {
+    /// Repeats are mostly close to their last occurrence: see [`Column::gaps`].
+    fn local(&self) -> bool {
+        self.gaps.saturating_mul(4) < self.positions
+    }
+}
+
+/// A value's occurrences and where (in values seen) it was last seen.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    count: u32,
+    last: u32,
 }
 
 impl Column {
@@ -79,14 +100,20 @@ impl Column {
             }
             let h = hasher.hash_one(v);
             let full = self.counts.len() >= cap;
+            let at = u32::try_from(self.seen).unwrap_or(u32::MAX);
             match self.counts.get_mut(&h) {
-                Some(n) => *n = n.saturating_add(1),
+                Some(s) => {
+                    self.gaps += u64::from(at - s.last.min(at));
+                    self.positions += u64::from(at);
+                    s.count = s.count.saturating_add(1);
+                    s.last = at;
+                }
                 None if full => {
                     self.saturated = true;
                     continue;
                 }
                 None => {
-                    self.counts.insert(h, 1);
+                    self.counts.insert(h, Seen { count: 1, last: at });
                     self.distinct_bytes += v.len() as u64;
                 }
             }
@@ -154,18 +181,26 @@ impl Cardinality {
 impl Column {
     /// Distinct values in `rows` rows, by Chao1 (`d + f1 (f1 - 1) / (2 (f2 + 1))`: values seen
     /// once and twice tell how many were not seen yet), at most `rows`.
+    ///
+    /// When the table filled up before the sample ended, the values counted (the column's
+    /// first `seen` ones) are the sample: Chao1 applies to them as to a smaller sample, unless
+    /// the repeats were mostly close to their last occurrence (times, sorted keys: the head
+    /// shows a narrow range, and Chao1 takes its repeats for a small domain); those extrapolate
+    /// linearly (distinct per value seen, times the rows). Linear extrapolation for every full table took a domain of a
+    /// few thousand values, nearly all new in the first thousand draws, for distinct values: a
+    /// 1,000-column file (1,048 values tracked per column) sampled past 1,048 records was
+    /// written plain, 110.5 -> 189.0 MB (the wide shape with `--infer-bytes 12MiB`).
     fn estimated_distinct(&self, rows: u64) -> f64 {
         if self.seen < MIN_VALUES {
             return 0.0;
         }
         let distinct = self.counts.len() as f64;
         let rows = rows.max(self.seen) as f64;
-        if self.saturated {
-            // The table filled up before the sample ended: extrapolate linearly.
+        if self.saturated && self.local() {
             return (distinct * rows / self.seen as f64).min(rows);
         }
-        let once = self.counts.values().filter(|&&n| n == 1).count() as f64;
-        let twice = self.counts.values().filter(|&&n| n == 2).count() as f64;
+        let once = self.counts.values().filter(|s| s.count == 1).count() as f64;
+        let twice = self.counts.values().filter(|s| s.count == 2).count() as f64;
         (distinct + once * (once - 1.0).max(0.0) / (2.0 * (twice + 1.0))).min(rows)
     }
 }
@@ -236,6 +271,49 @@ mod tests {
         assert!(c.plain_columns(&schema, 1_000_000, 1024 * 1024).is_empty());
         let estimate = c.columns[0].estimated_distinct(1_000_000);
         assert!((1800.0..2600.0).contains(&estimate), "{estimate}");
+    }
+
+    /// The same domain counted in a table that fills up part-way (as each of 1,000 columns'
+    /// tables does): the values counted before it filled still show a bounded domain, ids
+    /// still show distinct values, and times (five values in six new, the repeats next to each
+    /// other) are not taken for a small domain.
+    #[test]
+    fn a_bounded_domain_keeps_the_dictionary_when_the_table_fills() {
+        let mut x: u64 = 7;
+        let csv: String = (0..6000)
+            .map(|i| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                format!("{},{i},{}\n", (x >> 33) % 5000, i * 5 / 6)
+            })
+            .collect();
+        let tokenizer = Tokenizer::new(&Dialect::default());
+        let mut tokens = Tokens::default();
+        tokenizer.tokenize(csv.as_bytes(), &mut tokens).unwrap();
+        let mut c = Cardinality::new(3, &[]);
+        c.cap = 1048;
+        c.add(&tokens, 0..tokens.records.len(), 1);
+        assert!(c.columns.iter().all(|col| col.saturated));
+        let estimate = c.columns[0].estimated_distinct(64_530);
+        assert!((3500.0..7000.0).contains(&estimate), "{estimate}");
+        assert!(!c.columns[0].local() && c.columns[2].local());
+        let schema = SchemaSpec {
+            columns: ["price", "id", "time"]
+                .iter()
+                .zip([ColumnType::Int64, ColumnType::Int64, ColumnType::Int64])
+                .map(|(name, ty)| ColumnSpec {
+                    name: name.to_string(),
+                    ty,
+                    nullable: true,
+                    format: None,
+                })
+                .collect(),
+        };
+        assert_eq!(
+            c.plain_columns(&schema, 64_530, 256 * 1024),
+            vec!["id".to_string(), "time".to_string()]
+        );
     }
 
     #[test]
