@@ -255,17 +255,25 @@ mod tests {
         assert!(c.plain_columns(&schema, 2000, 1024 * 1024).is_empty());
     }
 
-    #[test]
-    fn a_bounded_domain_keeps_the_dictionary() {
-        // 2,000 prices drawn 6,000 times: most seen several times, none new for long.
+    /// `n` values drawn at random (a fixed sequence) from `0..domain`.
+    fn draws(n: usize, domain: u64) -> Vec<u64> {
         let mut x: u64 = 7;
-        let csv: String = (0..6000)
+        (0..n)
             .map(|_| {
                 x = x
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
-                format!("{},FR,true\n", (x >> 33) % 2000)
+                (x >> 33) % domain
             })
+            .collect()
+    }
+
+    #[test]
+    fn a_bounded_domain_keeps_the_dictionary() {
+        // 2,000 prices drawn 6,000 times: most seen several times, none new for long.
+        let csv: String = draws(6000, 2000)
+            .iter()
+            .map(|v| format!("{v},FR,true\n"))
             .collect();
         let (c, schema) = cardinality(&csv);
         assert!(c.plain_columns(&schema, 1_000_000, 1024 * 1024).is_empty());
@@ -279,14 +287,10 @@ mod tests {
     /// other) are not taken for a small domain.
     #[test]
     fn a_bounded_domain_keeps_the_dictionary_when_the_table_fills() {
-        let mut x: u64 = 7;
-        let csv: String = (0..6000)
-            .map(|i| {
-                x = x
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                format!("{},{i},{}\n", (x >> 33) % 5000, i * 5 / 6)
-            })
+        let csv: String = draws(6000, 5000)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("{v},{i},{}\n", i * 5 / 6))
             .collect();
         let tokenizer = Tokenizer::new(&Dialect::default());
         let mut tokens = Tokens::default();
