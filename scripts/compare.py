@@ -12,7 +12,10 @@ text, wide = 1,000 columns, wide3000 = 3,000 columns, wide:N = N columns), or, f
 `textgen[:quotes=Q/unicode=U/len=L]`, with scripts/textgen.py (text written by a generator
 independent of ours: quoting share, non-ASCII share and message length as given), then for run 1..RUNS
 runs every converter in turn on the same file (so slow drifts of a noisy machine hit all
-converters alike), each in its own subprocess under `/usr/bin/time -v`, which gives the wall time
+converters alike; the order is rotated by one each run, so that no converter always starts right
+after the same one: on this VM a process that frees a few GB makes the next one's fresh memory
+slow to touch, and ours ran text in 1.83-2.03 s right after DataFusion against 1.48-1.59 s
+alone), each in its own subprocess under `/usr/bin/time -v`, which gives the wall time
 and the peak RSS of that process:
 
   ours            csv2parquet convert IN OUT --compression C --quiet [--ours-args ...]
@@ -568,7 +571,8 @@ def main() -> int:
             results: dict[str, list[dict]] = {c: [] for c in converters}
             out_sizes: dict[str, int] = {}
             for run in range(1, args.runs + 1):
-                for conv in converters:
+                shift = (run - 1) % len(converters)
+                for conv in converters[shift:] + converters[:shift]:
                     is_s3 = conv in S3_CONVERTERS
                     if is_s3:
                         out_url = f"s3://{S3_BUCKET}/out/{stem}.{conv}.parquet"
