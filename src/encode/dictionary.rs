@@ -59,13 +59,6 @@ struct Column {
     positions: u64,
 }
 
-impl Column {
-    /// Repeats are mostly close to their last occurrence: see [`Column::gaps`].
-    fn local(&self) -> bool {
-        self.gaps.saturating_mul(4) < self.positions
-    }
-}
-
 /// A value's occurrences and where (in values seen) it was last seen.
 #[derive(Debug, Clone, Copy)]
 struct Seen {
@@ -186,10 +179,11 @@ impl Column {
     /// first `seen` ones) are the sample: Chao1 applies to them as to a smaller sample, unless
     /// the repeats were mostly close to their last occurrence (times, sorted keys: the head
     /// shows a narrow range, and Chao1 takes its repeats for a small domain); those extrapolate
-    /// linearly (distinct per value seen, times the rows). Linear extrapolation for every full table took a domain of a
-    /// few thousand values, nearly all new in the first thousand draws, for distinct values: a
-    /// 1,000-column file (1,048 values tracked per column) sampled past 1,048 records was
-    /// written plain, 110.5 -> 189.0 MB (the wide shape with `--infer-bytes 12MiB`).
+    /// linearly (distinct per value seen, times the rows). Linear extrapolation for every full
+    /// table took a domain of a few thousand values, nearly all new in the first thousand
+    /// draws, for distinct values: a 1,000-column file (1,048 values tracked per column)
+    /// sampled past 1,048 records was written plain, 110.5 -> 189.0 MB (the wide shape with
+    /// `--infer-bytes 12MiB`).
     fn estimated_distinct(&self, rows: u64) -> f64 {
         if self.seen < MIN_VALUES {
             return 0.0;
@@ -202,6 +196,11 @@ impl Column {
         let once = self.counts.values().filter(|s| s.count == 1).count() as f64;
         let twice = self.counts.values().filter(|s| s.count == 2).count() as f64;
         (distinct + once * (once - 1.0).max(0.0) / (2.0 * (twice + 1.0))).min(rows)
+    }
+
+    /// Repeats are mostly close to their last occurrence: see [`Column::gaps`].
+    fn local(&self) -> bool {
+        self.gaps.saturating_mul(4) < self.positions
     }
 }
 
