@@ -361,11 +361,11 @@ impl MemoryBudget {
     }
 
     /// The lines every buffer but the held pages is capped by (the README's memory table):
-    /// read-ahead, chunks in flight, the longest record, a row group held twice (or the
-    /// spilling writers), the output parts.
+    /// read-ahead, chunks, span copies, longest record, row group x2 (or writers), parts.
     fn lines(&self) -> usize {
         self.read_ahead_bytes
             + self.chunks_in_flight * self.chunk_bytes * 3
+            + self.workers * crate::decode::TRANSPOSE_BYTES
             + self.max_record_bytes
             + self.row_group_bytes.max(self.spilling_writer_bytes / 2) * 2
             + self.part_bytes * (self.parts_in_flight + 2)

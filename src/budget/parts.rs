@@ -17,7 +17,7 @@ impl MemoryBudget {
     /// `--part-bytes` set it. Multipart uploads allow 10,000 parts: the size is planned
     /// assuming the output is no larger than the decompressed input (estimated at 10x a
     /// compressed one), with headroom (9,000 parts), never below the default and never above
-    /// what the room affords ([`MemoryBudget::max_part_bytes`]: 13 MiB at 256 MiB, 105 MiB at
+    /// what the room affords ([`MemoryBudget::max_part_bytes`]: 12 MiB at 256 MiB, 105 MiB at
     /// 1 GiB), so the parts' line stays within the limit. An input that needs more makes
     /// [`MemoryBudget::part_warning`] at the start; an output that does need more than 10,000
     /// parts fails at part 10,001 with an error that says to raise the memory limit.
@@ -111,18 +111,18 @@ mod tests {
         let part = |size, codec| plan(b, size, codec).part_bytes;
         assert_eq!(part(None, Codec::None), 8 << 20);
         assert_eq!(part(Some(50 * gib), Codec::None), 8 << 20);
-        // 100 GiB needs 12 MiB parts to stay under 9,000; the room at 256 MiB affords 13.
-        assert_eq!(b.max_part_bytes(), 13 * MIB);
+        // 100 GiB needs 12 MiB parts to stay under 9,000; the room at 256 MiB affords 12.
+        assert_eq!(b.max_part_bytes(), 12 * MIB);
         let p = plan(b, Some(100 * gib), Codec::None);
         assert_eq!(p.part_bytes, 12 * MIB);
         assert_eq!(p.part_warning(), None);
-        // 200 GiB would need 23 MiB: the parts stop at 13 MiB, with a warning that names the
+        // 200 GiB would need 23 MiB: the parts stop at 12 MiB, with a warning that names the
         // limit that affords them.
         let p = plan(b, Some(200 * gib), Codec::None);
-        assert_eq!(p.part_bytes, 13 * MIB);
+        assert_eq!(p.part_bytes, 12 * MIB);
         let warning = p.part_warning().unwrap();
         assert!(
-            warning.contains("10,000 parts of 13 MiB")
+            warning.contains("10,000 parts of 12 MiB")
                 && warning.contains("--memory-limit 384 MiB affords parts of 23 MiB"),
             "{warning}"
         );
@@ -131,7 +131,7 @@ mod tests {
         let p = plan(big, Some(200 * gib), Codec::None);
         assert_eq!((p.part_bytes, p.part_warning()), (23 * MIB, None));
         // A compressed input is estimated at 10x.
-        assert_eq!(part(Some(5 * 1024 * gib), Codec::Gzip), 13 * MIB);
+        assert_eq!(part(Some(5 * 1024 * gib), Codec::Gzip), 12 * MIB);
         assert!(plan(b, Some(20 * gib), Codec::Gzip)
             .part_warning()
             .unwrap()
@@ -169,11 +169,11 @@ mod tests {
             }
             .validate()
         };
-        assert_eq!(at(256 * MIB, 13 * MIB).unwrap().part_bytes, 13 * MIB);
+        assert_eq!(at(256 * MIB, 12 * MIB).unwrap().part_bytes, 12 * MIB);
         let e = at(256 * MIB, 16 * MIB).unwrap_err().to_string();
-        assert!(e.contains("--part-bytes") && e.contains("13 MiB"), "{e}");
+        assert!(e.contains("--part-bytes") && e.contains("12 MiB"), "{e}");
         // Larger parts take the held pages' room: the lines stay within the limit.
-        let b = at(256 * MIB, 13 * MIB).unwrap();
+        let b = at(256 * MIB, 12 * MIB).unwrap();
         assert!(b.lines() + b.spill_held_bytes <= b.limit);
         assert!(b.spill_held_bytes < 16 * MIB);
         assert_eq!(at(1024 * MIB, 64 * MIB).unwrap().part_bytes, 64 * MIB);

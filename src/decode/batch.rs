@@ -10,7 +10,7 @@ use crate::config::OnError;
 use crate::decode::chunker::Chunk;
 use crate::decode::columns::{build_column, ChunkError, DecodeContext, FieldIndex, Outcome};
 use crate::decode::fault::Fault;
-use crate::decode::tokens::Tokens;
+use crate::decode::tokens::{ColumnSpans, Tokens};
 use crate::schema::ColumnType;
 
 /// A record sent to the rejects file.
@@ -78,7 +78,7 @@ pub fn decode_chunk(
         tokens.fields.truncate(fields);
         tokens.quoted.truncate(fields);
         tokens.drop_trailing_delimiters(ctx.columns.len());
-        decode_tokens(ctx, chunk, tokens)?;
+        decode_with_scratch(ctx, chunk, tokens)?;
         return Err(DecodeError::Data(ChunkError {
             record: e.record,
             line: e.line,
@@ -93,7 +93,19 @@ pub fn decode_chunk(
         // One column: a blank line is a null value, not layout.
         tokens.add_blank_lines();
     }
-    decode_tokens(ctx, chunk, tokens)
+    decode_with_scratch(ctx, chunk, tokens)
+}
+
+/// [`decode_tokens`] with the worker's column-major scratch taken out of `tokens` and put back.
+fn decode_with_scratch(
+    ctx: &DecodeContext,
+    chunk: &Chunk,
+    tokens: &mut Tokens,
+) -> Result<Decoded, DecodeError> {
+    let mut by_column = std::mem::take(&mut tokens.by_column);
+    let decoded = decode_tokens(ctx, chunk, tokens, &mut by_column);
+    tokens.by_column = by_column;
+    decoded
 }
 
 /// The part of [`decode_chunk`] after tokenizing.
@@ -101,6 +113,7 @@ fn decode_tokens(
     ctx: &DecodeContext,
     chunk: &Chunk,
     tokens: &Tokens,
+    by_column: &mut ColumnSpans,
 ) -> Result<Decoded, DecodeError> {
     let n = tokens.records.len();
     let ncols = ctx.columns.len();
@@ -120,21 +133,35 @@ fn decode_tokens(
     };
     let uniform = check_field_counts(ctx, tokens, &mut outcome);
     // No early return on a ragged record: a bad value in an earlier record comes first.
-    let fields = FieldIndex {
-        tokens,
-        uniform,
-        ncols,
-        text: ctx
-            .columns
-            .iter()
-            .any(|t| matches!(t, ColumnType::Utf8))
-            .then(|| simdutf8::basic::from_utf8(&tokens.data).ok())
-            .flatten(),
-    };
+    let text = ctx
+        .columns
+        .iter()
+        .any(|t| matches!(t, ColumnType::Utf8))
+        .then(|| simdutf8::basic::from_utf8(&tokens.data).ok())
+        .flatten();
+    // Groups of columns built from a column-major copy of their spans, when that pays (see
+    // `ColumnSpans`); otherwise one group of all, from the record-major spans.
+    let group = ColumnSpans::group(n, ncols).filter(|_| uniform);
     let mut arrays: Vec<ArrayRef> = Vec::with_capacity(ncols);
-    for (c, ty) in ctx.columns.iter().enumerate() {
-        arrays
-            .push(build_column(ctx, &fields, c, ty, &mut outcome).map_err(DecodeError::Internal)?);
+    for first in (0..ncols).step_by(group.unwrap_or(ncols).max(1)) {
+        let columns = first..(first + group.unwrap_or(ncols)).min(ncols);
+        if group.is_some() {
+            by_column.fill(tokens, ncols, columns.clone());
+        }
+        for c in columns {
+            let fields = FieldIndex {
+                tokens,
+                uniform,
+                ncols,
+                text,
+                column: group
+                    .and_then(|_| by_column.column(c))
+                    .map(|(spans, quoted)| (c, spans, quoted)),
+            };
+            let array = build_column(ctx, &fields, c, &ctx.columns[c], &mut outcome)
+                .map_err(DecodeError::Internal)?;
+            arrays.push(array);
+        }
     }
     if let Some(e) = outcome.first_error.take() {
         return Err(e.into());
@@ -252,6 +279,53 @@ mod tests {
 
     const SCHEMA: &str =
         r#"[{"name":"i","type":"int64"},{"name":"s","type":"utf8"},{"name":"f","type":"float64"}]"#;
+
+    /// Wide chunks are built from column-major copies of their spans, in groups (see
+    /// [`ColumnSpans`]); a ragged chunk from the record-major spans. Both give the same
+    /// columns.
+    #[test]
+    fn wide_chunks_decode_the_same_in_groups_and_record_by_record() {
+        let ncols = 30;
+        let types = ["int64", "utf8", "float64"];
+        let schema: Vec<String> = (0..ncols)
+            .map(|c| format!(r#"{{"name":"c{c}","type":"{}"}}"#, types[c % 3]))
+            .collect();
+        let c = ctx(&format!("[{}]", schema.join(",")), OnError::Reject);
+        let rows = 2_000;
+        assert!(crate::decode::tokens::ColumnSpans::group(rows, ncols).unwrap() < ncols / 2);
+        let mut text = String::new();
+        for r in 0..rows {
+            let fields: Vec<String> = (0..ncols)
+                .map(|c| match (c % 3, (r + c) % 7) {
+                    (_, 0) => String::new(),
+                    (0, _) => format!("{}", r * 31 + c),
+                    (1, 1) => "\"\"".to_string(),
+                    (1, 2) => format!("\"q,{r}\"\"{c}\""),
+                    (1, _) => format!("s{r}.{c}"),
+                    _ => format!("{}.{}", r, c),
+                })
+                .collect();
+            text.push_str(&fields.join(","));
+            text.push('\n');
+        }
+        let mut t = Tokens::default();
+        let grouped = decode_chunk(&c, &chunk(&text), &mut t).unwrap();
+        let grouped = grouped.batch.unwrap();
+        assert_eq!(grouped.num_rows(), rows);
+        text.push_str("1,2\n");
+        let ragged = decode_chunk(&c, &chunk(&text), &mut t).unwrap();
+        assert_eq!(ragged.rejects.len(), 1);
+        assert_eq!(ragged.batch.unwrap(), grouped);
+        // Spot checks against the text: a number, a quoted comma and quote, a quoted empty
+        // string (a value) and an unquoted one (null).
+        assert_eq!(
+            grouped.column(3).as_primitive::<Int64Type>().value(5),
+            5 * 31 + 3
+        );
+        let s = grouped.column(1).as_string::<i32>();
+        assert_eq!((s.value(1), s.value(0), s.is_null(6)), ("q,1\"1", "", true));
+        assert_eq!(s.value(2), "s2.1");
+    }
 
     #[test]
     fn decodes_types_and_nulls() {

@@ -16,7 +16,7 @@ use arrow::datatypes::{
 
 use crate::config::{InvalidUtf8, OnError};
 use crate::decode::fault::Fault;
-use crate::decode::tokens::Tokens;
+use crate::decode::tokens::{FieldSpan, Tokens};
 use crate::decode::validity::ValidityBuilder;
 use crate::decode::values::{
     loses_text, parse_bool, parse_date32, parse_decimal128, parse_f32, parse_f64, parse_i32,
@@ -101,17 +101,51 @@ pub(crate) struct FieldIndex<'a> {
     /// only if there is a string column): a field is then UTF-8 iff it starts and ends on char
     /// boundaries.
     pub(crate) text: Option<&'a str>,
+    /// One column's spans and quoted flags record by record, when they were copied out of the
+    /// record-major lists (see [`crate::decode::tokens::ColumnSpans`]): (column, spans, flags).
+    pub(crate) column: Option<(usize, &'a [FieldSpan], &'a [bool])>,
 }
 
-impl FieldIndex<'_> {
-    /// Global field index of (r, c), or None when the record has fewer fields.
+/// Where one field's bytes are in the chunk, and whether it was quoted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Field {
+    start: usize,
+    end: usize,
+    quoted: bool,
+}
+
+impl Field {
     #[inline]
-    fn get(&self, r: usize, c: usize) -> Option<usize> {
-        if self.uniform {
-            Some(r * self.ncols + c)
-        } else {
-            self.tokens.field_of(r, c)
+    fn new(span: FieldSpan, quoted: bool) -> Self {
+        Field {
+            start: span.start as usize,
+            end: span.end as usize,
+            quoted,
         }
+    }
+}
+
+impl<'a> FieldIndex<'a> {
+    /// Field (r, c), or None when the record has fewer fields.
+    #[inline(always)]
+    fn get(&self, r: usize, c: usize) -> Option<Field> {
+        if let Some((col, spans, quoted)) = self.column {
+            if col == c {
+                return Some(Field::new(spans[r], quoted[r]));
+            }
+        }
+        let f = if self.uniform {
+            r * self.ncols + c
+        } else {
+            self.tokens.field_of(r, c)?
+        };
+        Some(Field::new(self.tokens.fields[f], self.tokens.quoted[f]))
+    }
+
+    /// The bytes of a field.
+    #[inline(always)]
+    fn bytes(&self, f: Field) -> &'a [u8] {
+        &self.tokens.data[f.start..f.end]
     }
 }
 
@@ -330,8 +364,8 @@ fn build_values<N: Copy + Default>(
             valid.push_null(r);
             continue;
         };
-        let v = tokens.field(f);
-        if ctx.is_null(v, tokens.quoted[f], false) {
+        let v = fields.bytes(f);
+        if ctx.is_null(v, f.quoted, false) {
             if !ctx.nullable[c] {
                 outcome.bad_value(
                     ctx.on_error,
@@ -422,7 +456,7 @@ fn build_string(
     // Exact capacity: a doubling Vec would hold up to twice the column's bytes.
     let total: usize = (0..n)
         .filter_map(|r| fields.get(r, c))
-        .map(|f| tokens.field(f).len())
+        .map(|f| f.end - f.start)
         .sum();
     if let Some(text) = fields.text {
         if let Some(array) = build_string_validated(ctx, fields, text, c, total, outcome) {
@@ -435,13 +469,12 @@ fn build_string(
     let mut valid = ValidityBuilder::new(n);
     for r in 0..n {
         match fields.get(r, c) {
-            Some(f) if !ctx.is_null(tokens.field(f), tokens.quoted[f], true) => {
-                let v = tokens.field(f);
-                data.extend_from_slice(v);
+            Some(f) if !ctx.is_null(fields.bytes(f), f.quoted, true) => {
+                data.extend_from_slice(fields.bytes(f));
             }
             found => {
                 if !ctx.nullable[c] {
-                    let v = found.map(|f| tokens.field(f));
+                    let v = found.map(|f| fields.bytes(f));
                     outcome.bad_value(ctx.on_error, tokens, r, c, v, Fault::NullInNonNullable);
                 }
                 valid.push_null(r);
@@ -482,8 +515,8 @@ fn build_string_validated(
     let mut bad_values = Vec::new();
     for r in 0..n {
         match fields.get(r, c) {
-            Some(f) if !ctx.is_null(tokens.field(f), tokens.quoted[f], true) => {
-                builder.append_value(text.get(tokens.field_range(f))?);
+            Some(f) if !ctx.is_null(fields.bytes(f), f.quoted, true) => {
+                builder.append_value(text.get(f.start..f.end)?);
             }
             found => {
                 if !ctx.nullable[c] {
@@ -496,7 +529,7 @@ fn build_string_validated(
     // Reported only once the column is known to be built here (the slow path reports them
     // itself).
     for (r, found) in bad_values {
-        let v = found.map(|f| tokens.field(f));
+        let v = found.map(|f| fields.bytes(f));
         outcome.bad_value(ctx.on_error, tokens, r, c, v, Fault::NullInNonNullable);
     }
     Some(Arc::new(builder.finish()))
@@ -516,8 +549,8 @@ fn invalid_utf8(
     let values: Vec<Option<std::borrow::Cow<'_, str>>> = (0..n)
         .map(|r| {
             let f = fields.get(r, c)?;
-            let v = tokens.field(f);
-            if ctx.is_null(v, tokens.quoted[f], true) {
+            let v = fields.bytes(f);
+            if ctx.is_null(v, f.quoted, true) {
                 return None;
             }
             match std::str::from_utf8(v) {

@@ -17,5 +17,7 @@ mod quotemask;
 pub mod sniff;
 pub(crate) mod tokenizer;
 pub(crate) mod tokens;
+
+pub(crate) use tokens::TRANSPOSE_BYTES;
 pub(crate) mod validity;
 pub(crate) mod values;
