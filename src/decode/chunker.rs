@@ -112,7 +112,21 @@ impl Chunker {
     }
 
     /// Add bytes; returns the chunks that are complete.
+    ///
+    /// A block longer than a quarter chunk goes in pieces of that size: a chunk is cut at the
+    /// last record start in the buffer, so the head (8 MiB by default, handed over whole)
+    /// made one 8 MiB chunk, and a chunk of short fields decodes to ~10x its bytes (spans,
+    /// flags, 8-byte values): 100 columns of digits peaked at 173 MiB under a 128 MiB limit.
+    /// A chunk is now at most `chunk_bytes` and a piece (or a block, as the reader sizes them).
     pub fn push(&mut self, block: &[u8], out: &mut Vec<Chunk>) -> Result<(), RecordTooLong> {
+        let piece = (self.chunk_bytes / 4).max(1);
+        for part in block.chunks(piece) {
+            self.push_piece(part, out)?;
+        }
+        Ok(())
+    }
+
+    fn push_piece(&mut self, block: &[u8], out: &mut Vec<Chunk>) -> Result<(), RecordTooLong> {
         if self.buf.capacity() - self.buf.len() < block.len() {
             // Room for a whole chunk: chunks are split off this allocation without a copy, so
             // it is replaced (the unfinished record moved over) about once per chunk.
@@ -650,6 +664,29 @@ mod tests {
         assert_eq!(line_breaks(b"\n\n", true), 1);
         assert_eq!(line_breaks(b"\r\r\n", false), 2);
         assert_eq!(line_breaks(b"", true), 0);
+    }
+
+    /// A block of many chunks (the head is handed over whole) is cut into chunks of about
+    /// `chunk_bytes`, not one chunk up to its last record.
+    #[test]
+    fn a_large_block_is_cut_into_chunk_sized_chunks() {
+        let input: Vec<u8> = (0..10_000)
+            .flat_map(|i| format!("{},{}\n", i % 10, i % 7).into_bytes())
+            .collect();
+        let mut c = Chunker::new(&Dialect::default(), 1000, 1 << 20, 0, 0);
+        let mut chunks = Vec::new();
+        c.push(&input, &mut chunks).unwrap();
+        chunks.extend(c.finish());
+        assert!(
+            chunks.len() >= input.len() / 1250,
+            "{} chunks",
+            chunks.len()
+        );
+        // At most a chunk, a quarter-chunk piece and the record that straddles it.
+        assert!(chunks.iter().all(|ch| ch.data.len() <= 1000 + 250 + 4));
+        let whole: Vec<u8> = chunks.iter().flat_map(|ch| ch.data.to_vec()).collect();
+        assert_eq!(whole, input);
+        assert!(chunks.iter().all(|ch| ch.data.ends_with(b"\n")));
     }
 
     #[test]
