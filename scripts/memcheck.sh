@@ -11,9 +11,10 @@
 # generator is not measured). MiB/s and rows come from the converter's --json report.
 #
 # Environment:
-#   SHAPE=taxi|text|wide|wide3000|wide:N
+#   SHAPE=taxi|text|wide|wide3000|wide:N|digits:N
 #                            generated data shape (default taxi; wide = 1,000 columns,
-#                            wide3000 = 3,000, wide:N = N columns)
+#                            wide3000 = 3,000, wide:N = N columns; digits:N = N columns of
+#                            one-digit integers, the shortest fields)
 #   MAX_RSS_MIB=256          fail (exit 1) if any run's peak RSS exceeds this many MiB
 #   CSV2PARQUET=PATH         binary (default: target/release/csv2parquet under the repo root)
 #   CONVERT_ARGS="..."       extra arguments for `convert` (e.g. "--memory-limit 128MiB")
@@ -41,7 +42,9 @@ case "$SHAPE" in
     taxi|text|wide|wide3000) ;;
     wide:*[!0-9]*|wide:) echo "memcheck: SHAPE wide:N needs a whole number of columns, not '$SHAPE'" >&2; exit 2 ;;
     wide:*) ;;
-    *) echo "memcheck: SHAPE must be taxi, text, wide, wide3000 or wide:N, not '$SHAPE'" >&2; exit 2 ;;
+    digits:*[!0-9]*|digits:) echo "memcheck: SHAPE digits:N needs a whole number of columns, not '$SHAPE'" >&2; exit 2 ;;
+    digits:*) ;;
+    *) echo "memcheck: SHAPE must be taxi, text, wide, wide3000, wide:N or digits:N, not '$SHAPE'" >&2; exit 2 ;;
 esac
 case "$MAX_RSS_MIB" in
     ''|*[!0-9]*) echo "memcheck: MAX_RSS_MIB must be a whole number of MiB, not '$MAX_RSS_MIB'" >&2; exit 2 ;;

@@ -9,7 +9,8 @@
 //!    multipart upload holds at most 10,000 parts);
 //! 3. [`MemoryBudget::for_spill_space`]: the spill room, from the spill directory's free
 //!    space (unless `--max-spill` set it);
-//! 4. [`MemoryBudget::for_records`]: chunk sizes, from the head's bytes per record.
+//! 4. [`MemoryBudget::for_records`]: chunk sizes, from the head's records (their bytes, and
+//!    what they take decoded).
 //!
 //! The read-ahead is cut into ranged GETs by [`MemoryBudget::read_ahead`]; a source that reads
 //! ranges (S3) is handed that plan, so no caller plans ranges of its own.
@@ -19,10 +20,12 @@ use crate::config::{
 };
 use crate::error::{Error, Result};
 
+mod chunks;
 mod parts;
 #[cfg(feature = "lambda")]
 pub mod resident;
 
+pub use chunks::RecordSize;
 pub use parts::DEFAULT_PART_BYTES;
 
 /// Smallest accepted `--memory-limit`.
@@ -43,10 +46,6 @@ pub const MIN_DEFAULT_RANGE_BYTES: usize = MIB;
 pub const MIN_RANGE_BYTES: usize = 64 << 10;
 /// The most ranges in flight, whatever the read-ahead and range sizes.
 pub const MAX_RANGES_IN_FLIGHT: usize = 64;
-/// Records a chunk holds when [`MemoryBudget::for_records`] sizes it.
-const CHUNK_RECORDS: usize = 4096;
-/// The smallest chunk [`MemoryBudget::for_records`] chooses.
-const MIN_CHUNK_BYTES: usize = 256 * 1024;
 /// Chunks of the derived (largest) size the row-group size is judged behind: 16 MiB at the
 /// default limit (8 MiB once [`MemoryBudget::for_records`] makes chunks smaller).
 pub const CUT_LAG_CHUNKS: usize = 4;
@@ -106,6 +105,9 @@ pub struct MemoryBudget {
     pub chunk_bytes: usize,
     /// Chunks being decoded or waiting to be encoded at once.
     pub chunks_in_flight: usize,
+    /// Bytes a chunk in flight takes decoded (tokens, Arrow arrays), in percent of its text:
+    /// 300, more for records of short fields, whose chunks are then smaller (`for_records`).
+    pub decoded_percent: usize,
     /// Parts (chunks) the row-group size is judged behind the newest (see
     /// [`crate::encode::ParquetEncoder::with_cut_lag`]).
     pub cut_lag_parts: usize,
@@ -324,9 +326,10 @@ impl MemoryBudget {
     fn derive(limit: usize, workers: usize) -> Self {
         let workers = workers.max(1);
         let chunk_bytes = (limit / 64).clamp(256 * 1024, 4 * MIB);
-        // A chunk's decoded form (tokens + Arrow arrays) takes about 3x its text.
+        // A chunk's decoded forms (tokens, Arrow arrays) take at most 3x its text (chunks of
+        // records that take more are made smaller: `for_records`).
         let chunks_in_flight = (workers * 2 + 1)
-            .min((limit / 4) / (chunk_bytes * 3))
+            .min((limit / 4) / (chunk_bytes * chunks::DECODED_PERCENT / 100))
             .max(2);
         let read_ahead_bytes = (limit / 16).clamp(MIB, 32 * MIB);
         let (range_bytes, ranges_in_flight) = plan_ranges(read_ahead_bytes, None);
@@ -345,6 +348,7 @@ impl MemoryBudget {
             ranges_in_flight,
             chunk_bytes,
             chunks_in_flight,
+            decoded_percent: chunks::DECODED_PERCENT,
             cut_lag_parts: CUT_LAG_CHUNKS,
             max_record_bytes: limit / 8,
             row_group_bytes,
@@ -364,7 +368,7 @@ impl MemoryBudget {
     /// read-ahead, chunks, span copies, longest record, row group x2 (or writers), parts.
     fn lines(&self) -> usize {
         self.read_ahead_bytes
-            + self.chunks_in_flight * self.chunk_bytes * 3
+            + (self.chunks_in_flight * self.chunk_bytes).saturating_mul(self.decoded_percent) / 100
             + self.workers * crate::decode::TRANSPOSE_BYTES
             + self.max_record_bytes
             + self.row_group_bytes.max(self.spilling_writer_bytes / 2) * 2
@@ -398,37 +402,6 @@ impl MemoryBudget {
         ReadAhead {
             range_bytes: self.range_bytes,
             ranges: self.ranges_in_flight,
-        }
-    }
-
-    /// Chunks sized for records of about `record_bytes` (the head's average), unless
-    /// `--chunk-bytes` set them: about 4096 records, at least 256 KiB and at most the derived
-    /// size. Smaller chunks are more in flight and a longer row-group lag in parts, but only
-    /// half as many bytes as the derived ones: the budget holds with room to spare.
-    ///
-    /// Why smaller chunks: a chunk, its tokens and its Arrow arrays are read column by column
-    /// several times over, and that stays in a core's L2 (2 MiB here) at 1 MiB of text, not at
-    /// 4 MiB. Measured on 1 GiB files, 2 workers, 3 alternating runs, medians against 4 MiB
-    /// chunks (5 in flight, lag 4): text (1.1 MiB chunks) wall 3.31 -> 3.12 s, user CPU 5.42
-    /// -> 4.87 s, peak RSS ~205 -> 157 MiB; taxi (436 KiB) wall 3.68 -> 3.31 s, user 6.57 ->
-    /// 5.45 s, RSS ~230 -> 176 MiB. Wide records keep large chunks: a 300-column file of ~1.8
-    /// KB records was 6% slower at 1 MiB, with twice the row groups (20% larger output), since
-    /// each chunk is then few records per column.
-    pub fn for_records(self, record_bytes: usize) -> Self {
-        if self.fixed.chunks {
-            return self;
-        }
-        let chunk_bytes = record_bytes
-            .saturating_mul(CHUNK_RECORDS)
-            .clamp(MIN_CHUNK_BYTES.min(self.chunk_bytes), self.chunk_bytes);
-        // Half the bytes: as many smaller chunks in flight as the derived window in bytes gave
-        // no more speed and a larger peak RSS (taxi 235-260 MiB against 155-205).
-        let half = |n: usize| (n * self.chunk_bytes / (2 * chunk_bytes)).max(n);
-        MemoryBudget {
-            chunk_bytes,
-            chunks_in_flight: half(self.chunks_in_flight),
-            cut_lag_parts: half(self.cut_lag_parts),
-            ..self
         }
     }
 }
@@ -627,41 +600,6 @@ mod tests {
             assert!(b.range_bytes * b.ranges_in_flight <= b.read_ahead_bytes);
             assert_eq!(b.spill_held_bytes, held, "{limit}");
         }
-    }
-
-    #[test]
-    fn fitted_chunks_halve_the_window_and_the_lag_in_bytes() {
-        let b = ConvertOptions::default().validate().unwrap();
-        assert_eq!(
-            (b.chunk_bytes, b.chunks_in_flight, b.cut_lag_parts),
-            (4 * MIB, 5, 4)
-        );
-        for (record, chunk, in_flight, lag) in [
-            (10, MIN_CHUNK_BYTES, 40, 32),
-            (110, 110 * CHUNK_RECORDS, 23, 18),
-            (285, 285 * CHUNK_RECORDS, 8, 7),
-            (1800, 4 * MIB, 5, 4),
-            (usize::MAX, 4 * MIB, 5, 4),
-        ] {
-            let f = b.for_records(record);
-            assert_eq!(
-                (f.chunk_bytes, f.chunks_in_flight, f.cut_lag_parts),
-                (chunk, in_flight, lag),
-                "{record}"
-            );
-            assert!(f.chunks_in_flight * f.chunk_bytes * 3 <= b.limit / 4);
-            assert_eq!((f.limit, f.row_group_bytes), (b.limit, b.row_group_bytes));
-        }
-        // A small limit: the derived chunk is below the minimum and stays as it is.
-        let small = MemoryBudget::derive(MIN_MEMORY_LIMIT, 2);
-        assert_eq!(small.for_records(10), small);
-        // Chunks set by an option stay as set.
-        let set = ConvertOptions {
-            chunk_bytes: Some(MIB),
-            ..ConvertOptions::default()
-        };
-        let set = set.validate().unwrap();
-        assert_eq!(set.for_records(10), set);
     }
 
     #[test]

@@ -151,7 +151,14 @@ impl Attempt<'_> {
             if let Some(inferred) = inferred {
                 head.inferred = inferred;
             }
-            job.budget = job.budget.for_records(head.record_bytes);
+            let types = head.schema.columns.iter().map(|c| &c.ty);
+            let (decoding, decoded) =
+                crate::decode::batch::decoded_record_bytes(head.record_bytes, types);
+            job.budget = job.budget.for_records(crate::budget::RecordSize {
+                text: head.record_bytes,
+                decoding,
+                decoded,
+            });
             let _ = schema_used.set((head.schema.clone(), head.inferred.clone()));
             let summary = HeadSummary {
                 schema: head.schema.clone(),

@@ -237,6 +237,41 @@ fn take_rejects(
     (rejects, Some(BooleanArray::new(mask.finish(), None)))
 }
 
+/// Bytes one record of `text` bytes with columns of `types` takes while a worker decodes it,
+/// and once decoded (see `budget::RecordSize`): the chunk's text and the tokens' copy of it,
+/// a span and a quoted flag per field, the record's span, and the Arrow values (a validity
+/// bit and a value per field: a string's offset and its bytes, at most the record's fields'
+/// text;
+/// a boolean parsed a byte at a time).
+pub(crate) fn decoded_record_bytes<'a>(
+    text: usize,
+    types: impl IntoIterator<Item = &'a ColumnType>,
+) -> (usize, usize) {
+    use crate::decode::tokens::{FieldSpan, RecordSpan};
+    let (mut fields, mut values, mut strings) = (0usize, 0usize, false);
+    for ty in types {
+        fields += 1;
+        values += match ty.arrow_type() {
+            arrow::datatypes::DataType::Utf8 => {
+                strings = true;
+                std::mem::size_of::<i32>()
+            }
+            arrow::datatypes::DataType::Boolean => 1,
+            other => other.primitive_width().unwrap_or(16),
+        };
+    }
+    // Each field but the last is followed by a delimiter: strings hold less than the text.
+    values += fields.div_ceil(8)
+        + if strings {
+            text.saturating_sub(fields.saturating_sub(1))
+        } else {
+            0
+        };
+    let spans = fields * (std::mem::size_of::<FieldSpan>() + std::mem::size_of::<bool>());
+    let decoding = 2 * text + spans + std::mem::size_of::<RecordSpan>() + values;
+    (decoding, values)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +280,18 @@ mod tests {
     use crate::schema::SchemaSpec;
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::Int64Type;
+
+    #[test]
+    fn decoded_records_count_spans_values_and_strings() {
+        let ints = vec![ColumnType::Int64; 100];
+        let (decoding, decoded) = decoded_record_bytes(200, &ints);
+        assert_eq!(decoded, 800 + 13);
+        assert_eq!(decoding, 400 + 900 + 16 + 813);
+        let mixed = [ColumnType::Utf8, ColumnType::Date32, ColumnType::Boolean];
+        let (decoding, decoded) = decoded_record_bytes(30, &mixed);
+        assert_eq!(decoded, 4 + 4 + 1 + 1 + 28);
+        assert_eq!(decoding, 60 + 27 + 16 + 38);
+    }
 
     /// The data error of a chunk that does not decode.
     fn bad(result: Result<Decoded, DecodeError>) -> ChunkError {

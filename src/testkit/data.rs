@@ -4,7 +4,9 @@
 //! (quoted commas, doubled quotes, embedded newlines, unicode) and `wide` (1,000 columns, or
 //! `wide3000` / `wide:N`, cycling integer, float, short-text and date columns, each drawing
 //! every value afresh from its own pool of 2,000-5,000 values: the exports of census, finance
-//! and sensor data that are hundreds of columns wide). The same seed and size always
+//! and sensor data that are hundreds of columns wide), and `digits:N` (N columns of one-digit
+//! integers: the shortest fields, as flags, one-hot encodings and survey answers are, which
+//! decode to ~10x their text). The same seed and size always
 //! give the same bytes (`csv2parquet generate`, the benches and the tests depend on it: neither
 //! this file nor [`Rng`] may change what a seed gives).
 
@@ -25,6 +27,11 @@ pub enum Shape {
         /// Number of columns (at least 1).
         columns: u32,
     },
+    /// `columns` columns of one-digit integers (0-9), unquoted, no nulls.
+    Digits {
+        /// Number of columns (at least 1).
+        columns: u32,
+    },
 }
 
 /// Columns of the `wide` shape.
@@ -40,13 +47,21 @@ impl std::str::FromStr for Shape {
             "text" => return Ok(Shape::Text),
             "wide" => Some(WIDE_COLUMNS),
             "wide3000" => Some(3_000),
+            _ if s.starts_with("digits:") => {
+                return match s["digits:".len()..].parse() {
+                    Ok(columns @ 1..=MAX_WIDE_COLUMNS) => Ok(Shape::Digits { columns }),
+                    _ => Err(format!(
+                        "unknown shape {s:?} (digits:N takes N columns, 1 to {MAX_WIDE_COLUMNS})"
+                    )),
+                };
+            }
             _ => s.strip_prefix("wide:").and_then(|n| n.parse().ok()),
         };
         match columns {
             Some(columns @ 1..=MAX_WIDE_COLUMNS) => Ok(Shape::Wide { columns }),
             _ => Err(format!(
-                "unknown shape {s:?} (taxi, text, wide (1,000 columns), wide3000 or \
-                 wide:N for N columns, 1 to {MAX_WIDE_COLUMNS})"
+                "unknown shape {s:?} (taxi, text, wide (1,000 columns), wide3000, \
+                 wide:N for N columns, 1 to {MAX_WIDE_COLUMNS}, or digits:N)"
             )),
         }
     }
@@ -90,7 +105,7 @@ pub fn generate(shape: Shape, bytes: u64, seed: u64, out: &mut dyn Write) -> std
     match shape {
         Shape::Taxi => buf.extend_from_slice(TAXI_HEADER.as_bytes()),
         Shape::Text => buf.extend_from_slice(TEXT_HEADER.as_bytes()),
-        Shape::Wide { columns } => wide_header(columns, &mut buf),
+        Shape::Wide { columns } | Shape::Digits { columns } => wide_header(columns, &mut buf),
     }
     let mut written = 0u64;
     let mut row = 0u64;
@@ -99,6 +114,7 @@ pub fn generate(shape: Shape, bytes: u64, seed: u64, out: &mut dyn Write) -> std
             Shape::Taxi => taxi_row(&mut rng, row, &mut buf),
             Shape::Text => text_row(&mut rng, row, &mut buf),
             Shape::Wide { columns } => wide_row(&mut rng, columns, &mut buf),
+            Shape::Digits { columns } => digits_row(&mut rng, columns, &mut buf),
         }
         row += 1;
         if buf.len() >= 1 << 20 {
@@ -241,6 +257,17 @@ fn wide_header(columns: u32, buf: &mut Vec<u8>) {
     buf.push(b'\n');
 }
 
+/// One record of the digits shape: `columns` digits drawn afresh.
+fn digits_row(rng: &mut Rng, columns: u32, buf: &mut Vec<u8>) {
+    for c in 0..columns {
+        if c > 0 {
+            buf.push(b',');
+        }
+        buf.push(b'0' + rng.below(10) as u8);
+    }
+    buf.push(b'\n');
+}
+
 /// SplitMix64's finalizer: the `i`-th value of a column's pool, from the pair (column, i).
 fn pool_value(column: u32, i: u64) -> u64 {
     let mut z = (u64::from(column) << 32 | i).wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -362,6 +389,24 @@ mod tests {
             "{}",
             row[3]
         );
+    }
+
+    #[test]
+    fn digits_shapes_parse_and_are_one_digit_fields() {
+        assert_eq!("digits:100".parse(), Ok(Shape::Digits { columns: 100 }));
+        for bad in ["digits:", "digits:0", "digits:x", "digits"] {
+            assert!(bad.parse::<Shape>().is_err(), "{bad}");
+        }
+        let csv = generate_vec(Shape::Digits { columns: 50 }, 100_000, 3);
+        let text = String::from_utf8(csv).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next().map(|h| h.split(',').count()), Some(50));
+        let rows: Vec<&str> = lines.collect();
+        assert!(rows.len() > 900);
+        assert!(rows.iter().all(|r| r.len() == 99
+            && r.split(',')
+                .all(|f| f.len() == 1 && f.as_bytes()[0].is_ascii_digit())));
+        assert!(rows.windows(2).any(|w| w[0] != w[1]));
     }
 
     #[test]

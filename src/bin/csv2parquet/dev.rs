@@ -19,7 +19,8 @@ use crate::local::upload::{ensure_bucket, upload_file};
 /// Arguments of `csv2parquet generate`.
 #[derive(Args, Debug)]
 pub(crate) struct GenerateArgs {
-    /// `taxi`, `text`, `wide` (1,000 columns), `wide3000` or `wide:N` (N columns).
+    /// `taxi`, `text`, `wide` (1,000 columns), `wide3000`, `wide:N` (N columns) or `digits:N`
+    /// (N columns of one-digit integers).
     #[arg(long, default_value = "taxi")]
     shape: String,
     /// Approximate size (e.g. 1GiB).
