@@ -15,7 +15,7 @@ const MIN_FITTED_CHUNK_BYTES: usize = 64 * 1024;
 pub(super) const DECODED_PERCENT: usize = 300;
 
 /// One record of the input as the head measured it: its text, and what it takes decoded
-/// (computed by [`crate::decode::decoded_record_bytes`] from the schema).
+/// (computed by [`crate::decode::batch::decoded_record_bytes`] from the schema).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordSize {
     /// Bytes of text (the head's average).
