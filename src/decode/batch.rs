@@ -247,7 +247,7 @@ pub(crate) fn decoded_record_bytes<'a>(
     text: usize,
     types: impl IntoIterator<Item = &'a ColumnType>,
 ) -> (usize, usize) {
-    use crate::decode::tokens::{FieldSpan, RecordSpan};
+    use crate::decode::tokens::{RecordSpan, FIELD_BYTES};
     let (mut fields, mut values, mut strings) = (0usize, 0usize, false);
     for ty in types {
         fields += 1;
@@ -267,7 +267,7 @@ pub(crate) fn decoded_record_bytes<'a>(
         } else {
             0
         };
-    let spans = fields * (std::mem::size_of::<FieldSpan>() + std::mem::size_of::<bool>());
+    let spans = fields * FIELD_BYTES;
     let decoding = 2 * text + spans + std::mem::size_of::<RecordSpan>() + values;
     (decoding, values)
 }

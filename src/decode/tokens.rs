@@ -265,7 +265,7 @@ pub(crate) fn end_quoted(out: &mut Tokens, start: usize, w: usize, close: usize,
 pub const TRANSPOSE_BYTES: usize = 256 * 1024;
 
 /// Bytes one field takes in the copy: its span and its flag.
-const FIELD_BYTES: usize = std::mem::size_of::<FieldSpan>() + 1;
+pub(crate) const FIELD_BYTES: usize = std::mem::size_of::<FieldSpan>() + 1;
 
 /// Columns up to which the record-major spans are read as they are: a record's spans of up to
 /// eight columns share a 64-byte cache line.
