@@ -20,11 +20,15 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, RecordBatch};
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::error::ArrowError;
+use bytes::Bytes;
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowWriterOptions};
 use parquet::arrow::ArrowWriter;
+use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedRowGroupWriter;
 
+use super::dictchunk::{self, DictChunk};
 use super::encoding::{ColumnEncoding, EncodingPlan};
 use super::footer::Output;
 use super::segment;
@@ -248,7 +252,7 @@ impl Columnwise {
             let room = this.hold_bytes / 4;
             pool.in_place_scope(|scope| -> PResult<()> {
                 let mut columns = columns.into_iter().enumerate();
-                let mut finished: Vec<Option<PResult<ArrowColumnChunk>>> =
+                let mut finished: Vec<Option<PResult<Encoded>>> =
                     (0..total).map(|_| None).collect();
                 let (mut encoding, mut waiting, mut next) = (0, 0, 0);
                 while next < total {
@@ -266,11 +270,11 @@ impl Columnwise {
                     }
                     if let Some(chunk) = finished.get_mut(next).and_then(Option::take) {
                         let chunk = chunk?;
-                        if super::fallback::fell_back(&chunk) {
+                        if chunk.fell_back() {
                             fallen.push(next);
                         }
-                        waiting = waiting.saturating_sub(chunk_bytes(&chunk));
-                        chunk.append_to_row_group(row_group)?;
+                        waiting = waiting.saturating_sub(chunk.bytes());
+                        chunk.append(row_group)?;
                         next += 1;
                         continue;
                     }
@@ -280,7 +284,7 @@ impl Columnwise {
                         ParquetError::General("a column's encoding task vanished".into())
                     })?;
                     encoding -= 1;
-                    waiting = waiting.saturating_add(chunk.as_ref().map_or(0, chunk_bytes));
+                    waiting = waiting.saturating_add(chunk.as_ref().map_or(0, Encoded::bytes));
                     if let Some(slot) = finished.get_mut(i) {
                         *slot = Some(chunk);
                     }
@@ -309,13 +313,14 @@ impl Columnwise {
         Ok(())
     }
 
-    /// Encode column `i` of the row group with a writer made for it alone.
+    /// Encode column `i` of the row group with a writer made for it alone: ours for a
+    /// dictionary of fixed-width values (see `dictchunk`), else the parquet crate's.
     fn encode_column(
         &self,
         i: usize,
         column: Column,
         segments: Option<&SpillSegments>,
-    ) -> PResult<ArrowColumnChunk> {
+    ) -> PResult<Encoded> {
         let field = self.schema.field(i);
         let one = Arc::new(Schema::new(vec![field.clone()]));
         let mut builder = self.base.clone().into_builder();
@@ -329,18 +334,40 @@ impl Columnwise {
         let options = ArrowWriterOptions::new()
             .with_properties(properties)
             .with_skip_arrow_metadata(true);
-        let (_, factory) = ArrowWriter::try_new_with_options(std::io::sink(), one, options)?
+        let (file, factory) = ArrowWriter::try_new_with_options(std::io::sink(), one, options)?
             .into_serialized_writer()?;
+        let descr = file.schema_descr().column(0);
+        if let Some(width) = dictchunk::Width::of(field.data_type())
+            .filter(|_| dictchunk::takes(&descr, file.properties(), field.data_type()))
+        {
+            let mut chunk = DictChunk::new(descr, file.properties(), width)?;
+            Self::each_array(field, &column, segments, &mut |array| chunk.push(array))?;
+            if let Some((bytes, close)) = chunk.finish()? {
+                return Ok(Encoded::Ours(bytes, close));
+            }
+        }
         let mut writer = factory
             .create_column_writers(self.row_groups)?
             .pop()
             .ok_or_else(|| ParquetError::General(format!("no writer for column {}", i + 1)))?;
-        let mut write = |array: &ArrayRef| -> PResult<()> {
+        Self::each_array(field, &column, segments, &mut |array| {
             for leaf in compute_leaves(field, array)? {
                 writer.write(&leaf)?;
             }
-            Ok(())
-        };
+            Ok(true)
+        })?;
+        drop(column);
+        writer.close().map(Encoded::Crate)
+    }
+
+    /// Call `take` with each of `column`'s arrays in order, the spilled ones read back, until
+    /// it returns false.
+    fn each_array(
+        field: &Field,
+        column: &Column,
+        segments: Option<&SpillSegments>,
+        take: &mut dyn FnMut(&ArrayRef) -> PResult<bool>,
+    ) -> PResult<()> {
         let raw = segment::supports(field.data_type());
         for &(start, len) in &column.spilled {
             let segments = segments
@@ -352,7 +379,9 @@ impl Columnwise {
                 for array in segment::read(blob, field.data_type())
                     .map_err(|e| ParquetError::External(Box::new(e)))?
                 {
-                    write(&array)?;
+                    if !take(&array)? {
+                        return Ok(());
+                    }
                 }
                 continue;
             }
@@ -362,7 +391,9 @@ impl Columnwise {
                     .decode(&mut blob)
                     .map_err(|e| ParquetError::External(Box::new(e)))?;
                 if let Some(batch) = batch {
-                    write(batch.column(0))?;
+                    if !take(batch.column(0))? {
+                        return Ok(());
+                    }
                 }
             }
             decoder
@@ -370,10 +401,43 @@ impl Columnwise {
                 .map_err(|e| ParquetError::External(Box::new(e)))?;
         }
         for array in &column.arrays {
-            write(array)?;
+            if !take(array)? {
+                return Ok(());
+            }
         }
-        drop(column);
-        writer.close()
+        Ok(())
+    }
+}
+
+/// An encoded column chunk: by the parquet crate's writer, or ours with its bytes.
+enum Encoded {
+    Crate(ArrowColumnChunk),
+    Ours(Bytes, ColumnCloseResult),
+}
+
+impl Encoded {
+    /// The heap bytes of its pages.
+    fn bytes(&self) -> usize {
+        let close = match self {
+            Encoded::Crate(chunk) => chunk.close(),
+            Encoded::Ours(_, close) => close,
+        };
+        usize::try_from(close.metadata.compressed_size()).unwrap_or(usize::MAX)
+    }
+
+    /// Whether its dictionary fell back to other encodings (ours never does).
+    fn fell_back(&self) -> bool {
+        matches!(self, Encoded::Crate(chunk) if super::fallback::fell_back(chunk))
+    }
+
+    fn append<W: std::io::Write + Send>(
+        self,
+        row_group: &mut SerializedRowGroupWriter<'_, W>,
+    ) -> PResult<()> {
+        match self {
+            Encoded::Crate(chunk) => chunk.append_to_row_group(row_group),
+            Encoded::Ours(bytes, close) => row_group.append_column(&bytes, close),
+        }
     }
 }
 
@@ -388,11 +452,6 @@ fn ipc_stream(field: &Arc<Field>, arrays: &[ArrayRef]) -> Result<Vec<u8>, ArrowE
         )?)?;
     }
     ipc.into_inner()
-}
-
-/// The heap bytes of an encoded column chunk's pages.
-fn chunk_bytes(chunk: &ArrowColumnChunk) -> usize {
-    usize::try_from(chunk.close().metadata.compressed_size()).unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]
@@ -429,6 +488,26 @@ mod tests {
             })
             .collect();
         RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap()
+    }
+
+    #[test]
+    fn a_dictionary_chunk_at_its_most_entries_fits_a_writers_line() {
+        let schema = Schema::new(vec![Field::new("x", DataType::Int64, true)]);
+        let descr = parquet::arrow::ArrowSchemaConverter::new()
+            .convert(&schema)
+            .unwrap()
+            .column(0);
+        let props = WriterProperties::builder()
+            .set_dictionary_page_size_limit(64 << 20)
+            .build();
+        let mut chunk = DictChunk::new(descr, &props, dictchunk::Width::I64).unwrap();
+        let most = dictchunk::MAX_ENTRIES as i64;
+        assert!(chunk.push(&Int64Array::from_iter_values(0..most)).unwrap());
+        // The codec's context (~170 KiB) and the dictionary page (256 KiB) take the rest.
+        let state = chunk.state_bytes();
+        assert!(state + (512 << 10) <= COLUMN_WRITER_HEAP, "{state}");
+        assert!(!chunk.push(&Int64Array::from_iter_values([most])).unwrap());
+        assert!(chunk.finish().unwrap().is_none());
     }
 
     fn pool() -> Arc<rayon::ThreadPool> {

@@ -26,6 +26,7 @@ use crate::config::Compression;
 use crate::error::{Error, Result};
 
 mod columnwise;
+mod dictchunk;
 mod dictionary;
 mod encoding;
 mod fallback;
