@@ -266,7 +266,6 @@ impl DictChunk {
         nulls: Option<&NullBuffer>,
         bits: impl Fn(T) -> u64 + Copy,
     ) -> PResult<()> {
-        let width = self.width;
         let mut at = 0;
         while at < values.len() && !self.declined {
             let room = (self.row_limit - self.rows).min(CHECK_ROWS - self.rows % CHECK_ROWS);
@@ -276,14 +275,9 @@ impl DictChunk {
             match nulls {
                 None => {
                     for &v in &values[at..end] {
-                        let b = bits(v);
-                        let Some(index) = self.intern(b) else {
+                        if !self.take(bits(v), &mut lo, &mut hi) {
                             return Ok(());
-                        };
-                        self.indices.push(u64::from(index));
-                        let key = width.order(b);
-                        lo = lo.min(key);
-                        hi = hi.max(key);
+                        }
                     }
                     valid = end - at;
                     if self.nullable {
@@ -297,14 +291,9 @@ impl DictChunk {
                         if !is_valid {
                             continue;
                         }
-                        let b = bits(v);
-                        let Some(index) = self.intern(b) else {
+                        if !self.take(bits(v), &mut lo, &mut hi) {
                             return Ok(());
-                        };
-                        self.indices.push(u64::from(index));
-                        let key = width.order(b);
-                        lo = lo.min(key);
-                        hi = hi.max(key);
+                        }
                         valid += 1;
                     }
                 }
@@ -323,6 +312,20 @@ impl DictChunk {
             }
         }
         Ok(())
+    }
+
+    /// Add a value's index to the open page and its order key to `lo` and `hi`; false when
+    /// the chunk was declined instead.
+    #[inline(always)]
+    fn take(&mut self, bits: u64, lo: &mut i64, hi: &mut i64) -> bool {
+        let Some(index) = self.intern(bits) else {
+            return false;
+        };
+        self.indices.push(u64::from(index));
+        let key = self.width.order(bits);
+        *lo = (*lo).min(key);
+        *hi = (*hi).max(key);
+        true
     }
 
     /// The index of `bits` in the dictionary, added if new; none (and the chunk declined) when
