@@ -314,7 +314,7 @@ impl Columnwise {
     }
 
     /// Encode column `i` of the row group with a writer made for it alone: ours for a
-    /// dictionary of fixed-width values (see `dictchunk`), else the parquet crate's.
+    /// dictionary of fixed-width values or strings (see `dictchunk`), else the parquet crate's.
     fn encode_column(
         &self,
         i: usize,
@@ -337,10 +337,10 @@ impl Columnwise {
         let (file, factory) = ArrowWriter::try_new_with_options(std::io::sink(), one, options)?
             .into_serialized_writer()?;
         let descr = file.schema_descr().column(0);
-        if let Some(width) = dictchunk::Width::of(field.data_type())
+        if let Some(kind) = dictchunk::Kind::of(field.data_type())
             .filter(|_| dictchunk::takes(&descr, file.properties(), field.data_type()))
         {
-            let mut chunk = DictChunk::new(descr, file.properties(), width)?;
+            let mut chunk = DictChunk::new(descr, file.properties(), kind)?;
             Self::each_array(field, &column, segments, &mut |array| chunk.push(array))?;
             if let Some((bytes, close)) = chunk.finish()? {
                 return Ok(Encoded::Ours(bytes, close));
@@ -492,22 +492,64 @@ mod tests {
 
     #[test]
     fn a_dictionary_chunk_at_its_most_entries_fits_a_writers_line() {
-        let schema = Schema::new(vec![Field::new("x", DataType::Int64, true)]);
-        let descr = parquet::arrow::ArrowSchemaConverter::new()
-            .convert(&schema)
-            .unwrap()
-            .column(0);
+        let descr = |data_type: DataType| dictchunk::descr_of(data_type, true);
         let props = WriterProperties::builder()
             .set_dictionary_page_size_limit(64 << 20)
             .build();
-        let mut chunk = DictChunk::new(descr, &props, dictchunk::Width::I64).unwrap();
         let most = dictchunk::MAX_ENTRIES as i64;
+        let fixed = dictchunk::Kind::Fixed(dictchunk::Width::I64);
+        let mut chunk = DictChunk::new(descr(DataType::Int64), &props, fixed).unwrap();
         assert!(chunk.push(&Int64Array::from_iter_values(0..most)).unwrap());
         // The codec's context (~170 KiB) and the dictionary page (256 KiB) take the rest.
         let state = chunk.state_bytes();
         assert!(state + (512 << 10) <= COLUMN_WRITER_HEAP, "{state}");
         assert!(!chunk.push(&Int64Array::from_iter_values([most])).unwrap());
         assert!(chunk.finish().unwrap().is_none());
+
+        // Strings: the most entries, of 27 bytes and a 4-byte length each (~1 MiB of PLAIN
+        // values, near the page's own cap). The table is freed before the page is compressed.
+        let text = |range: std::ops::Range<i64>| {
+            StringArray::from_iter_values(range.map(|i| format!("{i:027}")))
+        };
+        let mut chunk =
+            DictChunk::new(descr(DataType::Utf8), &props, dictchunk::Kind::Utf8).unwrap();
+        assert!(chunk.push(&text(0..most)).unwrap());
+        let state = chunk.state_bytes();
+        assert!(state + (512 << 10) <= COLUMN_WRITER_HEAP, "{state}");
+        assert!(!chunk.push(&text(most..most + 1)).unwrap());
+        assert!(chunk.finish().unwrap().is_none());
+    }
+
+    /// Dictionary columns of fixed-width values and of strings are written by `dictchunk`; a
+    /// column planned without a dictionary by the crate's writer.
+    #[test]
+    fn dictionary_columns_take_our_chunks() {
+        let rows = batch(3, 0, 2000);
+        let plan = EncodingPlan::new(vec![ColumnEncoding {
+            name: "c2".into(),
+            dictionary: false,
+            encoding: parquet::basic::Encoding::DELTA_BINARY_PACKED,
+            compression: None,
+        }]);
+        let base = writer_properties(
+            crate::config::Compression::Zstd(1),
+            &EncodingPlan::default(),
+        )
+        .unwrap();
+        let cw = Columnwise::new(rows.schema(), base, &plan, 1 << 30, 2);
+        let ours = |i: usize| {
+            let column = Column {
+                arrays: vec![Arc::clone(rows.column(i))],
+                ..Column::default()
+            };
+            matches!(
+                cw.encode_column(i, column, None).unwrap(),
+                Encoded::Ours(..)
+            )
+        };
+        assert!(ours(0), "Int64");
+        assert!(ours(1), "Utf8");
+        assert!(!ours(2), "planned without a dictionary");
     }
 
     fn pool() -> Arc<rayon::ThreadPool> {

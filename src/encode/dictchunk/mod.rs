@@ -1,43 +1,50 @@
 //! Dictionary-encoded column chunks of fixed-width values (integers, dates, times, timestamps,
-//! doubles), written here instead of by the parquet crate's column writer.
+//! doubles) and of strings, written here instead of by the parquet crate's column writer.
 //!
 //! The crate's dictionary encoder hashes every value with a general-purpose hasher and
 //! compares its bytes through a call: on the wide shape `Interner::intern` took 13.5% of the
 //! CPU in four instantiations, with `memcmp` 4.3% and `hash_one` 1.1% more (`perf record -e
 //! cpu-clock`, 512 MiB). The column-at-a-time writer (see `columnwise`) sees a row group's
-//! whole column, so it can write the chunk itself: one multiplication of the value's bits into
-//! an open-addressed table of `u32` slots, an integer comparison per probe.
+//! whole column, so it can write the chunk itself: for fixed-width values one multiplication
+//! of the value's bits into an open-addressed table, an integer comparison per probe (see
+//! `fixed`); for strings a short hash of the bytes, compared inline (see `strings`).
 //!
 //! The chunk is laid out as the crate lays out a dictionary chunk: the dictionary page first
 //! (PLAIN), then data pages v1 (definition levels RLE with their length, then the indices
 //! RLE_DICTIONARY, bit-packed at the width of the dictionary so far), cut at the row-count
 //! and page-size limits of the writer properties. Its metadata is the crate's: statistics
-//! (total order for doubles, NaN counts), the column index (page minima and maxima, null
-//! pages and counts, boundary order, definition-level histograms), the offset index, the
-//! encodings and page-encoding statistics. It is appended with
+//! (total order for doubles, NaN counts; strings' minima and maxima truncated as the crate
+//! truncates them), the column index (page minima and maxima, null pages and counts, boundary
+//! order, definition-level histograms), the offset index (with the strings' unencoded bytes),
+//! the encodings and page-encoding statistics. It is appended with
 //! `SerializedRowGroupWriter::append_column`.
 //!
 //! Only what the crate would write as a whole dictionary chunk is taken here. A dictionary
-//! that reaches the dictionary page limit (or [`MAX_ENTRIES`]), a NaN, or a column of nulls only is handed back
-//! (`push` returns false, `finish` None) and the crate's writer writes the column, with its
-//! fallback to other encodings as before.
+//! that reaches the dictionary page limit (or [`MAX_ENTRIES`]), a NaN, or a column of nulls
+//! only is handed back (`push` returns false, `finish` None) and the crate's writer writes
+//! the column, with its fallback to other encodings as before.
 
 use arrow::array::{Array, ArrayData};
-use arrow::buffer::NullBuffer;
-use arrow::datatypes::{DataType, TimeUnit};
+use arrow::datatypes::DataType;
 use bytes::Bytes;
-use parquet::basic::{Compression, Encoding, EncodingMask, PageType};
+use parquet::basic::{Compression, Encoding};
 use parquet::column::page::{CompressedPage, Page, PageWriter};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::compression::{create_codec, Codec, CodecOptionsBuilder};
 use parquet::encodings::rle::RleEncoder;
 use parquet::errors::ParquetError;
-use parquet::file::metadata::{ColumnChunkMetaData, OffsetIndexBuilder, PageEncodingStats};
+use parquet::file::metadata::OffsetIndexBuilder;
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
 
+mod fixed;
 mod metadata;
+mod strings;
+
+use fixed::Fixed;
+pub(crate) use fixed::Width;
+use strings::Strings;
 
 type PResult<T> = std::result::Result<T, ParquetError>;
 
@@ -45,102 +52,40 @@ type PResult<T> = std::result::Result<T, ParquetError>;
 /// default `write_batch_size`).
 const CHECK_ROWS: usize = 1024;
 
-/// Slots of the hash table to begin with (a power of two).
-const FIRST_SLOTS: usize = 1024;
-
-/// Entries of a dictionary at most; past it the chunk goes to the crate's writer. The table
-/// is then at most 2^17 slots of 12 bytes, with 8 bytes an entry and a page of 8-byte
-/// indices: ~2 MiB, inside the line of a column's writer (`columnwise::COLUMN_WRITER_HEAP`,
-/// 3 MiB, which also holds the codec's context and the dictionary page). The crate's own limit, 1 MiB of PLAIN
-/// values, is 131,072 doubles; a row group's column rarely has more than 32,768 distinct
-/// values and still fits it.
+/// Entries of a dictionary at most; past it the chunk goes to the crate's writer. A table of
+/// fixed-width values is then at most 2^17 slots of 12 bytes, with 8 bytes an entry and a
+/// page of 8-byte indices: ~2 MiB, inside the line of a column's writer
+/// (`columnwise::COLUMN_WRITER_HEAP`, 3 MiB, which also holds the codec's context and the
+/// dictionary page); a table of strings is 2^17 slots of 8 bytes, 12 bytes an entry and at
+/// most [`strings::MAX_PLAIN_BYTES`] of values. The crate's own limit, 1 MiB of PLAIN values,
+/// is 131,072 doubles; a row group's column rarely has more than 32,768 distinct values and
+/// still fits it.
 pub(super) const MAX_ENTRIES: usize = 1 << 15;
 
-/// The multiplier of the hash (2^64 over the golden ratio): a key's top bits after it pick
-/// the slot.
-const HASH: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// The physical values a chunk takes, and how their bits order.
+/// The values a chunk takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Width {
-    /// INT32: `Int32`, `Date32`.
-    I32,
-    /// INT64: `Int64`, `Time64(µs)`, timestamps of ms, µs and ns.
-    I64,
-    /// DOUBLE: `Float64`.
-    F64,
+pub(super) enum Kind {
+    Fixed(Width),
+    /// BYTE_ARRAY strings: `Utf8`.
+    Utf8,
 }
 
-impl Width {
-    /// The width of `data_type`'s values, if this module writes them.
-    pub(super) fn of(data_type: &DataType) -> Option<Width> {
+impl Kind {
+    /// The kind of `data_type`'s values, if this module writes them.
+    pub(super) fn of(data_type: &DataType) -> Option<Kind> {
         match data_type {
-            DataType::Int32 | DataType::Date32 => Some(Width::I32),
-            DataType::Int64
-            | DataType::Time64(TimeUnit::Microsecond)
-            | DataType::Timestamp(
-                TimeUnit::Millisecond | TimeUnit::Microsecond | TimeUnit::Nanosecond,
-                _,
-            ) => Some(Width::I64),
-            DataType::Float64 => Some(Width::F64),
-            _ => None,
+            DataType::Utf8 => Some(Kind::Utf8),
+            _ => Width::of(data_type).map(Kind::Fixed),
         }
     }
-
-    fn bytes(self) -> usize {
-        match self {
-            Width::I32 => 4,
-            Width::I64 | Width::F64 => 8,
-        }
-    }
-
-    /// A key of `bits` whose signed order is the column's sort order (IEEE 754 total order
-    /// for doubles, as the crate's statistics use).
-    #[inline]
-    fn order(self, bits: u64) -> i64 {
-        match self {
-            Width::I32 => i64::from(bits as u32 as i32),
-            Width::I64 => bits as i64,
-            Width::F64 => total_order(bits as i64),
-        }
-    }
-
-    /// The bits of an order key (the inverse of `order`).
-    pub(super) fn bits(self, key: i64) -> u64 {
-        match self {
-            Width::I32 => u64::from(key as i32 as u32),
-            Width::I64 => key as u64,
-            Width::F64 => total_order(key) as u64,
-        }
-    }
-
-    /// The little-endian bytes of the value of `bits` (PLAIN encoding, and the column index).
-    fn put(self, bits: u64, out: &mut Vec<u8>) {
-        match self {
-            Width::I32 => out.extend_from_slice(&(bits as u32).to_le_bytes()),
-            Width::I64 | Width::F64 => out.extend_from_slice(&bits.to_le_bytes()),
-        }
-    }
-
-    pub(super) fn le_bytes(self, bits: u64) -> Vec<u8> {
-        let mut out = Vec::with_capacity(8);
-        self.put(bits, &mut out);
-        out
-    }
-}
-
-/// The signed integer whose order is the total order of the double of `bits`; its own inverse.
-#[inline]
-fn total_order(bits: i64) -> i64 {
-    bits ^ ((((bits >> 63) as u64) >> 1) as i64)
 }
 
 /// Whether a column of `data_type` described by `descr` is written here under `props`: a flat
-/// dictionary column of fixed-width values whose writer settings this module follows (data
-/// page v1, page statistics, no page-header statistics, no bloom filter).
+/// dictionary column of fixed-width values or strings whose writer settings this module
+/// follows (data page v1, page statistics, no page-header statistics, no bloom filter).
 pub(super) fn takes(descr: &ColumnDescPtr, props: &WriterProperties, data_type: &DataType) -> bool {
     let path = descr.path();
-    Width::of(data_type).is_some()
+    Kind::of(data_type).is_some()
         && descr.max_rep_level() == 0
         && descr.max_def_level() <= 1
         && props.dictionary_enabled(path)
@@ -151,39 +96,57 @@ pub(super) fn takes(descr: &ColumnDescPtr, props: &WriterProperties, data_type: 
         && !props.offset_index_disabled()
 }
 
+/// The least and greatest values of a page: order keys of fixed-width values, or the bytes of
+/// strings.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Range {
+    Fixed(i64, i64),
+    Bytes(Vec<u8>, Vec<u8>),
+}
+
 /// A written page's figures, for the column index.
 pub(super) struct PageStats {
     pub(super) rows: usize,
     pub(super) nulls: usize,
-    /// The least and greatest order keys of its values (none for a page of nulls).
-    pub(super) range: Option<(i64, i64)>,
+    /// Its values' range (none for a page of nulls).
+    pub(super) range: Option<Range>,
+    /// The bytes of its strings (none for fixed-width values).
+    pub(super) unencoded: Option<i64>,
+}
+
+/// A chunk's dictionary.
+enum Table {
+    Fixed(Fixed),
+    Strings(Strings),
+}
+
+impl Table {
+    fn len(&self) -> usize {
+        match self {
+            Table::Fixed(t) => t.len(),
+            Table::Strings(t) => t.len(),
+        }
+    }
 }
 
 /// One column chunk being dictionary-encoded.
 pub(super) struct DictChunk {
     descr: ColumnDescPtr,
-    width: Width,
     nullable: bool,
     codec: Compression,
     compressor: Option<Box<dyn Codec>>,
     row_limit: usize,
     page_limit: usize,
-    /// Dictionary bytes (PLAIN) at which the crate's writer falls back.
-    dictionary_limit: usize,
-    /// Open addressing: a slot's mark is its entry's index plus one (0 when empty), its key
-    /// the entry's bits.
-    marks: Vec<u32>,
-    keys: Vec<u64>,
-    /// 64 minus the table's bits: a hash's top bits pick the slot.
-    shift: u32,
-    /// The dictionary: its entries' bits, in index order.
-    entries: Vec<u64>,
-    /// The open page's indices, definition levels, rows, nulls and range.
+    /// Truncation of the strings' minima and maxima in the column index and the statistics.
+    index_truncation: Option<usize>,
+    statistics_truncation: Option<usize>,
+    kind: Kind,
+    table: Table,
+    /// The open page's indices, definition levels, rows and nulls.
     indices: Vec<u64>,
     levels: RleEncoder,
     rows: usize,
     nulls: usize,
-    range: Option<(i64, i64)>,
     /// Pages encoded, until the dictionary page goes before them.
     pages: Vec<CompressedPage>,
     stats: Vec<PageStats>,
@@ -191,32 +154,29 @@ pub(super) struct DictChunk {
 }
 
 impl DictChunk {
-    /// A chunk of `descr`'s column, of `width` values, under `props`.
-    pub(super) fn new(
-        descr: ColumnDescPtr,
-        props: &WriterProperties,
-        width: Width,
-    ) -> PResult<Self> {
+    /// A chunk of `descr`'s column, of `kind` values, under `props`.
+    pub(super) fn new(descr: ColumnDescPtr, props: &WriterProperties, kind: Kind) -> PResult<Self> {
         let path = descr.path();
         let codec = props.compression(path);
         let compressor = create_codec(codec, &CodecOptionsBuilder::default().build())?;
+        let dictionary_limit = props.column_dictionary_page_size_limit(path);
         Ok(DictChunk {
-            width,
             nullable: descr.max_def_level() > 0,
             codec,
             compressor,
             row_limit: props.column_data_page_row_count_limit(path).max(1),
             page_limit: props.column_data_page_size_limit(path),
-            dictionary_limit: props.column_dictionary_page_size_limit(path),
-            shift: 64 - FIRST_SLOTS.trailing_zeros(),
-            marks: vec![0; FIRST_SLOTS],
-            keys: vec![0; FIRST_SLOTS],
-            entries: Vec::new(),
+            index_truncation: props.column_index_truncate_length(),
+            statistics_truncation: props.statistics_truncate_length(),
+            kind,
+            table: match kind {
+                Kind::Fixed(width) => Table::Fixed(Fixed::new(width, dictionary_limit)),
+                Kind::Utf8 => Table::Strings(Strings::new(dictionary_limit)),
+            },
             indices: Vec::new(),
             levels: level_encoder(),
             rows: 0,
             nulls: 0,
-            range: None,
             pages: Vec::new(),
             stats: Vec::new(),
             declined: false,
@@ -229,10 +189,11 @@ impl DictChunk {
     /// crate's chunks.)
     #[cfg(test)]
     pub(super) fn state_bytes(&self) -> usize {
-        self.marks.capacity() * 4
-            + self.keys.capacity() * 8
-            + self.entries.capacity() * 8
-            + self.indices.capacity() * 8
+        let table = match &self.table {
+            Table::Fixed(t) => t.state_bytes(),
+            Table::Strings(t) => t.state_bytes(),
+        };
+        table + self.indices.capacity() * 8
     }
 
     /// Add `array`'s values; false once the chunk is handed back to the crate's writer (its
@@ -242,64 +203,32 @@ impl DictChunk {
             return Ok(false);
         }
         let data: ArrayData = array.to_data();
-        let nulls = data.nulls().filter(|n| n.null_count() > 0).cloned();
-        match self.width {
-            Width::I32 => {
-                let values = data.buffer::<i32>(0).get(..data.len()).unwrap_or_default();
-                self.push_values(values, nulls.as_ref(), |v| u64::from(v as u32))?
-            }
-            Width::I64 => {
-                let values = data.buffer::<i64>(0).get(..data.len()).unwrap_or_default();
-                self.push_values(values, nulls.as_ref(), |v| v as u64)?
-            }
-            Width::F64 => {
-                let values = data.buffer::<f64>(0).get(..data.len()).unwrap_or_default();
-                self.push_values(values, nulls.as_ref(), f64::to_bits)?
-            }
-        }
-        Ok(!self.declined)
-    }
-
-    fn push_values<T: Copy>(
-        &mut self,
-        values: &[T],
-        nulls: Option<&NullBuffer>,
-        bits: impl Fn(T) -> u64 + Copy,
-    ) -> PResult<()> {
+        let nulls = data.nulls().filter(|n| n.null_count() > 0);
         let mut at = 0;
-        while at < values.len() && !self.declined {
+        while at < data.len() {
             let room = (self.row_limit - self.rows).min(CHECK_ROWS - self.rows % CHECK_ROWS);
-            let end = values.len().min(at + room);
-            let (mut lo, mut hi) = self.range.unwrap_or((i64::MAX, i64::MIN));
-            let mut valid = 0;
-            match nulls {
+            let end = data.len().min(at + room);
+            let valid = match nulls {
                 None => {
-                    for &v in &values[at..end] {
-                        if !self.take(bits(v), &mut lo, &mut hi) {
-                            return Ok(());
-                        }
-                    }
-                    valid = end - at;
                     if self.nullable {
-                        put_run(&mut self.levels, 1, valid);
+                        put_run(&mut self.levels, 1, end - at);
                     }
+                    end - at
                 }
                 Some(nulls) => {
-                    for (i, &v) in values.iter().enumerate().take(end).skip(at) {
-                        let is_valid = nulls.is_valid(i);
-                        self.levels.put(u64::from(is_valid));
-                        if !is_valid {
-                            continue;
-                        }
-                        if !self.take(bits(v), &mut lo, &mut hi) {
-                            return Ok(());
-                        }
-                        valid += 1;
+                    for i in at..end {
+                        self.levels.put(u64::from(nulls.is_valid(i)));
                     }
+                    nulls.inner().slice(at, end - at).count_set_bits()
                 }
-            }
-            if valid > 0 {
-                self.range = Some((lo, hi));
+            };
+            let taken = match &mut self.table {
+                Table::Fixed(t) => t.take(&data, nulls, at, end, &mut self.indices),
+                Table::Strings(t) => t.take(&data, nulls, at, end, &mut self.indices),
+            };
+            if !taken {
+                self.declined = true;
+                return Ok(false);
             }
             self.nulls += (end - at) - valid;
             self.rows += end - at;
@@ -311,81 +240,12 @@ impl DictChunk {
                 self.flush_page()?;
             }
         }
-        Ok(())
-    }
-
-    /// Add a value's index to the open page and its order key to `lo` and `hi`; false when
-    /// the chunk was declined instead.
-    #[inline(always)]
-    fn take(&mut self, bits: u64, lo: &mut i64, hi: &mut i64) -> bool {
-        let Some(index) = self.intern(bits) else {
-            return false;
-        };
-        self.indices.push(u64::from(index));
-        let key = self.width.order(bits);
-        *lo = (*lo).min(key);
-        *hi = (*hi).max(key);
-        true
-    }
-
-    /// The index of `bits` in the dictionary, added if new; none (and the chunk declined) when
-    /// the dictionary reached its limit or the value is a NaN. A slot's key sits beside its
-    /// mark, so a probe's two loads go out together, and the table is kept at most a quarter
-    /// full, so that a lookup rarely probes twice: a second probe is a mispredicted branch,
-    /// which stalls the lookups in flight behind it (at half full the function took 7.5% of
-    /// the wide shape's CPU, ~8 ns a value).
-    #[inline(always)]
-    fn intern(&mut self, bits: u64) -> Option<u32> {
-        let mask = self.marks.len() - 1;
-        let mut slot = (bits.wrapping_mul(HASH) >> self.shift) as usize & mask;
-        loop {
-            let mark = self.marks[slot];
-            if mark == 0 {
-                break;
-            }
-            if self.keys[slot] == bits {
-                return Some(mark - 1);
-            }
-            slot = (slot + 1) & mask;
-        }
-        let nan = self.width == Width::F64 && f64::from_bits(bits).is_nan();
-        if nan
-            || self.entries.len() >= MAX_ENTRIES
-            || (self.entries.len() + 1) * self.width.bytes() >= self.dictionary_limit
-        {
-            self.declined = true;
-            return None;
-        }
-        let index = u32::try_from(self.entries.len()).ok()?;
-        self.entries.push(bits);
-        self.marks[slot] = index + 1;
-        self.keys[slot] = bits;
-        if self.entries.len() * 4 > self.marks.len() {
-            self.grow();
-        }
-        Some(index)
-    }
-
-    /// Double the table and place every entry again.
-    fn grow(&mut self) {
-        let len = self.marks.len() * 2;
-        self.marks = vec![0; len];
-        self.keys = vec![0; len];
-        self.shift -= 1;
-        let mask = len - 1;
-        for (index, &bits) in self.entries.iter().enumerate() {
-            let mut slot = (bits.wrapping_mul(HASH) >> self.shift) as usize & mask;
-            while self.marks[slot] != 0 {
-                slot = (slot + 1) & mask;
-            }
-            self.marks[slot] = index as u32 + 1;
-            self.keys[slot] = bits;
-        }
+        Ok(true)
     }
 
     /// Bits per index: enough for the dictionary so far (the crate's width).
     fn bit_width(&self) -> u8 {
-        let most = self.entries.len().saturating_sub(1) as u64;
+        let most = self.table.len().saturating_sub(1) as u64;
         (64 - most.leading_zeros()) as u8
     }
 
@@ -419,10 +279,18 @@ impl DictChunk {
             statistics: None,
         };
         self.pages.push(CompressedPage::new(page, uncompressed));
+        let (range, unencoded) = match &mut self.table {
+            Table::Fixed(t) => (t.page_range(), None),
+            Table::Strings(t) => {
+                let (range, bytes) = t.page_range(&self.indices);
+                (range, Some(bytes))
+            }
+        };
         self.stats.push(PageStats {
             rows: self.rows,
             nulls: self.nulls,
-            range: self.range.take(),
+            range,
+            unencoded,
         });
         self.indices.clear();
         self.rows = 0;
@@ -449,18 +317,18 @@ impl DictChunk {
             return Ok(None);
         }
         self.flush_page()?;
-        if self.entries.is_empty() {
+        let entries = self.table.len();
+        if entries == 0 {
             return Ok(None);
         }
-        let width = self.width;
-        let mut plain = Vec::with_capacity(self.entries.len() * width.bytes());
-        for &bits in &self.entries {
-            width.put(bits, &mut plain);
-        }
+        let plain = match &mut self.table {
+            Table::Fixed(t) => t.plain(),
+            Table::Strings(t) => t.plain(),
+        };
         let uncompressed = plain.len();
         let dictionary = Page::DictionaryPage {
             buf: self.compress(plain)?.into(),
-            num_values: u32::try_from(self.entries.len())
+            num_values: u32::try_from(entries)
                 .map_err(|_| ParquetError::General("dictionary too large".into()))?,
             encoding: Encoding::PLAIN,
             is_sorted: false,
@@ -497,43 +365,14 @@ impl DictChunk {
             }
             writer.close()?;
         }
-        let (index, statistics, definitions) =
-            metadata::indexes(&self.descr, width, &self.stats, &mut offsets)?;
-        let encodings = [Encoding::PLAIN, Encoding::RLE, Encoding::RLE_DICTIONARY];
-        let metadata = ColumnChunkMetaData::builder(self.descr.clone())
-            .set_compression(self.codec)
-            .set_encodings_mask(EncodingMask::new_from_encodings(encodings.iter()))
-            .set_page_encoding_stats(vec![
-                PageEncodingStats {
-                    page_type: PageType::DICTIONARY_PAGE,
-                    encoding: Encoding::PLAIN,
-                    count: 1,
-                },
-                PageEncodingStats {
-                    page_type: PageType::DATA_PAGE,
-                    encoding: Encoding::RLE_DICTIONARY,
-                    count: i32::try_from(data_pages).unwrap_or(i32::MAX),
-                },
-            ])
-            .set_total_compressed_size(compressed as i64)
-            .set_total_uncompressed_size(total_uncompressed as i64)
-            .set_num_values(values as i64)
-            .set_data_page_offset(data_page_offset.unwrap_or(0) as i64)
-            .set_dictionary_page_offset(Some(0))
-            .set_statistics(statistics)
-            .set_unencoded_byte_array_data_bytes(None)
-            .set_repetition_level_histogram(None)
-            .set_definition_level_histogram(definitions)
-            .build()?;
-        let rows = self.stats.iter().map(|s| s.rows as u64).sum();
-        let close = ColumnCloseResult {
-            bytes_written: written,
-            rows_written: rows,
-            metadata,
-            bloom_filter: None,
-            column_index: Some(index.build()?),
-            offset_index: Some(offsets.build()),
+        let sizes = metadata::Sizes {
+            compressed,
+            uncompressed: total_uncompressed,
+            values,
+            data_pages,
+            data_page_offset: data_page_offset.unwrap_or(0),
         };
+        let close = metadata::close(&self, sizes, written, offsets)?;
         Ok(Some((Bytes::from(sink.into_inner()?), close)))
     }
 }
@@ -556,11 +395,22 @@ fn put_run(encoder: &mut RleEncoder, value: u64, count: usize) {
     }
 }
 
+/// The column of a one-field schema of `data_type` (for tests).
+#[cfg(test)]
+pub(super) fn descr_of(data_type: DataType, nullable: bool) -> ColumnDescPtr {
+    let schema =
+        arrow::datatypes::Schema::new(vec![arrow::datatypes::Field::new("x", data_type, nullable)]);
+    parquet::arrow::ArrowSchemaConverter::new()
+        .convert(&schema)
+        .map(|s| s.column(0))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use arrow::array::{
-        ArrayRef, Date32Array, Float64Array, Int32Array, Int64Array, RecordBatch,
+        ArrayRef, Date32Array, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
         TimestampMicrosecondArray,
     };
     use arrow::datatypes::{Field, Schema};
@@ -583,7 +433,9 @@ mod tests {
             .build()
     }
 
-    /// 5,000 rows: nulls in runs (rows 1,000-1,999 all null) and scattered, negative values.
+    /// 5,000 rows: nulls in runs (rows 1,000-1,999 all null) and scattered, negative values,
+    /// strings longer than the statistics' truncation (64 bytes) with characters of 1 to 4
+    /// bytes across it, and the empty string.
     fn arrays() -> Vec<(&'static str, ArrayRef)> {
         let n = 5000i64;
         let opt = |i: i64| (!(1000..2000).contains(&i) && i % 7 != 3).then_some(i);
@@ -618,6 +470,18 @@ mod tests {
                 }))),
             ),
             (
+                "text",
+                Arc::new(StringArray::from_iter((0..n).map(|i| {
+                    opt(i).map(|v| match (i / 1000, v % 5) {
+                        (0, _) => format!("{}{}", "ö".repeat(40), v % 50),
+                        (2, _) => format!("{}€{}", "z".repeat(63), v % 13),
+                        (3, _) => format!("{}😀{}", "a".repeat(62), v % 17),
+                        (_, 0) => String::new(),
+                        _ => format!("w{}", (v * 31) % 701),
+                    })
+                }))),
+            ),
+            (
                 "ts",
                 Arc::new(TimestampMicrosecondArray::from_iter_values(
                     (0..n).map(|i| 1_700_000_000_000_000 + i * 1_000_000),
@@ -645,9 +509,9 @@ mod tests {
         }
         let (mut file, _) = writer.into_serialized_writer().unwrap();
         let descr = file.schema_descr().column(0);
-        let width = Width::of(array.data_type()).unwrap();
+        let kind = Kind::of(array.data_type()).unwrap();
         assert!(takes(&descr, file.properties(), array.data_type()));
-        let mut chunk = DictChunk::new(descr, &Arc::clone(file.properties()), width).unwrap();
+        let mut chunk = DictChunk::new(descr, &Arc::clone(file.properties()), kind).unwrap();
         let mut at = 0;
         for len in [1, 999, 1, 1500, 37].into_iter().cycle() {
             let len = len.min(array.len() - at);
@@ -687,7 +551,17 @@ mod tests {
                 their_meta.row_group(0).column(0),
             );
             assert_eq!(a.statistics(), b.statistics(), "{name}: statistics");
+            if name == "text" {
+                // The maximum (`z…z€…`) was cut at 64 bytes and incremented; the minimum is "".
+                let stats = a.statistics().unwrap();
+                assert!(!stats.max_is_exact() && stats.min_is_exact(), "{stats:?}");
+            }
             assert_eq!(a.num_values(), b.num_values(), "{name}");
+            assert_eq!(
+                a.unencoded_byte_array_data_bytes(),
+                b.unencoded_byte_array_data_bytes(),
+                "{name}"
+            );
             assert_eq!(a.compression(), b.compression(), "{name}");
             assert_eq!(a.encodings_mask(), b.encodings_mask(), "{name}");
             assert_eq!(a.page_encoding_stats(), b.page_encoding_stats(), "{name}");
@@ -724,6 +598,19 @@ mod tests {
                     .collect::<Vec<_>>()
             };
             assert_eq!(rows(&our_meta), rows(&their_meta), "{name}: pages");
+            let unencoded = |m: &ParquetMetaData| {
+                m.page_index()
+                    .unwrap()
+                    .offset_index(0, 0)
+                    .unwrap()
+                    .unencoded_byte_array_data_bytes()
+                    .cloned()
+            };
+            assert_eq!(
+                unencoded(&our_meta),
+                unencoded(&their_meta),
+                "{name}: page bytes"
+            );
             assert_eq!(rows(&our_meta).len(), 5, "{name}: pages of 1,000 rows");
             // The same pages, compressed alike: within a few bytes of the crate's.
             let (x, y) = (a.compressed_size(), b.compressed_size());
@@ -736,22 +623,20 @@ mod tests {
 
     #[test]
     fn a_full_dictionary_or_a_nan_hands_the_chunk_back() {
-        let schema = Schema::new(vec![Field::new("x", DataType::Float64, false)]);
-        let descr = parquet::arrow::ArrowSchemaConverter::new()
-            .convert(&schema)
-            .unwrap()
-            .column(0);
+        let descr = descr_of(DataType::Float64, false);
         let many = Float64Array::from_iter_values((0..2000).map(f64::from));
-        let mut chunk = DictChunk::new(descr.clone(), &props(8 * 1000), Width::F64).unwrap();
+        let mut chunk =
+            DictChunk::new(descr.clone(), &props(8 * 1000), Kind::Fixed(Width::F64)).unwrap();
         assert!(!chunk.push(&many).unwrap());
         assert!(chunk.finish().unwrap().is_none());
 
         let nan = Float64Array::from_iter_values([1.0, f64::NAN, 2.0]);
-        let mut chunk = DictChunk::new(descr.clone(), &props(1 << 20), Width::F64).unwrap();
+        let mut chunk =
+            DictChunk::new(descr.clone(), &props(1 << 20), Kind::Fixed(Width::F64)).unwrap();
         assert!(!chunk.push(&nan).unwrap());
         assert!(chunk.finish().unwrap().is_none());
 
-        let mut chunk = DictChunk::new(descr, &props(1 << 20), Width::F64).unwrap();
+        let mut chunk = DictChunk::new(descr, &props(1 << 20), Kind::Fixed(Width::F64)).unwrap();
         assert!(chunk.push(&many).unwrap());
         assert!(chunk.state_bytes() >= 2000 * 8);
         assert!(chunk.finish().unwrap().is_some());
