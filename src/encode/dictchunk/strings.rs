@@ -90,12 +90,26 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
+/// Bits of a slot: the tag above the start above the index plus one.
+const START_SHIFT: u32 = 16;
+const TAG_SHIFT: u32 = 36;
+const START_MASK: u64 = (1 << (TAG_SHIFT - START_SHIFT)) - 1;
+const INDEX_MASK: u64 = (1 << START_SHIFT) - 1;
+const _: () = assert!(MAX_ENTRIES as u64 <= INDEX_MASK && MAX_PLAIN_BYTES as u64 <= START_MASK + 1);
+
+/// The slot of an entry of `hash`, whose bytes start at `start`, at `index`.
+#[inline(always)]
+fn slot(hash: u64, start: u32, index: u32) -> u64 {
+    (hash << TAG_SHIFT) | u64::from(start) << START_SHIFT | u64::from(index + 1)
+}
+
 /// A dictionary of strings.
 pub(super) struct Strings {
     /// PLAIN dictionary bytes at which the chunk is handed back.
     limit: usize,
-    /// Open addressing: a slot holds the top 32 bits of its entry's hash and, below them, the
-    /// entry's index plus one (0 when empty).
+    /// Open addressing: a slot holds 28 bits of its entry's hash (the tag), where its bytes
+    /// start in `plain`, and its index plus one (all 0 when empty); see [`slot`]. A probe
+    /// reads the entry's length and bytes from one place, with no table of spans between.
     slots: Vec<u64>,
     /// 64 minus the table's bits: a hash's top bits pick the slot.
     shift: u32,
@@ -199,21 +213,26 @@ impl Strings {
     #[inline(always)]
     fn intern(&mut self, value: &[u8]) -> Option<u32> {
         let hash = hash(value);
-        let tag = hash >> 32;
         let mask = self.slots.len() - 1;
-        let mut slot = (hash >> self.shift) as usize & mask;
+        let mut at = (hash >> self.shift) as usize & mask;
         loop {
-            let held = self.slots[slot];
+            let held = self.slots[at];
             if held == 0 {
                 break;
             }
-            if held >> 32 == tag {
-                let index = (held as u32 - 1) as usize;
-                if same(self.entry(index), value) {
-                    return Some(index as u32);
+            if (held ^ (hash << TAG_SHIFT)) >> TAG_SHIFT == 0 {
+                let start = ((held >> START_SHIFT) & START_MASK) as usize;
+                let len = (value.len() as u32).to_le_bytes();
+                if self.plain.get(start.wrapping_sub(4)..start) == Some(&len[..])
+                    && self
+                        .plain
+                        .get(start..start + value.len())
+                        .is_some_and(|entry| same(entry, value))
+                {
+                    return Some((held & INDEX_MASK) as u32 - 1);
                 }
             }
-            slot = (slot + 1) & mask;
+            at = (at + 1) & mask;
         }
         if self.spans.len() >= MAX_ENTRIES || self.plain.len() + 4 + value.len() >= self.limit {
             return None;
@@ -224,7 +243,7 @@ impl Strings {
         let start = u32::try_from(self.plain.len()).ok()?;
         self.plain.extend_from_slice(value);
         self.spans.push((start, len));
-        self.slots[slot] = tag << 32 | u64::from(index + 1);
+        self.slots[at] = slot(hash, start, index);
         if self.spans.len() * 2 > self.slots.len() {
             self.grow();
         }
@@ -237,13 +256,13 @@ impl Strings {
         self.slots = vec![0; len];
         self.shift -= 1;
         let mask = len - 1;
-        for index in 0..self.spans.len() {
+        for (index, &(start, _)) in self.spans.iter().enumerate() {
             let hash = hash(self.entry(index));
-            let mut slot = (hash >> self.shift) as usize & mask;
-            while self.slots[slot] != 0 {
-                slot = (slot + 1) & mask;
+            let mut at = (hash >> self.shift) as usize & mask;
+            while self.slots[at] != 0 {
+                at = (at + 1) & mask;
             }
-            self.slots[slot] = (hash >> 32) << 32 | (index as u64 + 1);
+            self.slots[at] = slot(hash, start, index as u32);
         }
     }
 
