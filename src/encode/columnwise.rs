@@ -525,17 +525,8 @@ mod tests {
     #[test]
     fn dictionary_columns_take_our_chunks() {
         let rows = batch(3, 0, 2000);
-        let plan = EncodingPlan::new(vec![ColumnEncoding {
-            name: "c2".into(),
-            dictionary: false,
-            encoding: parquet::basic::Encoding::DELTA_BINARY_PACKED,
-            compression: None,
-        }]);
-        let base = writer_properties(
-            crate::config::Compression::Zstd(1),
-            &EncodingPlan::default(),
-        )
-        .unwrap();
+        let plan = delta_plan("c2");
+        let base = zstd_base();
         let cw = Columnwise::new(rows.schema(), base, &plan, 1 << 30, 2);
         let ours = |i: usize| {
             let column = Column {
@@ -552,6 +543,25 @@ mod tests {
         assert!(!ours(2), "planned without a dictionary");
     }
 
+    /// The base writer properties of the tests: zstd level 1, no per-column settings.
+    fn zstd_base() -> WriterProperties {
+        writer_properties(
+            crate::config::Compression::Zstd(1),
+            &EncodingPlan::default(),
+        )
+        .unwrap()
+    }
+
+    /// A plan that writes column `name` with DELTA_BINARY_PACKED, without a dictionary.
+    fn delta_plan(name: &str) -> EncodingPlan {
+        EncodingPlan::new(vec![ColumnEncoding {
+            name: name.into(),
+            dictionary: false,
+            encoding: parquet::basic::Encoding::DELTA_BINARY_PACKED,
+            compression: None,
+        }])
+    }
+
     fn pool() -> Arc<rayon::ThreadPool> {
         Arc::new(
             rayon::ThreadPoolBuilder::new()
@@ -566,17 +576,8 @@ mod tests {
     fn encode(columns: usize, hold: usize, spill: bool) -> (Vec<u8>, Vec<i64>, u64) {
         let schema = batch(columns, 0, 1).schema();
         let pool = pool();
-        let plan = EncodingPlan::new(vec![ColumnEncoding {
-            name: "c0".into(),
-            dictionary: false,
-            encoding: parquet::basic::Encoding::DELTA_BINARY_PACKED,
-            compression: None,
-        }]);
-        let base = writer_properties(
-            crate::config::Compression::Zstd(1),
-            &EncodingPlan::default(),
-        )
-        .unwrap();
+        let plan = delta_plan("c0");
+        let base = zstd_base();
         let dir = tempfile::tempdir().unwrap();
         let mut encoder = ParquetEncoder::columnwise(
             Vec::new(),
@@ -694,11 +695,7 @@ mod tests {
         let columns = 300;
         let schema = batch(columns, 0, 1).schema();
         let pool = pool();
-        let base = writer_properties(
-            crate::config::Compression::Zstd(1),
-            &EncodingPlan::default(),
-        )
-        .unwrap();
+        let base = zstd_base();
         let dir = tempfile::tempdir().unwrap();
         let limit = 2u64 << 20;
         let factory = Arc::new(SpillFactory::new(dir.path(), limit).unwrap());
@@ -734,11 +731,7 @@ mod tests {
     fn spilling_keeps_pace_with_the_parts() {
         let columns = 300;
         let schema = batch(columns, 0, 1).schema();
-        let base = writer_properties(
-            crate::config::Compression::Zstd(1),
-            &EncodingPlan::default(),
-        )
-        .unwrap();
+        let base = zstd_base();
         let dir = tempfile::tempdir().unwrap();
         let factory = Arc::new(SpillFactory::new(dir.path(), u64::MAX).unwrap());
         let part_bytes = |b: &RecordBatch| -> usize {

@@ -6,7 +6,7 @@ use arrow::array::ArrayData;
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, TimeUnit};
 
-use super::{Range, MAX_ENTRIES};
+use super::{empty_slot, Range, MAX_ENTRIES};
 
 /// Slots of the hash table to begin with (a power of two).
 const FIRST_SLOTS: usize = 1024;
@@ -259,10 +259,10 @@ impl Fixed {
         self.shift -= 1;
         let mask = len - 1;
         for (index, &bits) in self.entries.iter().enumerate() {
-            let mut slot = (bits.wrapping_mul(HASH) >> self.shift) as usize & mask;
-            while self.marks[slot] != 0 {
-                slot = (slot + 1) & mask;
-            }
+            let slot = empty_slot(
+                &self.marks,
+                (bits.wrapping_mul(HASH) >> self.shift) as usize & mask,
+            );
             self.marks[slot] = index as u32 + 1;
             self.keys[slot] = bits;
         }

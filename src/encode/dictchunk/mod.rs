@@ -96,6 +96,17 @@ pub(super) fn takes(descr: &ColumnDescPtr, props: &WriterProperties, data_type: 
         && !props.offset_index_disabled()
 }
 
+/// The first empty slot (0) of an open-addressed table from `at` on (`slots` is a power of
+/// two long and never full).
+#[inline]
+fn empty_slot<T: Copy + PartialEq + From<u8>>(slots: &[T], mut at: usize) -> usize {
+    let mask = slots.len() - 1;
+    while slots[at] != T::from(0) {
+        at = (at + 1) & mask;
+    }
+    at
+}
+
 /// The least and greatest values of a page: order keys of fixed-width values, or the bytes of
 /// strings.
 #[derive(Debug, Clone, PartialEq)]

@@ -12,7 +12,7 @@
 use arrow::array::ArrayData;
 use arrow::buffer::NullBuffer;
 
-use super::{Range, MAX_ENTRIES};
+use super::{empty_slot, Range, MAX_ENTRIES};
 
 /// Slots of the hash table to begin with (a power of two).
 const FIRST_SLOTS: usize = 1024;
@@ -258,10 +258,7 @@ impl Strings {
         let mask = len - 1;
         for (index, &(start, _)) in self.spans.iter().enumerate() {
             let hash = hash(self.entry(index));
-            let mut at = (hash >> self.shift) as usize & mask;
-            while self.slots[at] != 0 {
-                at = (at + 1) & mask;
-            }
+            let at = empty_slot(&self.slots, (hash >> self.shift) as usize & mask);
             self.slots[at] = slot(hash, start, index as u32);
         }
     }
