@@ -56,8 +56,8 @@ const CHECK_ROWS: usize = 1024;
 /// fixed-width values is then at most 2^17 slots of 12 bytes, with 8 bytes an entry and a
 /// page of 8-byte indices: ~2 MiB, inside the line of a column's writer
 /// (`columnwise::COLUMN_WRITER_HEAP`, 3 MiB, which also holds the codec's context and the
-/// dictionary page); a table of strings is 2^17 slots of 8 bytes, 12 bytes an entry and at
-/// most [`strings::MAX_PLAIN_BYTES`] of values. The crate's own limit, 1 MiB of PLAIN values,
+/// dictionary page); a table of strings at most 2^16 slots of 8 bytes (half full), 12 bytes
+/// an entry and at most [`strings::MAX_PLAIN_BYTES`] of values. The crate's own limit, 1 MiB of PLAIN values,
 /// is 131,072 doubles; a row group's column rarely has more than 32,768 distinct values and
 /// still fits it.
 pub(super) const MAX_ENTRIES: usize = 1 << 15;
