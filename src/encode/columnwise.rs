@@ -20,15 +20,14 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, RecordBatch};
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::error::ArrowError;
-use bytes::Bytes;
-use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowWriterOptions};
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowWriterOptions};
 use parquet::arrow::ArrowWriter;
-use parquet::column::writer::ColumnCloseResult;
+use parquet::column::page_store::InMemoryPageStore;
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
-use parquet::file::writer::SerializedRowGroupWriter;
 
 use super::dictchunk::{self, DictChunk};
+use super::encoded::Encoded;
 use super::encoding::{ColumnEncoding, EncodingPlan};
 use super::footer::Output;
 use super::segment;
@@ -340,10 +339,11 @@ impl Columnwise {
         if let Some(kind) = dictchunk::Kind::of(field.data_type())
             .filter(|_| dictchunk::takes(&descr, file.properties(), field.data_type()))
         {
-            let mut chunk = DictChunk::new(descr, file.properties(), kind)?;
+            let store = Box::new(InMemoryPageStore::default());
+            let mut chunk = DictChunk::new(descr, file.properties(), kind, store)?;
             Self::each_array(field, &column, segments, &mut |array| chunk.push(array))?;
-            if let Some((bytes, close)) = chunk.finish()? {
-                return Ok(Encoded::Ours(bytes, close));
+            if let Some((chunk, close)) = chunk.finish()? {
+                return Ok(Encoded::Ours(chunk, close));
             }
         }
         let mut writer = factory
@@ -409,38 +409,6 @@ impl Columnwise {
     }
 }
 
-/// An encoded column chunk: by the parquet crate's writer, or ours with its bytes.
-enum Encoded {
-    Crate(ArrowColumnChunk),
-    Ours(Bytes, ColumnCloseResult),
-}
-
-impl Encoded {
-    /// The heap bytes of its pages.
-    fn bytes(&self) -> usize {
-        let close = match self {
-            Encoded::Crate(chunk) => chunk.close(),
-            Encoded::Ours(_, close) => close,
-        };
-        usize::try_from(close.metadata.compressed_size()).unwrap_or(usize::MAX)
-    }
-
-    /// Whether its dictionary fell back to other encodings (ours never does).
-    fn fell_back(&self) -> bool {
-        matches!(self, Encoded::Crate(chunk) if super::fallback::fell_back(chunk))
-    }
-
-    fn append<W: std::io::Write + Send>(
-        self,
-        row_group: &mut SerializedRowGroupWriter<'_, W>,
-    ) -> PResult<()> {
-        match self {
-            Encoded::Crate(chunk) => chunk.append_to_row_group(row_group),
-            Encoded::Ours(bytes, close) => row_group.append_column(&bytes, close),
-        }
-    }
-}
-
 /// `arrays` of `field` as one Arrow IPC stream.
 fn ipc_stream(field: &Arc<Field>, arrays: &[ArrayRef]) -> Result<Vec<u8>, ArrowError> {
     let one = Arc::new(Schema::new(vec![Arc::clone(field)]));
@@ -498,7 +466,8 @@ mod tests {
             .build();
         let most = dictchunk::MAX_ENTRIES as i64;
         let fixed = dictchunk::Kind::Fixed(dictchunk::Width::I64);
-        let mut chunk = DictChunk::new(descr(DataType::Int64), &props, fixed).unwrap();
+        let mut chunk =
+            DictChunk::new(descr(DataType::Int64), &props, fixed, dictchunk::heap()).unwrap();
         assert!(chunk.push(&Int64Array::from_iter_values(0..most)).unwrap());
         // The codec's context (~170 KiB) and the dictionary page (256 KiB) take the rest.
         let state = chunk.state_bytes();
@@ -511,8 +480,13 @@ mod tests {
         let text = |range: std::ops::Range<i64>| {
             StringArray::from_iter_values(range.map(|i| format!("{i:027}")))
         };
-        let mut chunk =
-            DictChunk::new(descr(DataType::Utf8), &props, dictchunk::Kind::Utf8).unwrap();
+        let mut chunk = DictChunk::new(
+            descr(DataType::Utf8),
+            &props,
+            dictchunk::Kind::Utf8,
+            dictchunk::heap(),
+        )
+        .unwrap();
         assert!(chunk.push(&text(0..most)).unwrap());
         let state = chunk.state_bytes();
         assert!(state + (512 << 10) <= COLUMN_WRITER_HEAP, "{state}");

@@ -3,6 +3,11 @@
 //! per-batch barrier): the longest column (a text body, compressed with zstd) keeps a worker
 //! busy while the other columns, the next batches' decoding and chunking run beside it.
 //!
+//! A dictionary column that `dictchunk` takes is written by our chunk, kept open for the whole
+//! row group beside an idle writer of the crate's for the same chunk: when ours hands the chunk
+//! back (its dictionary full, or a NaN), the rows it took are replayed from its pages to the
+//! crate's writer, which goes on with the rest, and the column's later row groups start there.
+//!
 //! Lanes never hold more work than the batches in flight: every job keeps a token of its batch,
 //! and the batch counts as in flight until the last token is dropped (see
 //! [`super::ParquetEncoder::write`]).
@@ -12,10 +17,17 @@ use std::collections::VecDeque;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-use arrow::array::ArrayRef;
+use arrow::array::{Array, ArrayRef};
 use arrow::datatypes::FieldRef;
-use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowColumnWriter};
+use arrow::datatypes::SchemaRef;
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnWriter, ArrowRowGroupWriterFactory};
+use parquet::column::page_store::InMemoryPageStore;
 use parquet::errors::ParquetError;
+use parquet::file::writer::SerializedFileWriter;
+
+use super::dictchunk::{self, DictChunk};
+use super::encoded::Encoded;
+use super::spill::SpillFactory;
 
 /// Keeps a batch in flight until dropped; the owner decides what dropping means.
 pub type Token = Arc<dyn Any + Send + Sync>;
@@ -26,7 +38,9 @@ pub(super) enum Event {
     Closed {
         row_group: usize,
         column: usize,
-        result: Result<Box<ArrowColumnChunk>, ParquetError>,
+        result: Result<Box<Encoded>, ParquetError>,
+        /// Our dictionary chunk handed the column back to the crate's writer part-way.
+        handed_back: bool,
     },
     /// A write failed; the lane skips its later writes.
     Failed { column: usize, error: ParquetError },
@@ -43,8 +57,146 @@ pub(super) enum Job {
     /// last row group).
     Close {
         row_group: usize,
-        next: Option<Box<ArrowColumnWriter>>,
+        next: Option<Box<Writer>>,
     },
+}
+
+/// The lanes' writers of row group `row_group`, made by `factory` under `file`'s properties:
+/// ours for the dictionary columns `dictchunk` takes (unless one handed a row group back), its
+/// pages in the row group's spill file when there is one, else the crate's alone.
+pub(super) fn writers(
+    file: &SerializedFileWriter<std::io::Sink>,
+    factory: &ArrowRowGroupWriterFactory,
+    schema: &SchemaRef,
+    spill: Option<&SpillFactory>,
+    handed_back: &[bool],
+    row_group: usize,
+) -> Result<Vec<Writer>, ParquetError> {
+    let writers = factory.create_column_writers(row_group)?;
+    let mut lanes = Vec::with_capacity(writers.len());
+    for (i, writer) in writers.into_iter().enumerate() {
+        let descr = file.schema_descr().column(i);
+        let data_type = schema.field(i).data_type();
+        let kind = dictchunk::Kind::of(data_type)
+            .filter(|_| !handed_back.get(i).copied().unwrap_or(true))
+            .filter(|_| dictchunk::takes(&descr, file.properties(), data_type));
+        lanes.push(match kind {
+            Some(kind) => {
+                let store = match spill {
+                    Some(spill) => spill.chunk_store()?,
+                    None => Box::new(InMemoryPageStore::default()),
+                };
+                let chunk = DictChunk::new(descr, file.properties(), kind, store)?;
+                Writer::Ours(Box::new(chunk), writer)
+            }
+            None => Writer::crate_writer(writer),
+        });
+    }
+    Ok(lanes)
+}
+
+/// A lane's writer of one column chunk.
+pub(super) enum Writer {
+    /// The crate's; `handed_back` when ours handed it the chunk part-way.
+    Crate {
+        writer: ArrowColumnWriter,
+        handed_back: bool,
+    },
+    /// Our dictionary chunk (see `dictchunk`), and the crate's writer of the same chunk, idle,
+    /// to go on if ours hands the chunk back (its dictionary full, or a NaN).
+    Ours(Box<DictChunk>, ArrowColumnWriter),
+}
+
+fn write_leaves(
+    writer: &mut ArrowColumnWriter,
+    field: &FieldRef,
+    array: &ArrayRef,
+) -> Result<(), ParquetError> {
+    for leaf in &compute_leaves(field, array)? {
+        writer.write(leaf)?;
+    }
+    Ok(())
+}
+
+impl Writer {
+    pub(super) fn crate_writer(writer: ArrowColumnWriter) -> Self {
+        Writer::Crate {
+            writer,
+            handed_back: false,
+        }
+    }
+
+    /// Write `array` of `field`; ours hands the chunk to the crate's writer when it declines,
+    /// the rows it took replayed from its pages.
+    fn write(self, field: &FieldRef, array: &ArrayRef) -> Result<Self, ParquetError> {
+        match self {
+            Writer::Crate {
+                mut writer,
+                handed_back,
+            } => {
+                write_leaves(&mut writer, field, array)?;
+                Ok(Writer::Crate {
+                    writer,
+                    handed_back,
+                })
+            }
+            Writer::Ours(mut chunk, mut writer) => {
+                if chunk.push(array.as_ref())? {
+                    return Ok(Writer::Ours(chunk, writer));
+                }
+                let taken = chunk.declined_at().unwrap_or(0);
+                chunk.replay(field.data_type(), &mut |a| {
+                    write_leaves(&mut writer, field, a)
+                })?;
+                write_leaves(&mut writer, field, &array.slice(taken, array.len() - taken))?;
+                Ok(Writer::Crate {
+                    writer,
+                    handed_back: true,
+                })
+            }
+        }
+    }
+
+    fn buffered(&self) -> Buffered {
+        match self {
+            Writer::Crate { writer, .. } => Buffered {
+                memory: writer.memory_size(),
+                encoded: writer.get_estimated_total_bytes(),
+            },
+            Writer::Ours(chunk, writer) => Buffered {
+                memory: chunk.memory_size() + writer.memory_size(),
+                encoded: chunk.encoded_bytes(),
+            },
+        }
+    }
+
+    /// The closed chunk, and whether ours handed it back part-way.
+    fn close(self, field: &FieldRef) -> (Result<Encoded, ParquetError>, bool) {
+        match self {
+            Writer::Crate {
+                writer,
+                handed_back,
+            } => (writer.close().map(Encoded::Crate), handed_back),
+            // A dictionary of no entry (nulls only): the crate's writer writes the chunk.
+            Writer::Ours(chunk, mut writer) if chunk.is_empty() => {
+                let replayed = chunk.replay(field.data_type(), &mut |a| {
+                    write_leaves(&mut writer, field, a)
+                });
+                let closed = replayed.and_then(|()| writer.close().map(Encoded::Crate));
+                (closed, false)
+            }
+            Writer::Ours(chunk, _) => {
+                let closed = chunk.finish().and_then(|finished| {
+                    finished
+                        .map(|(chunk, close)| Encoded::Ours(chunk, close))
+                        .ok_or_else(|| {
+                            ParquetError::General("a dictionary chunk declined at its close".into())
+                        })
+                });
+                (closed, false)
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -78,7 +230,7 @@ pub(super) struct Lane {
     field: FieldRef,
     queue: Mutex<Queue>,
     /// Only the lane's running task locks it.
-    writer: Mutex<Option<Box<ArrowColumnWriter>>>,
+    writer: Mutex<Option<Box<Writer>>>,
     sizes: Mutex<Sizes>,
     reported: Condvar,
     events: Sender<Event>,
@@ -94,7 +246,7 @@ impl Lane {
     pub(super) fn new(
         column: usize,
         field: FieldRef,
-        writer: ArrowColumnWriter,
+        writer: Writer,
         events: Sender<Event>,
     ) -> Self {
         Lane {
@@ -156,7 +308,7 @@ impl Lane {
     }
 
     /// Replace the open writer; only before the lane's first job.
-    pub(super) fn replace_writer(&self, writer: ArrowColumnWriter) {
+    pub(super) fn replace_writer(&self, writer: Writer) {
         *lock(&self.writer) = Some(Box::new(writer));
     }
 
@@ -199,15 +351,13 @@ impl Lane {
                 if self.failed() {
                     return;
                 }
-                let written = match writer.as_mut() {
-                    Some(w) => compute_leaves(&self.field, &array).and_then(|leaves| {
-                        for leaf in &leaves {
-                            w.write(leaf)?;
-                        }
-                        Ok(Buffered {
-                            memory: w.memory_size(),
-                            encoded: w.get_estimated_total_bytes(),
-                        })
+                // Taken out while it writes: a failed write leaves none, and the lane has
+                // failed then.
+                let written = match writer.take() {
+                    Some(w) => w.write(&self.field, &array).map(|w| {
+                        let bytes = w.buffered();
+                        *writer = Some(Box::new(w));
+                        bytes
                     }),
                     None => Err(ParquetError::General(
                         "a write after the last row group was closed".into(),
@@ -224,18 +374,23 @@ impl Lane {
                 // The encoder only asks about parts of the open row group (it queued this
                 // close before any later part), so the sizes of this one are not needed.
                 lock(&self.sizes).after.clear();
-                let result = if self.failed() {
-                    Err(ParquetError::General("the column failed earlier".into()))
+                let (result, handed_back) = if self.failed() {
+                    let error = ParquetError::General("the column failed earlier".into());
+                    (Err(error), false)
                 } else {
                     match closed {
-                        Some(w) => w.close().map(Box::new),
-                        None => Err(ParquetError::General("a row group closed twice".into())),
+                        Some(w) => w.close(&self.field),
+                        None => {
+                            let error = ParquetError::General("a row group closed twice".into());
+                            (Err(error), false)
+                        }
                     }
                 };
                 self.send(Event::Closed {
                     row_group,
                     column: self.column,
-                    result,
+                    result: result.map(Box::new),
+                    handed_back,
                 });
             }
         }

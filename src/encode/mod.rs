@@ -1,6 +1,6 @@
 //! Parquet encoding: writer properties, row groups cut by bytes, columns encoded in parallel.
 //!
-//! Each decoded batch is queued to one lane per column (an `ArrowColumnWriter` with a FIFO of
+//! Each decoded batch is queued to one lane per column (a column writer, ours or the crate's, with a FIFO of
 //! jobs, drained on the worker pool), so columns are encoded in parallel without waiting for
 //! each other batch by batch. A row group is cut when the lanes' buffered size reaches the
 //! row-group budget (or the row cap); the lanes lag behind by at most the batches in flight, so
@@ -13,9 +13,7 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
-use parquet::arrow::arrow_writer::{
-    ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, ArrowWriterOptions,
-};
+use parquet::arrow::arrow_writer::{ArrowRowGroupWriterFactory, ArrowWriterOptions};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{GzipLevel, ZstdLevel};
 use parquet::file::metadata::KeyValue;
@@ -28,6 +26,7 @@ use crate::error::{Error, Result};
 mod columnwise;
 mod dictchunk;
 mod dictionary;
+mod encoded;
 mod encoding;
 mod fallback;
 mod footer;
@@ -46,8 +45,9 @@ pub use parts::PartWriter;
 pub use spill::{free_bytes, memory_backed, SpillFactory, SpillStats};
 
 use columnwise::Columnwise;
+use encoded::Encoded;
 use footer::Output;
-use lanes::{Event, Job, Lane};
+use lanes::{Event, Job, Lane, Writer};
 
 /// Writer properties for a codec: statistics and page index on, each column's dictionary and
 /// encoding as `plan` says (see [`EncodingPlan`]).
@@ -129,7 +129,7 @@ pub struct ParquetEncoder<W: Write + Send> {
     lanes: Vec<Arc<Lane>>,
     events: Receiver<Event>,
     /// Closed column chunks of the row groups not yet written, by row group.
-    closed: BTreeMap<usize, Vec<Option<Box<ArrowColumnChunk>>>>,
+    closed: BTreeMap<usize, Vec<Option<Box<Encoded>>>>,
     rows_in_group: usize,
     /// Row groups cut so far (closed or closing).
     row_groups: usize,
@@ -156,6 +156,9 @@ pub struct ParquetEncoder<W: Write + Send> {
     fell_back: Vec<bool>,
     /// A column fell back since the column writers' properties were last set.
     refit: bool,
+    /// Columns whose dictionary chunk of ours handed a row group back to the crate's writer:
+    /// their later row groups go to the crate's writer from the start.
+    handed_back: Vec<bool>,
 }
 
 impl<W: Write + Send> ParquetEncoder<W> {
@@ -223,7 +226,8 @@ impl<W: Write + Send> ParquetEncoder<W> {
         let writers = if columnwise.is_some() {
             Vec::new()
         } else {
-            factory.create_column_writers(0).map_err(perr)?
+            let none = vec![false; columns];
+            lanes::writers(&writer, &factory, &schema, None, &none, 0).map_err(perr)?
         };
         let lanes = schema
             .fields()
@@ -255,6 +259,7 @@ impl<W: Write + Send> ParquetEncoder<W> {
             columnwise,
             fell_back: vec![false; columns],
             refit: false,
+            handed_back: vec![false; columns],
         })
     }
 
@@ -280,10 +285,15 @@ impl<W: Write + Send> ParquetEncoder<W> {
         let store: Arc<dyn parquet::column::page_store::PageStoreFactory> = spill.clone();
         self.factory = ArrowRowGroupWriterFactory::new(&self.writer, Arc::clone(&self.schema))
             .with_page_store_factory(store);
-        let writers = self
-            .factory
-            .create_column_writers(0)
-            .map_err(|e| self.perr(e))?;
+        let writers = lanes::writers(
+            &self.writer,
+            &self.factory,
+            &self.schema,
+            Some(&spill),
+            &self.handed_back,
+            0,
+        )
+        .map_err(|e| self.perr(e))?;
         for (lane, writer) in self.lanes.iter().zip(writers) {
             lane.replace_writer(writer);
         }
@@ -427,13 +437,19 @@ impl<W: Write + Send> ParquetEncoder<W> {
         if more && self.refit {
             self.drop_dictionaries()?;
         }
-        let next: Vec<Option<Box<ArrowColumnWriter>>> = if more {
-            self.factory
-                .create_column_writers(self.row_groups + 1)
-                .map_err(|e| self.perr(e))?
-                .into_iter()
-                .map(|w| Some(Box::new(w)))
-                .collect()
+        let next: Vec<Option<Box<Writer>>> = if more {
+            lanes::writers(
+                &self.writer,
+                &self.factory,
+                &self.schema,
+                self.spill.as_deref(),
+                &self.handed_back,
+                self.row_groups + 1,
+            )
+            .map_err(|e| self.perr(e))?
+            .into_iter()
+            .map(|w| Some(Box::new(w)))
+            .collect()
         } else {
             self.lanes.iter().map(|_| None).collect()
         };
@@ -493,10 +509,15 @@ impl<W: Write + Send> ParquetEncoder<W> {
                     row_group,
                     column,
                     result,
+                    handed_back,
                 } => {
                     let chunk = result.map_err(|e| self.perr(e))?;
-                    if fallback::fell_back(&chunk) && self.fell_back.get(column).is_some_and(|f| !f)
-                    {
+                    if handed_back {
+                        if let Some(h) = self.handed_back.get_mut(column) {
+                            *h = true;
+                        }
+                    }
+                    if chunk.fell_back() && self.fell_back.get(column).is_some_and(|f| !f) {
                         self.fell_back[column] = true;
                         self.refit = true;
                     }
@@ -538,7 +559,7 @@ impl<W: Write + Send> ParquetEncoder<W> {
             };
             self.out.row_group(|row_group| {
                 for chunk in chunks.into_iter().flatten() {
-                    chunk.append_to_row_group(row_group)?;
+                    chunk.append(row_group)?;
                 }
                 Ok(())
             })?;
@@ -767,5 +788,112 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         assert_eq!(released.load(Ordering::SeqCst), 3);
+    }
+
+    fn mixed_schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("ratio", DataType::Float64, true),
+            Field::new("serial", DataType::Int64, true),
+            Field::new("kind", DataType::Utf8, true),
+        ]))
+    }
+
+    /// Batch `b` of 1,000 rows: a double column with a NaN in batch 4 only, an integer column
+    /// of values all distinct, a string column of a few values; nulls in all three.
+    fn mixed_batch(b: usize) -> RecordBatch {
+        use arrow::array::Float64Array;
+        let rows = b * 1000..(b + 1) * 1000;
+        let ratio = rows.clone().map(|i| {
+            (i % 11 != 5).then(|| {
+                if i == 4321 {
+                    f64::NAN
+                } else {
+                    (i % 40) as f64 / 8.0
+                }
+            })
+        });
+        let serial = rows
+            .clone()
+            .map(|i| (i % 13 != 2).then_some(i as i64 * 7919));
+        let kind = rows.map(|i| (i % 17 != 1).then(|| format!("kind-{}", i % 9)));
+        RecordBatch::try_new(
+            mixed_schema(),
+            vec![
+                Arc::new(Float64Array::from_iter(ratio)),
+                Arc::new(Int64Array::from_iter(serial)),
+                Arc::new(StringArray::from_iter(kind)),
+            ],
+        )
+        .unwrap()
+    }
+
+    /// Our dictionary chunks in the lanes: a column whose chunk is handed back part-way (a
+    /// NaN; a dictionary past its page) goes on in the crate's writer and reads back equal, and
+    /// its later row groups start there; spilled, the chunks' pages come back from the spill
+    /// file and the file is the same.
+    #[test]
+    fn lanes_hand_our_chunks_back_and_read_back_equal() {
+        let encode = |spill: Option<&std::path::Path>| {
+            let properties =
+                writer_properties(Compression::Zstd(1), &EncodingPlan::default()).unwrap();
+            let properties = crate::budget::ColumnPages {
+                page_bytes: 4 << 10,
+                page_rows: 300,
+            }
+            .apply(properties);
+            let mut encoder = ParquetEncoder::new(
+                Vec::new(),
+                mixed_schema(),
+                properties,
+                1 << 30,
+                3000,
+                "t",
+                pool(),
+            )
+            .unwrap();
+            if let Some(dir) = spill {
+                let factory = Arc::new(SpillFactory::new(dir, 64 << 20).unwrap());
+                encoder = encoder.with_spill(factory, 1 << 30).unwrap();
+            }
+            for b in 0..12 {
+                let token: Token = Arc::new(());
+                encoder.write(&mixed_batch(b), &token).unwrap();
+                while Arc::strong_count(&token) > 1 {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            }
+            let handed_back = encoder.handed_back.clone();
+            (encoder.finish(Vec::new()).unwrap(), handed_back)
+        };
+        let (file, handed_back) = encode(None);
+        assert_eq!(handed_back, [true, true, false]);
+        let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(file.clone())).unwrap();
+        assert_eq!(reader.metadata().num_row_groups(), 4);
+        let mut next = 0;
+        for read in reader.with_batch_size(1000).build().unwrap() {
+            let read = read.unwrap();
+            let expected = mixed_batch(next);
+            // NaN is not equal to itself: compare the doubles' bits.
+            let bits = |a: &dyn Array| {
+                let a = a
+                    .as_any()
+                    .downcast_ref::<arrow::array::Float64Array>()
+                    .unwrap();
+                a.iter().map(|v| v.map(f64::to_bits)).collect::<Vec<_>>()
+            };
+            assert_eq!(
+                bits(read.column(0)),
+                bits(expected.column(0)),
+                "batch {next}"
+            );
+            assert_eq!(read.columns()[1..], expected.columns()[1..], "batch {next}");
+            next += 1;
+        }
+        assert_eq!(next, 12);
+        let dir = tempfile::tempdir().unwrap();
+        assert!(
+            encode(Some(dir.path())).0 == file,
+            "spilling changed the file"
+        );
     }
 }

@@ -396,6 +396,14 @@ impl SpillFactory {
     }
 }
 
+impl SpillFactory {
+    /// A page store for a column chunk of the row group whose file is open (as the crate's
+    /// writers get from [`PageStoreFactory::create`]).
+    pub(super) fn chunk_store(&self) -> Result<Box<dyn PageStore>> {
+        Ok(Box::new(self.store()?))
+    }
+}
+
 impl PageStoreFactory for SpillFactory {
     fn create(&self, _args: &PageStoreArgs<'_>) -> Result<Box<dyn PageStore>> {
         Ok(Box::new(self.store()?))

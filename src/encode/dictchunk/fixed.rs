@@ -126,7 +126,11 @@ impl Fixed {
         self.entries.len()
     }
 
-    #[cfg(test)]
+    /// Bytes of the dictionary page's values.
+    pub(super) fn plain_len(&self) -> usize {
+        self.entries.len() * self.width.bytes()
+    }
+
     pub(super) fn state_bytes(&self) -> usize {
         self.marks.capacity() * 4 + self.keys.capacity() * 8 + self.entries.capacity() * 8
     }

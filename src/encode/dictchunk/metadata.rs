@@ -17,8 +17,8 @@ use super::{DictChunk, Kind, PageStats, Range, Width};
 
 /// The sizes of a chunk's pages as written.
 pub(super) struct Sizes {
-    pub(super) compressed: usize,
-    pub(super) uncompressed: usize,
+    pub(super) compressed: u64,
+    pub(super) uncompressed: u64,
     pub(super) values: u64,
     pub(super) data_pages: usize,
     pub(super) data_page_offset: u64,

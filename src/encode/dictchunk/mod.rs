@@ -4,10 +4,12 @@
 //! The crate's dictionary encoder hashes every value with a general-purpose hasher and
 //! compares its bytes through a call: on the wide shape `Interner::intern` took 13.5% of the
 //! CPU in four instantiations, with `memcmp` 4.3% and `hash_one` 1.1% more (`perf record -e
-//! cpu-clock`, 512 MiB). The column-at-a-time writer (see `columnwise`) sees a row group's
-//! whole column, so it can write the chunk itself: for fixed-width values one multiplication
-//! of the value's bits into an open-addressed table, an integer comparison per probe (see
-//! `fixed`); for strings a short hash of the bytes, compared inline (see `strings`).
+//! cpu-clock`, 512 MiB), and on the taxi shape ~14% in the lanes. Here the chunk is written
+//! by this module: for fixed-width values one multiplication of the value's bits into an
+//! open-addressed table, an integer comparison per probe (see `fixed`); for strings a short
+//! hash of the bytes, compared inline (see `strings`). The column-at-a-time writer (see
+//! `columnwise`) makes one per column when the row group closes; the lanes keep one open for
+//! the whole row group, its data pages put in their page store as they fill (see `pages`).
 //!
 //! The chunk is laid out as the crate lays out a dictionary chunk: the dictionary page first
 //! (PLAIN), then data pages v1 (definition levels RLE with their length, then the indices
@@ -22,28 +24,32 @@
 //! Only what the crate would write as a whole dictionary chunk is taken here. A dictionary
 //! that reaches the dictionary page limit (or [`MAX_ENTRIES`]), a NaN, or a column of nulls
 //! only is handed back (`push` returns false, `finish` None) and the crate's writer writes
-//! the column, with its fallback to other encodings as before.
+//! the column, with its fallback to other encodings as before: the column-wise writer writes
+//! its arrays again, the lanes replay the rows taken from the chunk's pages (see `replay`).
 
 use arrow::array::{Array, ArrayData};
 use arrow::datatypes::DataType;
-use bytes::Bytes;
 use parquet::basic::{Compression, Encoding};
-use parquet::column::page::{CompressedPage, Page, PageWriter};
+use parquet::column::page::{CompressedPage, Page};
+use parquet::column::page_store::PageStore;
 use parquet::column::writer::ColumnCloseResult;
 use parquet::compression::{create_codec, Codec, CodecOptionsBuilder};
 use parquet::encodings::rle::RleEncoder;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::OffsetIndexBuilder;
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
-use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
 
 mod fixed;
 mod metadata;
+mod pages;
+mod replay;
 mod strings;
 
 use fixed::Fixed;
 pub(crate) use fixed::Width;
+use pages::Pages;
+pub(super) use pages::StoredChunk;
 use strings::Strings;
 
 type PResult<T> = std::result::Result<T, ParquetError>;
@@ -159,14 +165,22 @@ pub(super) struct DictChunk {
     rows: usize,
     nulls: usize,
     /// Pages encoded, until the dictionary page goes before them.
-    pages: Vec<CompressedPage>,
+    pages: Pages,
     stats: Vec<PageStats>,
-    declined: bool,
+    /// Set when the chunk is handed back: the rows of the array then pushed that it took
+    /// (the rest were not).
+    declined: Option<usize>,
 }
 
 impl DictChunk {
-    /// A chunk of `descr`'s column, of `kind` values, under `props`.
-    pub(super) fn new(descr: ColumnDescPtr, props: &WriterProperties, kind: Kind) -> PResult<Self> {
+    /// A chunk of `descr`'s column, of `kind` values, under `props`, its data pages put in
+    /// `store` as they are encoded.
+    pub(super) fn new(
+        descr: ColumnDescPtr,
+        props: &WriterProperties,
+        kind: Kind,
+        store: Box<dyn PageStore>,
+    ) -> PResult<Self> {
         let path = descr.path();
         let codec = props.compression(path);
         let compressor = create_codec(codec, &CodecOptionsBuilder::default().build())?;
@@ -188,29 +202,55 @@ impl DictChunk {
             levels: level_encoder(),
             rows: 0,
             nulls: 0,
-            pages: Vec::new(),
+            pages: Pages::new(store),
             stats: Vec::new(),
-            declined: false,
+            declined: None,
             descr,
         })
     }
 
-    /// Heap bytes of the chunk's state: the table, the dictionary, the open page's indices.
-    /// (The pages encoded are the chunk's bytes, which the hold counts as it counts the
-    /// crate's chunks.)
-    #[cfg(test)]
+    /// Heap bytes of the chunk's state: the table, the dictionary, the open page's indices
+    /// and levels. (The pages encoded are the chunk's bytes, counted apart: see
+    /// [`DictChunk::memory_size`].)
     pub(super) fn state_bytes(&self) -> usize {
         let table = match &self.table {
             Table::Fixed(t) => t.state_bytes(),
             Table::Strings(t) => t.state_bytes(),
         };
-        table + self.indices.capacity() * 8
+        table + self.indices.capacity() * 8 + self.levels.len()
+    }
+
+    /// Heap bytes of the chunk: its state and the pages held on the heap.
+    pub(super) fn memory_size(&self) -> usize {
+        self.state_bytes() + self.pages.memory_size() + self.stats.capacity() * 64
+    }
+
+    /// Encoded bytes of the chunk so far: its pages, its dictionary's values and (an
+    /// estimate) the open page's indices.
+    pub(super) fn encoded_bytes(&self) -> usize {
+        let dictionary = match &self.table {
+            Table::Fixed(t) => t.plain_len(),
+            Table::Strings(t) => t.plain_len(),
+        };
+        let open = self.indices.len() * usize::from(self.bit_width()) / 8;
+        usize::try_from(self.pages.written).unwrap_or(usize::MAX) + dictionary + open
+    }
+
+    /// The rows of the last array pushed that the chunk took before it was handed back.
+    pub(super) fn declined_at(&self) -> Option<usize> {
+        self.declined
+    }
+
+    /// Whether its dictionary has no entry (no rows, or nulls only): `finish` then hands it
+    /// back.
+    pub(super) fn is_empty(&self) -> bool {
+        self.table.len() == 0
     }
 
     /// Add `array`'s values; false once the chunk is handed back to the crate's writer (its
     /// dictionary reached the limit, or a NaN came), when the rest need not be pushed.
     pub(super) fn push(&mut self, array: &dyn Array) -> PResult<bool> {
-        if self.declined {
+        if self.declined.is_some() {
             return Ok(false);
         }
         let data: ArrayData = array.to_data();
@@ -219,6 +259,19 @@ impl DictChunk {
         while at < data.len() {
             let room = (self.row_limit - self.rows).min(CHECK_ROWS - self.rows % CHECK_ROWS);
             let end = data.len().min(at + room);
+            let before = self.indices.len();
+            let taken = match &mut self.table {
+                Table::Fixed(t) => t.take(&data, nulls, at, end, &mut self.indices),
+                Table::Strings(t) => t.take(&data, nulls, at, end, &mut self.indices),
+            };
+            if !taken {
+                // The rows before `at` stay whole (the open page ends there), so that what
+                // was taken can be replayed to the crate's writer (see `replay`).
+                self.indices.truncate(before);
+                self.flush_page()?;
+                self.declined = Some(at);
+                return Ok(false);
+            }
             let valid = match nulls {
                 None => {
                     if self.nullable {
@@ -233,14 +286,6 @@ impl DictChunk {
                     nulls.inner().slice(at, end - at).count_set_bits()
                 }
             };
-            let taken = match &mut self.table {
-                Table::Fixed(t) => t.take(&data, nulls, at, end, &mut self.indices),
-                Table::Strings(t) => t.take(&data, nulls, at, end, &mut self.indices),
-            };
-            if !taken {
-                self.declined = true;
-                return Ok(false);
-            }
             self.nulls += (end - at) - valid;
             self.rows += end - at;
             at = end;
@@ -289,7 +334,7 @@ impl DictChunk {
             rep_level_encoding: Encoding::RLE,
             statistics: None,
         };
-        self.pages.push(CompressedPage::new(page, uncompressed));
+        self.pages.put(CompressedPage::new(page, uncompressed))?;
         let (range, unencoded) = match &mut self.table {
             Table::Fixed(t) => (t.page_range(), None),
             Table::Strings(t) => {
@@ -321,10 +366,10 @@ impl DictChunk {
         }
     }
 
-    /// The chunk's bytes (dictionary page first) and what the row group needs to append them;
-    /// none when it was handed back, or holds no value.
-    pub(super) fn finish(mut self) -> PResult<Option<(Bytes, ColumnCloseResult)>> {
-        if self.declined {
+    /// The chunk (dictionary page first) and what the row group needs to append it; none when
+    /// it was handed back, or holds no value.
+    pub(super) fn finish(mut self) -> PResult<Option<(StoredChunk, ColumnCloseResult)>> {
+        if self.declined.is_some() {
             return Ok(None);
         }
         self.flush_page()?;
@@ -344,47 +389,27 @@ impl DictChunk {
             encoding: Encoding::PLAIN,
             is_sorted: false,
         };
-        let capacity = self
-            .pages
-            .iter()
-            .map(|p| p.data().len() + 64)
-            .sum::<usize>();
-        let mut sink = TrackedWrite::new(Vec::with_capacity(capacity + uncompressed + 64));
+        let (head, spec) = pages::serialize(CompressedPage::new(dictionary, uncompressed))?;
         let mut offsets = OffsetIndexBuilder::new();
-        let (mut compressed, mut total_uncompressed, mut written, mut values) = (0, 0, 0, 0);
-        let mut data_page_offset = None;
-        let pages = std::mem::take(&mut self.pages);
-        let data_pages = pages.len();
-        {
-            let mut writer = SerializedPageWriter::new(&mut sink);
-            let spec = writer.write_page(CompressedPage::new(dictionary, uncompressed))?;
-            compressed += spec.compressed_size;
-            total_uncompressed += spec.uncompressed_size;
-            written += spec.bytes_written;
-            for page in pages {
-                let spec = writer.write_page(page)?;
-                data_page_offset.get_or_insert(spec.offset);
-                offsets.append_offset_and_size(
-                    spec.offset as i64,
-                    i32::try_from(spec.compressed_size)
-                        .map_err(|_| ParquetError::General("page too large".into()))?,
-                );
-                compressed += spec.compressed_size;
-                total_uncompressed += spec.uncompressed_size;
-                written += spec.bytes_written;
-                values += u64::from(spec.num_values);
-            }
-            writer.close()?;
-        }
-        let sizes = metadata::Sizes {
-            compressed,
-            uncompressed: total_uncompressed,
-            values,
-            data_pages,
-            data_page_offset: data_page_offset.unwrap_or(0),
+        let mut sizes = metadata::Sizes {
+            compressed: spec.compressed,
+            uncompressed: spec.uncompressed,
+            values: 0,
+            data_pages: self.pages.specs.len(),
+            data_page_offset: spec.written,
         };
-        let close = metadata::close(&self, sizes, written, offsets)?;
-        Ok(Some((Bytes::from(sink.into_inner()?), close)))
+        let mut at = spec.written;
+        for page in &self.pages.specs {
+            let size = i32::try_from(page.compressed)
+                .map_err(|_| ParquetError::General("page too large".into()))?;
+            offsets.append_offset_and_size(at as i64, size);
+            sizes.compressed += page.compressed;
+            sizes.uncompressed += page.uncompressed;
+            sizes.values += u64::from(page.values);
+            at += page.written;
+        }
+        let close = metadata::close(&self, sizes, at, offsets)?;
+        Ok(Some((self.pages.into_chunk(head), close)))
     }
 }
 
@@ -406,6 +431,12 @@ fn put_run(encoder: &mut RleEncoder, value: u64, count: usize) {
     }
 }
 
+/// A page store on the heap (for tests).
+#[cfg(test)]
+pub(super) fn heap() -> Box<dyn PageStore> {
+    Box::new(parquet::column::page_store::InMemoryPageStore::default())
+}
+
 /// The column of a one-field schema of `data_type` (for tests).
 #[cfg(test)]
 pub(super) fn descr_of(data_type: DataType, nullable: bool) -> ColumnDescPtr {
@@ -425,6 +456,7 @@ mod tests {
         TimestampMicrosecondArray,
     };
     use arrow::datatypes::{Field, Schema};
+    use bytes::Bytes;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use parquet::arrow::arrow_writer::ArrowWriterOptions;
     use parquet::arrow::ArrowWriter;
@@ -522,7 +554,8 @@ mod tests {
         let descr = file.schema_descr().column(0);
         let kind = Kind::of(array.data_type()).unwrap();
         assert!(takes(&descr, file.properties(), array.data_type()));
-        let mut chunk = DictChunk::new(descr, &Arc::clone(file.properties()), kind).unwrap();
+        let mut chunk =
+            DictChunk::new(descr, &Arc::clone(file.properties()), kind, heap()).unwrap();
         let mut at = 0;
         for len in [1, 999, 1, 1500, 37].into_iter().cycle() {
             let len = len.min(array.len() - at);
@@ -636,20 +669,135 @@ mod tests {
     fn a_full_dictionary_or_a_nan_hands_the_chunk_back() {
         let descr = descr_of(DataType::Float64, false);
         let many = Float64Array::from_iter_values((0..2000).map(f64::from));
-        let mut chunk =
-            DictChunk::new(descr.clone(), &props(8 * 1000), Kind::Fixed(Width::F64)).unwrap();
+        let mut chunk = DictChunk::new(
+            descr.clone(),
+            &props(8 * 1000),
+            Kind::Fixed(Width::F64),
+            heap(),
+        )
+        .unwrap();
         assert!(!chunk.push(&many).unwrap());
         assert!(chunk.finish().unwrap().is_none());
 
         let nan = Float64Array::from_iter_values([1.0, f64::NAN, 2.0]);
-        let mut chunk =
-            DictChunk::new(descr.clone(), &props(1 << 20), Kind::Fixed(Width::F64)).unwrap();
+        let mut chunk = DictChunk::new(
+            descr.clone(),
+            &props(1 << 20),
+            Kind::Fixed(Width::F64),
+            heap(),
+        )
+        .unwrap();
         assert!(!chunk.push(&nan).unwrap());
         assert!(chunk.finish().unwrap().is_none());
 
-        let mut chunk = DictChunk::new(descr, &props(1 << 20), Kind::Fixed(Width::F64)).unwrap();
+        let mut chunk =
+            DictChunk::new(descr, &props(1 << 20), Kind::Fixed(Width::F64), heap()).unwrap();
         assert!(chunk.push(&many).unwrap());
         assert!(chunk.state_bytes() >= 2000 * 8);
         assert!(chunk.finish().unwrap().is_some());
+    }
+
+    /// Push `array` in uneven slices until the chunk declines; returns the row of `array` it
+    /// declined at, if it did.
+    fn push_until_declined(chunk: &mut DictChunk, array: &ArrayRef) -> Option<usize> {
+        let mut at = 0;
+        for len in [700, 1300, 1, 999].into_iter().cycle() {
+            if at == array.len() {
+                return None;
+            }
+            let len = len.min(array.len() - at);
+            if !chunk.push(&array.slice(at, len)).unwrap() {
+                return Some(at + chunk.declined_at().unwrap());
+            }
+            at += len;
+        }
+        None
+    }
+
+    /// A chunk handed back part-way gives back the rows it took, decoded from its pages: with
+    /// the rest of the array they are the array (a full dictionary of integers, of strings, of
+    /// dates; a NaN; nulls in runs and scattered; a chunk of nulls only).
+    #[test]
+    fn a_chunk_handed_back_replays_the_rows_it_took() {
+        let n = 6000i64;
+        let opt = |i: i64| (!(1000..1500).contains(&i) && i % 7 != 3).then_some(i);
+        let cases: Vec<(ArrayRef, usize, Option<i64>)> = vec![
+            (
+                Arc::new(Int64Array::from_iter(
+                    (0..n).map(|i| opt(i).map(|v| v * 1009 - 7)),
+                )),
+                8 * 2000,
+                // The 2,000th distinct value (a seventh are nulls, and rows 1,000-1,499).
+                Some(2000 + 2000 / 6 + 500 + 1),
+            ),
+            (
+                Arc::new(Float64Array::from_iter((0..n).map(|i| {
+                    opt(i).map(|v| {
+                        if v == 4321 {
+                            f64::NAN
+                        } else {
+                            (v % 50) as f64 / 4.0
+                        }
+                    })
+                }))),
+                1 << 20,
+                Some(4321),
+            ),
+            (
+                Arc::new(StringArray::from_iter((0..n).map(|i| {
+                    opt(i).map(|v| format!("v{}-{}", v % 3000, "ö".repeat(3)))
+                }))),
+                30_000,
+                None,
+            ),
+            (
+                Arc::new(Date32Array::from_iter_values((0..n).map(|i| i as i32))),
+                4 * 3000,
+                Some(2999),
+            ),
+            (
+                Arc::new(Int32Array::from_iter((0..n).map(|_| None::<i32>))),
+                1 << 20,
+                None,
+            ),
+        ];
+        for (array, limit, declines_at) in cases {
+            let data_type = array.data_type().clone();
+            let kind = Kind::of(&data_type).unwrap();
+            let mut chunk = DictChunk::new(
+                descr_of(data_type.clone(), true),
+                &props(limit),
+                kind,
+                heap(),
+            )
+            .unwrap();
+            let declined = push_until_declined(&mut chunk, &array);
+            // It declines at the start of the stretch (a page, or at most `CHECK_ROWS`) that
+            // holds the value it cannot take.
+            if let (Some(row), Some(at)) = (declines_at, declined) {
+                let row = row as usize;
+                assert!(
+                    at <= row && row < at + CHECK_ROWS,
+                    "{data_type}: {at} for {row}"
+                );
+            }
+            if array.null_count() < array.len() {
+                assert!(declined.is_some(), "{data_type}: the chunk took everything");
+            } else {
+                assert!(declined.is_none() && chunk.is_empty());
+            }
+            let taken = declined.unwrap_or(array.len());
+            let mut back: Vec<ArrayRef> = Vec::new();
+            chunk
+                .replay(&data_type, &mut |a| {
+                    back.push(Arc::clone(a));
+                    Ok(())
+                })
+                .unwrap();
+            back.push(array.slice(taken, array.len() - taken));
+            let back: Vec<&dyn Array> = back.iter().map(|a| a.as_ref()).collect();
+            let whole = arrow::compute::concat(&back).unwrap();
+            assert_eq!(whole.as_ref(), array.as_ref(), "{data_type}");
+        }
     }
 }

@@ -142,7 +142,11 @@ impl Strings {
         self.spans.len()
     }
 
-    #[cfg(test)]
+    /// Bytes of the dictionary page's values.
+    pub(super) fn plain_len(&self) -> usize {
+        self.plain.len()
+    }
+
     pub(super) fn state_bytes(&self) -> usize {
         self.slots.capacity() * 8
             + self.plain.capacity()
