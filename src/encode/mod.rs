@@ -1,10 +1,10 @@
 //! Parquet encoding: writer properties, row groups cut by bytes, columns encoded in parallel.
 //!
-//! Each decoded batch is queued to one lane per column (a column writer, ours or the crate's, with a FIFO of
-//! jobs, drained on the worker pool), so columns are encoded in parallel without waiting for
-//! each other batch by batch. A row group is cut when the lanes' buffered size reaches the
-//! row-group budget (or the row cap); the lanes lag behind by at most the batches in flight, so
-//! memory holds one row group of encoded pages plus those batches' pages.
+//! Each decoded batch is queued to one lane per column (a column writer, ours or the crate's,
+//! with a FIFO of jobs, drained on the worker pool), so columns are encoded in parallel without
+//! waiting for each other batch by batch. A row group is cut when the lanes' buffered size
+//! reaches the row-group budget (or the row cap); the lanes lag behind by at most the batches
+//! in flight, so memory holds one row group of encoded pages plus those batches' pages.
 
 use std::collections::BTreeMap;
 use std::io::Write;
