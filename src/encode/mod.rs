@@ -115,11 +115,11 @@ const CUT_LAG_PARTS: u64 = 4;
 
 /// Streams batches into a Parquet file, one row group at a time.
 ///
-/// Each column has a lane (see the `lanes` module): a batch's arrays are queued to the lanes and encoded
-/// there, in order, while the caller goes on. A row group is cut when the rows reach the cap or
-/// the lanes' buffered bytes reach the row-group budget; the lanes close their writers in
-/// parallel and the encoder appends the finished row groups to the file in order, on the
-/// caller's thread, whenever it is called.
+/// Each column has a lane (see the `lanes` module): a batch's arrays are queued to the lanes
+/// and encoded there, in order, while the caller goes on. A row group is cut when the rows
+/// reach the cap or the lanes' buffered bytes reach the row-group budget; the lanes close
+/// their writers in parallel and the encoder appends the finished row groups to the file in
+/// order, on the caller's thread, whenever it is called.
 pub struct ParquetEncoder<W: Write + Send> {
     /// The file's schema and properties, for the column writers (its own output is discarded).
     writer: SerializedFileWriter<std::io::Sink>,

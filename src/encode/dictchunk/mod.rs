@@ -63,9 +63,10 @@ const CHECK_ROWS: usize = 1024;
 /// page of 8-byte indices: ~2 MiB, inside the line of a column's writer
 /// (`columnwise::COLUMN_WRITER_HEAP`, 3 MiB, which also holds the codec's context and the
 /// dictionary page); a table of strings at most 2^16 slots of 8 bytes (half full), 12 bytes
-/// an entry and at most [`strings::MAX_PLAIN_BYTES`] of values. The crate's own limit, 1 MiB of PLAIN values,
-/// is 131,072 doubles; a row group's column rarely has more than 32,768 distinct values and
-/// still fits it.
+/// an entry and at most [`strings::MAX_PLAIN_BYTES`] of values. (In the lanes the chunk's
+/// state counts in its lane's heap bytes, which cut the row group.) The crate's own limit, 1
+/// MiB of PLAIN values, is 131,072 doubles; a row group's column rarely has more than 32,768
+/// distinct values and still fits it.
 pub(super) const MAX_ENTRIES: usize = 1 << 15;
 
 /// The values a chunk takes.
