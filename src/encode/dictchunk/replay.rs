@@ -43,8 +43,9 @@ impl DictChunk {
                 write(&new_null_array(data_type, rows))?;
                 continue;
             }
-            let spec = self.pages.specs[i];
             let body = self.pages.take_body(i)?;
+            let spec = self.pages.specs.get(i).copied();
+            let spec = spec.ok_or_else(|| short("page"))?;
             let page = match &mut self.compressor {
                 Some(codec) => {
                     let size = (spec.uncompressed as usize).saturating_sub(spec.header);
