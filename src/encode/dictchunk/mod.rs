@@ -761,12 +761,21 @@ mod tests {
                 1 << 20,
                 None,
             ),
+            // No nulls, in a required column (no levels).
+            (
+                Arc::new(TimestampMicrosecondArray::from_iter_values(
+                    (0..n).map(|i| i * 1_000_003),
+                )),
+                8 * 1500,
+                Some(1499),
+            ),
         ];
         for (array, limit, declines_at) in cases {
             let data_type = array.data_type().clone();
             let kind = Kind::of(&data_type).unwrap();
+            let nullable = array.null_count() > 0;
             let mut chunk = DictChunk::new(
-                descr_of(data_type.clone(), true),
+                descr_of(data_type.clone(), nullable),
                 &props(limit),
                 kind,
                 heap(),
