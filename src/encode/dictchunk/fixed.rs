@@ -173,42 +173,81 @@ impl Fixed {
         let Some(values) = values.get(at..end) else {
             return false;
         };
-        let (mut lo, mut hi) = (self.lo, self.hi);
-        let mut taken = true;
         match nulls {
-            None => {
-                for &v in values {
-                    taken = self.take_one(bits(v), indices, &mut lo, &mut hi);
-                    if !taken {
-                        break;
-                    }
-                }
-            }
+            None => self.take_bits(values.iter().map(|&v| bits(v)), indices),
             Some(nulls) => {
-                for i in nulls.inner().slice(at, end - at).set_indices() {
-                    taken = self.take_one(bits(values[i]), indices, &mut lo, &mut hi);
-                    if !taken {
-                        break;
+                let valid = nulls.inner().slice(at, end - at);
+                let mut bits = valid.set_indices().map(|i| values.get(i).map(|&v| bits(v)));
+                // A valid row past the values (not in a well-formed array) ends the take.
+                let mut short = false;
+                let taken = self.take_bits(
+                    std::iter::from_fn(|| match bits.next() {
+                        Some(Some(b)) => Some(b),
+                        Some(None) => {
+                            short = true;
+                            None
+                        }
+                        None => None,
+                    }),
+                    indices,
+                );
+                taken && !short
+            }
+        }
+    }
+
+    /// Add the indices of `bits` to `indices`, and their order keys to the page's range;
+    /// false when the dictionary cannot take one. Lookups that find their value run with the
+    /// table's fields held in locals; only a new value leaves that loop, to be added.
+    #[inline(always)]
+    fn take_bits(&mut self, mut bits: impl Iterator<Item = u64>, indices: &mut Vec<u64>) -> bool {
+        let (mut lo, mut hi) = (self.lo, self.hi);
+        let width = self.width;
+        let mut next = bits.next();
+        let mut taken = true;
+        while let Some(first) = next {
+            next = None;
+            let (marks, keys, shift) = (&self.marks[..], &self.keys[..], self.shift);
+            let mask = marks.len() - 1;
+            let mut b = first;
+            loop {
+                let mut slot = (b.wrapping_mul(HASH) >> shift) as usize & mask;
+                let found = loop {
+                    let mark = marks[slot];
+                    if mark == 0 {
+                        break None;
                     }
+                    if keys[slot] == b {
+                        break Some(mark - 1);
+                    }
+                    slot = (slot + 1) & mask;
+                };
+                let Some(index) = found else {
+                    next = Some(b);
+                    break;
+                };
+                indices.push(u64::from(index));
+                let key = width.order(b);
+                (lo, hi) = (lo.min(key), hi.max(key));
+                match bits.next() {
+                    Some(n) => b = n,
+                    None => break,
                 }
             }
+            let Some(new) = next else {
+                break;
+            };
+            let Some(index) = self.intern(new) else {
+                taken = false;
+                break;
+            };
+            indices.push(u64::from(index));
+            let key = width.order(new);
+            (lo, hi) = (lo.min(key), hi.max(key));
+            next = bits.next();
         }
         (self.lo, self.hi) = (lo, hi);
         taken
-    }
-
-    /// Add a value's index to `indices` and its order key to `lo` and `hi`; false when the
-    /// dictionary cannot take it.
-    #[inline(always)]
-    fn take_one(&mut self, bits: u64, indices: &mut Vec<u64>, lo: &mut i64, hi: &mut i64) -> bool {
-        let Some(index) = self.intern(bits) else {
-            return false;
-        };
-        indices.push(u64::from(index));
-        let key = self.width.order(bits);
-        *lo = (*lo).min(key);
-        *hi = (*hi).max(key);
-        true
     }
 
     /// The open page's range (none for a page of nulls), and a new page begun.
