@@ -495,31 +495,36 @@ impl MemoryBudget {
         )
     }
 
-    /// The array bytes that cut a spilled row group of a column-wise encoder for `columns`
-    /// columns with `spill` bytes of spill room (`--row-group-bytes`, if set, within that room). Its cut
-    /// encodes the row group before more arrays come (and frees its spill), so one row group is
-    /// spilled at a time and may take the spill room, less a margin for the batch that passes
-    /// the cut: the last spill, of up to the held arrays and a batch, whose IPC framing can add
-    /// a third at 3,000 columns (an eighth of the room, at least twice the held arrays' heap
-    /// and three chunks' decoded bytes). The cut counts spilled bytes as written. Capped
-    /// so that a column read back at the cut (by each worker at once) takes at most half the
-    /// held arrays' heap split between the workers. Larger groups mean fewer dictionaries and
+    /// What cuts a spilled row group of a column-wise encoder for `columns` columns with
+    /// `spill` bytes of spill room. Its cut encodes the row group before more arrays come (and
+    /// frees its spill), so one row group is spilled at a time and may take the spill room,
+    /// less a margin for the batch that passes the cut: the last spill, of up to the held
+    /// arrays and a batch, whose IPC framing can add a third at 3,000 columns (an eighth of the
+    /// room, at least twice the held arrays' heap and three chunks' decoded bytes). The room
+    /// counts spilled bytes as written (integers narrowed: see `encode::segment`).
+    ///
+    /// The arrays' bytes as decoded are capped too (`--row-group-bytes`, if set), so that a
+    /// column's chunk, encoded at the cut by each worker at once, takes at most half the held
+    /// arrays' heap split between the workers. Larger groups mean fewer dictionaries and
     /// column chunks: 1,000 columns, 512 MiB of CSV, 20,165 -> 56,463 rows per group made the
     /// output 15% smaller (144.9 -> 122.4 MB) and the conversion no slower.
-    pub fn columnwise_group_bytes(
+    pub fn columnwise_group(
         &self,
         columns: usize,
         spill: usize,
         options: &ConvertOptions,
-    ) -> usize {
+    ) -> SpilledGroup {
         let hold = self.columnwise(columns, true).unwrap_or(MIB);
         let margin = (spill / 8).max(2 * hold + 3 * 3 * self.chunk_bytes);
         let room = spill.saturating_sub(margin).max(MIB);
-        if let Some(set) = options.row_group_bytes {
-            return set.min(room);
-        }
         let per_column = hold / (2 * self.workers.max(1));
-        room.min(columns.saturating_mul(per_column)).max(MIB)
+        let arrays = options
+            .row_group_bytes
+            .unwrap_or_else(|| columns.saturating_mul(per_column).max(MIB));
+        SpilledGroup {
+            array_bytes: arrays,
+            spill_bytes: room,
+        }
     }
 
     /// About how many bytes of CSV make a row group of `columns` columns (what the
@@ -529,11 +534,24 @@ impl MemoryBudget {
         let spill = self.spill_bytes;
         let spilling = spill > 0;
         match self.columnwise(columns, spilling) {
-            Some(_) if spilling => self.columnwise_group_bytes(columns, spill, options),
+            Some(_) if spilling => {
+                let group = self.columnwise_group(columns, spill, options);
+                group.array_bytes.min(group.spill_bytes)
+            }
             Some(hold) => hold,
             None => 4 * self.row_group_bytes,
         }
     }
+}
+
+/// What cuts a spilled row group of a column-wise encoder ([`MemoryBudget::columnwise_group`]):
+/// whichever is reached first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpilledGroup {
+    /// Bytes of the row group's arrays as decoded, held or spilled.
+    pub array_bytes: usize,
+    /// Bytes of the row group in the spill file, with the arrays still held.
+    pub spill_bytes: usize,
 }
 
 /// The default spill room for a spill directory with `free` bytes free (see
@@ -698,19 +716,17 @@ mod tests {
         let small = MemoryBudget::derive(128 * MIB, 2);
         let small_hold = small.columnwise(40, true).unwrap();
         assert_eq!(small_hold, 16 * MIB - 2 * crate::encode::COLUMN_WRITER_HEAP);
-        assert_eq!(
-            small.columnwise_group_bytes(40, DEFAULT_MAX_SPILL, &o),
-            40 * (small_hold / 4)
-        );
+        let group = small.columnwise_group(40, DEFAULT_MAX_SPILL, &o);
+        assert_eq!(group.array_bytes, 40 * (small_hold / 4));
+        assert!(group.spill_bytes > group.array_bytes, "{group:?}");
         let set = ConvertOptions {
             row_group_bytes: Some(64 * MIB),
             ..ConvertOptions::default()
         };
         let set_budget = set.validate().unwrap();
-        assert_eq!(
-            set_budget.columnwise_group_bytes(1000, DEFAULT_MAX_SPILL, &set),
-            64 * MIB
-        );
+        let group = set_budget.columnwise_group(1000, DEFAULT_MAX_SPILL, &set);
+        assert_eq!(group.array_bytes, 64 * MIB);
+        assert_eq!(set_budget.row_group_text_bytes(1000, &set), 64 * MIB);
         let off = ConvertOptions {
             max_spill: Some(0),
             ..ConvertOptions::default()

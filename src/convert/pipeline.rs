@@ -206,12 +206,14 @@ fn build_encoder(
         }
     };
     if let Some((dir, factory)) = spill {
-        let group_bytes = if encoder.is_columnwise() {
-            budget.columnwise_group_bytes(schema_columns, spill_bytes, options)
+        encoder = if encoder.is_columnwise() {
+            let group = budget.columnwise_group(schema_columns, spill_bytes, options);
+            encoder
+                .with_spill(factory, group.array_bytes)?
+                .with_spill_room(group.spill_bytes)
         } else {
-            budget.spilled_row_group_bytes
+            encoder.with_spill(factory, budget.spilled_row_group_bytes)?
         };
-        encoder = encoder.with_spill(factory, group_bytes)?;
         counts.spill = Some(SpillReport {
             dir: dir.display().to_string(),
             peak_bytes: 0,

@@ -72,8 +72,10 @@ pub(super) struct Columnwise {
     /// Heap bytes of arrays held at most; past it they are spilled (when a spill file is
     /// given) or the row group is cut.
     hold_bytes: usize,
-    /// Array bytes that cut a row group when arrays are spilled.
+    /// Array bytes (as decoded, held or spilled) that cut a row group when arrays are spilled.
     spilled_group_bytes: usize,
+    /// Bytes in the spill file, with the arrays held, that cut a row group.
+    spill_room: usize,
     spill: Option<Arc<SpillFactory>>,
     /// The open row group's spilled arrays.
     segments: Option<SpillSegments>,
@@ -112,6 +114,7 @@ impl Columnwise {
             rows: 0,
             hold_bytes: hold_bytes.max(1),
             spilled_group_bytes: usize::MAX,
+            spill_room: usize::MAX,
             spill: None,
             segments: None,
             next_spill: 0,
@@ -121,11 +124,19 @@ impl Columnwise {
         }
     }
 
-    /// Spill arrays past the hold budget, and cut row groups when their spilled bytes and the
-    /// arrays held reach `group_bytes`.
+    /// Spill arrays past the hold budget, and cut row groups when their arrays' bytes, or
+    /// their spilled bytes and the arrays held (see [`Columnwise::with_spill_room`]), reach
+    /// `group_bytes`.
     pub(super) fn with_spill(&mut self, spill: Arc<SpillFactory>, group_bytes: usize) {
         self.spill = Some(spill);
         self.spilled_group_bytes = group_bytes.max(1);
+        self.spill_room = self.spilled_group_bytes;
+    }
+
+    /// Cut row groups when their spilled bytes and the arrays held reach `bytes`. Spilled
+    /// integers are narrowed, so a group's spilled bytes can be far fewer than its arrays'.
+    pub(super) fn with_spill_room(&mut self, bytes: usize) {
+        self.spill_room = bytes.max(1);
     }
 
     pub(super) fn rows_in_group(&self) -> usize {
@@ -162,7 +173,8 @@ impl Columnwise {
         if self.held >= pace {
             self.spill_arrays(self.held - pace.saturating_sub(added))?;
         }
-        Ok(self.spilled_bytes + self.held >= self.spilled_group_bytes)
+        Ok(self.group_bytes >= self.spilled_group_bytes
+            || self.spilled_bytes + self.held >= self.spill_room)
     }
 
     /// Move held arrays to the spill file, one segment per column, the columns in turn from
@@ -376,9 +388,8 @@ impl Columnwise {
             // copies each message out of it).
             let mut blob = arrow::buffer::Buffer::from(segments.read(start, len)?);
             if raw {
-                for array in segment::read(blob, field.data_type())
-                    .map_err(|e| ParquetError::External(Box::new(e)))?
-                {
+                for array in segment::read(blob, field.data_type()) {
+                    let array = array.map_err(|e| ParquetError::External(Box::new(e)))?;
                     if !take(&array)? {
                         return Ok(());
                     }
@@ -696,6 +707,53 @@ mod tests {
             .clone();
         assert!(metadata.num_row_groups() > 1);
         assert_eq!(metadata.file_metadata().num_rows(), 200);
+    }
+
+    /// Spilled integers are narrowed, so the spill room holds a row group of more decoded
+    /// bytes than itself; the decoded bytes still cut it at their own cap, and it reads back
+    /// equal.
+    #[test]
+    fn narrowed_spills_cut_row_groups_by_both_measures() {
+        let schema = batch(40, 0, 1).schema();
+        let dir = tempfile::tempdir().unwrap();
+        let factory = Arc::new(SpillFactory::new(dir.path(), u64::MAX).unwrap());
+        let part_bytes: usize = batch(40, 0, 500)
+            .columns()
+            .iter()
+            .map(|a| a.get_array_memory_size())
+            .sum();
+        // Until a part makes it full: the row group's decoded bytes, and its spilled bytes with
+        // the arrays held.
+        let fill = |cap: usize, room: usize| {
+            let mut cw = Columnwise::new(
+                Arc::clone(&schema),
+                zstd_base(),
+                &EncodingPlan::default(),
+                2 * part_bytes,
+                2,
+            );
+            cw.with_spill(Arc::clone(&factory), cap);
+            cw.with_spill_room(room);
+            for b in 0..200 {
+                if cw.push(&batch(40, b * 500, 500)).unwrap() {
+                    return (b + 1, cw.group_bytes, cw.spilled_bytes + cw.held);
+                }
+            }
+            panic!("never full");
+        };
+        let room = 8 * part_bytes;
+        let (parts, decoded, spilled) = fill(usize::MAX, room);
+        assert!(
+            spilled >= room && spilled < room + 2 * part_bytes,
+            "{spilled}"
+        );
+        // Half the columns are strings (not narrowed), half integers below 2^16 (2 bytes of 8).
+        assert!(
+            decoded > room * 4 / 3,
+            "{parts} parts, {decoded} decoded bytes"
+        );
+        let (parts, decoded, spilled) = fill(10 * part_bytes, usize::MAX);
+        assert_eq!(parts, 10, "{decoded} decoded, {spilled} spilled");
     }
 
     /// Past half the hold, each part sends about its own bytes to the spill file, whole columns

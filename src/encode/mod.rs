@@ -268,6 +268,16 @@ impl<W: Write + Send> ParquetEncoder<W> {
         self.columnwise.is_some()
     }
 
+    /// For a column-wise encoder with a spill file, cut a row group also when its bytes in the
+    /// spill file, with the arrays still held, reach `bytes` (by default the same as the array
+    /// bytes given to [`ParquetEncoder::with_spill`]); nothing for the lanes.
+    pub fn with_spill_room(mut self, bytes: usize) -> Self {
+        if let Some(columnwise) = &mut self.columnwise {
+            columnwise.with_spill_room(bytes);
+        }
+        self
+    }
+
     /// Spill the encoded pages of open row groups through `spill` (see the `spill` module), and
     /// cut row groups at `row_group_bytes` encoded bytes; the heap bytes given to
     /// [`ParquetEncoder::new`] still cut one earlier when the column writers' own buffers
