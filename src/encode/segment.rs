@@ -57,7 +57,7 @@ fn narrowed_width(data_type: &DataType) -> Option<usize> {
         .filter(|w| matches!(w, 4 | 8))
 }
 
-/// The values of an array of `native`-byte integers (little-endian) as i64.
+/// The values of an array of `N`-byte integers (little-endian) as i64.
 fn ints<const N: usize>(values: &[u8], int: fn([u8; N]) -> i64) -> impl Iterator<Item = i64> + '_ {
     words::<N>(values).map(int)
 }
