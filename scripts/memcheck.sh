@@ -8,7 +8,8 @@
 #   csv2parquet generate --shape $SHAPE --size SIZE - \
 #     | /usr/bin/time -v csv2parquet convert - OUT.parquet --json
 # Peak RSS is GNU time's "Maximum resident set size" of the converter process only (the
-# generator is not measured). MiB/s and rows come from the converter's --json report.
+# generator is not measured). MiB/s, rows and row groups come from the converter's --json report
+# (row groups show whether the row-group target, 1Mi rows or 128 MiB encoded, was reached).
 #
 # Environment:
 #   SHAPE=taxi|text|wide|wide3000|wide:N|digits:N
@@ -65,8 +66,8 @@ json_num() {
 echo "memcheck: shape=$SHAPE limit=${MAX_RSS_MIB}MiB binary=$BIN ${CONVERT_ARGS:+args=$CONVERT_ARGS}"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//'), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo
-printf '| %-8s | %-12s | %-9s | %-8s | %-13s | %-10s | %-6s |\n' size rows "MiB/s" "wall s" "peak RSS MiB" "out MiB" result
-printf '|%s|%s|%s|%s|%s|%s|%s|\n' ---------- -------------- ----------- ---------- --------------- ------------ --------
+printf '| %-8s | %-12s | %-10s | %-9s | %-8s | %-13s | %-10s | %-6s |\n' size rows "row groups" "MiB/s" "wall s" "peak RSS MiB" "out MiB" result
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' ---------- -------------- ------------ ----------- ---------- --------------- ------------ --------
 
 status=0
 for size in "$@"; do
@@ -78,7 +79,7 @@ for size in "$@"; do
     # shellcheck disable=SC2086 # CONVERT_ARGS is a list of words on purpose
     if ! "$BIN" generate --shape "$SHAPE" --size "$size" --seed 1 - 2>"$TMP/gen.err" \
         | "$TIME" -v -o "$timelog" "$BIN" convert - "$out" --json --quiet $CONVERT_ARGS >"$report" 2>"$errlog"; then
-        printf '| %-8s | %-12s | %-9s | %-8s | %-13s | %-10s | %-6s |\n' "$size" - - - - - FAILED
+        printf '| %-8s | %-12s | %-10s | %-9s | %-8s | %-13s | %-10s | %-6s |\n' "$size" - - - - - - FAILED
         echo "  generator: $(tr '\n' ' ' <"$TMP/gen.err")" >&2
         echo "  converter: $(tr '\n' ' ' <"$errlog")" >&2
         [ -f "$timelog" ] && grep -E "Exit status|Command terminated" "$timelog" >&2 || true
@@ -88,6 +89,7 @@ for size in "$@"; do
     rss_kb="$(grep 'Maximum resident set size' "$timelog" | awk '{print $NF}')"
     rss_mib=$(( (rss_kb + 1023) / 1024 ))
     rows="$(json_num rows "$report")"
+    groups="$(json_num row_groups "$report")"
     mibs="$(json_num mib_per_s "$report")"
     secs="$(json_num seconds "$report")"
     out_mib="$(awk -v b="$(stat -c %s "$out")" 'BEGIN { printf "%.1f", b / 1048576 }')"
@@ -96,8 +98,8 @@ for size in "$@"; do
         result=OVER
         status=1
     fi
-    printf '| %-8s | %-12s | %-9.1f | %-8.2f | %-13s | %-10s | %-6s |\n' \
-        "$size" "$rows" "$mibs" "$secs" "$rss_mib" "$out_mib" "$result"
+    printf '| %-8s | %-12s | %-10s | %-9.1f | %-8.2f | %-13s | %-10s | %-6s |\n' \
+        "$size" "$rows" "$groups" "$mibs" "$secs" "$rss_mib" "$out_mib" "$result"
     rm -f "$out"
 done
 
