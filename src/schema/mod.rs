@@ -538,7 +538,23 @@ mod tests {
         assert_eq!(widen(&Boolean, b"2"), Some(Utf8));
         assert_eq!(
             widen(&Date32, b"2024-01-02 03:04:05"),
+            Some(ts(UnitName::Ms, None))
+        );
+        assert_eq!(
+            widen(&ts(UnitName::Ms, None), b"2024-01-02 03:04:05.1234"),
             Some(ts(UnitName::Us, None))
+        );
+        assert_eq!(
+            widen(
+                &ts(UnitName::Ms, Some("UTC")),
+                b"2024-01-02 03:04:05.1234567Z"
+            ),
+            Some(ts(UnitName::Ns, Some("UTC")))
+        );
+        assert_eq!(
+            widen(&ts(UnitName::Ns, None), b"2024-01-02 03:04:05.1"),
+            Some(Utf8),
+            "a coarser unit is no widening"
         );
         assert_eq!(
             widen(&ts(UnitName::Us, None), b"2024-01-02 03:04:05.123456789"),
@@ -562,7 +578,7 @@ mod tests {
         assert_eq!(
             types[3],
             ColumnType::Timestamp {
-                unit: UnitName::Us,
+                unit: UnitName::Ms,
                 timezone: None
             }
         );
@@ -572,12 +588,34 @@ mod tests {
     }
 
     #[test]
+    fn timestamp_units_are_the_coarsest_that_hold_the_fractions_seen() {
+        let ts = |unit| ColumnType::Timestamp {
+            unit,
+            timezone: None,
+        };
+        let types = infer(
+            "2024-01-01 00:00:00,2024-01-01 00:00:00.5,2024-01-01 00:00:00.1234,2024-01-01T00:00:00.123456,2024-01-01 00:00:00.1234567\n\
+             2024-01-01 00:00:01,2024-01-01 00:00:01.125,2024-01-01 00:00:01,2024-01-01T00:00:01,2024-01-01 00:00:01\n",
+        );
+        assert_eq!(
+            types,
+            [
+                ts(UnitName::Ms),
+                ts(UnitName::Ms),
+                ts(UnitName::Us),
+                ts(UnitName::Us),
+                ts(UnitName::Ns)
+            ]
+        );
+    }
+
+    #[test]
     fn offsets_nanos_and_mixes() {
         let types = infer("2024-01-01T00:00:00Z,2024-01-01 00:00:00.123456789,1,2024-01-01T00:00:00Z\n2024-01-01T01:00:00+02:00,2024-01-01 00:00:00,2024-01-01,2024-01-01 00:00:00\n");
         assert_eq!(
             types[0],
             ColumnType::Timestamp {
-                unit: UnitName::Us,
+                unit: UnitName::Ms,
                 timezone: Some("UTC".into())
             }
         );

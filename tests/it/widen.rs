@@ -197,3 +197,40 @@ async fn late_leading_zeros_never_become_numbers() {
     result.unwrap();
     assert!(dump(targets[0].get().unwrap()).contains("\n7 | \"8\"\n"));
 }
+
+#[tokio::test]
+async fn a_finer_fraction_after_the_sample_is_never_truncated() {
+    // The sample (2 records) has whole seconds, so the column is milliseconds; record 3 has
+    // microseconds. Under the default policy that is a bad value; `widen` makes the column
+    // microseconds and every value comes back exact.
+    let csv = b"t\n2024-01-01 00:00:01\n2024-01-01 00:00:02.5\n2024-01-01 00:00:03.123456\n";
+    let fail = ConvertOptions {
+        infer_records: 2,
+        ..ConvertOptions::default()
+    };
+    let (result, _) = run(csv, &fail).await;
+    let err = result.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BadInput);
+    let text = err.to_string();
+    assert!(
+        text.contains("line 4") && text.contains("Timestamp(ms)"),
+        "{text}"
+    );
+    let (report, targets) = run(csv, &opts()).await;
+    let report = report.unwrap();
+    assert_eq!(
+        dump(targets[1].get().unwrap()),
+        "t: Timestamp(µs)\n--\n2024-01-01T00:00:01\n2024-01-01T00:00:02.500\n\
+         2024-01-01T00:00:03.123456\n"
+    );
+    let widened: Vec<(&str, &str)> = report
+        .widened
+        .iter()
+        .map(|w| (w.from.as_str(), w.to.as_str()))
+        .collect();
+    assert_eq!(widened.len(), 1);
+    assert!(
+        widened[0].0.contains("ms") && widened[0].1.contains("us"),
+        "{widened:?}"
+    );
+}
