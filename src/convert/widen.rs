@@ -13,8 +13,9 @@ use super::attempt::Attempt;
 use super::report::{metadata, ConvertReport, Progress, Widening};
 use crate::config::{ConvertOptions, OnError};
 use crate::decode::fault::Fault;
+use crate::decode::values::DateFormat;
 use crate::error::{Error, Result};
-use crate::schema::{ColumnType, SchemaSource, SchemaSpec};
+use crate::schema::{ColumnSpec, ColumnType, SchemaSource, SchemaSpec, UnitName};
 use crate::sink::{no_such_output, Output, SinkFactory};
 use crate::source::ByteSource;
 
@@ -122,6 +123,26 @@ fn type_name(t: &ColumnType) -> String {
         .unwrap_or_else(|| format!("{t:?}"))
 }
 
+/// A finer unit for a timestamp column read in a date format (`%m/%d/%Y %I:%M:%S %p`) that
+/// reads `value`, but not exactly in the column's unit (inferred as milliseconds from the
+/// sample's fractions): microseconds, or nanoseconds for a finer fraction.
+fn finer_formatted(column: &ColumnSpec, value: &str) -> Option<ColumnType> {
+    let ColumnType::Timestamp { unit, timezone } = &column.ty else {
+        return None;
+    };
+    let format = DateFormat::parse(column.format.as_deref()?).ok()?;
+    let nanos = format.timestamp_nanos(value.trim().as_bytes())?;
+    let needs = if nanos % 1_000 == 0 {
+        UnitName::Us
+    } else {
+        UnitName::Ns
+    };
+    (needs.ticks_per_second() > unit.ticks_per_second()).then(|| ColumnType::Timestamp {
+        unit: needs,
+        timezone: timezone.clone(),
+    })
+}
+
 /// What to widen, if `err` is a value a wider type would hold.
 fn widening_for(err: &Error, schema: &SchemaSpec) -> Option<Widening> {
     let data = err.as_data()?;
@@ -139,7 +160,8 @@ fn widening_for(err: &Error, schema: &SchemaSpec) -> Option<Widening> {
         // Truncated in the message: only text is sure to hold it.
         (column.ty != ColumnType::Utf8).then_some(ColumnType::Utf8)
     } else {
-        crate::schema::widen(&column.ty, value.as_bytes())
+        finer_formatted(column, value)
+            .or_else(|| crate::schema::widen(&column.ty, value.as_bytes()))
     }?;
     Some(Widening {
         column: name.clone(),

@@ -20,6 +20,9 @@ struct Evidence {
     with_offset: bool,
     without_offset: bool,
     fraction_digits: u8,
+    /// The longest run of digits after a '.' in any value: at least the fraction digits a
+    /// date format's seconds (`%S`, which reads `.` and 1-9 digits) can have read.
+    dotted_digits: u8,
     /// Bit `i`: every value so far is a date or timestamp in the inferrer's format `i` (not
     /// ISO 8601).
     date_formats: u64,
@@ -42,6 +45,7 @@ impl Default for Evidence {
             with_offset: false,
             without_offset: false,
             fraction_digits: 0,
+            dotted_digits: 0,
             date_formats: u64::MAX,
             timed: 0,
             fallback: 0,
@@ -86,6 +90,9 @@ impl Evidence {
             self.without_offset = true;
         }
         self.fraction_digits = self.fraction_digits.max(c.fraction_digits);
+        if self.date_formats & self.timed != 0 {
+            self.dotted_digits = self.dotted_digits.max(dotted_digits(value));
+        }
     }
 
     fn column_type(&self) -> ColumnType {
@@ -108,7 +115,8 @@ impl Evidence {
             }
         } else if self.formatted(true).count_ones() == 1 {
             ColumnType::Timestamp {
-                unit: UnitName::Us,
+                // A format counts only when it reads every value to the microsecond.
+                unit: unit_for(self.dotted_digits.min(6)),
                 timezone: None,
             }
         } else {
@@ -163,7 +171,7 @@ pub fn widen(current: &ColumnType, value: &[u8]) -> Option<ColumnType> {
                 unit: needs,
                 timezone: b,
             },
-        ) if a == b && ticks_per_second(*needs) > ticks_per_second(*had) => seen.clone(),
+        ) if a == b && needs.ticks_per_second() > had.ticks_per_second() => seen.clone(),
         _ => ColumnType::Utf8,
     };
     (wider != *current).then_some(wider)
@@ -183,14 +191,16 @@ fn unit_for(fraction_digits: u8) -> UnitName {
     }
 }
 
-/// Ticks of `unit` in a second (which units hold which).
-fn ticks_per_second(unit: UnitName) -> u64 {
-    match unit {
-        UnitName::S => 1,
-        UnitName::Ms => 1_000,
-        UnitName::Us => 1_000_000,
-        UnitName::Ns => 1_000_000_000,
-    }
+/// The longest run of digits right after a '.' in `value` (`12.03.2026 10:00:00.5`: 4). A
+/// date format reads a fraction only as '.' and digits after its seconds, so this is never
+/// less than the fraction digits it read; more only keeps a finer unit than needed.
+fn dotted_digits(value: &[u8]) -> u8 {
+    value
+        .split(|&b| b == b'.')
+        .skip(1)
+        .map(|run| run.iter().take_while(|b| b.is_ascii_digit()).count())
+        .max()
+        .map_or(0, |n| u8::try_from(n).unwrap_or(u8::MAX))
 }
 
 /// Sign and digits only (an integer literal of any length).

@@ -88,6 +88,16 @@ fn default_true() -> bool {
 }
 
 impl UnitName {
+    /// Ticks of this unit in a second: a unit holds every value of the units with fewer.
+    pub fn ticks_per_second(self) -> u64 {
+        match self {
+            UnitName::S => 1,
+            UnitName::Ms => 1_000,
+            UnitName::Us => 1_000_000,
+            UnitName::Ns => 1_000_000_000,
+        }
+    }
+
     fn arrow(self) -> TimeUnit {
         match self {
             UnitName::S => TimeUnit::Second,
@@ -605,6 +615,30 @@ mod tests {
                 ts(UnitName::Us),
                 ts(UnitName::Us),
                 ts(UnitName::Ns)
+            ]
+        );
+    }
+
+    #[test]
+    fn formatted_timestamps_get_the_coarsest_unit_too() {
+        let ts = |unit| ColumnType::Timestamp {
+            unit,
+            timezone: None,
+        };
+        // Day-first (13/12), with a 12-hour clock, with a fraction, and with dotted dates,
+        // whose dots are counted as fraction digits too: a finer unit than needed, never a
+        // coarser one.
+        let types = infer(
+            "03/12/2026 14:05:09,03/12/2026 02:05:09 PM,03/12/2026 14:05:09.1234,12.03.2026 10:00:00\n\
+             13/12/2026 14:05:10,03/13/2026 02:05:10 AM,13/12/2026 14:05:10,13.03.2026 10:00:01\n",
+        );
+        assert_eq!(
+            types,
+            [
+                ts(UnitName::Ms),
+                ts(UnitName::Ms),
+                ts(UnitName::Us),
+                ts(UnitName::Us)
             ]
         );
     }

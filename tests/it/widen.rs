@@ -233,4 +233,16 @@ async fn a_finer_fraction_after_the_sample_is_never_truncated() {
         widened[0].0.contains("ms") && widened[0].1.contains("us"),
         "{widened:?}"
     );
+    // The same in a column read in a date format (day-first): it keeps its format.
+    let csv = b"t\n03/12/2026 14:05:09\n13/12/2026 14:05:10\n14/12/2026 14:05:11.1234\n";
+    let (result, _) = run(csv, &fail).await;
+    let text = result.unwrap_err().to_string();
+    assert!(text.contains("line 4"), "{text}");
+    let (report, targets) = run(csv, &opts()).await;
+    report.unwrap();
+    assert_eq!(
+        dump(targets[1].get().unwrap()),
+        "t: Timestamp(µs)\n--\n2026-12-03T14:05:09\n2026-12-13T14:05:10\n\
+         2026-12-14T14:05:11.123400\n"
+    );
 }
