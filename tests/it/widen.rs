@@ -17,6 +17,22 @@ fn opts() -> ConvertOptions {
     }
 }
 
+/// The same sample, under the default policy (`fail`).
+fn fail_opts() -> ConvertOptions {
+    ConvertOptions {
+        infer_records: 2,
+        ..ConvertOptions::default()
+    }
+}
+
+/// The message of the bad-value error `csv` gives under the default policy.
+async fn bad_value(csv: &[u8]) -> String {
+    let (result, _) = run(csv, &fail_opts()).await;
+    let err = result.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BadInput);
+    err.to_string()
+}
+
 /// Runs a restartable conversion into memory; returns every sink's target (one per attempt).
 async fn run(
     csv: &[u8],
@@ -164,21 +180,13 @@ async fn late_leading_zeros_never_become_numbers() {
     );
     assert_eq!(report.widened.len(), 2);
     // Under the default policy it is a bad value that says why.
-    let fail = ConvertOptions {
-        infer_records: 2,
-        ..ConvertOptions::default()
-    };
-    let (result, _) = run(csv, &fail).await;
-    let err = result.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::BadInput);
-    let text = err.to_string();
+    let text = bad_value(csv).await;
     assert!(
         text.contains("line 4") && text.contains("leading zeros would be lost as Int64"),
         "{text}"
     );
     // So is a `+` sign (a phone number) after a sample of plain numbers.
-    let (result, _) = run(b"phone\n1\n2\n+31855\n", &fail).await;
-    let text = result.unwrap_err().to_string();
+    let text = bad_value(b"phone\n1\n2\n+31855\n").await;
     assert!(
         text.contains("line 4") && text.contains("'+' sign would be lost as Int64"),
         "{text}"
@@ -204,14 +212,7 @@ async fn a_finer_fraction_after_the_sample_is_never_truncated() {
     // microseconds. Under the default policy that is a bad value; `widen` makes the column
     // microseconds and every value comes back exact.
     let csv = b"t\n2024-01-01 00:00:01\n2024-01-01 00:00:02.5\n2024-01-01 00:00:03.123456\n";
-    let fail = ConvertOptions {
-        infer_records: 2,
-        ..ConvertOptions::default()
-    };
-    let (result, _) = run(csv, &fail).await;
-    let err = result.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::BadInput);
-    let text = err.to_string();
+    let text = bad_value(csv).await;
     assert!(
         text.contains("line 4") && text.contains("Timestamp(ms)"),
         "{text}"
@@ -235,8 +236,7 @@ async fn a_finer_fraction_after_the_sample_is_never_truncated() {
     );
     // The same in a column read in a date format (day-first): it keeps its format.
     let csv = b"t\n03/12/2026 14:05:09\n13/12/2026 14:05:10\n14/12/2026 14:05:11.1234\n";
-    let (result, _) = run(csv, &fail).await;
-    let text = result.unwrap_err().to_string();
+    let text = bad_value(csv).await;
     assert!(text.contains("line 4"), "{text}");
     let (report, targets) = run(csv, &opts()).await;
     report.unwrap();
