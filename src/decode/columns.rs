@@ -396,6 +396,7 @@ fn build_values<N: Copy + Default>(
                     None => {
                         break Some(Fault::Unparsable {
                             ty: ty.arrow_type(),
+                            inferred: ctx.inferred.get(c) == Some(&true),
                         })
                     }
                 },

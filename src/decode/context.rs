@@ -30,6 +30,8 @@ pub struct DecodeContext {
     /// Per column: a number must give its text back (no leading zeros), for the columns typed
     /// by inference (a value that is no number in the sample's sense is a bad value there).
     pub lossless: Vec<bool>,
+    /// Per column: typed by inference (a bad value there may want a wider type).
+    pub inferred: Vec<bool>,
     /// Per column: the format of a date or timestamp column's values, when not ISO 8601.
     pub date_formats: Vec<Option<DateFormat>>,
     /// How numbers are written (a decimal comma `1,5`, thousands separators).
@@ -56,6 +58,7 @@ impl DecodeContext {
             invalid_utf8: InvalidUtf8::Fail,
             tokenizer,
             lossless: vec![false; spec.columns.len()],
+            inferred: vec![false; spec.columns.len()],
             // Checked when the schema was read or inferred (`ConvertOptions::check`).
             date_formats: spec
                 .columns
@@ -79,13 +82,16 @@ impl DecodeContext {
         self
     }
 
-    /// Refuse numbers with leading zeros in the numeric columns marked (the inferred ones).
-    pub fn with_lossless(mut self, lossless: Vec<bool>) -> Self {
-        self.lossless = lossless
-            .into_iter()
+    /// Mark the columns typed by inference, and refuse numbers with leading zeros in the
+    /// numeric ones.
+    pub fn with_lossless(mut self, inferred: Vec<bool>) -> Self {
+        self.lossless = inferred
+            .iter()
+            .copied()
             .zip(&self.columns)
             .map(|(l, t)| l && t.is_numeric())
             .collect();
+        self.inferred = inferred;
         self
     }
 

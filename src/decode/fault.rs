@@ -14,6 +14,9 @@ pub enum Fault {
     Unparsable {
         /// The column's Arrow type.
         ty: DataType,
+        /// The type was inferred from a sample of the input (not given by a schema): a value
+        /// after the sample may need a wider one.
+        inferred: bool,
     },
     /// A number with leading zeros or a `+` sign in a column typed by inference: as a number it
     /// would lose them (a wider type, text, holds it).
@@ -41,10 +44,21 @@ pub enum Fault {
     },
 }
 
+impl Fault {
+    /// Whether a wider type than the one inference chose would hold the value: the column's
+    /// type came from a sample, and the value does not parse as it (or would lose its text).
+    pub fn wants_wider_inferred_type(&self) -> bool {
+        matches!(
+            self,
+            Fault::Unparsable { inferred: true, .. } | Fault::LosesText { .. }
+        )
+    }
+}
+
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Fault::Unparsable { ty } => write!(f, "cannot parse as {ty}"),
+            Fault::Unparsable { ty, .. } => write!(f, "cannot parse as {ty}"),
             Fault::LosesText { ty, plus } => {
                 let what = if *plus { "'+' sign" } else { "leading zeros" };
                 write!(f, "{what} would be lost as {ty} (the column was inferred)")
@@ -71,6 +85,7 @@ mod tests {
             (
                 Fault::Unparsable {
                     ty: DataType::Int64,
+                    inferred: true,
                 },
                 "cannot parse as Int64",
             ),

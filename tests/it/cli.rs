@@ -120,6 +120,59 @@ fn rejects_file_beside_the_output() {
     );
 }
 
+/// A value after the sample that the inferred type cannot hold fails under the default policy,
+/// and the CLI says what to do about it; a type the schema gave gets no such hint.
+#[test]
+fn a_late_value_the_inferred_type_cannot_hold_comes_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(
+        &input,
+        "a,t\n1,2024-01-01 00:00:01\n2,2024-01-01 00:00:02.123456\n",
+    )
+    .unwrap();
+    let out = dir.path().join("o.parquet");
+    let run = |extra: &[&str]| {
+        Command::new(bin())
+            .arg("convert")
+            .arg(&input)
+            .arg(&out)
+            .args(["--infer-records", "1"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let s = run(&[]);
+    assert_eq!(s.status.code(), Some(65));
+    let stderr = String::from_utf8_lossy(&s.stderr);
+    assert!(
+        stderr.contains(
+            "column 2 (\"t\"): cannot parse as Timestamp(ms): \"2024-01-01 00:00:02.123456\"\n"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("csv2parquet: hint: the type of \"t\" was inferred from a sample of the input; `--on-error widen`"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    let s = run(&["--on-error", "widen"]);
+    assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
+    // The same value against a type the schema gave: an error, and no hint.
+    let schema = dir.path().join("schema.json");
+    std::fs::write(
+        &schema,
+        r#"[{"name":"a","type":"int64"},{"name":"t","type":"timestamp","unit":"ms"}]"#,
+    )
+    .unwrap();
+    std::fs::remove_file(&out).unwrap();
+    let s = run(&["--schema", schema.to_str().unwrap()]);
+    assert_eq!(s.status.code(), Some(65));
+    let stderr = String::from_utf8_lossy(&s.stderr);
+    assert!(stderr.contains("cannot parse as Timestamp(ms)"), "{stderr}");
+    assert!(!stderr.contains("hint"), "{stderr}");
+}
+
 /// An OUTPUT that is a FIFO (as `/dev/null` is a device) is written in place: the pipe stays a
 /// pipe and gets the Parquet bytes, and no temporary file is left beside it. `widen`, which
 /// would need to take bytes back, is refused for it.

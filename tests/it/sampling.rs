@@ -96,6 +96,8 @@ async fn spread_sampling_finds_late_floats_and_strings() {
         msg.contains("column 3 (\"code\"): cannot parse as Int64: \"x0042\""),
         "{msg}"
     );
+    let fault = err.as_data().and_then(|d| d.fault.as_ref()).unwrap();
+    assert!(fault.wants_wider_inferred_type(), "{fault:?}");
 }
 
 /// Only the head of a compressed input can be sampled (offsets into the stream mean nothing),

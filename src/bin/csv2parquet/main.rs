@@ -93,9 +93,30 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("csv2parquet: error: {}", error_chain(&e));
+            if let Some(hint) = hint(&e) {
+                eprintln!("csv2parquet: hint: {hint}");
+            }
             ExitCode::from(exit_code(e.kind()))
         }
     }
+}
+
+/// What to do about `e`, where the error alone does not say: a value after the sample that
+/// the inferred type cannot hold.
+fn hint(e: &Error) -> Option<String> {
+    let data = e.as_data()?;
+    if !data.fault.as_ref()?.wants_wider_inferred_type() {
+        return None;
+    }
+    let column = data
+        .column
+        .as_ref()
+        .map_or_else(|| "the column".to_string(), |(_, name)| format!("{name:?}"));
+    Some(format!(
+        "the type of {column} was inferred from a sample of the input; `--on-error widen` \
+         converts again with a type that holds the value, or `--schema` sets the type \
+         (`csv2parquet schema` prints the inferred schema to start from)"
+    ))
 }
 
 /// Log to stderr as `RUST_LOG` says; by default the servers (`serve`, `s3-server`, `local`)
