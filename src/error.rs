@@ -314,6 +314,16 @@ impl Error {
         }
     }
 
+    /// The column of a value after the sample that its inferred type cannot hold (a wider type
+    /// would: `on_error` widen, or a schema that gives the type), if this is such an error.
+    pub fn wants_wider_inferred_type(&self) -> Option<&str> {
+        let data = self.as_data()?;
+        if !data.fault.as_ref()?.wants_wider_inferred_type() {
+            return None;
+        }
+        Some(data.column.as_ref().map_or("", |(_, name)| name.as_str()))
+    }
+
     /// Wrap into an `io::Error` that keeps this error reachable (see [`Error::from_io`]).
     pub fn into_io(self) -> std::io::Error {
         std::io::Error::other(self)

@@ -314,6 +314,9 @@ pub struct ErrorReport {
     pub position: Option<Position>,
     /// Which column, for a data error.
     pub column: Option<ColumnRef>,
+    /// What to do about it, where the error alone does not say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
     /// The options the conversion ran with.
     pub config: ReportConfig,
     /// Their fingerprint ([`ConvertOptions::fingerprint`]): a backfill does not retry an input
@@ -373,6 +376,13 @@ impl ErrorReport {
                     index: *index,
                     name: name.clone(),
                 })
+            }),
+            hint: error.wants_wider_inferred_type().map(|column| {
+                format!(
+                    "the type of {column:?} was inferred from a sample of the input; \
+                     CSV2PQ_ON_ERROR=widen converts again with a type that holds the value, \
+                     or a schema file (CSV2PQ_SCHEMA) sets the type"
+                )
             }),
             options: options.fingerprint(),
             config: ReportConfig {
@@ -503,5 +513,42 @@ mod tests {
         assert_eq!(v["config"]["on_error"], "fail");
         assert_eq!(v["config"]["delimiter"], "auto");
         assert_eq!(v["config"]["header"], "auto");
+        assert!(v.get("hint").is_none(), "no fault, no hint: {v}");
+    }
+
+    #[test]
+    fn error_reports_say_what_to_do_about_a_late_value_an_inferred_type_cannot_hold() {
+        let report = |inferred: bool| {
+            let err = Error::Data(Box::new(crate::error::DataError {
+                location: "s3://b/in.csv".into(),
+                position: None,
+                column: Some((2, "t".into())),
+                value: Some("2024-01-01 00:00:03.123456".into()),
+                reason: "cannot parse as Timestamp(ms)".into(),
+                fault: Some(crate::decode::fault::Fault::Unparsable {
+                    ty: arrow::datatypes::DataType::Int64,
+                    inferred,
+                }),
+            }));
+            let options = ConvertOptions::default();
+            serde_json::to_value(ErrorReport::new(
+                &err,
+                "s3://b/in.csv".into(),
+                None,
+                None,
+                &options,
+            ))
+            .unwrap()
+        };
+        let hint = report(true)["hint"].as_str().unwrap().to_string();
+        assert!(hint.starts_with("the type of \"t\" was inferred"), "{hint}");
+        assert!(
+            hint.contains("CSV2PQ_ON_ERROR=widen") && hint.contains("CSV2PQ_SCHEMA"),
+            "{hint}"
+        );
+        assert!(
+            report(false).get("hint").is_none(),
+            "a type the schema gave"
+        );
     }
 }

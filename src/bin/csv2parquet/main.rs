@@ -104,16 +104,9 @@ fn main() -> ExitCode {
 /// What to do about `e`, where the error alone does not say: a value after the sample that
 /// the inferred type cannot hold.
 fn hint(e: &Error) -> Option<String> {
-    let data = e.as_data()?;
-    if !data.fault.as_ref()?.wants_wider_inferred_type() {
-        return None;
-    }
-    let column = data
-        .column
-        .as_ref()
-        .map_or_else(|| "the column".to_string(), |(_, name)| format!("{name:?}"));
+    let column = e.wants_wider_inferred_type()?;
     Some(format!(
-        "the type of {column} was inferred from a sample of the input; `--on-error widen` \
+        "the type of {column:?} was inferred from a sample of the input; `--on-error widen` \
          converts again with a type that holds the value, or `--schema` sets the type \
          (`csv2parquet schema` prints the inferred schema to start from)"
     ))
