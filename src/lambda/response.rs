@@ -526,7 +526,10 @@ mod tests {
                 value: Some("2024-01-01 00:00:03.123456".into()),
                 reason: "cannot parse as Timestamp(ms)".into(),
                 fault: Some(crate::decode::fault::Fault::Unparsable {
-                    ty: arrow::datatypes::DataType::Int64,
+                    ty: arrow::datatypes::DataType::Timestamp(
+                        arrow::datatypes::TimeUnit::Millisecond,
+                        None,
+                    ),
                     inferred,
                 }),
             }));
