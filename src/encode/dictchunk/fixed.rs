@@ -6,7 +6,7 @@ use arrow::array::ArrayData;
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, TimeUnit};
 
-use super::{empty_slot, Range, MAX_ENTRIES};
+use super::{empty_slot, empty_table, Range, MAX_ENTRIES};
 
 /// Slots of the hash table to begin with (a power of two).
 const FIRST_SLOTS: usize = 1024;
@@ -113,8 +113,8 @@ impl Fixed {
         Fixed {
             width,
             limit,
-            marks: vec![0; FIRST_SLOTS],
-            keys: vec![0; FIRST_SLOTS],
+            marks: empty_table(FIRST_SLOTS),
+            keys: empty_table(FIRST_SLOTS),
             shift: 64 - FIRST_SLOTS.trailing_zeros(),
             entries: Vec::new(),
             lo: i64::MAX,
@@ -297,8 +297,8 @@ impl Fixed {
     /// Double the table and place every entry again.
     fn grow(&mut self) {
         let len = self.marks.len() * 2;
-        self.marks = vec![0; len];
-        self.keys = vec![0; len];
+        self.marks = empty_table(len);
+        self.keys = empty_table(len);
         self.shift -= 1;
         let mask = len - 1;
         for (index, &bits) in self.entries.iter().enumerate() {

@@ -12,7 +12,7 @@
 use arrow::array::ArrayData;
 use arrow::buffer::NullBuffer;
 
-use super::{empty_slot, Range, MAX_ENTRIES};
+use super::{empty_slot, empty_table, Range, MAX_ENTRIES};
 
 /// Slots of the hash table to begin with (a power of two).
 const FIRST_SLOTS: usize = 1024;
@@ -128,7 +128,7 @@ impl Strings {
     pub(super) fn new(limit: usize) -> Self {
         Strings {
             limit: limit.min(MAX_PLAIN_BYTES),
-            slots: vec![0; FIRST_SLOTS],
+            slots: empty_table(FIRST_SLOTS),
             shift: 64 - FIRST_SLOTS.trailing_zeros(),
             plain: Vec::new(),
             spans: Vec::new(),
@@ -257,7 +257,7 @@ impl Strings {
     /// Double the table and place every entry again.
     fn grow(&mut self) {
         let len = self.slots.len() * 2;
-        self.slots = vec![0; len];
+        self.slots = empty_table(len);
         self.shift -= 1;
         let mask = len - 1;
         for (index, &(start, _)) in self.spans.iter().enumerate() {
