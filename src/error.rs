@@ -315,13 +315,18 @@ impl Error {
     }
 
     /// The column of a value after the sample that its inferred type cannot hold (a wider type
-    /// would: `on_error` widen, or a schema that gives the type), if this is such an error.
-    pub fn wants_wider_inferred_type(&self) -> Option<&str> {
+    /// would: `on_error` widen, or a schema that gives the type), if this is such an error: its
+    /// name quoted, as the hints name it, or "a column" for an error that names none.
+    pub fn wants_wider_inferred_type(&self) -> Option<String> {
         let data = self.as_data()?;
         if !data.fault.as_ref()?.wants_wider_inferred_type() {
             return None;
         }
-        Some(data.column.as_ref().map_or("", |(_, name)| name.as_str()))
+        Some(
+            data.column
+                .as_ref()
+                .map_or_else(|| "a column".to_string(), |(_, name)| format!("{name:?}")),
+        )
     }
 
     /// Wrap into an `io::Error` that keeps this error reachable (see [`Error::from_io`]).
@@ -391,6 +396,44 @@ mod tests {
         );
         assert_eq!(err.kind(), ErrorKind::BadInput);
         assert!(!err.is_retryable());
+    }
+
+    /// The hint's subject: the column's name quoted, or "a column" when the error has none;
+    /// nothing for a fault that a wider type would not fix.
+    #[test]
+    fn a_wider_type_hint_names_its_column() {
+        let error = |column: Option<(usize, String)>, fault| {
+            Error::Data(Box::new(DataError {
+                location: "in.csv".into(),
+                position: None,
+                column,
+                value: Some(quote_value(b"1.5")),
+                reason: "cannot parse".into(),
+                fault: Some(fault),
+            }))
+        };
+        let unparsable = || Fault::Unparsable {
+            ty: arrow::datatypes::DataType::Int64,
+            inferred: true,
+        };
+        let named = error(Some((2, "fare".into())), unparsable());
+        assert_eq!(
+            named.wants_wider_inferred_type().as_deref(),
+            Some("\"fare\"")
+        );
+        let unnamed = error(None, unparsable());
+        assert_eq!(
+            unnamed.wants_wider_inferred_type().as_deref(),
+            Some("a column")
+        );
+        let given = error(
+            Some((2, "fare".into())),
+            Fault::Unparsable {
+                ty: arrow::datatypes::DataType::Int64,
+                inferred: false,
+            },
+        );
+        assert_eq!(given.wants_wider_inferred_type(), None);
     }
 
     #[test]

@@ -379,7 +379,7 @@ impl ErrorReport {
             }),
             hint: error.wants_wider_inferred_type().map(|column| {
                 format!(
-                    "the type of {column:?} was inferred from a sample of the input; \
+                    "the type of {column} was inferred from a sample of the input; \
                      CSV2PQ_ON_ERROR=widen converts again with a type that holds the value, \
                      or a schema file (CSV2PQ_SCHEMA) sets the type"
                 )

@@ -106,7 +106,7 @@ fn main() -> ExitCode {
 fn hint(e: &Error) -> Option<String> {
     let column = e.wants_wider_inferred_type()?;
     Some(format!(
-        "the type of {column:?} was inferred from a sample of the input; `--on-error widen` \
+        "the type of {column} was inferred from a sample of the input; `--on-error widen` \
          converts again with a type that holds the value, or `--schema` sets the type \
          (`csv2parquet schema` prints the inferred schema to start from)"
     ))
