@@ -475,6 +475,11 @@ impl MemoryBudget {
     /// [`MemoryBudget::spilling_writer_bytes`], else twice [`MemoryBudget::row_group_bytes`],
     /// since lanes hold a closing row group twice). The arrays get that heap less
     /// [`crate::encode::COLUMN_WRITER_HEAP`] for each worker's writer, and at least 1 MiB.
+    ///
+    /// Spilling, they are at most a sixteenth of the spill room: its cut's margin is twice
+    /// them ([`MemoryBudget::columnwise_group`]), so a hold growing with the limit shrank the
+    /// row groups (1,000 columns, 366 MiB of room, a Lambda's `/tmp`: 2 groups at 256 MiB,
+    /// 128 of 504 rows at 2 GiB, 228.1 MiB out instead of 116.6, every dictionary dropped).
     pub fn columnwise(&self, columns: usize, spilling: bool) -> Option<usize> {
         let heap = if spilling {
             self.spilling_writer_bytes
@@ -489,10 +494,14 @@ impl MemoryBudget {
         } else {
             2 * self.row_group_bytes
         };
-        Some(
-            heap.saturating_sub(self.workers * crate::encode::COLUMN_WRITER_HEAP)
-                .max(MIB),
-        )
+        let hold = heap
+            .saturating_sub(self.workers * crate::encode::COLUMN_WRITER_HEAP)
+            .max(MIB);
+        Some(if spilling && self.spill_bytes > 0 {
+            hold.min(self.spill_bytes / 16).max(MIB)
+        } else {
+            hold
+        })
     }
 
     /// What cuts a spilled row group of a column-wise encoder for `columns` columns with
@@ -711,8 +720,10 @@ mod tests {
         assert_eq!(b.spill_bytes, DEFAULT_MAX_SPILL);
         assert_eq!(b.row_group_text_bytes(19, &o), 64 * MIB);
         // A column-wise row group takes the spill room less an eighth (one is spilled at a
-        // time), unless a column read back at the cut would pass its share of the held heap.
-        assert_eq!(b.row_group_text_bytes(1000, &o), 296 * MIB);
+        // time) and twice the held arrays (here capped at a sixteenth of the room: 24 MiB) and
+        // three chunks' decoded bytes, unless a column read back at the cut would pass its
+        // share of the held heap.
+        assert_eq!(b.row_group_text_bytes(1000, &o), 300 * MIB);
         let small = MemoryBudget::derive(128 * MIB, 2);
         let small_hold = small.columnwise(40, true).unwrap();
         assert_eq!(small_hold, 16 * MIB - 2 * crate::encode::COLUMN_WRITER_HEAP);
@@ -808,6 +819,42 @@ mod tests {
         );
         // The spill directory of this machine has some free space to read.
         assert!(crate::encode::free_bytes(&std::env::temp_dir()).is_some_and(|n| n > 0));
+    }
+
+    /// A larger memory limit never makes a wide schema's spilled row groups smaller: the
+    /// arrays held beside the spill file are capped by the spill room, whose margin they set.
+    #[test]
+    fn spilled_row_groups_do_not_shrink_as_the_limit_grows() {
+        for spill in [366 * MIB, 640 * MIB] {
+            let room = |limit: usize| {
+                let o = ConvertOptions {
+                    memory_limit: limit,
+                    max_spill: Some(spill),
+                    ..ConvertOptions::default()
+                };
+                let b = o.validate().unwrap();
+                (
+                    b.columnwise_group(1000, b.spill_bytes, &o),
+                    b.columnwise(1000, true),
+                )
+            };
+            let (at_default, _) = room(256 * MIB);
+            assert!(
+                at_default.spill_bytes >= spill / 4 * 3 - 9 * 4 * MIB,
+                "{at_default:?}"
+            );
+            for limit in [512 * MIB, 1 << 30, 2 << 30, 8 << 30] {
+                let (group, hold) = room(limit);
+                // Within a tenth of the default limit's room (whose hold may be below the
+                // cap: 552 against 524 MiB of a 640 MiB room), the same at every larger limit.
+                assert!(
+                    group.spill_bytes * 10 >= at_default.spill_bytes * 9,
+                    "{limit}: {group:?} against {at_default:?}"
+                );
+                assert_eq!(group.spill_bytes, room(512 * MIB).0.spill_bytes, "{limit}");
+                assert_eq!(hold, Some(spill / 16), "{limit}");
+            }
+        }
     }
 
     #[test]
