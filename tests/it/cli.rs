@@ -320,24 +320,7 @@ fn small_row_groups_are_held_not_spilled() {
 fn spill_dir_holds_the_open_row_groups() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("wide.csv");
-    let columns = 400;
-    let mut csv = (0..columns)
-        .map(|c| format!("c{c}"))
-        .collect::<Vec<_>>()
-        .join(",");
-    csv.push('\n');
-    for r in 0..12_000 {
-        let row: Vec<String> = (0..columns)
-            .map(|c| {
-                // Pseudo-random: neither delta nor dictionary encoding makes these small.
-                let x = ((r * 400 + c) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                format!("{}", (x >> 40) % 100_003)
-            })
-            .collect();
-        csv.push_str(&row.join(","));
-        csv.push('\n');
-    }
-    std::fs::write(&input, csv).unwrap();
+    std::fs::write(&input, wide_integers(400, 12_000)).unwrap();
     let spill = dir.path().join("spill");
     std::fs::create_dir(&spill).unwrap();
     let convert = |spill_dir: &std::path::Path| {
@@ -368,4 +351,53 @@ fn spill_dir_holds_the_open_row_groups() {
     assert!(fewer < more, "{fewer} row groups spilled, {more} in memory");
     let warnings = in_memory["warnings"].to_string();
     assert!(warnings.contains("no spill file in"), "{warnings}");
+}
+
+/// `columns` columns of `rows` pseudo-random integers (neither delta nor dictionary encoding
+/// makes them small), with a header `c0,c1,...`.
+fn wide_integers(columns: usize, rows: usize) -> String {
+    let mut csv = (0..columns)
+        .map(|c| format!("c{c}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    csv.push('\n');
+    for r in 0..rows {
+        let row: Vec<String> = (0..columns)
+            .map(|c| {
+                let x = ((r * 400 + c) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                format!("{}", (x >> 40) % 100_003)
+            })
+            .collect();
+        csv.push_str(&row.join(","));
+        csv.push('\n');
+    }
+    csv
+}
+
+/// More memory never cuts a wide file into more row groups: the arrays a column-wise encoder
+/// holds beside its spill file are capped by the spill room. Before, the cut's margin (twice
+/// the held arrays) grew with the limit: here 15 row groups at 128 MiB and 48 at 1 GiB, now 2.
+#[test]
+fn a_larger_memory_limit_keeps_the_spilled_row_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("wide.csv");
+    std::fs::write(&input, wide_integers(400, 12_000)).unwrap();
+    let groups = |limit: &str| {
+        let s = Command::new(bin())
+            .arg("convert")
+            .arg(&input)
+            .arg(dir.path().join(format!("{limit}.parquet")))
+            .args(["--memory-limit", limit, "--max-spill", "24MiB"])
+            .args(["--chunk-bytes", "64KiB", "--json", "--spill-dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&s.stdout).unwrap();
+        assert_eq!(report["rows"], 12_000);
+        report["row_groups"].as_u64().unwrap()
+    };
+    let small = groups("128MiB");
+    assert!(small <= 3, "{small} row groups at 128 MiB");
+    assert_eq!(groups("1GiB"), small);
 }
