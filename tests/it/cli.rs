@@ -364,7 +364,7 @@ fn wide_integers(columns: usize, rows: usize) -> String {
     for r in 0..rows {
         let row: Vec<String> = (0..columns)
             .map(|c| {
-                let x = ((r * 400 + c) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                let x = ((r * columns + c) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
                 format!("{}", (x >> 40) % 100_003)
             })
             .collect();
